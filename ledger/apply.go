@@ -1,0 +1,480 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/evidenced/evidenced/crypto"
+)
+
+// VerifyFunc checks an SM2 signature. It must return nil exactly when
+// key.Verify(msg, sig) does; a cache of positive results keyed by the exact
+// (key, msg, sig) triple satisfies that and saves a node from verifying a
+// signature it already verified in CheckTx.
+type VerifyFunc func(key *crypto.PublicKey, msg, sig []byte) error
+
+// Options configure a Ledger. The zero value is usable.
+type Options struct {
+	// Verify replaces signature verification; nil means key.Verify.
+	Verify VerifyFunc
+	// Workers is how many goroutines verify a block's signatures in
+	// parallel; 0 means GOMAXPROCS. Results do not depend on it.
+	Workers int
+}
+
+// Ledger is the evidence state machine. It holds no state of its own: every
+// call reads committed state through a Reader and returns the changes.
+type Ledger struct {
+	verify  VerifyFunc
+	workers int
+}
+
+// New returns a Ledger with the given options.
+func New(opts Options) *Ledger {
+	l := &Ledger{verify: opts.Verify, workers: opts.Workers}
+	if l.verify == nil {
+		l.verify = func(k *crypto.PublicKey, msg, sig []byte) error { return k.Verify(msg, sig) }
+	}
+	if l.workers <= 0 {
+		l.workers = runtime.GOMAXPROCS(0)
+	}
+	return l
+}
+
+// Block is the input of Apply: the header values the ledger uses and the
+// transactions in block order.
+type Block struct {
+	Height int64
+	Time   int64 // block time, Unix ns (CometBFT BFT time)
+	Txs    [][]byte
+}
+
+// TxResult is the outcome of one transaction.
+type TxResult struct {
+	Code   Code
+	Log    string      // why it was rejected, naming the field; empty when accepted
+	ID     crypto.Hash // tx id; zero when the bytes did not decode
+	Type   TxType      // zero when the bytes did not decode
+	Signer string      // member name when the key is registered
+	Index  uint64      // entry index; valid only when Code == CodeOK
+	Chains []string    // evidence chains the transaction extended, in record order
+}
+
+// Outcome is the result of applying a block: per-transaction results, the
+// changes to write atomically with the new height, and the new app hash.
+type Outcome struct {
+	Results []TxResult
+	Changes []KV
+	AppHash crypto.Hash
+	LogSize uint64
+	LogRoot crypto.Hash
+}
+
+// ErrNotInitialized is returned by Apply and Check before InitChain has been
+// committed.
+var ErrNotInitialized = errors.New("ledger: chain is not initialised (no genesis committed)")
+
+// ErrAlreadyInitialized is returned by InitChain on a store that already holds a chain.
+var ErrAlreadyInitialized = errors.New("ledger: chain is already initialised")
+
+// InitChain registers the genesis roster: each member becomes a log entry at
+// height 0, and the parameters are stored.
+func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
+	s := newState(r)
+	ok, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return nil, ErrAlreadyInitialized
+	}
+	gp := g.State.Params
+	p := &Params{ChainID: g.ChainID, GenesisTime: g.Time, TimeWindow: int64(gp.TimeWindow), MaxBatchRecords: gp.MaxBatchRecords, MaxTxBytes: gp.MaxTxBytes}
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("genesis params: %w", err)
+	}
+	members, err := g.State.members()
+	if err != nil {
+		return nil, err
+	}
+	s.params = p
+	s.set(key1(prefixParams), p.encode())
+	out := &Outcome{}
+	for _, m := range members {
+		body := &Body{ChainID: p.ChainID, Type: TxRegister, Time: g.Time, Member: m}
+		bb, err := EncodeBody(body)
+		if err != nil {
+			return nil, fmt.Errorf("genesis member %s: %w", m.Name, err)
+		}
+		txb, err := EncodeTx(bb, nil)
+		if err != nil {
+			return nil, err
+		}
+		entry := &Entry{Height: 0, Time: g.Time, TxBytes: txb}
+		idx, _, err := s.appendEntry(entry.Encode())
+		if err != nil {
+			return nil, err
+		}
+		id := crypto.SM3(bb)
+		s.set(keyBytes(prefixTxID, id[:]), u64(idx))
+		rec := &memberRecord{Name: m.Name, Role: m.Role, Power: m.Power, Entry: idx, Keys: m.Keys}
+		s.set(keyString8(prefixMember, m.Name), rec.encode())
+		for _, k := range m.Keys {
+			kid := k.ID()
+			var b cryptobyte.Builder
+			addString8(&b, m.Name)
+			b.AddBytes(k.Bytes())
+			s.set(keyBytes(prefixKey, kid[:]), b.BytesOrPanic())
+		}
+		s.set(keyMemberEntry(m.Name, idx), nil)
+		out.Results = append(out.Results, TxResult{Code: CodeOK, ID: id, Type: TxRegister, Signer: m.Name, Index: idx})
+	}
+	return s.close(out)
+}
+
+func (s *state) close(out *Outcome) (*Outcome, error) {
+	changes, err := s.finish()
+	if err != nil {
+		return nil, err
+	}
+	out.Changes = changes
+	out.LogSize = s.meta.Size
+	out.LogRoot = s.meta.Root
+	out.AppHash = s.meta.AppHash()
+	return out, nil
+}
+
+// prepared is a transaction decoded and, where its key was already
+// registered before the block, signature-checked in parallel.
+type prepared struct {
+	tx       *Tx
+	err      *RejectError
+	sg       *signer
+	verified bool  // the signature was checked against sg.Key
+	sigErr   error // result of that check
+}
+
+// Apply executes a block over committed state. Transactions are applied in
+// order; each is accepted (one new log entry) or rejected with a code. The
+// returned error is an infrastructure failure only.
+func (l *Ledger) Apply(r Reader, b Block) (*Outcome, error) {
+	s := newState(r)
+	ok, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotInitialized
+	}
+	preps, err := l.prepare(s, b.Txs)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{Results: make([]TxResult, len(b.Txs))}
+	for i, raw := range b.Txs {
+		res, err := l.applyTx(s, b, raw, &preps[i], true)
+		if err != nil {
+			return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
+		}
+		out.Results[i] = res
+	}
+	return s.close(out)
+}
+
+// Check validates one transaction against committed state as if it were the
+// only transaction of a block at the given time, without staging anything
+// (the result's Index is not set). It is the same validation FinalizeBlock
+// runs.
+func (l *Ledger) Check(r Reader, txBytes []byte, now int64) (TxResult, error) {
+	s := newState(r)
+	ok, err := s.load()
+	if err != nil {
+		return TxResult{}, err
+	}
+	if !ok {
+		return TxResult{}, ErrNotInitialized
+	}
+	preps, err := l.prepare(s, [][]byte{txBytes})
+	if err != nil {
+		return TxResult{}, err
+	}
+	return l.applyTx(s, Block{Time: now}, txBytes, &preps[0], false)
+}
+
+// prepare decodes every transaction and verifies, in parallel, the
+// signatures of those whose key is registered in committed state. Lookups
+// run sequentially (Readers need not be safe for concurrent use); only the
+// pure verification runs on several goroutines, each writing its own slot.
+func (l *Ledger) prepare(s *state, txs [][]byte) ([]prepared, error) {
+	preps := make([]prepared, len(txs))
+	var work []int
+	for i, raw := range txs {
+		p := &preps[i]
+		if len(raw) > int(s.params.MaxTxBytes) {
+			p.err = reject(CodeTooLarge, "transaction is %d bytes, the chain allows %d", len(raw), s.params.MaxTxBytes)
+			continue
+		}
+		tx, err := DecodeTx(raw)
+		if err != nil {
+			var re *RejectError
+			if !errors.As(err, &re) {
+				re = reject(CodeMalformed, "%v", err)
+			}
+			p.err = re
+			continue
+		}
+		p.tx = tx
+		if tx.Body.Type == TxRegister || len(tx.Signature) == 0 {
+			continue
+		}
+		sg, err := s.signer(tx.Body.Signer)
+		if err != nil {
+			return nil, err
+		}
+		if sg != nil {
+			p.sg = sg
+			work = append(work, i)
+		}
+	}
+	verifyOne := func(i int) {
+		p := &preps[i]
+		p.sigErr = l.verify(p.sg.Key, p.tx.BodyBytes, p.tx.Signature)
+		p.verified = true
+	}
+	if l.workers <= 1 || len(work) < 2 {
+		for _, i := range work {
+			verifyOne(i)
+		}
+		return preps, nil
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	n := min(l.workers, len(work))
+	for range n {
+		wg.Go(func() {
+			for i := range next {
+				verifyOne(i)
+			}
+		})
+	}
+	for _, i := range work {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return preps, nil
+}
+
+// applyTx validates one prepared transaction against the staged state and,
+// if it is accepted and stage is set, stages its effects.
+func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool) (TxResult, error) {
+	if p.err != nil {
+		return TxResult{Code: p.err.Code, Log: p.err.Msg}, nil
+	}
+	tx := p.tx
+	res := TxResult{ID: tx.ID(), Type: tx.Body.Type}
+	rej := func(e *RejectError) (TxResult, error) {
+		res.Code, res.Log = e.Code, e.Msg
+		return res, nil
+	}
+	body := &tx.Body
+	if body.ChainID != s.params.ChainID {
+		return rej(reject(CodeWrongChain, "transaction is for chain %q, this is %q", body.ChainID, s.params.ChainID))
+	}
+	if body.Type == TxRegister {
+		return rej(reject(CodeGenesisOnly, "member registration is only valid in genesis"))
+	}
+	if d := body.Time - b.Time; d > s.params.TimeWindow || -d > s.params.TimeWindow {
+		return rej(reject(CodeTimeWindow, "client time is %s from block time, the window is ±%s", fmtDur(d), fmtDur(s.params.TimeWindow)))
+	}
+	dup, err := s.has(keyBytes(prefixTxID, res.ID[:]))
+	if err != nil {
+		return res, err
+	}
+	if dup {
+		return rej(reject(CodeDuplicate, "tx %s was already accepted", res.ID))
+	}
+	sg := p.sg
+	if sg == nil {
+		if sg, err = s.signer(body.Signer); err != nil {
+			return res, err
+		}
+	}
+	if sg == nil {
+		return rej(reject(CodeUnknownKey, "signer key %s is not registered", body.Signer.Short()))
+	}
+	res.Signer = sg.Member
+	sigErr := p.sigErr
+	if !p.verified || p.sg != sg {
+		sigErr = l.verify(sg.Key, tx.BodyBytes, tx.Signature)
+	}
+	if sigErr != nil {
+		return rej(reject(CodeBadSignature, "signature by key %s of %s does not verify: %v", body.Signer.Short(), sg.Member, sigErr))
+	}
+	m, err := s.member(sg.Member)
+	if err != nil {
+		return res, err
+	}
+	if m == nil {
+		return res, fmt.Errorf("%w: key %s names missing member %s", ErrStoreCorrupt, body.Signer.Short(), sg.Member)
+	}
+	if e := allowed(m.Role, body.Type); e != nil {
+		return rej(e)
+	}
+
+	// Payload rules, checked completely before anything is staged.
+	var records []Record
+	switch body.Type {
+	case TxEvidence:
+		records = []Record{*body.Record}
+	case TxBatch:
+		records = body.Records
+		if len(records) > int(s.params.MaxBatchRecords) {
+			return rej(reject(CodeBatchTooLarge, "batch holds %d records, the chain allows %d", len(records), s.params.MaxBatchRecords))
+		}
+	case TxAttest:
+		for i, t := range body.Attestation.Targets {
+			e, err := l.targetExists(s, t)
+			if err != nil {
+				return res, err
+			}
+			if e != nil {
+				e.Msg = fmt.Sprintf("target %d: %s", i, e.Msg)
+				return rej(e)
+			}
+		}
+	}
+	heads := make([]*chainHead, len(records))
+	var seen map[string]bool
+	if len(records) > 1 {
+		seen = make(map[string]bool, len(records))
+	}
+	for i := range records {
+		rec := &records[i]
+		if seen != nil {
+			if seen[rec.Chain] {
+				return rej(reject(CodeBatchChainRepeat, "record %d: evidence chain %s appears twice in the batch", i, rec.Chain))
+			}
+			seen[rec.Chain] = true
+		}
+		h, err := s.chainHead(rec.Chain)
+		if err != nil {
+			return res, err
+		}
+		if e := checkLink(h, rec, sg.Member); e != nil {
+			if len(records) > 1 {
+				e.Msg = fmt.Sprintf("record %d: %s", i, e.Msg)
+			}
+			return rej(e)
+		}
+		heads[i] = h
+	}
+
+	if !stage {
+		return res, nil
+	}
+	// Accept: one log entry, then the view.
+	entry := (&Entry{Height: b.Height, Time: b.Time, TxBytes: raw}).Encode()
+	idx, leaf, err := s.appendEntry(entry)
+	if err != nil {
+		return res, err
+	}
+	res.Index = idx
+	s.set(keyBytes(prefixTxID, res.ID[:]), u64(idx))
+	s.set(keyMemberEntry(sg.Member, idx), nil)
+	for i := range records {
+		rec := &records[i]
+		ref := RecordRef{Index: idx, Pos: uint16(i)}
+		h := &chainHead{Owner: sg.Member, Step: rec.Step, LeafHash: leaf, LastEntry: idx}
+		s.set(keyString8(prefixChain, rec.Chain), h.encode())
+		s.set(keyStep(rec.Chain, rec.Step), encodeRef(ref))
+		s.set(keyCommitment(rec.Commitment[:], ref), nil)
+		res.Chains = append(res.Chains, rec.Chain)
+	}
+	if body.Type == TxAttest {
+		for _, t := range body.Attestation.Targets {
+			s.set(keyAttested(t, idx), nil)
+		}
+	}
+	return res, nil
+}
+
+// allowed is the role table: who may submit what.
+func allowed(r Role, t TxType) *RejectError {
+	switch t {
+	case TxEvidence, TxBatch:
+		if r == RoleBank {
+			return nil
+		}
+		return reject(CodeRoleNotAllowed, "a %s member may not submit evidence; only banks do", r)
+	case TxAttest:
+		if r == RoleNotary || r == RoleArbitration || r == RoleCourt {
+			return nil
+		}
+		return reject(CodeRoleNotAllowed, "a %s member may not attest; only notary, arbitration and court members do", r)
+	}
+	return reject(CodeUnsupported, "transaction type %s is not accepted in blocks", t)
+}
+
+// checkLink enforces the evidence-chain rules for one record: steps in
+// order from 1, each naming the previous step's entry, all by one member.
+func checkLink(h *chainHead, rec *Record, member string) *RejectError {
+	if h == nil {
+		if rec.Step != 1 {
+			return reject(CodeChainStep, "evidence chain %s does not exist yet, so step %d cannot follow; start it with step 1", rec.Chain, rec.Step)
+		}
+		return nil
+	}
+	if h.Owner != member {
+		return reject(CodeChainOwner, "evidence chain %s belongs to %s, not %s", rec.Chain, h.Owner, member)
+	}
+	if rec.Step != h.Step+1 {
+		return reject(CodeChainStep, "evidence chain %s is at step %d, so the next step is %d, not %d", rec.Chain, h.Step, h.Step+1, rec.Step)
+	}
+	if rec.Prev != h.LeafHash {
+		return reject(CodeChainPrev, "evidence chain %s step %d: prev %s is not the leaf hash %s of step %d (entry %d)", rec.Chain, rec.Step, rec.Prev.String()[:16], h.LeafHash.String()[:16], h.Step, h.LastEntry)
+	}
+	return nil
+}
+
+// targetExists checks that ref names a record of an evidence or batch entry.
+func (l *Ledger) targetExists(s *state, ref RecordRef) (*RejectError, error) {
+	if ref.Index >= s.meta.Size {
+		return reject(CodeUnknownTarget, "entry %d does not exist (log size %d)", ref.Index, s.meta.Size), nil
+	}
+	v, found, err := s.get(keyU64(prefixEntry, ref.Index))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: entry %d missing below log size %d", ErrStoreCorrupt, ref.Index, s.meta.Size)
+	}
+	e, err := DecodeEntry(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: entry %d: %v", ErrStoreCorrupt, ref.Index, err)
+	}
+	tx, err := DecodeTx(e.TxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: entry %d tx: %v", ErrStoreCorrupt, ref.Index, err)
+	}
+	n := 0
+	switch tx.Body.Type {
+	case TxEvidence:
+		n = 1
+	case TxBatch:
+		n = len(tx.Body.Records)
+	default:
+		return reject(CodeUnknownTarget, "entry %d is a %s transaction, not evidence", ref.Index, tx.Body.Type), nil
+	}
+	if int(ref.Pos) >= n {
+		return reject(CodeUnknownTarget, "entry %d holds %d records, there is no record %d", ref.Index, n, ref.Pos), nil
+	}
+	return nil, nil
+}
+
+func fmtDur(ns int64) string { return time.Duration(ns).String() }

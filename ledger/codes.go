@@ -1,0 +1,106 @@
+package ledger
+
+import "fmt"
+
+// Code is the stable numeric result of a transaction. Zero means accepted;
+// every other value names one reason for rejection. Codes are never reused
+// or renumbered: clients, the CometBFT result log and docs/CODES.md depend
+// on them. Add new codes at the end of the table.
+type Code uint32
+
+// Result codes. The table in docs/CODES.md is checked against these by a
+// test; keep both in step.
+const (
+	CodeOK               Code = 0  // accepted and appended to the log
+	CodeMalformed        Code = 1  // the bytes do not decode as a canonical transaction
+	CodeUnsupported      Code = 2  // unknown format version or transaction type
+	CodeWrongChain       Code = 3  // the body names another chain id
+	CodeTooLarge         Code = 4  // the transaction exceeds the chain's size limits
+	CodeUnknownKey       Code = 5  // the signer key id is not registered to any member
+	CodeBadSignature     Code = 6  // the SM2 signature does not verify under the signer's key
+	CodeRoleNotAllowed   Code = 7  // the signer's role may not submit this transaction type
+	CodeDuplicate        Code = 8  // a transaction with the same body (tx id) was already accepted
+	CodeTimeWindow       Code = 9  // the client time lies outside the allowed window around block time
+	CodeGenesisOnly      Code = 10 // the transaction type is only valid in the genesis roster
+	CodeChainStep        Code = 11 // the evidence-chain step is not the next step (gap or repeat)
+	CodeChainPrev        Code = 12 // the step does not name the previous step's entry (fork or wrong link)
+	CodeChainOwner       Code = 13 // the evidence chain belongs to another member
+	CodeUnknownTarget    Code = 14 // an attestation names a record that does not exist
+	CodeBatchTooLarge    Code = 15 // a batch holds more records than the chain allows
+	CodeBatchChainRepeat Code = 16 // a batch holds two records of the same evidence chain
+)
+
+// codeInfo is one row of the code table.
+type codeInfo struct {
+	name string
+	doc  string
+	hint string
+}
+
+var codeTable = [...]codeInfo{
+	CodeOK:               {"ok", "accepted and appended to the log", ""},
+	CodeMalformed:        {"malformed", "the bytes do not decode as a canonical transaction", "build the transaction with the evidenced client or CLI; do not re-encode it"},
+	CodeUnsupported:      {"unsupported", "unknown format version or transaction type", "upgrade the client to the version the alliance runs"},
+	CodeWrongChain:       {"wrong_chain", "the body names another chain id", "sign for this alliance's chain id (see `evidenced status`)"},
+	CodeTooLarge:         {"too_large", "the transaction exceeds the chain's size limits", "split the submission into smaller transactions"},
+	CodeUnknownKey:       {"unknown_key", "the signer key id is not registered to any member", "sign with a key listed in the roster (`evidenced members`)"},
+	CodeBadSignature:     {"bad_signature", "the SM2 signature does not verify under the signer's key", "sign the exact body bytes with the registered key, SM3 digest and the default user id"},
+	CodeRoleNotAllowed:   {"role_not_allowed", "the signer's role may not submit this transaction type", "only banks submit evidence; only notary, arbitration and court members attest"},
+	CodeDuplicate:        {"duplicate", "a transaction with the same body (tx id) was already accepted", "nothing to do: the first copy is on the ledger; look it up by tx id"},
+	CodeTimeWindow:       {"time_window", "the client time lies outside the allowed window around block time", "check the client clock and submit a freshly built transaction"},
+	CodeGenesisOnly:      {"genesis_only", "the transaction type is only valid in the genesis roster", "members are registered in genesis"},
+	CodeChainStep:        {"chain_step", "the evidence-chain step is not the next step (gap or repeat)", "submit steps in order, each after the previous one is committed"},
+	CodeChainPrev:        {"chain_prev", "the step does not name the previous step's entry (fork or wrong link)", "set prev to the leaf hash of the entry holding the previous step"},
+	CodeChainOwner:       {"chain_owner", "the evidence chain belongs to another member", "use a new evidence-chain id, or submit as the member that started the chain"},
+	CodeUnknownTarget:    {"unknown_target", "an attestation names a record that does not exist", "attest only committed records (entry index and record position)"},
+	CodeBatchTooLarge:    {"batch_too_large", "a batch holds more records than the chain allows", "split the batch (see the max_batch_records parameter)"},
+	CodeBatchChainRepeat: {"batch_chain_repeat", "a batch holds two records of the same evidence chain", "put consecutive steps of one chain in separate transactions"},
+}
+
+// Codes returns every defined code in numeric order.
+func Codes() []Code {
+	cs := make([]Code, len(codeTable))
+	for i := range codeTable {
+		cs[i] = Code(i)
+	}
+	return cs
+}
+
+// String returns the code's stable snake_case name.
+func (c Code) String() string {
+	if int(c) < len(codeTable) {
+		return codeTable[c].name
+	}
+	return fmt.Sprintf("code_%d", uint32(c))
+}
+
+// Doc returns a one-line description of what the code means.
+func (c Code) Doc() string {
+	if int(c) < len(codeTable) {
+		return codeTable[c].doc
+	}
+	return "unknown code"
+}
+
+// Hint returns what a submitter should do about a rejection with this code.
+func (c Code) Hint() string {
+	if int(c) < len(codeTable) {
+		return codeTable[c].hint
+	}
+	return ""
+}
+
+// RejectError is a transaction rejection: a stable code and a message
+// naming the offending field or value.
+type RejectError struct {
+	Code Code
+	Msg  string
+}
+
+func (e *RejectError) Error() string {
+	return fmt.Sprintf("%s (code %d): %s", e.Code, uint32(e.Code), e.Msg)
+}
+
+func reject(c Code, format string, args ...any) *RejectError {
+	return &RejectError{Code: c, Msg: fmt.Sprintf(format, args...)}
+}

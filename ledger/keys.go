@@ -1,0 +1,93 @@
+package ledger
+
+import "encoding/binary"
+
+// State key layout. Every key is a one-byte prefix followed by fixed-width
+// big-endian integers or length-prefixed strings, so Badger order is numeric
+// order. Prefix 0x00 is reserved for the storage layer.
+//
+// Consensus state (covered by the state digest in the app hash) uses
+// upper-case prefixes; query indexes use lower-case prefixes and are not in
+// the app hash, so new indexes can be added without a coordinated upgrade.
+//
+//	'P'                               → Params
+//	'L'                               → log meta: size u64 ‖ root ‖ state digest
+//	'E' ‖ index u64                   → entry bytes (committed by the log root)
+//	'H' ‖ stored-hash index u64       → Merkle stored hash (committed by the log root)
+//	'T' ‖ tx id                       → entry index u64
+//	'M' ‖ name                        → member record
+//	'K' ‖ key id                      → member name
+//	'C' ‖ chain id                    → evidence-chain head
+//	'S' ‖ u8 len ‖ chain id ‖ step u32 → RecordRef (entry u64 ‖ pos u16)
+//	'c' ‖ commitment ‖ entry u64 ‖ pos u16 → empty
+//	'm' ‖ u8 len ‖ member ‖ entry u64 → empty
+//	'a' ‖ target entry u64 ‖ target pos u16 ‖ attestation entry u64 → empty
+const (
+	prefixParams      = 'P'
+	prefixLogMeta     = 'L'
+	prefixEntry       = 'E'
+	prefixHash        = 'H'
+	prefixTxID        = 'T'
+	prefixMember      = 'M'
+	prefixKey         = 'K'
+	prefixChain       = 'C'
+	prefixStep        = 'S'
+	prefixCommitment  = 'c'
+	prefixMemberEntry = 'm'
+	prefixAttested    = 'a'
+)
+
+// consensusKey reports whether a key belongs to consensus state hashed into
+// the state digest.
+func consensusKey(k []byte) bool {
+	switch k[0] {
+	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixChain, prefixStep:
+		return true
+	}
+	return false
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func key1(p byte) []byte { return []byte{p} }
+
+func keyU64(p byte, v uint64) []byte { return binary.BigEndian.AppendUint64([]byte{p}, v) }
+
+func keyBytes(p byte, b []byte) []byte { return append([]byte{p}, b...) }
+
+func keyString8(p byte, s string) []byte {
+	k := make([]byte, 0, 2+len(s))
+	k = append(k, p, byte(len(s)))
+	return append(k, s...)
+}
+
+func keyStep(chain string, step uint32) []byte {
+	return binary.BigEndian.AppendUint32(keyString8(prefixStep, chain), step)
+}
+
+func keyCommitment(c []byte, ref RecordRef) []byte {
+	k := keyBytes(prefixCommitment, c)
+	k = binary.BigEndian.AppendUint64(k, ref.Index)
+	return binary.BigEndian.AppendUint16(k, ref.Pos)
+}
+
+func keyMemberEntry(name string, index uint64) []byte {
+	return binary.BigEndian.AppendUint64(keyString8(prefixMemberEntry, name), index)
+}
+
+func keyAttested(target RecordRef, attest uint64) []byte {
+	k := keyU64(prefixAttested, target.Index)
+	k = binary.BigEndian.AppendUint16(k, target.Pos)
+	return binary.BigEndian.AppendUint64(k, attest)
+}
+
+func encodeRef(r RecordRef) []byte {
+	return binary.BigEndian.AppendUint16(u64(r.Index), r.Pos)
+}
+
+func decodeRef(b []byte) (RecordRef, bool) {
+	if len(b) != 10 {
+		return RecordRef{}, false
+	}
+	return RecordRef{Index: binary.BigEndian.Uint64(b), Pos: binary.BigEndian.Uint16(b[8:])}, true
+}

@@ -1,0 +1,160 @@
+// Package ledgertest provides fixtures for testing code built on package
+// ledger: an in-memory Reader, a ready-made alliance with keys for every
+// role, and builders for signed transactions. It does no I/O.
+package ledgertest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
+)
+
+// MemStore is an in-memory ledger.Reader that applies change sets.
+type MemStore struct {
+	m map[string][]byte
+}
+
+// NewMemStore returns an empty store.
+func NewMemStore() *MemStore { return &MemStore{m: map[string][]byte{}} }
+
+// Get implements ledger.Reader.
+func (s *MemStore) Get(key []byte) ([]byte, bool, error) {
+	v, ok := s.m[string(key)]
+	if !ok {
+		return nil, false, nil
+	}
+	return bytes.Clone(v), true, nil
+}
+
+// Scan implements ledger.Reader.
+func (s *MemStore) Scan(prefix, start []byte, limit int) ([]ledger.KV, error) {
+	var keys []string
+	for k := range s.m {
+		if strings.HasPrefix(k, string(prefix)) && k >= string(start) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) > limit {
+		keys = keys[:limit]
+	}
+	out := make([]ledger.KV, len(keys))
+	for i, k := range keys {
+		out[i] = ledger.KV{Key: []byte(k), Value: bytes.Clone(s.m[k])}
+	}
+	return out, nil
+}
+
+// Commit applies a change set.
+func (s *MemStore) Commit(changes []ledger.KV) {
+	for _, kv := range changes {
+		if kv.Delete {
+			delete(s.m, string(kv.Key))
+			continue
+		}
+		s.m[string(kv.Key)] = bytes.Clone(kv.Value)
+	}
+}
+
+// Len returns the number of keys stored.
+func (s *MemStore) Len() int { return len(s.m) }
+
+// Party is a member of a test alliance with its private key.
+type Party struct {
+	Name string
+	Role ledger.Role
+	Key  *crypto.PrivateKey
+}
+
+// Alliance is a test alliance: two banks, a notary, an arbitration centre, a
+// court and a regulator, plus an outsider key that is not registered.
+type Alliance struct {
+	ChainID  string
+	Genesis  *ledger.Genesis
+	Parties  map[string]*Party
+	Outsider *crypto.PrivateKey
+	rand     io.Reader
+}
+
+// GenesisTime is the genesis time of every test alliance.
+var GenesisTime = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+
+// NewAlliance makes an alliance whose keys are drawn from rand.
+func NewAlliance(rand io.Reader, chainID string) (*Alliance, error) {
+	a := &Alliance{ChainID: chainID, Parties: map[string]*Party{}, rand: rand}
+	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
+	for _, p := range []struct {
+		name  string
+		role  ledger.Role
+		power uint64
+	}{
+		{"bank-a", ledger.RoleBank, 10},
+		{"bank-b", ledger.RoleBank, 10},
+		{"notary", ledger.RoleNotary, 10},
+		{"arbitration", ledger.RoleArbitration, 10},
+		{"court", ledger.RoleCourt, 10},
+		{"regulator", ledger.RoleRegulator, 0},
+	} {
+		k, err := crypto.GenerateKey(rand)
+		if err != nil {
+			return nil, err
+		}
+		a.Parties[p.name] = &Party{Name: p.name, Role: p.role, Key: k}
+		gs.Members = append(gs.Members, ledger.GenesisMember{
+			Name: p.name, Role: p.role, Power: p.power,
+			Keys: []string{fmt.Sprintf("%x", k.Public().Bytes())},
+		})
+	}
+	out, err := crypto.GenerateKey(rand)
+	if err != nil {
+		return nil, err
+	}
+	a.Outsider = out
+	a.Genesis = &ledger.Genesis{ChainID: chainID, Time: GenesisTime, State: gs}
+	return a, nil
+}
+
+// Key returns the private key of the named party; it panics on a name the
+// alliance does not have (a bug in the test).
+func (a *Alliance) Key(name string) *crypto.PrivateKey {
+	p, ok := a.Parties[name]
+	if !ok {
+		panic("ledgertest: no party " + name)
+	}
+	return p.Key
+}
+
+// Commitment returns a commitment derived from s (for tests only; real
+// commitments are SM3(salt ‖ original) with a random salt).
+func Commitment(s string) crypto.Hash { return crypto.SM3([]byte("test-commitment/"), []byte(s)) }
+
+// Evidence builds a signed single-record evidence transaction.
+func (a *Alliance) Evidence(key *crypto.PrivateKey, t int64, rec ledger.Record) []byte {
+	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: t, Record: &rec})
+}
+
+// Batch builds a signed batch transaction.
+func (a *Alliance) Batch(key *crypto.PrivateKey, t int64, recs []ledger.Record) []byte {
+	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxBatch, Time: t, Records: recs})
+}
+
+// Attest builds a signed attestation transaction.
+func (a *Alliance) Attest(key *crypto.PrivateKey, t int64, statement string, targets ...ledger.RecordRef) []byte {
+	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxAttest, Time: t,
+		Attestation: &ledger.Attestation{Statement: statement, Targets: targets}})
+}
+
+// Sign encodes and signs b with key; it panics if b is invalid (a bug in the test).
+func (a *Alliance) Sign(key *crypto.PrivateKey, b *ledger.Body) []byte {
+	tx, err := ledger.SignTx(key, a.rand, b)
+	if err != nil {
+		panic("ledgertest: sign: " + err.Error())
+	}
+	return tx
+}

@@ -1,0 +1,192 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/evidenced/evidenced/crypto"
+)
+
+// Params are the chain's consensus parameters, fixed in genesis. Every rule
+// that decides acceptance reads them from state, never from local config.
+type Params struct {
+	ChainID         string // the CometBFT chain id; bodies must name it
+	GenesisTime     int64  // Unix ns; the time of the genesis entries
+	TimeWindow      int64  // ns; a body's client time must lie within ±TimeWindow of block time
+	MaxBatchRecords uint32 // most records in one batch transaction
+	MaxTxBytes      uint32 // largest transaction accepted
+}
+
+// Default parameter values for a new chain.
+const (
+	DefaultTimeWindow      = int64(15 * time.Minute)
+	DefaultMaxBatchRecords = 4096
+	DefaultMaxTxBytes      = 1 << 20
+)
+
+const paramsFormat = 1
+
+func (p *Params) validate() error {
+	if err := checkIdent("chain id", p.ChainID, MaxChainIDLen, identChain); err != nil {
+		return err
+	}
+	if p.TimeWindow <= 0 {
+		return fmt.Errorf("time_window must be positive, got %v", time.Duration(p.TimeWindow))
+	}
+	if p.MaxBatchRecords == 0 || p.MaxBatchRecords > MaxBatchRecords {
+		return fmt.Errorf("max_batch_records must be 1..%d, got %d", MaxBatchRecords, p.MaxBatchRecords)
+	}
+	if p.MaxTxBytes < 1024 {
+		return fmt.Errorf("max_tx_bytes must be at least 1024, got %d", p.MaxTxBytes)
+	}
+	return nil
+}
+
+func (p *Params) encode() []byte {
+	var b cryptobyte.Builder
+	b.AddUint8(paramsFormat)
+	addString8(&b, p.ChainID)
+	b.AddUint64(uint64(p.GenesisTime))
+	b.AddUint64(uint64(p.TimeWindow))
+	b.AddUint32(p.MaxBatchRecords)
+	b.AddUint32(p.MaxTxBytes)
+	return b.BytesOrPanic()
+}
+
+func decodeParams(v []byte) (*Params, error) {
+	s := cryptobyte.String(v)
+	p := &Params{}
+	var f uint8
+	var gt, tw uint64
+	if !s.ReadUint8(&f) || f != paramsFormat || !readString8(&s, &p.ChainID) || !s.ReadUint64(&gt) ||
+		!s.ReadUint64(&tw) || !s.ReadUint32(&p.MaxBatchRecords) || !s.ReadUint32(&p.MaxTxBytes) || !s.Empty() {
+		return nil, fmt.Errorf("%w: params record does not decode", ErrStoreCorrupt)
+	}
+	p.GenesisTime, p.TimeWindow = int64(gt), int64(tw)
+	return p, nil
+}
+
+// Genesis is everything InitChain needs: the chain id and time from the
+// CometBFT genesis document, and the app state (roster and parameters).
+type Genesis struct {
+	ChainID string
+	Time    int64 // Unix ns
+	State   GenesisState
+}
+
+// GenesisState is the app_state of the CometBFT genesis document.
+type GenesisState struct {
+	Params  GenesisParams   `json:"params"`
+	Members []GenesisMember `json:"members"`
+}
+
+// GenesisParams is the JSON form of the chain parameters.
+type GenesisParams struct {
+	TimeWindow      Duration `json:"time_window"`
+	MaxBatchRecords uint32   `json:"max_batch_records"`
+	MaxTxBytes      uint32   `json:"max_tx_bytes"`
+}
+
+// GenesisMember is the JSON form of a member in the genesis roster. Keys are
+// hex-encoded uncompressed SM2 public keys; the first is the member key that
+// co-signs checkpoints.
+type GenesisMember struct {
+	Name  string   `json:"name"`
+	Role  Role     `json:"role"`
+	Power uint64   `json:"power"`
+	Keys  []string `json:"keys"`
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string ("15m").
+type Duration int64
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"15m\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DefaultGenesisParams returns the parameters a new chain starts with.
+func DefaultGenesisParams() GenesisParams {
+	return GenesisParams{TimeWindow: Duration(DefaultTimeWindow), MaxBatchRecords: DefaultMaxBatchRecords, MaxTxBytes: DefaultMaxTxBytes}
+}
+
+// ParseGenesisState decodes and checks app_state JSON. Unknown fields are
+// rejected so a typo in a roster cannot pass unnoticed.
+func ParseGenesisState(data []byte) (*GenesisState, error) {
+	var gs GenesisState
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&gs); err != nil {
+		return nil, fmt.Errorf("genesis app_state: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("genesis app_state: trailing data after the JSON object")
+	}
+	if _, err := gs.members(); err != nil {
+		return nil, err
+	}
+	return &gs, nil
+}
+
+// members converts and checks the roster: names and keys unique, at least
+// one member with voting power.
+func (gs *GenesisState) members() ([]*Member, error) {
+	if len(gs.Members) == 0 {
+		return nil, fmt.Errorf("genesis app_state: the roster has no members")
+	}
+	names := map[string]bool{}
+	keys := map[crypto.KeyID]string{}
+	var power uint64
+	out := make([]*Member, 0, len(gs.Members))
+	for i, gm := range gs.Members {
+		m := &Member{Name: gm.Name, Role: gm.Role, Power: gm.Power}
+		for j, hexKey := range gm.Keys {
+			kb, err := hex.DecodeString(hexKey)
+			if err != nil {
+				return nil, fmt.Errorf("genesis member %d (%s) key %d: %w", i, gm.Name, j, err)
+			}
+			k, err := crypto.ParsePublicKey(kb)
+			if err != nil {
+				return nil, fmt.Errorf("genesis member %d (%s) key %d: %w", i, gm.Name, j, err)
+			}
+			if other, dup := keys[k.ID()]; dup {
+				return nil, fmt.Errorf("genesis member %s key %d is also a key of %s: every key belongs to one member", gm.Name, j, other)
+			}
+			keys[k.ID()] = gm.Name
+			m.Keys = append(m.Keys, k)
+		}
+		if err := m.validate(); err != nil {
+			return nil, fmt.Errorf("genesis member %d: %w", i, err)
+		}
+		if names[m.Name] {
+			return nil, fmt.Errorf("genesis member name %q appears twice", m.Name)
+		}
+		names[m.Name] = true
+		if power+m.Power < power {
+			return nil, fmt.Errorf("genesis voting power overflows")
+		}
+		power += m.Power
+		out = append(out, m)
+	}
+	if power == 0 {
+		return nil, fmt.Errorf("genesis app_state: no member has voting power")
+	}
+	return out, nil
+}

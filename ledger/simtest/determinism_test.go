@@ -1,0 +1,320 @@
+package simtest
+
+import (
+	"flag"
+	"fmt"
+	mrand "math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/ledger/ledgertest"
+	"github.com/evidenced/evidenced/store"
+)
+
+var (
+	seedFlag   = flag.Uint64("sim.seed", 0, "seed of the determinism simulation (0: derive from the clock)")
+	blocksFlag = flag.Int("sim.blocks", 1000, "blocks in the determinism simulation")
+)
+
+const (
+	simChain = "evidenced-sim"
+	replicas = 3
+)
+
+// seededReader is an io.Reader of deterministic bytes for key generation and
+// signing; SM2 signatures stay valid whatever the randomness.
+type seededReader struct{ r *mrand.ChaCha8 }
+
+func (s seededReader) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+// replica is one simulated node: a ledger and its own Badger directory.
+type replica struct {
+	name string
+	dir  string
+	l    *ledger.Ledger
+	db   *store.DB
+}
+
+func (r *replica) open(t *testing.T) {
+	t.Helper()
+	db, err := store.Open(r.dir, store.Options{ChainID: simChain, SyncWrites: false})
+	if err != nil {
+		t.Fatalf("%s: open store: %v", r.name, err)
+	}
+	r.db = db
+}
+
+func (r *replica) close(t *testing.T) {
+	t.Helper()
+	if err := r.db.Close(); err != nil {
+		t.Fatalf("%s: close store: %v", r.name, err)
+	}
+}
+
+// generator makes random blocks that exercise every rule.
+type generator struct {
+	rng     *mrand.Rand
+	a       *ledgertest.Alliance
+	view    func() *ledger.View
+	chains  []string          // chains started so far (committed)
+	owner   map[string]string // chain -> bank that started it
+	nextID  int
+	history [][]byte // every tx ever generated, for replays
+	lastRef ledger.RecordRef
+	hasRef  bool
+}
+
+func (g *generator) block(now int64) [][]byte {
+	n := g.rng.IntN(9) // 0..8 txs, empty blocks included
+	var txs [][]byte
+	used := map[string]bool{}
+	for range n {
+		txs = append(txs, g.tx(now, used))
+	}
+	g.history = append(g.history, txs...)
+	return txs
+}
+
+func (g *generator) newChain() string {
+	g.nextID++
+	return fmt.Sprintf("LOAN-%06d", g.nextID)
+}
+
+func (g *generator) record(chain string, step uint32, prev crypto.Hash) ledger.Record {
+	g.nextID++
+	return ledger.Record{Kind: []string{"credit-authorisation", "loan-contract", "disbursement", "repayment"}[g.rng.IntN(4)],
+		Chain: chain, Step: step, Prev: prev, Commitment: crypto.SM3([]byte(fmt.Sprint("doc", g.nextID))), Size: uint64(g.rng.IntN(1 << 20))}
+}
+
+// next returns a valid next record of bank's for a random committed chain
+// not used in this block, or a new chain. One time in ten it picks a chain
+// regardless of owner (chain_owner).
+func (g *generator) next(bank string, used map[string]bool) ledger.Record {
+	if len(g.chains) > 0 && g.rng.IntN(3) > 0 {
+		c := g.chains[g.rng.IntN(len(g.chains))]
+		if !used[c] && (g.owner[c] == bank || g.rng.IntN(10) == 0) {
+			ci, err := g.view().Chain(c)
+			if err == nil {
+				used[c] = true
+				return g.record(c, ci.Steps+1, ci.LeafHash)
+			}
+		}
+	}
+	c := g.newChain()
+	used[c] = true
+	return g.record(c, 1, crypto.Hash{})
+}
+
+func (g *generator) tx(now int64, used map[string]bool) []byte {
+	bankName := []string{"bank-a", "bank-b"}[g.rng.IntN(2)]
+	bank := g.a.Key(bankName)
+	switch k := g.rng.IntN(100); {
+	case k < 40: // valid (or, for another bank's chain, chain_owner)
+		return g.a.Evidence(bank, now, g.next(bankName, used))
+	case k < 55: // batch
+		var recs []ledger.Record
+		for range 1 + g.rng.IntN(20) {
+			recs = append(recs, g.next(bankName, used))
+		}
+		return g.a.Batch(bank, now, recs)
+	case k < 62: // attestation of a committed record, or of one that does not exist
+		ref := ledger.RecordRef{Index: uint64(g.rng.IntN(50)), Pos: uint16(g.rng.IntN(3))}
+		if g.hasRef && g.rng.IntN(2) == 0 {
+			ref = g.lastRef
+		}
+		w := []string{"notary", "court", "arbitration", "bank-a"}[g.rng.IntN(4)]
+		return g.a.Attest(g.a.Key(w), now, "reviewed", ref)
+	case k < 67: // wrong prev (a fork attempt) on a committed chain
+		r := g.next(bankName, used)
+		if r.Step == 1 {
+			r.Step = 2 // a chain that does not exist: chain_step
+		}
+		r.Prev = crypto.SM3([]byte(fmt.Sprint("bogus", g.nextID)))
+		return g.a.Evidence(bank, now, r)
+	case k < 72: // gap
+		r := g.record(g.newChain(), 3, crypto.SM3([]byte("x")))
+		return g.a.Evidence(bank, now, r)
+	case k < 77: // replay of an earlier tx
+		if len(g.history) > 0 {
+			return g.history[g.rng.IntN(len(g.history))]
+		}
+		return []byte{1, 2, 3}
+	case k < 82: // unregistered key
+		return g.a.Evidence(g.a.Outsider, now, g.record(g.newChain(), 1, crypto.Hash{}))
+	case k < 86: // role not allowed
+		return g.a.Evidence(g.a.Key("regulator"), now, g.record(g.newChain(), 1, crypto.Hash{}))
+	case k < 90: // outside the time window
+		return g.a.Evidence(bank, now-int64(time.Hour), g.record(g.newChain(), 1, crypto.Hash{}))
+	case k < 95: // garbage
+		b := make([]byte, g.rng.IntN(200))
+		for i := range b {
+			b[i] = byte(g.rng.Uint32())
+		}
+		return b
+	default: // a bit flipped in a valid tx
+		tx := g.a.Evidence(bank, now, g.record(g.newChain(), 1, crypto.Hash{}))
+		i := g.rng.IntN(len(tx))
+		tx[i] ^= 1 << g.rng.IntN(8)
+		return tx
+	}
+}
+
+func TestDeterminism(t *testing.T) {
+	seed := *seedFlag
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	blocks := *blocksFlag
+	if testing.Short() && blocks > 200 {
+		blocks = 200
+	}
+	t.Logf("determinism simulation: seed %d, %d blocks, %d replicas (reproduce with -sim.seed=%d)", seed, blocks, replicas, seed)
+	defer func() {
+		if t.Failed() {
+			t.Logf("FAILED with seed %d: rerun with go test ./ledger/simtest -run Determinism -sim.seed=%d", seed, seed)
+		}
+	}()
+	var key [32]byte
+	for i := range 8 {
+		key[i] = byte(seed >> (8 * i))
+	}
+	rng := mrand.New(mrand.NewChaCha8(key))
+	a, err := ledgertest.NewAlliance(seededReader{mrand.NewChaCha8(key)}, simChain)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	reps := make([]*replica, replicas)
+	base := t.TempDir()
+	for i := range reps {
+		reps[i] = &replica{name: fmt.Sprintf("replica-%d", i), dir: filepath.Join(base, fmt.Sprint(i)),
+			l: ledger.New(ledger.Options{Workers: 1 + 3*i})}
+		reps[i].open(t)
+	}
+	defer func() {
+		for _, r := range reps {
+			if r.db != nil {
+				r.db.Close()
+			}
+		}
+	}()
+
+	// Genesis.
+	var genesisHash crypto.Hash
+	for i, r := range reps {
+		out, err := r.l.InitChain(r.db, a.Genesis)
+		if err != nil {
+			t.Fatalf("%s: InitChain: %v", r.name, err)
+		}
+		if err := r.db.Commit(store.Commit{Height: 0, AppHash: out.AppHash[:], Changes: out.Changes}); err != nil {
+			t.Fatalf("%s: commit genesis: %v", r.name, err)
+		}
+		if i == 0 {
+			genesisHash = out.AppHash
+		} else if out.AppHash != genesisHash {
+			t.Fatalf("%s: genesis app hash %s, replica-0 has %s", r.name, out.AppHash, genesisHash)
+		}
+	}
+
+	g := &generator{rng: rng, a: a, owner: map[string]string{}, view: func() *ledger.View { return ledger.NewView(reps[0].db) }}
+	now := ledgertest.GenesisTime
+	accepted, rejected, kills, crashes := 0, 0, 0, 0
+	codes := map[ledger.Code]int{}
+	var acceptedIDs []crypto.Hash
+	for h := int64(1); h <= int64(blocks); h++ {
+		now += int64(time.Second) + int64(rng.IntN(int(time.Second)))
+		txs := g.block(now)
+		blk := ledger.Block{Height: h, Time: now, Txs: txs}
+		var want *ledger.Outcome
+		for i, r := range reps {
+			out, err := r.l.Apply(r.db, blk)
+			if err != nil {
+				t.Fatalf("height %d %s: Apply: %v", h, r.name, err)
+			}
+			// A crash after FinalizeBlock and before Commit: the staged
+			// changes are lost and CometBFT replays the block on restart.
+			if i > 0 && rng.IntN(40) == 0 {
+				crashes++
+				r.close(t)
+				r.open(t)
+				ch, _, err := r.db.Committed()
+				if err != nil || ch != h-1 {
+					t.Fatalf("height %d %s: after a crash before commit, committed height = %d (%v), want %d", h, r.name, ch, err, h-1)
+				}
+				if out, err = r.l.Apply(r.db, blk); err != nil {
+					t.Fatalf("height %d %s: replay Apply: %v", h, r.name, err)
+				}
+			}
+			if err := r.db.Commit(store.Commit{Height: h, AppHash: out.AppHash[:], Changes: out.Changes}); err != nil {
+				t.Fatalf("height %d %s: Commit: %v", h, r.name, err)
+			}
+			if i == 0 {
+				want = out
+				continue
+			}
+			if out.AppHash != want.AppHash {
+				t.Fatalf("height %d: %s app hash %s, replica-0 has %s", h, r.name, out.AppHash, want.AppHash)
+			}
+			for j := range out.Results {
+				if out.Results[j].Code != want.Results[j].Code || out.Results[j].Index != want.Results[j].Index {
+					t.Fatalf("height %d tx %d: %s result %v, replica-0 has %v", h, j, r.name, out.Results[j], want.Results[j])
+				}
+			}
+		}
+		for _, res := range want.Results {
+			codes[res.Code]++
+			if res.Code == ledger.CodeOK {
+				accepted++
+				acceptedIDs = append(acceptedIDs, res.ID)
+				if res.Type == ledger.TxEvidence || res.Type == ledger.TxBatch {
+					g.hasRef, g.lastRef = true, ledger.RecordRef{Index: res.Index}
+					for _, c := range res.Chains {
+						if ci, err := g.view().Chain(c); err == nil && ci.Steps == 1 {
+							g.chains = append(g.chains, c)
+							g.owner[c] = ci.Owner
+						}
+					}
+				}
+			} else {
+				rejected++
+			}
+		}
+		// A kill and restart from disk after a commit.
+		for _, r := range reps {
+			if rng.IntN(60) == 0 {
+				kills++
+				r.close(t)
+				r.open(t)
+				ch, ah, err := r.db.Committed()
+				if err != nil || ch != h || string(ah) != string(want.AppHash[:]) {
+					t.Fatalf("height %d %s: reopened at height %d app hash %x (%v), want %d %s", h, r.name, ch, ah, err, h, want.AppHash)
+				}
+			}
+		}
+	}
+
+	// Every accepted transaction is present on every replica at the same index.
+	for _, r := range reps {
+		v := ledger.NewView(r.db)
+		for _, id := range acceptedIDs {
+			if _, err := v.IndexOfTx(id); err != nil {
+				t.Fatalf("%s: accepted tx %s missing: %v", r.name, id, err)
+			}
+		}
+	}
+	head, err := ledger.NewView(reps[0].db).Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("replicas agreed on the app hash at all %d heights: %d txs accepted, %d rejected, log size %d, %d restarts after commit, %d crashes before commit",
+		blocks, accepted, rejected, head.Size, kills, crashes)
+	t.Logf("result codes seen: %v", codes)
+	for _, c := range []ledger.Code{ledger.CodeOK, ledger.CodeDuplicate, ledger.CodeUnknownKey, ledger.CodeRoleNotAllowed, ledger.CodeTimeWindow, ledger.CodeChainPrev, ledger.CodeChainStep} {
+		if blocks >= 200 && codes[c] == 0 {
+			t.Errorf("the simulation never produced code %s: the generator no longer exercises that rule", c)
+		}
+	}
+}
