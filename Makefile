@@ -7,14 +7,42 @@ PKGS      := ./...
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test test-short lint fmt vet staticcheck bench fuzz clean tools
+DEV_DIR     ?= dev-alliance
+TESTNET_DIR ?= testnet-out
+TESTNET_MEMBERS ?= bank,notary,court,arbitration
+
+.PHONY: all build test test-short lint fmt vet staticcheck bench fuzz clean tools run testnet testnet-stop
 
 all: lint test build
 
-## build: compile the node binary to bin/evidenced (once cmd/evidenced exists)
+## build: compile the node binary to bin/evidenced
 build:
 	@mkdir -p bin
-	@if [ -d cmd/evidenced ]; then $(GO) build -o $(BIN) ./cmd/evidenced; else echo "build: cmd/evidenced arrives with the node issue"; fi
+	$(GO) build -o $(BIN) ./cmd/evidenced
+
+## run: a single-member dev alliance in $(DEV_DIR) (created on first run, reused after); API on http://127.0.0.1:8080
+run: build
+	@test -f $(DEV_DIR)/alliance.json || ./$(BIN) testnet --members bank --out $(DEV_DIR) --chain-id evidenced-dev --base-port 26650 --api-port 8080
+	@echo "Submit evidence with: ./$(BIN) submit --key $(DEV_DIR)/client/bank-client.pem --chain LOAN-1 --step 1 --kind loan-contract FILE"
+	./$(BIN) start --home $(DEV_DIR)/bank
+
+## testnet: the four-member alliance as four background processes (logs in $(TESTNET_DIR)/<member>/node.log); stop with make testnet-stop
+testnet: build
+	@test -f $(TESTNET_DIR)/alliance.json || ./$(BIN) testnet --members $(TESTNET_MEMBERS) --out $(TESTNET_DIR)
+	@for cfg in $(TESTNET_DIR)/*/config/evidenced.toml; do \
+	  home=$$(dirname $$(dirname $$cfg)); \
+	  if [ -f $$home/node.pid ] && kill -0 $$(cat $$home/node.pid) 2>/dev/null; then echo "$$home already running"; continue; fi; \
+	  nohup ./$(BIN) start --home $$home >> $$home/node.log 2>&1 & echo $$! > $$home/node.pid; \
+	  echo "started $$home (pid $$(cat $$home/node.pid), log $$home/node.log)"; \
+	done
+	@echo "APIs: $$(grep -o '"api": "[^"]*"' $(TESTNET_DIR)/alliance.json | cut -d'"' -f4 | tr '\n' ' ')"
+
+## testnet-stop: stop the processes started by make testnet
+testnet-stop:
+	@for pid in $(TESTNET_DIR)/*/node.pid; do \
+	  [ -f $$pid ] || continue; \
+	  kill $$(cat $$pid) 2>/dev/null && echo "stopped $$(dirname $$pid)"; rm -f $$pid; \
+	done
 
 ## test: every test with the race detector
 test:

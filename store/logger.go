@@ -35,8 +35,9 @@ func (b badgerLogger) Errorf(format string, args ...any) { b.log(slog.LevelError
 // Warningf implements badger.Logger at slog.LevelWarn.
 func (b badgerLogger) Warningf(format string, args ...any) { b.log(slog.LevelWarn, format, args) }
 
-// Infof implements badger.Logger at slog.LevelInfo.
-func (b badgerLogger) Infof(format string, args ...any) { b.log(slog.LevelInfo, format, args) }
+// Infof implements badger.Logger at slog.LevelDebug: Badger's info lines
+// (replays, compactions) are operational detail, not news for an operator.
+func (b badgerLogger) Infof(format string, args ...any) { b.log(slog.LevelDebug, format, args) }
 
 // Debugf implements badger.Logger at slog.LevelDebug.
 func (b badgerLogger) Debugf(format string, args ...any) { b.log(slog.LevelDebug, format, args) }

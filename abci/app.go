@@ -1,0 +1,348 @@
+// Package abci adapts the evidence ledger (package ledger) to CometBFT's
+// ABCI 2.0 interface. It only translates: every rule lives in ledger, every
+// byte of state in store.
+//
+// Determinism (docs/ARCHITECTURE.md): FinalizeBlock applies the block to a
+// snapshot of committed state and stages the outcome; Commit writes the
+// staged changes with the new height, app hash and block time in one Badger
+// transaction; Info reports only committed values. CheckTx, PrepareProposal
+// and ProcessProposal run the same ledger validation and never write.
+// Positive SM2 verification results are cached by the exact (key, body,
+// signature) triple, so a node verifies a signature once, but the cache
+// cannot change what FinalizeBlock accepts.
+package abci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	abcitypes "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/store"
+)
+
+// Codespace is the CometBFT codespace of every evidenced result code.
+const Codespace = "evidenced"
+
+// AppVersion is the application protocol version reported in Info.
+const AppVersion = 1
+
+// CommittedTx is one transaction result of a committed block.
+type CommittedTx struct {
+	Result ledger.TxResult
+}
+
+// CommittedBlock is what the App reports after each Commit.
+type CommittedBlock struct {
+	Height  int64
+	Time    time.Time
+	AppHash crypto.Hash
+	LogSize uint64
+	Txs     []ledger.TxResult
+}
+
+// Options configure an App.
+type Options struct {
+	Logger *slog.Logger
+	// VerifyCacheSize bounds the positive signature cache (entries); 0 = 65536.
+	VerifyCacheSize int
+	// Workers verifies a block's signatures in parallel; 0 = GOMAXPROCS.
+	Workers int
+	// OnCommit, when set, is called after every Commit with the block's
+	// results, in height order, on the consensus goroutine: keep it short.
+	OnCommit func(CommittedBlock)
+	// Now is the clock CheckTx uses for the client-time window (default
+	// time.Now). It never reaches the consensus path.
+	Now func() time.Time
+}
+
+// App is the CometBFT application.
+type App struct {
+	abcitypes.BaseApplication
+
+	db       *store.DB
+	l        *ledger.Ledger
+	log      *slog.Logger
+	cache    *verifyCache
+	onCommit func(CommittedBlock)
+	now      func() time.Time
+
+	mu     sync.Mutex
+	staged *stagedBlock // set by FinalizeBlock, written and cleared by Commit
+}
+
+type stagedBlock struct {
+	height int64
+	time   time.Time
+	out    *ledger.Outcome
+}
+
+var _ abcitypes.Application = (*App)(nil)
+
+// New returns an App over db.
+func New(db *store.DB, opts Options) *App {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.VerifyCacheSize <= 0 {
+		opts.VerifyCacheSize = 1 << 16
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &App{db: db, log: opts.Logger.With("component", "abci"), cache: newVerifyCache(opts.VerifyCacheSize),
+		onCommit: opts.OnCommit, now: opts.Now}
+	a.l = ledger.New(ledger.Options{Verify: a.cache.verify, Workers: opts.Workers})
+	return a
+}
+
+// Ledger returns the state machine the App drives (for queries).
+func (a *App) Ledger() *ledger.Ledger { return a.l }
+
+// Info reports the last committed height and app hash.
+func (a *App) Info(context.Context, *abcitypes.RequestInfo) (*abcitypes.ResponseInfo, error) {
+	h, appHash, err := a.db.Committed()
+	if errors.Is(err, store.ErrNothingCommitted) {
+		return &abcitypes.ResponseInfo{Data: "evidenced", Version: "1", AppVersion: AppVersion}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("info: read committed height: %w", err)
+	}
+	head, err := ledger.NewView(a.db).Head()
+	if err != nil {
+		return nil, fmt.Errorf("info: read log head: %w", err)
+	}
+	data, _ := json.Marshal(map[string]any{"log_size": head.Size, "log_root": head.Root.String()})
+	// Height 0 is the genesis state written by InitChain: CometBFT counts
+	// that as "nothing committed yet" and calls InitChain again, which we
+	// answer from the store.
+	return &abcitypes.ResponseInfo{Data: string(data), Version: "1", AppVersion: AppVersion,
+		LastBlockHeight: h, LastBlockAppHash: appHash}, nil
+}
+
+// InitChain registers the genesis roster and commits it as height 0.
+func (a *App) InitChain(_ context.Context, req *abcitypes.RequestInitChain) (*abcitypes.ResponseInitChain, error) {
+	gs, err := ledger.ParseGenesisState(req.AppStateBytes)
+	if err != nil {
+		return nil, fmt.Errorf("init chain %s: %w", req.ChainId, err)
+	}
+	h, appHash, err := a.db.Committed()
+	switch {
+	case err == nil && h == 0:
+		// InitChain again after a restart before block 1: the genesis state
+		// is already committed. Check it is the same chain.
+		p, err := ledger.NewView(a.db).Params()
+		if err != nil {
+			return nil, err
+		}
+		if p.ChainID != req.ChainId {
+			return nil, fmt.Errorf("init chain %s: the store holds chain %s", req.ChainId, p.ChainID)
+		}
+		return &abcitypes.ResponseInitChain{AppHash: appHash}, nil
+	case err == nil:
+		return nil, fmt.Errorf("init chain %s: the store is already at height %d", req.ChainId, h)
+	case !errors.Is(err, store.ErrNothingCommitted):
+		return nil, err
+	}
+	out, err := a.l.InitChain(a.db, &ledger.Genesis{ChainID: req.ChainId, Time: req.Time.UnixNano(), State: *gs})
+	if err != nil {
+		return nil, fmt.Errorf("init chain %s: %w", req.ChainId, err)
+	}
+	if err := a.db.Commit(store.Commit{Height: 0, AppHash: out.AppHash[:], Time: req.Time.UnixNano(), Changes: out.Changes}); err != nil {
+		return nil, fmt.Errorf("init chain %s: commit genesis state: %w", req.ChainId, err)
+	}
+	a.log.Info("genesis committed", "chain_id", req.ChainId, "members", len(gs.Members), "app_hash", out.AppHash.String())
+	return &abcitypes.ResponseInitChain{AppHash: out.AppHash[:]}, nil
+}
+
+// CheckTx validates a transaction against committed state for the mempool.
+func (a *App) CheckTx(_ context.Context, req *abcitypes.RequestCheckTx) (*abcitypes.ResponseCheckTx, error) {
+	snap := a.db.Snapshot()
+	defer snap.Close()
+	res, err := a.l.Check(snap, req.Tx, a.now().UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("check tx: %w", err)
+	}
+	return &abcitypes.ResponseCheckTx{Code: uint32(res.Code), Log: res.Log, Codespace: codespace(res.Code)}, nil
+}
+
+// PrepareProposal keeps, in mempool order and within MaxTxBytes, the
+// transactions the ledger would accept in this block. Dropping a rejected
+// transaction never changes the outcome of another (a rejected transaction
+// stages nothing), so the kept set is accepted whole.
+func (a *App) PrepareProposal(_ context.Context, req *abcitypes.RequestPrepareProposal) (*abcitypes.ResponsePrepareProposal, error) {
+	var txs [][]byte
+	var size int64
+	for _, tx := range req.Txs {
+		if size+int64(len(tx)) > req.MaxTxBytes {
+			break
+		}
+		size += int64(len(tx))
+		txs = append(txs, tx)
+	}
+	out, err := a.simulate(req.Height, req.Time, txs)
+	if err != nil {
+		return nil, fmt.Errorf("prepare proposal %d: %w", req.Height, err)
+	}
+	kept := txs[:0]
+	for i, r := range out.Results {
+		if r.Code == ledger.CodeOK {
+			kept = append(kept, txs[i])
+		}
+	}
+	if dropped := len(txs) - len(kept); dropped > 0 {
+		a.log.Debug("proposal dropped rejected txs", "height", req.Height, "dropped", dropped, "kept", len(kept))
+	}
+	return &abcitypes.ResponsePrepareProposal{Txs: kept}, nil
+}
+
+// ProcessProposal accepts a proposal only if the ledger accepts every
+// transaction in it: an honest proposer never includes a rejected one.
+func (a *App) ProcessProposal(_ context.Context, req *abcitypes.RequestProcessProposal) (*abcitypes.ResponseProcessProposal, error) {
+	out, err := a.simulate(req.Height, req.Time, req.Txs)
+	if err != nil {
+		return nil, fmt.Errorf("process proposal %d: %w", req.Height, err)
+	}
+	for i, r := range out.Results {
+		if r.Code != ledger.CodeOK {
+			a.log.Warn("rejecting proposal with a rejected tx", "height", req.Height, "tx", i, "code", r.Code.String(), "log", r.Log)
+			return &abcitypes.ResponseProcessProposal{Status: abcitypes.ResponseProcessProposal_REJECT}, nil
+		}
+	}
+	return &abcitypes.ResponseProcessProposal{Status: abcitypes.ResponseProcessProposal_ACCEPT}, nil
+}
+
+func (a *App) simulate(height int64, t time.Time, txs [][]byte) (*ledger.Outcome, error) {
+	snap := a.db.Snapshot()
+	defer snap.Close()
+	return a.l.Apply(snap, ledger.Block{Height: height, Time: t.UnixNano(), Txs: txs})
+}
+
+// FinalizeBlock applies the decided block to committed state and stages the
+// outcome for Commit.
+func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.RequestFinalizeBlock) (*abcitypes.ResponseFinalizeBlock, error) {
+	h, _, err := a.db.Committed()
+	if err != nil {
+		return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
+	}
+	if req.Height != h+1 {
+		return nil, fmt.Errorf("finalize block %d: committed height is %d", req.Height, h)
+	}
+	snap := a.db.Snapshot()
+	out, err := a.l.Apply(snap, ledger.Block{Height: req.Height, Time: req.Time.UnixNano(), Txs: req.Txs})
+	snap.Close()
+	if err != nil {
+		return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
+	}
+	a.mu.Lock()
+	a.staged = &stagedBlock{height: req.Height, time: req.Time, out: out}
+	a.mu.Unlock()
+	results := make([]*abcitypes.ExecTxResult, len(out.Results))
+	for i, r := range out.Results {
+		results[i] = execResult(r)
+	}
+	return &abcitypes.ResponseFinalizeBlock{TxResults: results, AppHash: out.AppHash[:]}, nil
+}
+
+// Commit writes the staged block atomically.
+func (a *App) Commit(context.Context, *abcitypes.RequestCommit) (*abcitypes.ResponseCommit, error) {
+	a.mu.Lock()
+	st := a.staged
+	a.staged = nil
+	a.mu.Unlock()
+	if st == nil {
+		return nil, errors.New("commit: no finalized block is staged")
+	}
+	if err := a.db.Commit(store.Commit{Height: st.height, AppHash: st.out.AppHash[:], Time: st.time.UnixNano(), Changes: st.out.Changes}); err != nil {
+		return nil, fmt.Errorf("commit block %d: %w", st.height, err)
+	}
+	if len(st.out.Results) > 0 {
+		a.log.Debug("block committed", "height", st.height, "txs", len(st.out.Results), "log_size", st.out.LogSize)
+	}
+	if a.onCommit != nil {
+		a.onCommit(CommittedBlock{Height: st.height, Time: st.time, AppHash: st.out.AppHash, LogSize: st.out.LogSize, Txs: st.out.Results})
+	}
+	return &abcitypes.ResponseCommit{}, nil
+}
+
+// Query answers ABCI queries (CometBFT's abci_query RPC):
+//
+//	path "/head"        → JSON {log_size, log_root, app_hash}
+//	path "/entry"       data = decimal entry index → the exact entry bytes
+//	path "/tx"          data = 64-hex tx id → the exact entry bytes
+//
+// The node's HTTP API (/v1) is the richer interface; this one exists for
+// standard CometBFT clients.
+func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (*abcitypes.ResponseQuery, error) {
+	snap := a.db.Snapshot()
+	defer snap.Close()
+	v := ledger.NewView(snap)
+	fail := func(code uint32, err error) (*abcitypes.ResponseQuery, error) {
+		return &abcitypes.ResponseQuery{Code: code, Log: err.Error(), Codespace: Codespace, Height: snap.Height()}, nil
+	}
+	switch req.Path {
+	case "/head":
+		head, err := v.Head()
+		if err != nil {
+			return fail(2, err)
+		}
+		b, _ := json.Marshal(map[string]any{"log_size": head.Size, "log_root": head.Root.String(), "app_hash": head.AppHash.String()})
+		return &abcitypes.ResponseQuery{Value: b, Height: snap.Height()}, nil
+	case "/entry", "/tx":
+		var idx uint64
+		if req.Path == "/entry" {
+			if _, err := fmt.Sscan(string(req.Data), &idx); err != nil {
+				return fail(1, fmt.Errorf("data must be a decimal entry index: %w", err))
+			}
+		} else {
+			var id crypto.Hash
+			if err := id.UnmarshalText(req.Data); err != nil {
+				return fail(1, fmt.Errorf("data must be a 64-hex tx id: %w", err))
+			}
+			var err error
+			if idx, err = v.IndexOfTx(id); err != nil {
+				return fail(3, err)
+			}
+		}
+		b, err := v.EntryBytes(idx)
+		if err != nil {
+			return fail(3, err)
+		}
+		return &abcitypes.ResponseQuery{Key: req.Data, Value: b, Height: snap.Height()}, nil
+	}
+	return fail(1, fmt.Errorf("unknown query path %q: use /head, /entry or /tx", req.Path))
+}
+
+func codespace(c ledger.Code) string {
+	if c == ledger.CodeOK {
+		return ""
+	}
+	return Codespace
+}
+
+// execResult converts a ledger result, with events CometBFT can index
+// (evidence.tx_id, evidence.index, evidence.chain).
+func execResult(r ledger.TxResult) *abcitypes.ExecTxResult {
+	res := &abcitypes.ExecTxResult{Code: uint32(r.Code), Log: r.Log, Codespace: codespace(r.Code)}
+	if r.Code != ledger.CodeOK {
+		return res
+	}
+	attrs := []abcitypes.EventAttribute{
+		{Key: "tx_id", Value: r.ID.String(), Index: true},
+		{Key: "index", Value: fmt.Sprint(r.Index), Index: true},
+		{Key: "type", Value: r.Type.String(), Index: true},
+		{Key: "signer", Value: r.Signer, Index: true},
+	}
+	for _, c := range r.Chains {
+		attrs = append(attrs, abcitypes.EventAttribute{Key: "chain", Value: c, Index: true})
+	}
+	res.Events = []abcitypes.Event{{Type: "evidence", Attributes: attrs}}
+	return res
+}

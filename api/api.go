@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/ledger"
+)
+
+// Backend is what the node provides to the API. The api package never touches
+// CometBFT or Badger; everything reaches it through these three methods, which
+// must be safe for concurrent use.
+type Backend interface {
+	// Snapshot returns a consistent read-only view of committed state, the
+	// height it was committed at, and a release func. When err is nil the
+	// caller always calls release, exactly once, when it is done with view.
+	// ErrOverloaded or ledger.ErrNotInitialized mean the node cannot answer
+	// yet (503); any other error is an infrastructure failure (500).
+	Snapshot() (view *ledger.View, height int64, release func(), err error)
+
+	// Submit passes tx to CometBFT's mempool (CheckTx) and, when waitCommit
+	// is set, waits until the block holding it is committed or ctx ends.
+	//
+	// A CheckTx rejection is returned as a *ledger.RejectError; a FinalizeBlock
+	// rejection as a *CommitRejectError carrying the block height.
+	// ErrOverloaded means the mempool is full or the node is not ready; an
+	// error wrapping context.DeadlineExceeded means ctx ended before the
+	// commit (the transaction may still commit). On success, Committed holds
+	// the block height and time and the transaction's result; with waitCommit
+	// false only Result is meaningful (Height is zero).
+	Submit(ctx context.Context, tx []byte, waitCommit bool) (*Committed, error)
+
+	// Status reports the node's view of the chain.
+	Status(ctx context.Context) (*client.Status, error)
+}
+
+// Committed is the outcome of a successful Backend.Submit.
+type Committed struct {
+	Height int64           // block height; zero when Submit did not wait for the commit
+	Time   time.Time       // block time; zero when Submit did not wait for the commit
+	Result ledger.TxResult // the transaction's result (Code is ledger.CodeOK)
+}
+
+// CommitRejectError is a rejection of a transaction by FinalizeBlock: it
+// passed CheckTx but the block at Height rejected it (for example because
+// another transaction of the same block extended the same evidence chain).
+type CommitRejectError struct {
+	Height int64
+	Err    *ledger.RejectError
+}
+
+// Error returns the rejection with its height.
+func (e *CommitRejectError) Error() string {
+	return fmt.Sprintf("rejected in block %d: %v", e.Height, e.Err)
+}
+
+// Unwrap returns the *ledger.RejectError.
+func (e *CommitRejectError) Unwrap() error { return e.Err }
+
+// ErrOverloaded is returned by a Backend when the node cannot take the
+// request now: the mempool is full, or the node is starting or catching up.
+// The API answers 503 with a Retry-After header.
+var ErrOverloaded = errors.New("the node is overloaded or not ready: retry later")
+
+// Default option values.
+const (
+	// DefaultMaxBodyBytes is the largest POST /v1/txs body: 1 MiB + 1 KiB.
+	DefaultMaxBodyBytes = client.MaxTxBody
+	// DefaultWait is how long POST /v1/txs waits when no timeout is given.
+	DefaultWait = 30 * time.Second
+	// DefaultMaxWait is the largest timeout a client may ask for.
+	DefaultMaxWait = 2 * time.Minute
+	// DefaultRetryAfter is the Retry-After of a 503.
+	DefaultRetryAfter = time.Second
+)
+
+// Options configure the API handler. The zero value is usable: every zero
+// field takes its default.
+type Options struct {
+	// Logger receives a Debug record for each request and an Error record
+	// for each 5xx response and recovered panic. Nil discards.
+	Logger *slog.Logger
+	// MaxBodyBytes caps the POST /v1/txs body (413 beyond);
+	// 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// DefaultWait is the commit wait when the request has no timeout
+	// parameter; 0 means DefaultWait.
+	DefaultWait time.Duration
+	// MaxWait is the largest timeout parameter accepted (400 beyond);
+	// 0 means DefaultMaxWait.
+	MaxWait time.Duration
+	// RetryAfter is sent with every 503; 0 means DefaultRetryAfter. It is
+	// rounded up to whole seconds.
+	RetryAfter time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	if o.DefaultWait <= 0 {
+		o.DefaultWait = DefaultWait
+	}
+	if o.DefaultWait > o.MaxWait {
+		o.DefaultWait = o.MaxWait
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = DefaultRetryAfter
+	}
+	return o
+}
+
+// server holds the handler's dependencies; it has no mutable state.
+type server struct {
+	b    Backend
+	opts Options
+	log  *slog.Logger
+}
+
+// route is one endpoint of the API.
+type route struct {
+	method  string
+	pattern string
+	h       handlerFunc
+}
+
+// New returns the HTTP handler of the API v1 over b. It panics if b is nil
+// (a wiring bug). The handler is safe for concurrent use.
+func New(b Backend, opts Options) http.Handler {
+	if b == nil {
+		panic("api.New: nil Backend")
+	}
+	opts = opts.withDefaults()
+	s := &server{b: b, opts: opts, log: opts.Logger}
+	routes := []route{
+		{http.MethodPost, "/v1/txs", s.submit},
+		{http.MethodGet, "/v1/txs/{txid}", s.txByID},
+		{http.MethodGet, "/v1/status", s.status},
+		{http.MethodGet, "/v1/entries/{index}", s.entry},
+		{http.MethodGet, "/v1/chains/{chain}", s.chain},
+		{http.MethodGet, "/v1/commitments/{commitment}", s.commitment},
+		{http.MethodGet, "/v1/members", s.members},
+	}
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.pattern, s.handle(rt.h))
+		// The same path without a method catches every other method, so
+		// that a wrong method gets a JSON 405 rather than the mux's text.
+		allow := rt.method
+		if rt.method == http.MethodGet {
+			allow = "GET, HEAD"
+		}
+		mux.Handle(rt.pattern, s.handle(methodNotAllowed(allow)))
+	}
+	mux.Handle("/", s.handle(notFoundRoute))
+	return s.middleware(mux)
+}

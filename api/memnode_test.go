@@ -1,0 +1,211 @@
+package api_test
+
+import (
+	"context"
+	"crypto/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/ledger/ledgertest"
+)
+
+// memNode is an api.Backend over an in-memory ledger: every submitted
+// transaction is checked as CheckTx would check it and then applied as a
+// one-transaction block, so every result is the ledger's real answer.
+// The knobs are set before the node serves requests.
+type memNode struct {
+	mu     sync.RWMutex
+	a      *ledgertest.Alliance
+	st     *ledgertest.MemStore
+	l      *ledger.Ledger
+	height int64
+
+	overloaded    bool  // Submit and Snapshot fail with api.ErrOverloaded
+	notReady      bool  // Snapshot fails with ledger.ErrNotInitialized
+	hang          bool  // Submit waits for its context to end
+	skipCheck     bool  // rejections come from FinalizeBlock, with a height
+	statusErr     error // Status fails with it
+	statusPanics  bool  // Status panics
+	snapshotError error // Snapshot fails with it
+}
+
+var _ api.Backend = (*memNode)(nil)
+
+// newMemNode returns a node whose genesis holds the six members of a
+// ledgertest alliance (entries 0 to 5).
+func newMemNode() (*memNode, error) {
+	a, err := ledgertest.NewAlliance(rand.Reader, "evidenced-test")
+	if err != nil {
+		return nil, err
+	}
+	n := &memNode{a: a, st: ledgertest.NewMemStore(), l: ledger.New(ledger.Options{})}
+	out, err := n.l.InitChain(n.st, a.Genesis)
+	if err != nil {
+		return nil, err
+	}
+	n.st.Commit(out.Changes)
+	return n, nil
+}
+
+// blockTime is the time of the block at height h: one second per block
+// after genesis.
+func blockTime(h int64) int64 { return ledgertest.GenesisTime + h*int64(time.Second) }
+
+// Snapshot implements api.Backend.
+func (n *memNode) Snapshot() (*ledger.View, int64, func(), error) {
+	switch {
+	case n.snapshotError != nil:
+		return nil, 0, nil, n.snapshotError
+	case n.overloaded:
+		return nil, 0, nil, api.ErrOverloaded
+	case n.notReady:
+		return nil, 0, nil, ledger.ErrNotInitialized
+	}
+	n.mu.RLock()
+	return ledger.NewView(n.st), n.height, n.mu.RUnlock, nil
+}
+
+// Submit implements api.Backend.
+func (n *memNode) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.Committed, error) {
+	if n.overloaded {
+		return nil, api.ErrOverloaded
+	}
+	if n.hang {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := n.height + 1
+	if !n.skipCheck {
+		res, err := n.l.Check(n.st, tx, blockTime(h))
+		if err != nil {
+			return nil, err
+		}
+		if res.Code != ledger.CodeOK {
+			return nil, &ledger.RejectError{Code: res.Code, Msg: res.Log}
+		}
+	}
+	out, err := n.l.Apply(n.st, ledger.Block{Height: h, Time: blockTime(h), Txs: [][]byte{tx}})
+	if err != nil {
+		return nil, err
+	}
+	n.st.Commit(out.Changes)
+	n.height = h
+	res := out.Results[0]
+	if res.Code != ledger.CodeOK {
+		return nil, &api.CommitRejectError{Height: h, Err: &ledger.RejectError{Code: res.Code, Msg: res.Log}}
+	}
+	if !waitCommit {
+		res.Index = 0
+		return &api.Committed{Result: res}, nil
+	}
+	return &api.Committed{Height: h, Time: time.Unix(0, blockTime(h)), Result: res}, nil
+}
+
+// Status implements api.Backend.
+func (n *memNode) Status(context.Context) (*client.Status, error) {
+	if n.statusPanics {
+		panic("memNode: status exploded")
+	}
+	if n.statusErr != nil {
+		return nil, n.statusErr
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	head, err := ledger.NewView(n.st).Head()
+	if err != nil {
+		return nil, err
+	}
+	return &client.Status{
+		ChainID: n.a.ChainID, Moniker: "node-a", Member: "bank-a", Role: "bank",
+		Height: n.height, AppHash: head.AppHash, LogSize: head.Size, LogRoot: head.Root,
+		BlockTime: time.Unix(0, blockTime(n.height)).In(time.FixedZone("CST", 8*3600)), Validators: 5,
+	}, nil
+}
+
+// fixture is a node with a few committed entries:
+//
+//	0-5  genesis registrations
+//	6    bank-a evidence LOAN-1 step 1 (labels, commitment "loan1-step1")
+//	7    bank-a evidence LOAN-1 step 2 (cipher, prev = leaf hash of 6)
+//	8    bank-b batch: LOAN-2 step 1 (commitment "shared"), LOAN-3 step 1
+//	9    notary attestation of 6/0 and 8/1
+//	10   bank-a evidence LOAN-4 step 1 (commitment "shared" again)
+type fixture struct {
+	node *memNode
+	txs  map[uint64][]byte // tx bytes by entry index
+}
+
+// newFixture builds the fixture; t may be a *testing.T or *testing.F.
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	n, err := newMemNode()
+	if err != nil {
+		t.Fatalf("new node: %v", err)
+	}
+	f := &fixture{node: n, txs: map[uint64][]byte{}}
+	a := n.a
+	now := ledgertest.GenesisTime
+	f.commit(t, 6, a.Evidence(a.Key("bank-a"), now, ledger.Record{
+		Kind: "credit-authorisation", Chain: "LOAN-1", Step: 1, Size: 100,
+		Commitment: ledgertest.Commitment("loan1-step1"),
+		Labels:     []ledger.Label{{Key: "channel", Value: "app"}, {Key: "product", Value: "consumer-loan"}},
+	}))
+	cipher := ledgertest.Commitment("loan1-step2-cipher")
+	f.commit(t, 7, a.Evidence(a.Key("bank-a"), now+1, ledger.Record{
+		Kind: "loan-contract", Chain: "LOAN-1", Step: 2, Size: 200, Prev: f.leaf(t, 6),
+		Commitment: ledgertest.Commitment("loan1-step2"), Cipher: &cipher,
+	}))
+	f.commit(t, 8, a.Batch(a.Key("bank-b"), now+2, []ledger.Record{
+		{Kind: "loan-contract", Chain: "LOAN-2", Step: 1, Size: 1, Commitment: ledgertest.Commitment("shared")},
+		{Kind: "loan-contract", Chain: "LOAN-3", Step: 1, Size: 2, Commitment: ledgertest.Commitment("loan3")},
+	}))
+	f.commit(t, 9, a.Attest(a.Key("notary"), now+3, "notarised",
+		ledger.RecordRef{Index: 6, Pos: 0}, ledger.RecordRef{Index: 8, Pos: 1}))
+	f.commit(t, 10, a.Evidence(a.Key("bank-a"), now+4, ledger.Record{
+		Kind: "disbursement", Chain: "LOAN-4", Step: 1, Size: 3, Commitment: ledgertest.Commitment("shared"),
+	}))
+	return f
+}
+
+func (f *fixture) commit(t testing.TB, want uint64, tx []byte) {
+	t.Helper()
+	c, err := f.node.Submit(context.Background(), tx, true)
+	if err != nil {
+		t.Fatalf("commit entry %d: %v", want, err)
+	}
+	if c.Result.Index != want {
+		t.Fatalf("committed at entry %d, want %d", c.Result.Index, want)
+	}
+	f.txs[want] = tx
+}
+
+// entryBytes returns the committed bytes of entry i.
+func (f *fixture) entryBytes(t testing.TB, i uint64) []byte {
+	t.Helper()
+	b, err := ledger.NewView(f.node.st).EntryBytes(i)
+	if err != nil {
+		t.Fatalf("entry %d: %v", i, err)
+	}
+	return b
+}
+
+func (f *fixture) leaf(t testing.TB, i uint64) crypto.Hash {
+	return ledger.LeafHash(f.entryBytes(t, i))
+}
+
+// txID returns the id of the transaction at entry i.
+func (f *fixture) txID(t testing.TB, i uint64) crypto.Hash {
+	t.Helper()
+	tx, err := ledger.DecodeTx(f.txs[i])
+	if err != nil {
+		t.Fatalf("decode tx %d: %v", i, err)
+	}
+	return tx.ID()
+}

@@ -1,0 +1,88 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// FuzzDecodeError checks that any non-2xx response decodes to a usable
+// *Error (real status, non-empty code) and that the decoded error survives a
+// round trip through the contract's JSON shape unchanged.
+func FuzzDecodeError(f *testing.F) {
+	f.Add(422, "2", []byte(`{"error": {"status": 422, "code": "chain_step", "result_code": 11, "message": "m", "hint": "h", "field": "step"}}`))
+	f.Add(504, "", []byte(`{"error": {"status": 504, "code": "timeout", "message": "m", "tx_id": "ab", "height": 3}}`))
+	f.Add(503, "Wed, 21 Oct 2015 07:28:00 GMT", []byte(`{"error": null}`))
+	f.Add(502, "", []byte("<html>bad gateway</html>"))
+	f.Add(500, "x", []byte(""))
+	f.Add(400, "1", []byte(`{"error": {"message": "\xff\x00"}}`))
+	now := time.Date(2015, 10, 21, 7, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, status int, retryAfter string, body []byte) {
+		h := http.Header{}
+		h.Set("Retry-After", retryAfter)
+		e := parseError(status, h, body, now)
+		if e.Status != status || e.Code == "" || e.Error() == "" {
+			t.Fatalf("parseError(%d, %q) = %+v: want the real status and a code", status, body, e)
+		}
+		if e.RetryAfter < 0 {
+			t.Fatalf("negative RetryAfter %v", e.RetryAfter)
+		}
+		again, err := json.Marshal(ErrorResponse{Error: e})
+		if err != nil {
+			t.Fatalf("marshal %+v: %v", e, err)
+		}
+		e2 := parseError(status, h, again, now)
+		if !reflect.DeepEqual(e, e2) {
+			t.Fatalf("round trip changed the error:\n%+v\n%+v", e, e2)
+		}
+	})
+}
+
+// FuzzDecodeResponse checks that every response type the client decodes
+// re-encodes to JSON that decodes to the same value (marshal, unmarshal,
+// marshal is stable), so what the client shows is what the node sent.
+func FuzzDecodeResponse(f *testing.F) {
+	for _, v := range []any{sampleStatus(), sampleEntry(), sampleChain(), MembersResponse{Members: sampleMembers()},
+		SubmitResult{TxID: testTxID, Status: StatusCommitted, Index: 1, Time: testTime}, SubmitResult{TxID: testTxID, Status: StatusPending},
+		CommitmentRecords{Commitment: testComm, Records: []CommitmentRecord{{Index: 1, Time: testTime}}}} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, mk := range []func() any{
+			func() any { return new(Status) }, func() any { return new(Entry) }, func() any { return new(Chain) },
+			func() any { return new(MembersResponse) }, func() any { return new(SubmitResult) }, func() any { return new(CommitmentRecords) },
+		} {
+			v := mk()
+			if json.Unmarshal(body, v) != nil {
+				continue
+			}
+			if ch, ok := v.(checker); ok && ch.check() != nil {
+				continue // the client rejects it with ErrBadResponse
+			}
+			b1, err := json.Marshal(v)
+			if err != nil {
+				// A decoded value that cannot be encoded (e.g. a role
+				// name that decodes but not encodes) would be a bug.
+				t.Fatalf("%T: marshal decoded value: %v", v, err)
+			}
+			w := mk()
+			if err := json.Unmarshal(b1, w); err != nil {
+				t.Fatalf("%T: re-decode %s: %v", v, b1, err)
+			}
+			b2, err := json.Marshal(w)
+			if err != nil {
+				t.Fatalf("%T: re-marshal: %v", w, err)
+			}
+			if !bytes.Equal(b1, b2) {
+				t.Fatalf("%T: not stable:\n%s\n%s", v, b1, b2)
+			}
+		}
+	})
+}

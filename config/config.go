@@ -1,0 +1,248 @@
+// Package config is the typed configuration of an evidenced node: the file
+// HOME/config/evidenced.toml. CometBFT's own settings stay in its standard
+// HOME/config/config.toml, which operators already know how to read.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/evidenced/evidenced/internal/atomicfile"
+)
+
+// FileName is the name of the evidenced config file under HOME/config.
+const FileName = "evidenced.toml"
+
+// Config is everything an evidenced node reads from evidenced.toml.
+type Config struct {
+	// Moniker is the node's human-readable name (also CometBFT's moniker).
+	Moniker string `toml:"moniker"`
+	// Member is this node's member name in the alliance roster.
+	Member string `toml:"member"`
+	// Role is the member's role (bank, notary, arbitration, court, regulator).
+	Role string `toml:"role"`
+	// ChainID, when set, is the chain this home belongs to: the node refuses
+	// to start on a genesis or a store of another chain.
+	ChainID string `toml:"chain_id"`
+
+	API    API    `toml:"api"`
+	Keys   Keys   `toml:"keys"`
+	Log    Log    `toml:"log"`
+	Ledger Ledger `toml:"ledger"`
+}
+
+// API configures the node's HTTP API and explorer.
+type API struct {
+	// Listen is the host:port of the HTTP API. Keep it on 127.0.0.1 unless
+	// a TLS-terminating proxy with authentication sits in front.
+	Listen string `toml:"listen"`
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// CommitTimeout bounds how long a submit waits for its block by default.
+	CommitTimeout Duration `toml:"commit_timeout"`
+	// MaxWaiters bounds concurrent submits waiting for commit; beyond it the
+	// API answers 503 with Retry-After.
+	MaxWaiters int `toml:"max_waiters"`
+}
+
+// Keys names the node's key files, relative to HOME unless absolute.
+type Keys struct {
+	// MemberKey is the member's SM2 key (PKCS#8 PEM, 0600); it co-signs checkpoints.
+	MemberKey string `toml:"member_key"`
+	// PassphraseFile holds the passphrase of encrypted key files; empty
+	// means the keys are not encrypted, or the passphrase comes from the
+	// EVIDENCED_PASSPHRASE environment variable.
+	PassphraseFile string `toml:"passphrase_file"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `toml:"level"`
+	// Format is text or json.
+	Format string `toml:"format"`
+}
+
+// Ledger tunes the state machine (never its rules: those are in genesis).
+type Ledger struct {
+	// VerifyWorkers verifies a block's signatures in parallel; 0 = all cores.
+	VerifyWorkers int `toml:"verify_workers"`
+	// VerifyCacheSize bounds the cache of verified signatures.
+	VerifyCacheSize int `toml:"verify_cache_size"`
+	// SyncWrites fsyncs every block commit. Turning it off trades
+	// durability of the last blocks for speed; CometBFT replays them.
+	SyncWrites bool `toml:"sync_writes"`
+}
+
+// Duration is a time.Duration written as a string ("30s") in TOML.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: %w (write e.g. \"30s\")", b, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the configuration a new home starts with.
+func Default() Config {
+	return Config{
+		Role: "bank",
+		API: API{
+			Listen:        "127.0.0.1:8080",
+			MaxBodyBytes:  1<<20 + 1024,
+			CommitTimeout: Duration(30 * time.Second),
+			MaxWaiters:    10000,
+		},
+		Keys:   Keys{MemberKey: "keys/member.pem"},
+		Log:    Log{Level: "info", Format: "text"},
+		Ledger: Ledger{VerifyCacheSize: 1 << 16, SyncWrites: true},
+	}
+}
+
+// Validate checks every field and the constraints between them.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Moniker == "" {
+		errs = append(errs, errors.New("moniker is empty"))
+	}
+	if c.Member == "" {
+		errs = append(errs, errors.New("member is empty: set the roster name of this node's member"))
+	}
+	switch c.Role {
+	case "bank", "notary", "arbitration", "court", "regulator":
+	default:
+		errs = append(errs, fmt.Errorf("role %q: want bank, notary, arbitration, court or regulator", c.Role))
+	}
+	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("api.listen %q: want host:port: %w", c.API.Listen, err))
+	}
+	if c.API.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("api.max_body_bytes %d: want at least 1024", c.API.MaxBodyBytes))
+	}
+	if c.API.CommitTimeout <= 0 {
+		errs = append(errs, errors.New("api.commit_timeout must be positive"))
+	}
+	if c.API.MaxWaiters <= 0 {
+		errs = append(errs, errors.New("api.max_waiters must be positive"))
+	}
+	if c.Keys.MemberKey == "" {
+		errs = append(errs, errors.New("keys.member_key is empty"))
+	}
+	if _, err := ParseLevel(c.Log.Level); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
+	}
+	if c.Ledger.VerifyWorkers < 0 || c.Ledger.VerifyCacheSize < 0 {
+		errs = append(errs, errors.New("ledger.verify_workers and ledger.verify_cache_size must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
+	return nil
+}
+
+// ParseLevel parses a log level name.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log.level %q: want debug, info, warn or error", s)
+}
+
+// APIURL returns the base URL of the node's HTTP API.
+func (c *Config) APIURL() string {
+	return (&url.URL{Scheme: "http", Host: c.API.Listen}).String()
+}
+
+// Path resolves a path from the config against home.
+func Path(home, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(home, p)
+}
+
+// File returns the path of evidenced.toml in home.
+func File(home string) string { return filepath.Join(home, "config", FileName) }
+
+// Load reads and validates HOME/config/evidenced.toml, starting from
+// Default so that a file naming only some settings gets defaults for the
+// rest. Unknown keys are an error: a typo must not be silently ignored.
+func Load(home string) (*Config, error) {
+	path := File(home)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no config at %s: is %s an evidenced home? create one with `evidenced init --home %s`", path, home, home)
+		}
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and validates evidenced.toml contents.
+func Parse(b []byte) (*Config, error) {
+	c := Default()
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&c)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("unknown settings: %s", strings.Join(keys, ", "))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Save writes c to HOME/config/evidenced.toml atomically (0644: it holds
+// no secret).
+func (c *Config) Save(home string) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("# evidenced node configuration. CometBFT's settings are in config.toml beside this file.\n")
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(File(home)), 0o700); err != nil {
+		return fmt.Errorf("create config dir: %w", err)
+	}
+	return atomicfile.WriteFile(File(home), buf.Bytes(), 0o644)
+}

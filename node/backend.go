@@ -1,0 +1,107 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cometbft/cometbft/mempool"
+
+	"github.com/evidenced/evidenced/abci"
+	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/ledger"
+)
+
+// backend is the node's side of the HTTP API.
+type backend struct{ n *Node }
+
+var _ api.Backend = (*backend)(nil)
+
+// Snapshot implements api.Backend.
+func (b *backend) Snapshot() (*ledger.View, int64, func(), error) {
+	db := b.n.db
+	if db == nil {
+		return nil, 0, nil, api.ErrOverloaded
+	}
+	s := db.Snapshot()
+	return ledger.NewView(s), s.Height(), s.Close, nil
+}
+
+// Submit implements api.Backend: CheckTx through CometBFT's mempool, then,
+// when asked, a wait for the block that holds the transaction.
+func (b *backend) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.Committed, error) {
+	var ch <-chan committedTx
+	if waitCommit {
+		// Register before the tx can reach a block. An undecodable tx is
+		// refused by CheckTx below, so it needs no registration.
+		if dtx, err := ledger.DecodeTx(tx); err == nil {
+			c, cancel, err := b.n.waiters.register(dtx.ID())
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", api.ErrOverloaded, err)
+			}
+			defer cancel()
+			ch = c
+		}
+	}
+	res, err := b.n.rpc.BroadcastTxSync(ctx, tx)
+	switch {
+	case err == nil:
+	case errors.Is(err, mempool.ErrTxInCache):
+		// The same bytes are already in the mempool: wait for them.
+	case errors.As(err, new(mempool.ErrMempoolIsFull)), strings.Contains(err.Error(), "catching up"):
+		return nil, fmt.Errorf("%w: %v", api.ErrOverloaded, err)
+	default:
+		return nil, fmt.Errorf("submit to the mempool: %w", err)
+	}
+	if res != nil && res.Code != 0 {
+		if res.Codespace != abci.Codespace {
+			return nil, fmt.Errorf("mempool refused the tx (codespace %q code %d): %s", res.Codespace, res.Code, res.Log)
+		}
+		return nil, &ledger.RejectError{Code: ledger.Code(res.Code), Msg: res.Log}
+	}
+	if !waitCommit || ch == nil {
+		return nil, nil
+	}
+	c, err := wait(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
+	if c.result.Code != ledger.CodeOK {
+		return nil, &api.CommitRejectError{Height: c.block.Height, Err: &ledger.RejectError{Code: c.result.Code, Msg: c.result.Log}}
+	}
+	return &api.Committed{Height: c.block.Height, Time: c.block.Time, Result: c.result}, nil
+}
+
+// Status implements api.Backend.
+func (b *backend) Status(ctx context.Context) (*client.Status, error) {
+	view, height, release, err := b.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	head, err := view.Head()
+	if err != nil {
+		return nil, fmt.Errorf("read log head: %w", err)
+	}
+	st := &client.Status{
+		ChainID: b.n.genesis.ChainID, Moniker: b.n.cfg.Moniker, Member: b.n.cfg.Member, Role: b.n.cfg.Role,
+		Height: height, LogSize: head.Size, LogRoot: head.Root, AppHash: head.AppHash,
+	}
+	if t, err := b.n.db.CommittedTime(); err == nil {
+		st.BlockTime = time.Unix(0, t).UTC()
+	}
+	cs, err := b.n.rpc.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("CometBFT status: %w", err)
+	}
+	st.CatchingUp = cs.SyncInfo.CatchingUp
+	vals, err := b.n.rpc.Validators(ctx, nil, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("CometBFT validators: %w", err)
+	}
+	st.Validators = vals.Total
+	return st, nil
+}

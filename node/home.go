@@ -1,0 +1,171 @@
+package node
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/evidenced/evidenced/config"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/ledger"
+)
+
+// HomeSpec describes a node home to create.
+type HomeSpec struct {
+	Home    string
+	Moniker string
+	Member  string
+	Role    ledger.Role
+	ChainID string
+	// Host is the address the node listens on and advertises (127.0.0.1 for local alliances).
+	Host string
+	// Ports: CometBFT p2p, CometBFT RPC, evidenced HTTP API.
+	P2PPort, RPCPort, APIPort int
+	// Passphrase encrypts the member key; nil writes it unencrypted (dev and test alliances only).
+	Passphrase []byte
+	// TimeoutCommit, when non-zero, overrides CometBFT's timeout_commit.
+	TimeoutCommit time.Duration
+}
+
+// HomeInfo is what InitHome created: what genesis and peers need to know.
+type HomeInfo struct {
+	Spec          HomeSpec
+	NodeID        string
+	ValidatorKey  []byte // CometBFT ed25519 public key
+	ValidatorAddr string
+	MemberKey     *crypto.PublicKey
+	MemberKeyFile string
+	CometConfig   *cmtcfg.Config
+}
+
+// P2PAddress returns id@host:port for persistent_peers.
+func (h *HomeInfo) P2PAddress() string {
+	return fmt.Sprintf("%s@%s:%d", h.NodeID, h.Spec.Host, h.Spec.P2PPort)
+}
+
+// ErrHomeExists is returned by InitHome when the directory already holds a node home.
+var ErrHomeExists = errors.New("home already exists")
+
+// InitHome creates a node home: CometBFT config, node key and validator
+// key, the member's SM2 key and evidenced.toml. It writes no genesis (see
+// WriteGenesis). It refuses a directory that already holds a home.
+func InitHome(s HomeSpec) (*HomeInfo, error) {
+	if _, err := os.Stat(config.File(s.Home)); err == nil {
+		return nil, fmt.Errorf("%s: %w (remove it to start over, or use it with `evidenced start --home %s`)", s.Home, ErrHomeExists, s.Home)
+	}
+	for _, d := range []string{"config", "data", "keys"} {
+		if err := os.MkdirAll(filepath.Join(s.Home, d), 0o700); err != nil {
+			return nil, fmt.Errorf("create home: %w", err)
+		}
+	}
+	cc := cmtcfg.DefaultConfig()
+	cc.SetRoot(s.Home)
+	cc.Moniker = s.Moniker
+	cc.P2P.ListenAddress = fmt.Sprintf("tcp://%s:%d", s.Host, s.P2PPort)
+	cc.RPC.ListenAddress = fmt.Sprintf("tcp://%s:%d", s.Host, s.RPCPort)
+	cc.P2P.ExternalAddress = fmt.Sprintf("%s:%d", s.Host, s.P2PPort)
+	if s.Host == "127.0.0.1" || s.Host == "localhost" {
+		cc.P2P.AddrBookStrict = false
+		cc.P2P.AllowDuplicateIP = true
+	}
+	// The app indexes its own log; CometBFT's tx index would duplicate it.
+	cc.TxIndex.Indexer = "null"
+	if s.TimeoutCommit > 0 {
+		cc.Consensus.TimeoutCommit = s.TimeoutCommit
+	}
+	cmtcfg.WriteConfigFile(filepath.Join(s.Home, "config", "config.toml"), cc)
+
+	nk, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("create node key: %w", err)
+	}
+	pv := privval.GenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+	pv.Save()
+	pub, err := pv.GetPubKey()
+	if err != nil {
+		return nil, fmt.Errorf("read validator key: %w", err)
+	}
+
+	mk, err := crypto.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate member key: %w", err)
+	}
+	ec := config.Default()
+	ec.Moniker, ec.Member, ec.Role, ec.ChainID = s.Moniker, s.Member, s.Role.String(), s.ChainID
+	ec.API.Listen = fmt.Sprintf("%s:%d", s.Host, s.APIPort)
+	keyPath := config.Path(s.Home, ec.Keys.MemberKey)
+	if err := keyfile.Save(keyPath, mk, s.Passphrase); err != nil {
+		return nil, fmt.Errorf("save member key: %w", err)
+	}
+	if err := ec.Save(s.Home); err != nil {
+		return nil, err
+	}
+	return &HomeInfo{Spec: s, NodeID: string(nk.ID()), ValidatorKey: pub.Bytes(), ValidatorAddr: pub.Address().String(),
+		MemberKey: mk.Public(), MemberKeyFile: keyPath, CometConfig: cc}, nil
+}
+
+// GenesisMember is one roster entry for WriteGenesis.
+type GenesisMember struct {
+	Home *HomeInfo
+	// Power is the voting power (0: a full node without a vote, e.g. a regulator).
+	Power int64
+	// ExtraKeys are further SM2 keys of the member (client keys).
+	ExtraKeys []*crypto.PublicKey
+}
+
+// WriteGenesis writes one genesis to every home: the CometBFT validator set
+// and the app_state roster (each member's role, voting power and SM2 keys,
+// the member key first).
+func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttypes.GenesisDoc, error) {
+	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
+	doc := &cmttypes.GenesisDoc{GenesisTime: t.UTC(), ChainID: chainID, InitialHeight: 1, ConsensusParams: cmttypes.DefaultConsensusParams()}
+	for _, m := range members {
+		h := m.Home
+		keys := []string{fmt.Sprintf("%x", h.MemberKey.Bytes())}
+		for _, k := range m.ExtraKeys {
+			keys = append(keys, fmt.Sprintf("%x", k.Bytes()))
+		}
+		gs.Members = append(gs.Members, ledger.GenesisMember{Name: h.Spec.Member, Role: h.Spec.Role, Power: uint64(m.Power), Keys: keys})
+		if m.Power > 0 {
+			pv := privval.LoadFilePV(h.CometConfig.PrivValidatorKeyFile(), h.CometConfig.PrivValidatorStateFile())
+			pub, err := pv.GetPubKey()
+			if err != nil {
+				return nil, err
+			}
+			doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: m.Power, Name: h.Spec.Moniker})
+		}
+	}
+	state, err := json.Marshal(gs)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ledger.ParseGenesisState(state); err != nil {
+		return nil, fmt.Errorf("roster: %w", err)
+	}
+	doc.AppState = state
+	if err := doc.ValidateAndComplete(); err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	for _, m := range members {
+		if err := doc.SaveAs(m.Home.CometConfig.GenesisFile()); err != nil {
+			return nil, fmt.Errorf("write genesis to %s: %w", m.Home.Spec.Home, err)
+		}
+	}
+	return doc, nil
+}
+
+// SetPersistentPeers rewrites a home's CometBFT config with the given peers.
+func SetPersistentPeers(h *HomeInfo, peers string) {
+	h.CometConfig.P2P.PersistentPeers = peers
+	cmtcfg.WriteConfigFile(filepath.Join(h.Spec.Home, "config", "config.toml"), h.CometConfig)
+}

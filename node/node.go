@@ -1,0 +1,206 @@
+// Package node wires an evidenced node: config, logging, the Badger app
+// store, the ABCI app, an embedded CometBFT node (in this process; no
+// separate cometbft binary) and the HTTP API, in one constructor, with a
+// clean Stop.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtnode "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/spf13/viper"
+
+	"github.com/evidenced/evidenced/abci"
+	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/config"
+	"github.com/evidenced/evidenced/store"
+)
+
+// StoreDir is the Badger directory of the app state under HOME.
+const StoreDir = "data/evidenced"
+
+// Node is a running (or ready to run) evidenced node.
+type Node struct {
+	home    string
+	cfg     *config.Config
+	cmtCfg  *cmtcfg.Config
+	log     *slog.Logger
+	genesis *cmttypes.GenesisDoc
+	db      *store.DB
+	app     *abci.App
+	cmt     *cmtnode.Node
+	rpc     *rpclocal.Local
+	waiters *waiters
+	http    *http.Server
+	ln      net.Listener
+	started bool
+}
+
+// LoadCometConfig reads HOME/config/config.toml (CometBFT's standard file).
+func LoadCometConfig(home string) (*cmtcfg.Config, error) {
+	path := filepath.Join(home, "config", "config.toml")
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("read CometBFT config %s: %w", path, err)
+	}
+	c := cmtcfg.DefaultConfig()
+	if err := v.Unmarshal(c); err != nil {
+		return nil, fmt.Errorf("decode CometBFT config %s: %w", path, err)
+	}
+	c.SetRoot(home)
+	if err := c.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("CometBFT config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// New builds a node from the home directory. Nothing runs until Start.
+// It refuses a home whose genesis, config and store disagree on the chain,
+// or whose store has another schema version.
+func New(home string, logger *slog.Logger) (_ *Node, err error) {
+	cfg, err := config.Load(home)
+	if err != nil {
+		return nil, err
+	}
+	cmtCfg, err := LoadCometConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := cmttypes.GenesisDocFromFile(cmtCfg.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("load genesis %s: %w", cmtCfg.GenesisFile(), err)
+	}
+	if cfg.ChainID != "" && cfg.ChainID != gen.ChainID {
+		return nil, fmt.Errorf("this home was made for chain %q but %s is for chain %q: restore the right genesis.json or make a new home", cfg.ChainID, cmtCfg.GenesisFile(), gen.ChainID)
+	}
+	log := logger.With("member", cfg.Member)
+	n := &Node{home: home, cfg: cfg, cmtCfg: cmtCfg, log: log, genesis: gen, waiters: newWaiters(cfg.API.MaxWaiters)}
+	defer func() {
+		if err != nil {
+			n.closeStore()
+		}
+	}()
+	n.db, err = store.Open(filepath.Join(home, StoreDir), store.Options{
+		Logger: logger, SyncWrites: cfg.Ledger.SyncWrites, ChainID: gen.ChainID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open app store: %w", err)
+	}
+	n.app = abci.New(n.db, abci.Options{
+		Logger:          logger,
+		VerifyCacheSize: cfg.Ledger.VerifyCacheSize,
+		Workers:         cfg.Ledger.VerifyWorkers,
+		OnCommit:        n.waiters.publish,
+	})
+	nodeKey, err := p2p.LoadNodeKey(cmtCfg.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("load node key %s: %w", cmtCfg.NodeKeyFile(), err)
+	}
+	if _, err := os.Stat(cmtCfg.PrivValidatorKeyFile()); err != nil {
+		return nil, fmt.Errorf("validator key %s: %w", cmtCfg.PrivValidatorKeyFile(), err)
+	}
+	pv := privval.LoadFilePV(cmtCfg.PrivValidatorKeyFile(), cmtCfg.PrivValidatorStateFile())
+	n.cmt, err = cmtnode.NewNode(cmtCfg, pv, nodeKey,
+		proxy.NewLocalClientCreator(n.app),
+		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
+		cmtcfg.DefaultDBProvider,
+		cmtnode.DefaultMetricsProvider(cmtCfg.Instrumentation),
+		newCmtLogger(logger),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create CometBFT node: %w", err)
+	}
+	n.rpc = rpclocal.New(n.cmt)
+	handler := api.New(&backend{n: n}, api.Options{
+		Logger:       logger,
+		MaxBodyBytes: cfg.API.MaxBodyBytes,
+		DefaultWait:  time.Duration(cfg.API.CommitTimeout),
+	})
+	n.http = &http.Server{
+		Addr:              cfg.API.Listen,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn),
+	}
+	return n, nil
+}
+
+// Start starts CometBFT and the HTTP API.
+func (n *Node) Start() error {
+	ln, err := net.Listen("tcp", n.cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("listen for the HTTP API on %s: %w (is another node using the port?)", n.cfg.API.Listen, err)
+	}
+	n.ln = ln
+	if err := n.cmt.Start(); err != nil {
+		ln.Close()
+		return fmt.Errorf("start CometBFT: %w", err)
+	}
+	n.started = true
+	go func() {
+		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("HTTP API stopped", "err", err)
+		}
+	}()
+	n.log.Info("node started", "chain_id", n.genesis.ChainID, "moniker", n.cfg.Moniker,
+		"api", n.cfg.APIURL(), "rpc", n.cmtCfg.RPC.ListenAddress, "p2p", n.cmtCfg.P2P.ListenAddress)
+	return nil
+}
+
+// Stop shuts the HTTP API down (waiting up to ctx for requests in flight),
+// stops CometBFT and closes the store.
+func (n *Node) Stop(ctx context.Context) error {
+	var errs []error
+	if n.ln != nil {
+		if err := n.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop HTTP API: %w", err))
+		}
+	}
+	if n.started {
+		if err := n.cmt.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stop CometBFT: %w", err))
+		}
+		n.cmt.Wait()
+		n.started = false
+	}
+	errs = append(errs, n.closeStore())
+	err := errors.Join(errs...)
+	if err == nil {
+		n.log.Info("node stopped")
+	}
+	return err
+}
+
+func (n *Node) closeStore() error {
+	if n.db == nil {
+		return nil
+	}
+	err := n.db.Close()
+	n.db = nil
+	if err != nil {
+		return fmt.Errorf("close app store: %w", err)
+	}
+	return nil
+}
+
+// APIURL returns the base URL of the node's HTTP API.
+func (n *Node) APIURL() string { return n.cfg.APIURL() }
+
+// ChainID returns the chain id from genesis.
+func (n *Node) ChainID() string { return n.genesis.ChainID }

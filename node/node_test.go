@@ -1,0 +1,153 @@
+package node_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/node"
+	"github.com/evidenced/evidenced/testnet"
+)
+
+func freeBase(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		base := 40000 + mrand.IntN(2000)*10
+		ok := true
+		for i := range 3 {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				ok = false
+				break
+			}
+			ln.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free ports")
+	return 0
+}
+
+func generate(t *testing.T, chainID string) *testnet.Alliance {
+	t.Helper()
+	a, err := testnet.Generate(testnet.Options{Out: filepath.Join(t.TempDir(), chainID), ChainID: chainID, Members: []string{"bank"},
+		BasePort: freeBase(t), TimeoutCommit: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestSingleNodeSubmitAndRestart(t *testing.T) {
+	a := generate(t, "evidenced-node-test")
+	home := a.Members[0].Home
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	n, err := node.New(home, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(n.APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key, err := keyfile.Load(a.ClientKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := ledger.Record{Kind: "loan-contract", Chain: "LOAN-N1", Step: 1, Commitment: crypto.SM3([]byte("x")), Size: 1}
+	tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Submit(ctx, tx, true)
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	if res.Status != client.StatusCommitted || res.Index != 1 || res.Height < 1 || res.Signer != "bank" {
+		t.Fatalf("submit result %+v", res)
+	}
+	st, err := cl.Status(ctx)
+	if err != nil || st.ChainID != a.ChainID || st.LogSize != 2 || st.Validators != 1 {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	if err := n.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restart from disk: the record is still there.
+	n, err = node.New(home, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := cl.EntryByTx(ctx, res.TxID)
+	if err != nil || e.Index != 1 {
+		t.Fatalf("after restart: entry %+v, %v", e, err)
+	}
+	if err := n.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRefusesForeignHome(t *testing.T) {
+	a := generate(t, "evidenced-home-a")
+	b := generate(t, "evidenced-home-b")
+	logger := slog.New(slog.DiscardHandler)
+	home := a.Members[0].Home
+
+	// Open once so the store records its chain.
+	n, err := node.New(home, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Another chain's genesis in this home.
+	gen, err := os.ReadFile(filepath.Join(b.Members[0].Home, "config", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "config", "genesis.json"), gen, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = node.New(home, logger)
+	if err == nil || !strings.Contains(err.Error(), "evidenced-home-a") || !strings.Contains(err.Error(), "evidenced-home-b") {
+		t.Fatalf("New on a home with another chain's genesis = %v, want an error naming both chains", err)
+	}
+	// Config says nothing about the chain: the store still refuses.
+	cfgPath := filepath.Join(home, "config", "evidenced.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(cfg), `chain_id = "evidenced-home-a"`, `chain_id = ""`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = node.New(home, logger)
+	if err == nil || !strings.Contains(err.Error(), "evidenced-home-a") {
+		t.Fatalf("New on a store of another chain = %v, want a chain mismatch", err)
+	}
+	// Not a home at all.
+	if _, err := node.New(t.TempDir(), logger); err == nil || !strings.Contains(err.Error(), "evidenced init") {
+		t.Fatalf("New on an empty dir = %v", err)
+	}
+}
