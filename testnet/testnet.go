@@ -1,0 +1,191 @@
+// Package testnet creates local alliances: one node home per member on
+// 127.0.0.1 with distinct ports, a shared genesis holding the roster, full
+// persistent peering, and a bank client key for submitting. It backs
+// `evidenced testnet`, `make run`, `make testnet` and the end-to-end tests.
+package testnet
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/internal/atomicfile"
+	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/node"
+)
+
+// ManifestFile is the alliance description written at the top of the output dir.
+const ManifestFile = "alliance.json"
+
+// Options describe an alliance to create.
+type Options struct {
+	Out     string   // output directory (created; must not hold an alliance already)
+	ChainID string   // default "evidenced-local"
+	Members []string // member specs "name" or "name:role"; a bare role name is its own role (bank, notary, …)
+	// BasePort: member i listens on BasePort+10*i (p2p), +1 (RPC), +2 (API).
+	BasePort int
+	// APIBasePort, when set, puts member i's API on APIBasePort+i instead.
+	APIBasePort   int
+	TimeoutCommit time.Duration // default 500ms
+	GenesisTime   time.Time     // default now
+}
+
+// Member is one node of a generated alliance.
+type Member struct {
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	Home      string `json:"home"`
+	Validator bool   `json:"validator"`
+	NodeID    string `json:"node_id"`
+	P2P       string `json:"p2p"`
+	RPC       string `json:"rpc"`
+	API       string `json:"api"`
+	MemberKey string `json:"member_key_id"`
+}
+
+// Alliance is the manifest of a generated alliance (alliance.json).
+type Alliance struct {
+	ChainID string   `json:"chain_id"`
+	Dir     string   `json:"dir"`
+	Members []Member `json:"members"`
+	// ClientKey is a bank client key registered to ClientMember, for submitting.
+	ClientKey    string `json:"client_key"`
+	ClientMember string `json:"client_member"`
+}
+
+// parseMember splits "name:role" (or a bare role name).
+func parseMember(spec string) (string, ledger.Role, error) {
+	name, roleName, ok := strings.Cut(spec, ":")
+	if !ok {
+		roleName = name
+	}
+	role, err := ledger.ParseRole(roleName)
+	if err != nil {
+		return "", 0, fmt.Errorf("member %q: %w (write name:role, or just the role)", spec, err)
+	}
+	return name, role, nil
+}
+
+// Generate creates the alliance and returns its manifest.
+func Generate(o Options) (*Alliance, error) {
+	if o.ChainID == "" {
+		o.ChainID = "evidenced-local"
+	}
+	if o.BasePort == 0 {
+		o.BasePort = 26600
+	}
+	if o.TimeoutCommit == 0 {
+		o.TimeoutCommit = 500 * time.Millisecond
+	}
+	if o.GenesisTime.IsZero() {
+		o.GenesisTime = time.Now()
+	}
+	if len(o.Members) == 0 {
+		return nil, errors.New("no members: list them, e.g. --members bank,notary,court,arbitration")
+	}
+	if _, err := os.Stat(filepath.Join(o.Out, ManifestFile)); err == nil {
+		return nil, fmt.Errorf("%s already holds an alliance: remove it or choose another --out", o.Out)
+	}
+	if err := os.MkdirAll(o.Out, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", o.Out, err)
+	}
+	abs, err := filepath.Abs(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	a := &Alliance{ChainID: o.ChainID, Dir: abs}
+	var homes []*node.HomeInfo
+	seen := map[string]bool{}
+	for i, spec := range o.Members {
+		name, role, err := parseMember(strings.TrimSpace(spec))
+		if err != nil {
+			return nil, err
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("member %q is listed twice", name)
+		}
+		seen[name] = true
+		port := o.BasePort + 10*i
+		apiPort := port + 2
+		if o.APIBasePort != 0 {
+			apiPort = o.APIBasePort + i
+		}
+		h, err := node.InitHome(node.HomeSpec{
+			Home: filepath.Join(abs, name), Moniker: name, Member: name, Role: role, ChainID: o.ChainID,
+			Host: "127.0.0.1", P2PPort: port, RPCPort: port + 1, APIPort: apiPort, TimeoutCommit: o.TimeoutCommit,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("member %s: %w", name, err)
+		}
+		homes = append(homes, h)
+		a.Members = append(a.Members, Member{
+			Name: name, Role: role.String(), Home: h.Spec.Home, Validator: role != ledger.RoleRegulator, NodeID: h.NodeID,
+			P2P: fmt.Sprintf("127.0.0.1:%d", port), RPC: fmt.Sprintf("http://127.0.0.1:%d", port+1),
+			API: fmt.Sprintf("http://127.0.0.1:%d", apiPort), MemberKey: h.MemberKey.ID().String(),
+		})
+	}
+	// One bank client key, registered as a second key of the first bank.
+	var gms []node.GenesisMember
+	for i, h := range homes {
+		gm := node.GenesisMember{Home: h}
+		if a.Members[i].Validator {
+			gm.Power = 10
+		}
+		if a.ClientMember == "" && h.Spec.Role == ledger.RoleBank {
+			ck, err := crypto.GenerateKey(rand.Reader)
+			if err != nil {
+				return nil, err
+			}
+			a.ClientKey = filepath.Join(abs, "client", h.Spec.Member+"-client.pem")
+			if err := os.MkdirAll(filepath.Dir(a.ClientKey), 0o700); err != nil {
+				return nil, err
+			}
+			if err := keyfile.Save(a.ClientKey, ck, nil); err != nil {
+				return nil, fmt.Errorf("save client key: %w", err)
+			}
+			a.ClientMember = h.Spec.Member
+			gm.ExtraKeys = []*crypto.PublicKey{ck.Public()}
+		}
+		gms = append(gms, gm)
+	}
+	if _, err := node.WriteGenesis(o.ChainID, o.GenesisTime, gms); err != nil {
+		return nil, err
+	}
+	for i, h := range homes {
+		var peers []string
+		for j, p := range homes {
+			if i != j {
+				peers = append(peers, p.P2PAddress())
+			}
+		}
+		node.SetPersistentPeers(h, strings.Join(peers, ","))
+	}
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(abs, ManifestFile), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Load reads the manifest of an alliance directory.
+func Load(dir string) (*Alliance, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("read alliance manifest: %w (create one with `evidenced testnet`)", err)
+	}
+	var a Alliance
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	return &a, nil
+}
