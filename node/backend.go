@@ -34,10 +34,11 @@ func (b *backend) Snapshot() (*ledger.View, int64, func(), error) {
 // when asked, a wait for the block that holds the transaction.
 func (b *backend) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.Committed, error) {
 	var ch <-chan committedTx
+	dtx, decodeErr := ledger.DecodeTx(tx)
 	if waitCommit {
 		// Register before the tx can reach a block. An undecodable tx is
 		// refused by CheckTx below, so it needs no registration.
-		if dtx, err := ledger.DecodeTx(tx); err == nil {
+		if decodeErr == nil {
 			c, cancel, err := b.n.waiters.register(dtx.ID())
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", api.ErrOverloaded, err)
@@ -50,7 +51,14 @@ func (b *backend) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.
 	switch {
 	case err == nil:
 	case errors.Is(err, mempool.ErrTxInCache):
-		// The same bytes are already in the mempool: wait for them.
+		// CometBFT has seen these bytes: either they are still in the
+		// mempool (wait for them) or already committed (a duplicate, which
+		// CheckTx would have said had the cache not answered first).
+		if decodeErr == nil {
+			if dup := b.committedIndex(dtx); dup != nil {
+				return nil, dup
+			}
+		}
 	case errors.As(err, new(mempool.ErrMempoolIsFull)), strings.Contains(err.Error(), "catching up"):
 		return nil, fmt.Errorf("%w: %v", api.ErrOverloaded, err)
 	default:
@@ -104,4 +112,18 @@ func (b *backend) Status(ctx context.Context) (*client.Status, error) {
 	}
 	st.Validators = vals.Total
 	return st, nil
+}
+
+// committedIndex returns a duplicate rejection if tx is already committed.
+func (b *backend) committedIndex(tx *ledger.Tx) *ledger.RejectError {
+	view, _, release, err := b.Snapshot()
+	if err != nil {
+		return nil
+	}
+	defer release()
+	idx, err := view.IndexOfTx(tx.ID())
+	if err != nil {
+		return nil
+	}
+	return &ledger.RejectError{Code: ledger.CodeDuplicate, Msg: fmt.Sprintf("tx %s was already accepted, at entry %d", tx.ID(), idx)}
 }

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/evidenced/evidenced/config"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/node"
+	"github.com/evidenced/evidenced/testnet"
+)
+
+// addNodeCommands registers init, testnet and start.
+func addNodeCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(newInitCmd(g), newTestnetCmd(g), newStartCmd(g))
+}
+
+func newInitCmd(g *globals) *cobra.Command {
+	var (
+		home, moniker, member, roleName, chainID, passFile string
+		noPass                                             bool
+		p2pPort, rpcPort, apiPort                          int
+	)
+	cmd := &cobra.Command{
+		Use:   "init --home DIR --moniker NAME --role ROLE",
+		Short: "Create a node home: keys, config and a single-member genesis",
+		Long: `init creates a node home directory:
+
+  config/config.toml         CometBFT's settings (ports, peers, timeouts)
+  config/evidenced.toml      evidenced's settings (API address, keys, logging)
+  config/genesis.json        a genesis whose roster holds only this member
+  config/node_key.json       CometBFT p2p identity
+  config/priv_validator_key.json  CometBFT consensus key
+  keys/member.pem            the member's SM2 key (PKCS#8, 0600; encrypted
+                             with a passphrase unless --no-passphrase)
+
+The single-member genesis makes a working one-node alliance at once; to
+join a real alliance, replace config/genesis.json with the alliance's and
+set persistent_peers in config/config.toml. For a local multi-member
+alliance use 'evidenced testnet' instead.`,
+		Example: `  evidenced init --home ./bank --moniker bank-sh --role bank --passphrase-file ./pass.txt
+  evidenced init --home ./court --moniker court --role court --no-passphrase --api-port 8081`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if home == "" {
+				return errors.New("--home is required: the directory to create")
+			}
+			role, err := ledger.ParseRole(roleName)
+			if err != nil {
+				return err
+			}
+			if role == ledger.RoleRegulator {
+				return errors.New("a regulator has no voting power, so it cannot run a one-member alliance: join an alliance made with 'evidenced testnet' instead")
+			}
+			if member == "" {
+				member = moniker
+			}
+			pass, err := initPassphrase(passFile, noPass)
+			if err != nil {
+				return err
+			}
+			h, err := node.InitHome(node.HomeSpec{Home: home, Moniker: moniker, Member: member, Role: role, ChainID: chainID,
+				Host: "127.0.0.1", P2PPort: p2pPort, RPCPort: rpcPort, APIPort: apiPort, Passphrase: pass})
+			if err != nil {
+				return err
+			}
+			if _, err := node.WriteGenesis(chainID, time.Now(), []node.GenesisMember{{Home: h, Power: 10}}); err != nil {
+				return err
+			}
+			out := map[string]any{"home": home, "chain_id": chainID, "member": member, "role": role.String(),
+				"node_id": h.NodeID, "validator_address": h.ValidatorAddr, "member_key_id": h.MemberKey.ID().String(),
+				"member_key_file": h.MemberKeyFile, "encrypted": pass != nil,
+				"api": fmt.Sprintf("http://127.0.0.1:%d", apiPort)}
+			return g.emit(cmd.OutOrStdout(), out, func(w io.Writer) error {
+				fmt.Fprintf(w, "Created node home %s for member %s (%s) of chain %s.\n", home, member, role, chainID)
+				fmt.Fprintf(w, "  node id        %s\n  member key     %s (%s)\n", h.NodeID, h.MemberKey.ID().Short(), h.MemberKeyFile)
+				if pass == nil {
+					fmt.Fprintln(w, "  warning: the member key is NOT encrypted (--no-passphrase); use this home for tests only")
+				}
+				fmt.Fprintf(w, "Start it with: evidenced start --home %s\n", home)
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&home, "home", "", "directory to create (required)")
+	f.StringVar(&moniker, "moniker", "", "human-readable node name (required)")
+	f.StringVar(&member, "member", "", "member name in the roster (default: the moniker)")
+	f.StringVar(&roleName, "role", "bank", "member role: bank, notary, arbitration, court")
+	f.StringVar(&chainID, "chain-id", "evidenced-dev", "chain id of the new single-member genesis")
+	f.StringVar(&passFile, "passphrase-file", "", "file holding the passphrase that encrypts the member key")
+	f.BoolVar(&noPass, "no-passphrase", false, "write the member key unencrypted (tests only)")
+	f.IntVar(&p2pPort, "p2p-port", 26656, "CometBFT p2p port on 127.0.0.1")
+	f.IntVar(&rpcPort, "rpc-port", 26657, "CometBFT RPC port on 127.0.0.1")
+	f.IntVar(&apiPort, "api-port", 8080, "evidenced HTTP API port on 127.0.0.1")
+	_ = cmd.MarkFlagRequired("moniker")
+	return cmd
+}
+
+// initPassphrase reads the passphrase for a new member key: from a file,
+// from EVIDENCED_PASSPHRASE, or none when --no-passphrase.
+func initPassphrase(file string, none bool) ([]byte, error) {
+	switch {
+	case none && file != "":
+		return nil, errors.New("--no-passphrase and --passphrase-file contradict each other")
+	case none:
+		return nil, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read passphrase file: %w", err)
+		}
+		p := []byte(strings.TrimRight(string(b), "\r\n"))
+		if len(p) == 0 {
+			return nil, fmt.Errorf("passphrase file %s is empty", file)
+		}
+		return p, nil
+	case os.Getenv("EVIDENCED_PASSPHRASE") != "":
+		return []byte(os.Getenv("EVIDENCED_PASSPHRASE")), nil
+	}
+	return nil, errors.New("the member key needs a passphrase: give --passphrase-file FILE or set EVIDENCED_PASSPHRASE (or --no-passphrase for a test home)")
+}
+
+func newTestnetCmd(g *globals) *cobra.Command {
+	var (
+		out, chainID, members string
+		basePort, apiBasePort int
+		timeoutCommit         time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "testnet --members bank,notary,court,arbitration --out DIR",
+		Short: "Create a local alliance: one node home per member on 127.0.0.1",
+		Long: `testnet creates a ready local alliance under --out:
+
+  DIR/<member>/          a node home per member (see 'evidenced init')
+  DIR/client/<bank>-client.pem   a bank client key, registered in the roster
+  DIR/alliance.json      the manifest: members, ports, API URLs, client key
+
+All homes share one genesis: the roster (names, roles, SM2 keys, voting
+power) and CometBFT's validator set. Each member is a validator with power
+10, except a regulator, which runs a full node without a vote. Member i
+listens on --base-port+10*i (p2p), +1 (RPC) and +2 (API, or --api-port+i).
+Keys are written unencrypted: a testnet is for development and tests.
+
+Start each member with 'evidenced start --home DIR/<member>', or all of them
+with 'make testnet'.`,
+		Example: `  evidenced testnet --members bank,notary,court,arbitration --out ./testnet-out
+  evidenced testnet --members bank-a:bank,bank-b:bank,notary,court,regulator --out ./five --base-port 27000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return errors.New("--out is required: the directory to create")
+			}
+			a, err := testnet.Generate(testnet.Options{Out: out, ChainID: chainID, Members: strings.Split(members, ","),
+				BasePort: basePort, APIBasePort: apiBasePort, TimeoutCommit: timeoutCommit})
+			if err != nil {
+				return err
+			}
+			return g.emit(cmd.OutOrStdout(), a, func(w io.Writer) error {
+				fmt.Fprintf(w, "Created alliance %s with %d members in %s.\n\n", a.ChainID, len(a.Members), a.Dir)
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "MEMBER\tROLE\tVOTE\tAPI\tRPC\tHOME")
+				for _, m := range a.Members {
+					vote := "yes"
+					if !m.Validator {
+						vote = "no"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Role, vote, m.API, m.RPC, m.Home)
+				}
+				tw.Flush()
+				if a.ClientKey != "" {
+					fmt.Fprintf(w, "\nBank client key (registered to %s): %s\n", a.ClientMember, a.ClientKey)
+				}
+				fmt.Fprintf(w, "Start a member with: evidenced start --home %s\n", filepath.Join(a.Dir, a.Members[0].Name))
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "directory to create (required)")
+	f.StringVar(&chainID, "chain-id", "evidenced-local", "chain id")
+	f.StringVar(&members, "members", "bank,notary,court,arbitration", "comma-separated members: role, or name:role")
+	f.IntVar(&basePort, "base-port", 26600, "first port; member i uses base+10*i .. base+10*i+2")
+	f.IntVar(&apiBasePort, "api-port", 0, "if set, member i's API listens on api-port+i")
+	f.DurationVar(&timeoutCommit, "timeout-commit", 500*time.Millisecond, "CometBFT timeout_commit (block interval)")
+	return cmd
+}
+
+func newStartCmd(g *globals) *cobra.Command {
+	var home, level, format string
+	cmd := &cobra.Command{
+		Use:   "start --home DIR",
+		Short: "Run a node (CometBFT embedded in this process, plus the HTTP API)",
+		Long: `start runs the node of the home directory until it receives SIGINT or
+SIGTERM, then shuts down cleanly: the HTTP API stops taking requests,
+CometBFT stops, and the store is closed. A crash loses nothing committed:
+on restart CometBFT replays any block the app had not committed.
+
+The node refuses to start on a home whose genesis, config or store belong
+to another chain, or whose store was written by an incompatible version.
+No separate cometbft binary is needed.`,
+		Example: `  evidenced start --home ./testnet-out/bank
+  evidenced start --home ./bank --log-level debug --log-format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if home == "" {
+				return errors.New("--home is required: the node's home directory (made by 'evidenced init' or 'evidenced testnet')")
+			}
+			cfg, err := config.Load(home)
+			if err != nil {
+				return err
+			}
+			if level == "" {
+				level = cfg.Log.Level
+			}
+			if format == "" {
+				format = cfg.Log.Format
+			}
+			lvl, err := config.ParseLevel(level)
+			if err != nil {
+				return err
+			}
+			hopts := &slog.HandlerOptions{Level: lvl}
+			var h slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), hopts)
+			if format == "json" || g.output == "json" {
+				h = slog.NewJSONHandler(cmd.ErrOrStderr(), hopts)
+			}
+			logger := slog.New(h)
+			n, err := node.New(home, logger)
+			if err != nil {
+				return err
+			}
+			if err := n.Start(); err != nil {
+				_ = n.Stop(context.Background())
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "evidenced node %s of chain %s is running: API %s — stop it with Ctrl-C\n", cfg.Moniker, n.ChainID(), n.APIURL())
+			<-cmd.Context().Done()
+			fmt.Fprintln(cmd.ErrOrStderr(), "stopping…")
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			return n.Stop(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&home, "home", "", "node home directory (required)")
+	f.StringVar(&level, "log-level", "", "debug, info, warn or error (default: from evidenced.toml)")
+	f.StringVar(&format, "log-format", "", "text or json (default: from evidenced.toml)")
+	return cmd
+}
