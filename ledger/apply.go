@@ -61,7 +61,7 @@ type TxResult struct {
 	ID     crypto.Hash // tx id; zero when the bytes did not decode
 	Type   TxType      // zero when the bytes did not decode
 	Signer string      // member name when the key is registered
-	Index  uint64      // entry index; valid only when Code == CodeOK
+	Index  uint64      // entry index; valid only when Code == CodeOK and Type is not TxCheckpoint (not a log entry)
 	Chains []string    // evidence chains the transaction extended, in record order
 }
 
@@ -134,6 +134,12 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 		s.set(keyMemberEntry(m.Name, idx), nil)
 		out.Results = append(out.Results, TxResult{Code: CodeOK, ID: id, Type: TxRegister, Signer: m.Name, Index: idx})
 	}
+	var total uint64
+	for _, m := range members {
+		total += m.Power
+	}
+	s.set(key1(prefixTotalPower), u64(total))
+	s.set(keyU64(prefixBlock, 0), blockRecord(s.meta.Size, g.Time))
 	return s.close(out)
 }
 
@@ -183,6 +189,7 @@ func (l *Ledger) Apply(r Reader, b Block) (*Outcome, error) {
 		}
 		out.Results[i] = res
 	}
+	s.set(keyU64(prefixBlock, uint64(b.Height)), blockRecord(s.meta.Size, b.Time))
 	return s.close(out)
 }
 
@@ -229,7 +236,7 @@ func (l *Ledger) prepare(s *state, txs [][]byte) ([]prepared, error) {
 			continue
 		}
 		p.tx = tx
-		if tx.Body.Type == TxRegister || len(tx.Signature) == 0 {
+		if tx.Body.Type == TxRegister || tx.Body.Type == TxCheckpoint || len(tx.Signature) == 0 {
 			continue
 		}
 		sg, err := s.signer(tx.Body.Signer)
@@ -288,6 +295,19 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 	}
 	if body.Type == TxRegister {
 		return rej(reject(CodeGenesisOnly, "member registration is only valid in genesis"))
+	}
+	if body.Type == TxCheckpoint {
+		if !stage {
+			return rej(reject(CodeProposerOnly, "checkpoint transactions are built by block proposers from vote extensions"))
+		}
+		e, err := l.applyCheckpoint(s, b, body.Checkpoint)
+		if err != nil {
+			return res, err
+		}
+		if e != nil {
+			return rej(e)
+		}
+		return res, nil
 	}
 	if d := body.Time - b.Time; d > s.params.TimeWindow || -d > s.params.TimeWindow {
 		return rej(reject(CodeTimeWindow, "client time is %s from block time, the window is ±%s", fmtDur(d), fmtDur(s.params.TimeWindow)))

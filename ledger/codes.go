@@ -28,6 +28,8 @@ const (
 	CodeUnknownTarget    Code = 14 // an attestation names a record that does not exist
 	CodeBatchTooLarge    Code = 15 // a batch holds more records than the chain allows
 	CodeBatchChainRepeat Code = 16 // a batch holds two records of the same evidence chain
+	CodeCheckpoint       Code = 17 // a checkpoint transaction is invalid (height, signatures or quorum)
+	CodeProposerOnly     Code = 18 // the transaction type is put in blocks by proposers, not submitted
 )
 
 // codeInfo is one row of the code table.
@@ -55,6 +57,8 @@ var codeTable = [...]codeInfo{
 	CodeUnknownTarget:    {"unknown_target", "an attestation names a record that does not exist", "attest only committed records (entry index and record position)"},
 	CodeBatchTooLarge:    {"batch_too_large", "a batch holds more records than the chain allows", "split the batch (see the max_batch_records parameter)"},
 	CodeBatchChainRepeat: {"batch_chain_repeat", "a batch holds two records of the same evidence chain", "put consecutive steps of one chain in separate transactions"},
+	CodeCheckpoint:       {"checkpoint", "a checkpoint transaction is invalid (height, signatures or quorum)", "only block proposers build checkpoint transactions, from vote extensions"},
+	CodeProposerOnly:     {"proposer_only", "the transaction type is put in blocks by proposers, not submitted", "do not submit checkpoint transactions; validators co-sign checkpoints automatically"},
 }
 
 // Codes returns every defined code in numeric order.

@@ -22,6 +22,11 @@ import "encoding/binary"
 //	'c' ‖ commitment ‖ entry u64 ‖ pos u16 → empty
 //	'm' ‖ u8 len ‖ member ‖ entry u64 → empty
 //	'a' ‖ target entry u64 ‖ target pos u16 ‖ attestation entry u64 → empty
+//	'B' ‖ height u64                  → log size u64 ‖ block time i64 after that block
+//	'X' ‖ height u64                  → co-signatures of the checkpoint after that block
+//	'Z'                               → height u64 ‖ size u64 of the last trusted checkpoint
+//	'W'                               → total voting power u64
+//	'y' ‖ size u64 ‖ height u64       → empty (trusted checkpoints by tree size)
 const (
 	prefixParams      = 'P'
 	prefixLogMeta     = 'L'
@@ -35,13 +40,20 @@ const (
 	prefixCommitment  = 'c'
 	prefixMemberEntry = 'm'
 	prefixAttested    = 'a'
+
+	prefixBlock            = 'B' // 'B' ‖ height u64 → log size u64 ‖ block time i64
+	prefixCheckpoint       = 'X' // 'X' ‖ height u64 → co-signatures of the checkpoint after that block
+	prefixLatestCheckpoint = 'Z' // 'Z' → height u64 ‖ size u64 of the last trusted checkpoint
+	prefixTotalPower       = 'W' // 'W' → total voting power u64
+	prefixCheckpointBySize = 'y' // 'y' ‖ size u64 ‖ height u64 → empty (query index)
 )
 
 // consensusKey reports whether a key belongs to consensus state hashed into
 // the state digest.
 func consensusKey(k []byte) bool {
 	switch k[0] {
-	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixChain, prefixStep:
+	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixChain, prefixStep,
+		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower:
 		return true
 	}
 	return false

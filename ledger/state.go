@@ -134,6 +134,8 @@ type state struct {
 	params  *Params
 	meta    logMeta
 	signers map[crypto.KeyID]*signer // read-through cache of 'K' (keys never change inside a block)
+
+	checkpointSeen bool // a checkpoint transaction was accepted in this block
 }
 
 func newState(r Reader) *state {

@@ -33,10 +33,11 @@ type TxType uint8
 
 // Transaction types. Numbers are part of the wire format: never reuse one.
 const (
-	TxEvidence TxType = 1 // one evidence record, signed by a bank key
-	TxBatch    TxType = 2 // many evidence records under one signature
-	TxAttest   TxType = 3 // an attestation by a notary, arbitration centre or court
-	TxRegister TxType = 4 // a member registration; valid only in the genesis roster
+	TxEvidence   TxType = 1 // one evidence record, signed by a bank key
+	TxBatch      TxType = 2 // many evidence records under one signature
+	TxAttest     TxType = 3 // an attestation by a notary, arbitration centre or court
+	TxRegister   TxType = 4 // a member registration; valid only in the genesis roster
+	TxCheckpoint TxType = 5 // validators' co-signatures on a checkpoint, put in a block by its proposer
 )
 
 // String returns the type's name as used in the CLI and API.
@@ -50,6 +51,8 @@ func (t TxType) String() string {
 		return "attest"
 	case TxRegister:
 		return "register"
+	case TxCheckpoint:
+		return "checkpoint"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }
@@ -171,10 +174,25 @@ type Body struct {
 	Signer  crypto.KeyID // zero only for genesis registrations
 	Time    int64        // client time, Unix nanoseconds
 
-	Record      *Record      // TxEvidence
-	Records     []Record     // TxBatch
-	Attestation *Attestation // TxAttest
-	Member      *Member      // TxRegister
+	Record      *Record             // TxEvidence
+	Records     []Record            // TxBatch
+	Attestation *Attestation        // TxAttest
+	Member      *Member             // TxRegister
+	Checkpoint  *CosignedCheckpoint // TxCheckpoint
+}
+
+// CosignedCheckpoint carries members' SM2 signatures on the checkpoint of
+// the state after block Height (see CheckpointText). Signatures are sorted
+// by member name, one per member.
+type CosignedCheckpoint struct {
+	Height     uint64
+	Signatures []MemberSignature
+}
+
+// MemberSignature is one member's SM2 signature (DER) with its member key.
+type MemberSignature struct {
+	Member    string
+	Signature []byte
 }
 
 // Tx is a decoded transaction. BodyBytes are the exact signed bytes.
@@ -233,6 +251,14 @@ func EncodeBody(b *Body) ([]byte, error) {
 		bb.AddUint8(uint8(len(m.Keys)))
 		for _, k := range m.Keys {
 			bb.AddBytes(k.Bytes())
+		}
+	case TxCheckpoint:
+		c := b.Checkpoint
+		bb.AddUint64(c.Height)
+		bb.AddUint8(uint8(len(c.Signatures)))
+		for _, sg := range c.Signatures {
+			addString8(&bb, sg.Member)
+			bb.AddUint8LengthPrefixed(func(x *cryptobyte.Builder) { x.AddBytes(sg.Signature) })
 		}
 	}
 	return bb.Bytes()
@@ -389,6 +415,22 @@ func DecodeBody(b []byte) (*Body, error) {
 			m.Keys = append(m.Keys, k)
 		}
 		out.Member = m
+	case TxCheckpoint:
+		c := &CosignedCheckpoint{}
+		var n uint8
+		if !s.ReadUint64(&c.Height) || !s.ReadUint8(&n) {
+			return nil, reject(CodeMalformed, "checkpoint is truncated")
+		}
+		for i := 0; i < int(n); i++ {
+			var ms MemberSignature
+			var sig cryptobyte.String
+			if !readString8(&s, &ms.Member) || !s.ReadUint8LengthPrefixed(&sig) {
+				return nil, reject(CodeMalformed, "checkpoint signature %d is truncated", i)
+			}
+			ms.Signature = []byte(sig)
+			c.Signatures = append(c.Signatures, ms)
+		}
+		out.Checkpoint = c
 	default:
 		return nil, reject(CodeUnsupported, "transaction type %d is not supported", typ)
 	}
@@ -416,6 +458,9 @@ func (b *Body) validate() error {
 		set++
 	}
 	if b.Member != nil {
+		set++
+	}
+	if b.Checkpoint != nil {
 		set++
 	}
 	if set != 1 {
@@ -478,6 +523,26 @@ func (b *Body) validate() error {
 			return reject(CodeMalformed, "register transaction without a member")
 		}
 		return m.validate()
+	case TxCheckpoint:
+		c := b.Checkpoint
+		if c == nil {
+			return reject(CodeMalformed, "checkpoint transaction without a checkpoint")
+		}
+		if len(c.Signatures) == 0 || len(c.Signatures) > 255 {
+			return reject(CodeMalformed, "checkpoint carries %d signatures, want 1 to 255", len(c.Signatures))
+		}
+		for i, sg := range c.Signatures {
+			if err := checkIdent("member name", sg.Member, MaxNameLen, identKind); err != nil {
+				return err
+			}
+			if i > 0 && c.Signatures[i-1].Member >= sg.Member {
+				return reject(CodeMalformed, "checkpoint signatures must be sorted by member, one each (%s after %s)", sg.Member, c.Signatures[i-1].Member)
+			}
+			if len(sg.Signature) == 0 || len(sg.Signature) > crypto.MaxSignatureSize {
+				return reject(CodeMalformed, "checkpoint signature of %s is %d bytes", sg.Member, len(sg.Signature))
+			}
+		}
+		return nil
 	}
 	return reject(CodeUnsupported, "transaction type %d is not supported", uint8(b.Type))
 }

@@ -36,6 +36,8 @@ Merkle log.`,
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	addNodeCommands(root, g)
 	addClientCommands(root, g)
+	addReceiptCommands(root, g)
+	addTxCommands(root, g)
 	return root
 }
 

@@ -1,0 +1,432 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/evidenced/evidenced/crypto"
+)
+
+// Checkpoints. After every block each validator signs, in ExtendVote, the
+// checkpoint of the state after the previous block; the next proposer puts
+// the collected signatures on chain in a TxCheckpoint transaction, which
+// the ledger accepts only if the signatures are valid and come from members
+// holding more than 2/3 of the voting power (a trusted checkpoint), and the
+// checkpoint covers entries the last trusted checkpoint did not.
+//
+// Checkpoint transactions are consensus metadata, not evidence: they are
+// stored in state (covered by the app hash) and are not log entries.
+
+// CheckpointText returns the checkpoint body in the C2SP tlog-checkpoint
+// format, the exact bytes members sign:
+//
+//	evidenced/<chain id>
+//	<tree size, decimal>
+//	<SM3 root, standard base64>
+//	height <block height, decimal>
+//	time <block time, RFC 3339 UTC with nanoseconds as needed>
+//
+// Every line ends with a newline.
+func CheckpointText(chainID string, size uint64, root crypto.Hash, height int64, t int64) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "evidenced/%s\n%d\n%s\nheight %d\ntime %s\n", chainID, size, base64.StdEncoding.EncodeToString(root[:]),
+		height, time.Unix(0, t).UTC().Format(time.RFC3339Nano))
+	return b.Bytes()
+}
+
+// Checkpoint is a parsed checkpoint body.
+type Checkpoint struct {
+	ChainID string
+	Size    uint64
+	Root    crypto.Hash
+	Height  int64
+	Time    time.Time
+}
+
+// ErrBadCheckpoint is wrapped by ParseCheckpoint errors.
+var ErrBadCheckpoint = errors.New("malformed checkpoint")
+
+// ParseCheckpoint parses checkpoint text and checks that it is in the one
+// canonical form CheckpointText produces.
+func ParseCheckpoint(text []byte) (*Checkpoint, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadCheckpoint, fmt.Sprintf(format, args...))
+	}
+	if !bytes.HasSuffix(text, []byte("\n")) {
+		return nil, bad("it must end with a newline")
+	}
+	lines := strings.Split(string(text[:len(text)-1]), "\n")
+	if len(lines) != 5 {
+		return nil, bad("%d lines, want 5 (origin, size, root, height, time)", len(lines))
+	}
+	c := &Checkpoint{}
+	var ok bool
+	if c.ChainID, ok = strings.CutPrefix(lines[0], "evidenced/"); !ok || c.ChainID == "" {
+		return nil, bad("origin line %q does not start with evidenced/", lines[0])
+	}
+	var err error
+	if c.Size, err = strconv.ParseUint(lines[1], 10, 64); err != nil {
+		return nil, bad("tree size %q: %v", lines[1], err)
+	}
+	root, err := base64.StdEncoding.Strict().DecodeString(lines[2])
+	if err != nil || len(root) != crypto.HashSize {
+		return nil, bad("root %q is not a base64 SM3 hash", lines[2])
+	}
+	copy(c.Root[:], root)
+	hs, ok := strings.CutPrefix(lines[3], "height ")
+	if !ok {
+		return nil, bad("line 4 %q is not a height line", lines[3])
+	}
+	if c.Height, err = strconv.ParseInt(hs, 10, 64); err != nil || c.Height < 0 {
+		return nil, bad("height %q", hs)
+	}
+	ts, ok := strings.CutPrefix(lines[4], "time ")
+	if !ok {
+		return nil, bad("line 5 %q is not a time line", lines[4])
+	}
+	if c.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
+		return nil, bad("time %q: %v", ts, err)
+	}
+	if !bytes.Equal(CheckpointText(c.ChainID, c.Size, c.Root, c.Height, c.Time.UnixNano()), text) {
+		return nil, bad("not in canonical form")
+	}
+	return c, nil
+}
+
+// VoteExtension is what a validator attaches to its precommit: its member's
+// signature on the checkpoint of the state after block Height.
+//
+//	u8 version (=1) ‖ u64 height ‖ u8-prefixed member name ‖ u8-prefixed DER signature
+type VoteExtension struct {
+	Height    uint64
+	Member    string
+	Signature []byte
+}
+
+// Encode returns the canonical bytes of the extension.
+func (v *VoteExtension) Encode() []byte {
+	var b cryptobyte.Builder
+	b.AddUint8(1)
+	b.AddUint64(v.Height)
+	addString8(&b, v.Member)
+	b.AddUint8LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(v.Signature) })
+	return b.BytesOrPanic()
+}
+
+// DecodeVoteExtension decodes extension bytes.
+func DecodeVoteExtension(b []byte) (*VoteExtension, error) {
+	s := cryptobyte.String(b)
+	var ver uint8
+	v := &VoteExtension{}
+	var sig cryptobyte.String
+	if !s.ReadUint8(&ver) || ver != 1 || !s.ReadUint64(&v.Height) || !readString8(&s, &v.Member) || !s.ReadUint8LengthPrefixed(&sig) || !s.Empty() {
+		return nil, malformed("vote extension does not decode")
+	}
+	if err := checkIdent("member name", v.Member, MaxNameLen, identKind); err != nil {
+		return nil, malformed("vote extension member: %v", err)
+	}
+	if len(sig) == 0 || len(sig) > crypto.MaxSignatureSize {
+		return nil, malformed("vote extension signature is %d bytes", len(sig))
+	}
+	v.Signature = []byte(sig)
+	return v, nil
+}
+
+// blockRecord is the stored log head after a block: 'B' ‖ height → size ‖ time.
+func blockRecord(size uint64, t int64) []byte {
+	b := u64(size)
+	return binary.BigEndian.AppendUint64(b, uint64(t))
+}
+
+func (s *state) blockAt(height int64) (size uint64, t int64, ok bool, err error) {
+	if height < 0 {
+		return 0, 0, false, nil
+	}
+	v, found, err := s.get(keyU64(prefixBlock, uint64(height)))
+	if err != nil || !found {
+		return 0, 0, false, err
+	}
+	if len(v) != 16 {
+		return 0, 0, false, fmt.Errorf("%w: block record %d", ErrStoreCorrupt, height)
+	}
+	return binary.BigEndian.Uint64(v), int64(binary.BigEndian.Uint64(v[8:])), true, nil
+}
+
+// checkpointAt returns the checkpoint text of the state after block height.
+func (s *state) checkpointAt(height int64) ([]byte, uint64, error) {
+	size, t, ok, err := s.blockAt(height)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, 0, fmt.Errorf("no block %d: %w", height, ErrNotFound)
+	}
+	root, err := hasher.TreeHash(int64(size), s)
+	if err != nil {
+		return nil, 0, fmt.Errorf("root at size %d: %w", size, err)
+	}
+	return CheckpointText(s.params.ChainID, size, crypto.Hash(root), height, t), size, nil
+}
+
+// latestCheckpoint is 'Z' → height u64 ‖ size u64 of the last trusted checkpoint.
+func (s *state) latestCheckpoint() (height, size uint64, ok bool, err error) {
+	v, found, err := s.get(key1(prefixLatestCheckpoint))
+	if err != nil || !found {
+		return 0, 0, false, err
+	}
+	if len(v) != 16 {
+		return 0, 0, false, fmt.Errorf("%w: latest checkpoint record", ErrStoreCorrupt)
+	}
+	return binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]), true, nil
+}
+
+// totalPower returns the roster's total voting power.
+func (s *state) totalPower() (uint64, error) {
+	v, found, err := s.get(key1(prefixTotalPower))
+	if err != nil {
+		return 0, err
+	}
+	if !found || len(v) != 8 {
+		return 0, fmt.Errorf("%w: total voting power missing", ErrStoreCorrupt)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// Trusted reports whether signers holding power out of total make a
+// trusted checkpoint: strictly more than 2/3 of the voting power.
+func Trusted(power, total uint64) bool { return total > 0 && 3*power > 2*total }
+
+// applyCheckpoint validates and stages a checkpoint transaction in block b.
+func (l *Ledger) applyCheckpoint(s *state, b Block, c *CosignedCheckpoint) (*RejectError, error) {
+	if s.checkpointSeen {
+		return reject(CodeCheckpoint, "a block holds at most one checkpoint transaction"), nil
+	}
+	if int64(c.Height) != b.Height-2 {
+		return reject(CodeCheckpoint, "block %d may carry the checkpoint of height %d, not %d", b.Height, b.Height-2, c.Height), nil
+	}
+	text, size, err := s.checkpointAt(int64(c.Height))
+	if errors.Is(err, ErrNotFound) {
+		return reject(CodeCheckpoint, "no block %d to checkpoint", c.Height), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, last, ok, err := s.latestCheckpoint(); err != nil {
+		return nil, err
+	} else if ok && size <= last {
+		return reject(CodeCheckpoint, "checkpoint of tree size %d does not extend the last trusted one (size %d)", size, last), nil
+	}
+	total, err := s.totalPower()
+	if err != nil {
+		return nil, err
+	}
+	var power uint64
+	for _, sg := range c.Signatures {
+		m, err := s.member(sg.Member)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil || m.Power == 0 {
+			return reject(CodeCheckpoint, "signer %s is not a voting member", sg.Member), nil
+		}
+		if err := l.verify(m.Keys[0], text, sg.Signature); err != nil {
+			return reject(CodeCheckpoint, "signature of %s does not verify: %v", sg.Member, err), nil
+		}
+		power += m.Power
+	}
+	if !Trusted(power, total) {
+		return reject(CodeCheckpoint, "signers hold %d of %d voting power, not more than 2/3", power, total), nil
+	}
+	s.checkpointSeen = true
+	s.set(keyU64(prefixCheckpoint, c.Height), encodeSignatures(c.Signatures))
+	s.set(key1(prefixLatestCheckpoint), binary.BigEndian.AppendUint64(u64(c.Height), size))
+	s.set(binary.BigEndian.AppendUint64(keyU64(prefixCheckpointBySize, size), c.Height), nil)
+	return nil, nil
+}
+
+func encodeSignatures(sigs []MemberSignature) []byte {
+	var b cryptobyte.Builder
+	b.AddUint8(uint8(len(sigs)))
+	for _, sg := range sigs {
+		addString8(&b, sg.Member)
+		b.AddUint8LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(sg.Signature) })
+	}
+	return b.BytesOrPanic()
+}
+
+func decodeSignatures(v []byte) ([]MemberSignature, error) {
+	s := cryptobyte.String(v)
+	var n uint8
+	if !s.ReadUint8(&n) {
+		return nil, fmt.Errorf("%w: checkpoint signatures", ErrStoreCorrupt)
+	}
+	out := make([]MemberSignature, n)
+	for i := range out {
+		var sig cryptobyte.String
+		if !readString8(&s, &out[i].Member) || !s.ReadUint8LengthPrefixed(&sig) {
+			return nil, fmt.Errorf("%w: checkpoint signatures", ErrStoreCorrupt)
+		}
+		out[i].Signature = []byte(sig)
+	}
+	return out, nil
+}
+
+// SignedCheckpoint is a trusted checkpoint with its co-signatures.
+type SignedCheckpoint struct {
+	Text       []byte
+	Checkpoint Checkpoint
+	Signatures []MemberSignature
+}
+
+// CheckpointText returns the checkpoint text of the state after block
+// height (signed or not).
+func (v *View) CheckpointText(height int64) ([]byte, error) {
+	if _, err := v.Params(); err != nil {
+		return nil, err
+	}
+	text, _, err := v.s.checkpointAt(height)
+	return text, err
+}
+
+// SignedCheckpoint returns the trusted checkpoint of height, with signatures.
+func (v *View) SignedCheckpoint(height uint64) (*SignedCheckpoint, error) {
+	raw, found, err := v.r.Get(keyU64(prefixCheckpoint, height))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("trusted checkpoint of height %d: %w", height, ErrNotFound)
+	}
+	sigs, err := decodeSignatures(raw)
+	if err != nil {
+		return nil, err
+	}
+	text, err := v.CheckpointText(int64(height))
+	if err != nil {
+		return nil, err
+	}
+	cp, err := ParseCheckpoint(text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStoreCorrupt, err)
+	}
+	return &SignedCheckpoint{Text: text, Checkpoint: *cp, Signatures: sigs}, nil
+}
+
+// LatestCheckpoint returns the most recent trusted checkpoint.
+func (v *View) LatestCheckpoint() (*SignedCheckpoint, error) {
+	if _, err := v.Params(); err != nil {
+		return nil, err
+	}
+	h, _, ok, err := v.s.latestCheckpoint()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("no trusted checkpoint yet: %w", ErrNotFound)
+	}
+	return v.SignedCheckpoint(h)
+}
+
+// CheckpointCovering returns the earliest trusted checkpoint whose tree
+// includes entry index (tree size > index). Receipts use it, so a receipt
+// once available never changes.
+func (v *View) CheckpointCovering(index uint64) (*SignedCheckpoint, error) {
+	kvs, err := v.r.Scan(key1(prefixCheckpointBySize), keyU64(prefixCheckpointBySize, index+1), 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(kvs) == 0 {
+		return nil, fmt.Errorf("no trusted checkpoint covers entry %d yet: %w", index, ErrNotFound)
+	}
+	k := kvs[0].Key
+	if len(k) != 17 {
+		return nil, fmt.Errorf("%w: checkpoint size index key", ErrStoreCorrupt)
+	}
+	return v.SignedCheckpoint(binary.BigEndian.Uint64(k[9:]))
+}
+
+// TotalPower returns the roster's total voting power.
+func (v *View) TotalPower() (uint64, error) {
+	if _, err := v.Params(); err != nil {
+		return 0, err
+	}
+	return v.s.totalPower()
+}
+
+// RosterMember is one member of a roster file.
+type RosterMember struct {
+	Name  string   `json:"name"`
+	Role  Role     `json:"role"`
+	Power uint64   `json:"power"`
+	Keys  []string `json:"keys"` // hex of 65-byte uncompressed SM2 public keys; the first is the member key
+}
+
+// Roster is the alliance roster as a verifier needs it: chain id, members,
+// roles, voting power and SM2 keys.
+type Roster struct {
+	Version int            `json:"version"`
+	ChainID string         `json:"chain_id"`
+	Members []RosterMember `json:"members"` // sorted by name
+}
+
+// RosterDigest returns SM3 over the canonical roster encoding:
+//
+//	"evidenced/roster/v1" ‖ u8-prefixed chain id ‖ u16 member count ‖
+//	for each member, sorted by name: u8-prefixed name ‖ u8 role ‖ u64 power ‖ u8 key count ‖ 65-byte keys
+func (r *Roster) Digest() (crypto.Hash, error) {
+	var b cryptobyte.Builder
+	b.AddBytes([]byte("evidenced/roster/v1"))
+	addString8(&b, r.ChainID)
+	ms := slices.Clone(r.Members)
+	slices.SortFunc(ms, func(a, b RosterMember) int { return strings.Compare(a.Name, b.Name) })
+	b.AddUint16(uint16(len(ms)))
+	for _, m := range ms {
+		addString8(&b, m.Name)
+		b.AddUint8(uint8(m.Role))
+		b.AddUint64(m.Power)
+		b.AddUint8(uint8(len(m.Keys)))
+		for i, k := range m.Keys {
+			kb, err := hex.DecodeString(k)
+			if err != nil || len(kb) != crypto.PublicKeySize {
+				return crypto.Hash{}, fmt.Errorf("roster member %s key %d is not a 65-byte hex SM2 key", m.Name, i)
+			}
+			b.AddBytes(kb)
+		}
+	}
+	out, err := b.Bytes()
+	if err != nil {
+		return crypto.Hash{}, err
+	}
+	return crypto.SM3(out), nil
+}
+
+// Roster returns the committed roster.
+func (v *View) Roster() (*Roster, error) {
+	p, err := v.Params()
+	if err != nil {
+		return nil, err
+	}
+	ms, err := v.Members()
+	if err != nil {
+		return nil, err
+	}
+	r := &Roster{Version: 1, ChainID: p.ChainID}
+	for _, m := range ms {
+		rm := RosterMember{Name: m.Name, Role: m.Role, Power: m.Power}
+		for _, k := range m.Keys {
+			rm.Keys = append(rm.Keys, fmt.Sprintf("%x", k.Bytes()))
+		}
+		r.Members = append(r.Members, rm)
+	}
+	return r, nil
+}
