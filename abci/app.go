@@ -74,6 +74,9 @@ type App struct {
 	onCommit func(CommittedBlock)
 	now      func() time.Time
 
+	member    string             // this node's member, for vote extensions
+	memberKey *crypto.PrivateKey // signs checkpoints in ExtendVote; nil: no extensions
+
 	mu     sync.Mutex
 	staged *stagedBlock // set by FinalizeBlock, written and cleared by Commit
 }
@@ -180,6 +183,14 @@ func (a *App) CheckTx(_ context.Context, req *abcitypes.RequestCheckTx) (*abcity
 func (a *App) PrepareProposal(_ context.Context, req *abcitypes.RequestPrepareProposal) (*abcitypes.ResponsePrepareProposal, error) {
 	var txs [][]byte
 	var size int64
+	cp, err := a.checkpointTx(req.Height, req.LocalLastCommit.Votes)
+	if err != nil {
+		return nil, fmt.Errorf("prepare proposal %d: checkpoint: %w", req.Height, err)
+	}
+	if cp != nil && int64(len(cp)) <= req.MaxTxBytes {
+		txs = append(txs, cp)
+		size += int64(len(cp))
+	}
 	for _, tx := range req.Txs {
 		if size+int64(len(tx)) > req.MaxTxBytes {
 			break

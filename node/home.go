@@ -128,7 +128,10 @@ type GenesisMember struct {
 // the member key first).
 func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttypes.GenesisDoc, error) {
 	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
-	doc := &cmttypes.GenesisDoc{GenesisTime: t.UTC(), ChainID: chainID, InitialHeight: 1, ConsensusParams: cmttypes.DefaultConsensusParams()}
+	params := cmttypes.DefaultConsensusParams()
+	// Validators co-sign checkpoints through vote extensions from the first block.
+	params.ABCI.VoteExtensionsEnableHeight = 1
+	doc := &cmttypes.GenesisDoc{GenesisTime: t.UTC(), ChainID: chainID, InitialHeight: 1, ConsensusParams: params}
 	for _, m := range members {
 		h := m.Home
 		keys := []string{fmt.Sprintf("%x", h.MemberKey.Bytes())}

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 )
@@ -20,7 +21,24 @@ func newCmtLogger(l *slog.Logger) cmtLogger { return cmtLogger{l.With("component
 func (c cmtLogger) Debug(msg string, kv ...any) { c.log(slog.LevelDebug, msg, kv) }
 func (c cmtLogger) Info(msg string, kv ...any)  { c.log(slog.LevelDebug, msg, kv) }
 func (c cmtLogger) Warn(msg string, kv ...any)  { c.log(slog.LevelWarn, msg, kv) }
-func (c cmtLogger) Error(msg string, kv ...any) { c.log(slog.LevelError, msg, kv) }
+func (c cmtLogger) Error(msg string, kv ...any) {
+	level := slog.LevelError
+	if shutdownNoise(kv) || msg == "Stopped accept routine, as transport is closed" {
+		level = slog.LevelDebug
+	}
+	c.log(level, msg, kv)
+}
+
+// shutdownNoise reports whether an error line is CometBFT's listener
+// noticing its own socket closed during a clean stop.
+func shutdownNoise(kv []any) bool {
+	for i := 1; i < len(kv); i += 2 {
+		if err, ok := kv[i].(error); ok && strings.Contains(err.Error(), "use of closed network connection") {
+			return true
+		}
+	}
+	return false
+}
 
 func (c cmtLogger) With(kv ...any) cmtlog.Logger { return cmtLogger{c.l.With(fixKV(kv)...)} }
 

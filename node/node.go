@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -27,6 +28,9 @@ import (
 	"github.com/evidenced/evidenced/abci"
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/config"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/store"
 )
 
@@ -107,6 +111,12 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		Workers:         cfg.Ledger.VerifyWorkers,
 		OnCommit:        n.waiters.publish,
 	})
+	memberKey, err := loadMemberKey(home, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.app.SetMemberKey(cfg.Member, memberKey)
+	n.warnIfKeyNotInRoster(memberKey)
 	nodeKey, err := p2p.LoadNodeKey(cmtCfg.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("load node key %s: %w", cmtCfg.NodeKeyFile(), err)
@@ -204,3 +214,37 @@ func (n *Node) APIURL() string { return n.cfg.APIURL() }
 
 // ChainID returns the chain id from genesis.
 func (n *Node) ChainID() string { return n.genesis.ChainID }
+
+// loadMemberKey loads the member's SM2 key, decrypting it with the
+// passphrase from keys.passphrase_file or EVIDENCED_PASSPHRASE.
+func loadMemberKey(home string, cfg *config.Config) (*crypto.PrivateKey, error) {
+	var pass []byte
+	if f := config.Path(home, cfg.Keys.PassphraseFile); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read keys.passphrase_file: %w", err)
+		}
+		pass = []byte(strings.TrimRight(string(b), "\r\n"))
+	} else if p := os.Getenv("EVIDENCED_PASSPHRASE"); p != "" {
+		pass = []byte(p)
+	}
+	path := config.Path(home, cfg.Keys.MemberKey)
+	k, err := keyfile.Load(path, pass)
+	if err != nil {
+		return nil, fmt.Errorf("load member key %s: %w (an encrypted key needs keys.passphrase_file in evidenced.toml or EVIDENCED_PASSPHRASE)", path, err)
+	}
+	return k, nil
+}
+
+// warnIfKeyNotInRoster logs when the member key is not the roster's member
+// key: the node's checkpoint signatures would then be rejected by the others.
+func (n *Node) warnIfKeyNotInRoster(k *crypto.PrivateKey) {
+	m, err := ledger.NewView(n.db).Member(n.cfg.Member)
+	if err != nil {
+		return // before genesis, or not a member: nothing to compare
+	}
+	if len(m.Keys) == 0 || !m.Keys[0].Equal(k.Public()) {
+		n.log.Warn("the member key is not the roster's member key: this node's checkpoint signatures will be rejected by the other members",
+			"key_id", k.Public().ID().Short())
+	}
+}
