@@ -23,10 +23,19 @@ func (a *App) ExtendVote(_ context.Context, req *abcitypes.RequestExtendVote) (*
 		return &abcitypes.ResponseExtendVote{}, nil
 	}
 	snap := a.db.Snapshot()
-	text, err := ledger.NewView(snap).CheckpointText(req.Height - 1)
+	v := ledger.NewView(snap)
+	text, err := v.CheckpointText(req.Height - 1)
+	m, merr := v.Member(a.member)
 	snap.Close()
 	if err != nil {
 		a.log.Warn("no checkpoint to sign", "height", req.Height-1, "err", err)
+		return &abcitypes.ResponseExtendVote{}, nil
+	}
+	// CometBFT checks its own extension with VerifyVoteExtension and halts
+	// the node if that fails, so a key the roster does not hold must not
+	// sign: the vote goes out without a checkpoint signature instead.
+	if merr != nil || m.Power == 0 || !m.Keys[0].Equal(a.memberKey.Public()) {
+		a.log.Warn("not co-signing the checkpoint: this node's member key is not the roster's member key for "+a.member, "height", req.Height-1)
 		return &abcitypes.ResponseExtendVote{}, nil
 	}
 	sig, err := a.memberKey.Sign(rand.Reader, text)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -95,8 +96,22 @@ type Options struct {
 	// 0 means DefaultMaxWait.
 	MaxWait time.Duration
 	// RetryAfter is sent with every 503; 0 means DefaultRetryAfter. It is
-	// rounded up to whole seconds.
+	// rounded up to whole seconds. (A receipt not available yet has its own
+	// Retry-After, ReceiptRetryAfter.)
 	RetryAfter time.Duration
+
+	// Signer signs the transaction body that POST /v1/evidence builds for a
+	// business system, with the node's configured client key, and returns
+	// the signed transaction bytes (ledger.SignTx sets b.Signer). Nil
+	// disables POST /v1/evidence (403 forbidden).
+	Signer func(ctx context.Context, b *ledger.Body) ([]byte, error)
+	// Tokens are the bearer tokens POST /v1/evidence accepts, compared in
+	// constant time. Empty strings are ignored; no token disables the
+	// endpoint (403 forbidden).
+	Tokens []string
+	// Now is the clock that sets the client time of bodies built by
+	// POST /v1/evidence; nil means time.Now.
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -118,14 +133,18 @@ func (o Options) withDefaults() Options {
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = DefaultRetryAfter
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
 // server holds the handler's dependencies; it has no mutable state.
 type server struct {
-	b    Backend
-	opts Options
-	log  *slog.Logger
+	b      Backend
+	opts   Options
+	log    *slog.Logger
+	tokens []crypto.Hash // SM3 of each configured token
 }
 
 // route is one endpoint of the API.
@@ -133,6 +152,30 @@ type route struct {
 	method  string
 	pattern string
 	h       handlerFunc
+}
+
+// routes lists every endpoint of the API. The OpenAPI document
+// (openapi.json) describes each of them; a test checks both ways.
+func (s *server) routes() []route {
+	return []route{
+		{http.MethodPost, "/v1/txs", s.submit},
+		{http.MethodGet, "/v1/txs/{txid}", s.txByID},
+		{http.MethodPost, "/v1/evidence", s.submitEvidence},
+		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt},
+		{http.MethodGet, "/v1/status", s.status},
+		{http.MethodGet, "/v1/entries/{index}", s.entry},
+		{http.MethodGet, "/v1/chains/{chain}", s.chain},
+		{http.MethodGet, "/v1/commitments/{commitment}", s.commitment},
+		{http.MethodGet, "/v1/members", s.members},
+		{http.MethodGet, "/v1/roster", s.roster},
+		// {height} is a decimal height or "latest"; one pattern serves
+		// both, since GET /v1/checkpoints/{height} and a method-less
+		// /v1/checkpoints/latest would conflict in http.ServeMux.
+		{http.MethodGet, "/v1/checkpoints/{height}", s.checkpoint},
+		{http.MethodGet, "/v1/proofs/consistency", s.consistencyProof},
+		{http.MethodGet, "/v1/proofs/inclusion", s.inclusionProof},
+		{http.MethodGet, "/v1/openapi.json", s.openAPI},
+	}
 }
 
 // New returns the HTTP handler of the API v1 over b. It panics if b is nil
@@ -143,17 +186,13 @@ func New(b Backend, opts Options) http.Handler {
 	}
 	opts = opts.withDefaults()
 	s := &server{b: b, opts: opts, log: opts.Logger}
-	routes := []route{
-		{http.MethodPost, "/v1/txs", s.submit},
-		{http.MethodGet, "/v1/txs/{txid}", s.txByID},
-		{http.MethodGet, "/v1/status", s.status},
-		{http.MethodGet, "/v1/entries/{index}", s.entry},
-		{http.MethodGet, "/v1/chains/{chain}", s.chain},
-		{http.MethodGet, "/v1/commitments/{commitment}", s.commitment},
-		{http.MethodGet, "/v1/members", s.members},
+	for _, t := range opts.Tokens {
+		if t != "" {
+			s.tokens = append(s.tokens, crypto.SM3([]byte(t)))
+		}
 	}
 	mux := http.NewServeMux()
-	for _, rt := range routes {
+	for _, rt := range s.routes() {
 		mux.Handle(rt.method+" "+rt.pattern, s.handle(rt.h))
 		// The same path without a method catches every other method, so
 		// that a wrong method gets a JSON 405 rather than the mux's text.

@@ -19,8 +19,18 @@
 // in result_code and ledger.Code.Hint in hint), or one of bad_request,
 // not_found, timeout, unavailable, internal.
 //
-// Routing uses Go 1.22 method patterns. Entries are immutable once committed,
-// so GET /v1/entries/{index} and GET /v1/txs/{txid} are served with
+// Besides raw signed transactions (POST /v1/txs), a node with a client key
+// and API tokens (Options.Signer, Options.Tokens) builds and signs evidence
+// for business systems that send JSON with a bearer token
+// (POST /v1/evidence). For offline verification it serves receipts built by
+// package receipt on co-signed checkpoints (GET /v1/evidence/{id}/receipt),
+// the checkpoints themselves, RFC 9162 consistency and inclusion proofs, and
+// the roster file with its digest. GET /v1/openapi.json is the OpenAPI 3.0
+// description of every endpoint (openapi.json, embedded), checked against
+// the handlers by the tests.
+//
+// Routing uses Go 1.22 method patterns. What never changes once committed
+// (entries, receipts, checkpoints by height, proofs) is served with
 // "Cache-Control: public, max-age=31536000, immutable"; everything else, and
 // every error, with "no-store".
 package api

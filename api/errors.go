@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
@@ -16,6 +17,8 @@ import (
 type httpError struct {
 	body  client.Error
 	cause error
+	// retryAfter overrides Options.RetryAfter for a 503 when non-zero.
+	retryAfter time.Duration
 }
 
 func (e *httpError) Error() string {

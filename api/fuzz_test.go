@@ -99,6 +99,15 @@ func FuzzPathParams(f *testing.F) {
 		{3, "v1/status", ""},
 		{4, "", ""},
 		{5, "/v1/chains/LOAN%2F1", ""},
+		{0, "/v1/evidence/6/receipt", ""},
+		{0, "/v1/evidence/" + tx + ".1/receipt", ""},
+		{1, "/v1/evidence", "wait=sync"},
+		{0, "/v1/checkpoints/latest", ""},
+		{0, "/v1/checkpoints/3", ""},
+		{0, "/v1/proofs/consistency", "from=1&to=11"},
+		{0, "/v1/proofs/inclusion", "index=6&size=7"},
+		{0, "/v1/roster", ""},
+		{0, "/v1/openapi.json", ""},
 	} {
 		f.Add(seed.method, seed.path, seed.query)
 	}
@@ -111,7 +120,9 @@ func FuzzPathParams(f *testing.F) {
 		req.RequestURI = req.URL.RequestURI()
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		// A POST without a body is a 400; nothing is ever committed here.
-		checkJSONResponse(t, rec, 200, 400, 404, 405)
+		// A POST without a body is a 400, POST /v1/evidence is disabled
+		// (403), and no checkpoint covers any receipt (503); nothing is
+		// ever committed here.
+		checkJSONResponse(t, rec, 200, 400, 403, 404, 405, 503)
 	})
 }

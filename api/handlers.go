@@ -26,36 +26,13 @@ const (
 
 // submit is POST /v1/txs?wait=commit|sync&timeout=30s.
 func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r)
+	waitCommit, wait, err := s.parseWait(r)
 	if err != nil {
 		return err
 	}
-	waitCommit := true
-	switch wait := q.Get("wait"); wait {
-	case "", client.WaitCommit:
-	case client.WaitSync:
-		waitCommit = false
-	default:
-		return badRequest("wait", "wait %q is not a wait mode: use %q or %q", wait, client.WaitCommit, client.WaitSync)
-	}
-	wait := s.opts.DefaultWait
-	if t := q.Get("timeout"); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil || d <= 0 || d > s.opts.MaxWait {
-			return badRequest("timeout", "timeout %q is not a duration above 0s and at most %s: use a Go duration such as 30s", t, s.opts.MaxWait)
-		}
-		wait = d
-	}
-
-	if r.ContentLength > s.opts.MaxBodyBytes {
-		return s.tooLarge()
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	body, err := s.readBody(w, r)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return s.tooLarge()
-		}
-		return badRequest("body", "read the request body: %v", err)
+		return err
 	}
 	if len(body) == 0 {
 		return badRequest("body", "the request body is empty: send the signed transaction bytes (Content-Type: application/octet-stream)")
@@ -73,11 +50,57 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
 		}
 		return badRequest("body", "the body is not a transaction: %v", err)
 	}
-	id := tx.ID()
+	return s.send(w, r, body, tx, waitCommit, wait)
+}
 
+// parseWait reads the wait and timeout parameters of a submission.
+func (s *server) parseWait(r *http.Request) (waitCommit bool, wait time.Duration, err error) {
+	q, err := parseQuery(r)
+	if err != nil {
+		return false, 0, err
+	}
+	waitCommit = true
+	switch mode := q.Get("wait"); mode {
+	case "", client.WaitCommit:
+	case client.WaitSync:
+		waitCommit = false
+	default:
+		return false, 0, badRequest("wait", "wait %q is not a wait mode: use %q or %q", mode, client.WaitCommit, client.WaitSync)
+	}
+	wait = s.opts.DefaultWait
+	if t := q.Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 || d > s.opts.MaxWait {
+			return false, 0, badRequest("timeout", "timeout %q is not a duration above 0s and at most %s: use a Go duration such as 30s", t, s.opts.MaxWait)
+		}
+		wait = d
+	}
+	return waitCommit, wait, nil
+}
+
+// readBody reads a request body of at most Options.MaxBodyBytes (413
+// beyond).
+func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		return nil, s.tooLarge()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, s.tooLarge()
+		}
+		return nil, badRequest("body", "read the request body: %v", err)
+	}
+	return body, nil
+}
+
+// send submits the signed transaction raw (decoded as tx) and writes the
+// SubmitResult: 200 after the commit, or 202 after CheckTx with wait=sync.
+func (s *server) send(w http.ResponseWriter, r *http.Request, raw []byte, tx *ledger.Tx, waitCommit bool, wait time.Duration) error {
+	id := tx.ID()
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
-	c, err := s.b.Submit(ctx, body, waitCommit)
+	c, err := s.b.Submit(ctx, raw, waitCommit)
 	if err != nil {
 		return backendError(err, id)
 	}

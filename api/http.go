@@ -161,7 +161,11 @@ func (s *server) writeError(w http.ResponseWriter, e *httpError) {
 		}
 	}
 	if e.body.Status == http.StatusServiceUnavailable {
-		secs := int64((s.opts.RetryAfter + time.Second - 1) / time.Second)
+		ra := s.opts.RetryAfter
+		if e.retryAfter > 0 {
+			ra = e.retryAfter
+		}
+		secs := int64((ra + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	b, err := json.Marshal(client.ErrorResponse{Error: &e.body})

@@ -209,3 +209,65 @@ func (f *fixture) txID(t testing.TB, i uint64) crypto.Hash {
 	}
 	return tx.ID()
 }
+
+// applyBlock commits the next block holding txs (possibly none) and returns
+// its results.
+func (n *memNode) applyBlock(txs ...[]byte) ([]ledger.TxResult, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := n.height + 1
+	out, err := n.l.Apply(n.st, ledger.Block{Height: h, Time: blockTime(h), Txs: txs})
+	if err != nil {
+		return nil, err
+	}
+	n.st.Commit(out.Changes)
+	n.height = h
+	return out.Results, nil
+}
+
+// trust makes the state at the current height a trusted checkpoint, as the
+// validators would: the checkpoint text of height h is co-signed by signers
+// (default: all five voting members; four are enough) and carried by block
+// h+2, after an empty block h+1. It returns h.
+func (f *fixture) trust(t testing.TB, signers ...string) int64 {
+	t.Helper()
+	if signers == nil {
+		// The five voting members of a ledgertest alliance, in name
+		// order, as checkpoint signatures must be.
+		signers = []string{"arbitration", "bank-a", "bank-b", "court", "notary"}
+	}
+	n := f.node
+	h := n.height
+	text, err := ledger.NewView(n.st).CheckpointText(h)
+	if err != nil {
+		t.Fatalf("checkpoint text of height %d: %v", h, err)
+	}
+	sigs := make([]ledger.MemberSignature, 0, len(signers))
+	for _, name := range signers {
+		sig, err := n.a.Key(name).Sign(rand.Reader, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, ledger.MemberSignature{Member: name, Signature: sig})
+	}
+	body, err := ledger.EncodeBody(&ledger.Body{ChainID: n.a.ChainID, Type: ledger.TxCheckpoint,
+		Checkpoint: &ledger.CosignedCheckpoint{Height: uint64(h), Signatures: sigs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := ledger.EncodeTx(body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.applyBlock(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := n.applyBlock(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Code != ledger.CodeOK {
+		t.Fatalf("checkpoint of height %d rejected: %v %s", h, res[0].Code, res[0].Log)
+	}
+	return h
+}

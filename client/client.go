@@ -125,12 +125,8 @@ func (c *Client) Submit(ctx context.Context, tx []byte, wait bool) (*SubmitResul
 	q := url.Values{}
 	if wait {
 		q.Set("wait", WaitCommit)
-		if dl, ok := ctx.Deadline(); ok {
-			left := time.Until(dl)
-			left -= min(time.Second, left/10)
-			if left > time.Millisecond {
-				q.Set("timeout", left.Truncate(time.Millisecond).String())
-			}
+		if t := commitTimeout(ctx); t != "" {
+			q.Set("timeout", t)
 		}
 	} else {
 		q.Set("wait", WaitSync)
@@ -146,6 +142,22 @@ func (c *Client) Submit(ctx context.Context, tx []byte, wait bool) (*SubmitResul
 		return nil, fmt.Errorf("submit: %w", err)
 	}
 	return &r, nil
+}
+
+// commitTimeout is the timeout parameter of a submission under ctx: a
+// little less than the time left, so that the node answers 504 with the tx
+// id before ctx ends. It is "" when ctx has no deadline.
+func commitTimeout(ctx context.Context) string {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ""
+	}
+	left := time.Until(dl)
+	left -= min(time.Second, left/10)
+	if left <= time.Millisecond {
+		return ""
+	}
+	return left.Truncate(time.Millisecond).String()
 }
 
 // Entry returns log entry index (GET /v1/entries/{index}).
@@ -250,7 +262,7 @@ func (c *Client) get(ctx context.Context, u string, out any) error {
 // becomes a *Error.
 func (c *Client) do(req *http.Request, out any) error {
 	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
+	if c.token != "" && req.Header.Get("Authorization") == "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.hc.Do(req)

@@ -8,5 +8,10 @@
 // code (a ledger.Code name for a rejected transaction), the message and the
 // hint. GET requests are retried on 503 up to three times, honouring
 // Retry-After and bounded by the context; Submit never retries on its own,
-// since the caller decides whether resubmitting is safe.
+// since the caller decides whether resubmitting is safe (nor does
+// SubmitEvidence).
+//
+// Receipt, LatestCheckpoint and Checkpoint return package receipt's types
+// unverified: verify them offline with receipt.Verify and
+// receipt.VerifyCheckpoint against a roster file (Roster fetches one).
 package client

@@ -47,7 +47,10 @@ func FuzzDecodeError(f *testing.F) {
 func FuzzDecodeResponse(f *testing.F) {
 	for _, v := range []any{sampleStatus(), sampleEntry(), sampleChain(), MembersResponse{Members: sampleMembers()},
 		SubmitResult{TxID: testTxID, Status: StatusCommitted, Index: 1, Time: testTime}, SubmitResult{TxID: testTxID, Status: StatusPending},
-		CommitmentRecords{Commitment: testComm, Records: []CommitmentRecord{{Index: 1, Time: testTime}}}} {
+		CommitmentRecords{Commitment: testComm, Records: []CommitmentRecord{{Index: 1, Time: testTime}}},
+		ConsistencyProof{From: 1, To: 2, Proof: [][]byte{testLeaf[:]}, FromRoot: testLeaf, ToRoot: testComm},
+		InclusionProof{Index: 1, Size: 2, Proof: [][]byte{testLeaf[:]}, Root: testComm}, sampleRoster(),
+		EvidenceRecord{Kind: "k", Chain: "C", Step: 2, Prev: testLeaf, Commitment: testComm, Labels: map[string]string{"a": "b"}}} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			f.Fatal(err)
@@ -58,6 +61,8 @@ func FuzzDecodeResponse(f *testing.F) {
 		for _, mk := range []func() any{
 			func() any { return new(Status) }, func() any { return new(Entry) }, func() any { return new(Chain) },
 			func() any { return new(MembersResponse) }, func() any { return new(SubmitResult) }, func() any { return new(CommitmentRecords) },
+			func() any { return new(ConsistencyProof) }, func() any { return new(InclusionProof) }, func() any { return new(RosterResponse) },
+			func() any { return new(EvidenceRecord) },
 		} {
 			v := mk()
 			if json.Unmarshal(body, v) != nil {

@@ -53,12 +53,19 @@ type API struct {
 	// MaxWaiters bounds concurrent submits waiting for commit; beyond it the
 	// API answers 503 with Retry-After.
 	MaxWaiters int `toml:"max_waiters"`
+	// TokensFile holds the bearer tokens (one per line, file mode 0600) of
+	// business systems allowed to have this node sign evidence with
+	// keys.client_key (POST /v1/evidence). Empty: the node signs for no one.
+	TokensFile string `toml:"tokens_file"`
 }
 
 // Keys names the node's key files, relative to HOME unless absolute.
 type Keys struct {
 	// MemberKey is the member's SM2 key (PKCS#8 PEM, 0600); it co-signs checkpoints.
 	MemberKey string `toml:"member_key"`
+	// ClientKey is a bank client key the node signs evidence with on behalf
+	// of authenticated business systems (POST /v1/evidence); empty: none.
+	ClientKey string `toml:"client_key"`
 	// PassphraseFile holds the passphrase of encrypted key files; empty
 	// means the keys are not encrypted, or the passphrase comes from the
 	// EVIDENCED_PASSPHRASE environment variable.
@@ -144,6 +151,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Keys.MemberKey == "" {
 		errs = append(errs, errors.New("keys.member_key is empty"))
+	}
+	if (c.API.TokensFile == "") != (c.Keys.ClientKey == "") {
+		errs = append(errs, errors.New("api.tokens_file and keys.client_key go together: the node signs for business systems only with both a client key and their tokens"))
 	}
 	if _, err := ParseLevel(c.Log.Level); err != nil {
 		errs = append(errs, err)

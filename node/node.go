@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -136,11 +137,19 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		return nil, fmt.Errorf("create CometBFT node: %w", err)
 	}
 	n.rpc = rpclocal.New(n.cmt)
-	handler := api.New(&backend{n: n}, api.Options{
+	apiOpts := api.Options{
 		Logger:       logger,
 		MaxBodyBytes: cfg.API.MaxBodyBytes,
 		DefaultWait:  time.Duration(cfg.API.CommitTimeout),
-	})
+	}
+	if cfg.Keys.ClientKey != "" {
+		signer, tokens, err := loadClientSigning(home, cfg)
+		if err != nil {
+			return nil, err
+		}
+		apiOpts.Signer, apiOpts.Tokens = signer, tokens
+	}
+	handler := api.New(&backend{n: n}, apiOpts)
 	n.http = &http.Server{
 		Addr:              cfg.API.Listen,
 		Handler:           handler,
@@ -215,25 +224,77 @@ func (n *Node) APIURL() string { return n.cfg.APIURL() }
 // ChainID returns the chain id from genesis.
 func (n *Node) ChainID() string { return n.genesis.ChainID }
 
-// loadMemberKey loads the member's SM2 key, decrypting it with the
-// passphrase from keys.passphrase_file or EVIDENCED_PASSPHRASE.
-func loadMemberKey(home string, cfg *config.Config) (*crypto.PrivateKey, error) {
-	var pass []byte
+// passphrase returns the key passphrase from keys.passphrase_file or
+// EVIDENCED_PASSPHRASE (nil when neither is set).
+func passphrase(home string, cfg *config.Config) ([]byte, error) {
 	if f := config.Path(home, cfg.Keys.PassphraseFile); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("read keys.passphrase_file: %w", err)
 		}
-		pass = []byte(strings.TrimRight(string(b), "\r\n"))
-	} else if p := os.Getenv("EVIDENCED_PASSPHRASE"); p != "" {
-		pass = []byte(p)
+		return []byte(strings.TrimRight(string(b), "\r\n")), nil
 	}
-	path := config.Path(home, cfg.Keys.MemberKey)
+	if p := os.Getenv("EVIDENCED_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	return nil, nil
+}
+
+// loadKey loads one of the node's SM2 key files.
+func loadKey(home string, cfg *config.Config, what, file string) (*crypto.PrivateKey, error) {
+	pass, err := passphrase(home, cfg)
+	if err != nil {
+		return nil, err
+	}
+	path := config.Path(home, file)
 	k, err := keyfile.Load(path, pass)
 	if err != nil {
-		return nil, fmt.Errorf("load member key %s: %w (an encrypted key needs keys.passphrase_file in evidenced.toml or EVIDENCED_PASSPHRASE)", path, err)
+		return nil, fmt.Errorf("load %s %s: %w (an encrypted key needs keys.passphrase_file in evidenced.toml or EVIDENCED_PASSPHRASE)", what, path, err)
 	}
 	return k, nil
+}
+
+// loadMemberKey loads the member's SM2 key.
+func loadMemberKey(home string, cfg *config.Config) (*crypto.PrivateKey, error) {
+	return loadKey(home, cfg, "member key", cfg.Keys.MemberKey)
+}
+
+// loadClientSigning loads the client key the node signs evidence with for
+// business systems, and their bearer tokens (one per line; the file must
+// not be readable by group or others).
+func loadClientSigning(home string, cfg *config.Config) (func(context.Context, *ledger.Body) ([]byte, error), []string, error) {
+	key, err := loadKey(home, cfg, "client key", cfg.Keys.ClientKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	path := config.Path(home, cfg.API.TokensFile)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("api.tokens_file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, nil, fmt.Errorf("api.tokens_file %s is readable by others (mode %v): chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("api.tokens_file: %w", err)
+	}
+	var tokens []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+			if len(t) < 16 {
+				return nil, nil, fmt.Errorf("api.tokens_file %s: a token is shorter than 16 characters; use long random tokens", path)
+			}
+			tokens = append(tokens, t)
+		}
+	}
+	if len(tokens) == 0 {
+		return nil, nil, fmt.Errorf("api.tokens_file %s holds no token", path)
+	}
+	sign := func(_ context.Context, b *ledger.Body) ([]byte, error) {
+		return ledger.SignTx(key, rand.Reader, b)
+	}
+	return sign, tokens, nil
 }
 
 // warnIfKeyNotInRoster logs when the member key is not the roster's member

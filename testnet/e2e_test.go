@@ -46,17 +46,6 @@ type cluster struct {
 	mu    sync.Mutex
 }
 
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "evidenced")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/evidenced")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build evidenced: %v", err)
-	}
-	return bin
-}
-
 // freeBase finds a base port with four members' ports free.
 func freeBase(t *testing.T) int {
 	t.Helper()
@@ -304,20 +293,49 @@ func (c *cluster) allPresent(l *load) {
 	}
 }
 
-func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the end-to-end test starts four node processes; run without -short")
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// binary builds the evidenced binary once for all tests of the package.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "evidenced-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "evidenced")
+		cmd := exec.Command("go", "build", "-o", builtBin, "../cmd/evidenced")
+		cmd.Stderr = os.Stderr
+		buildErr = cmd.Run()
+	})
+	if buildErr != nil {
+		t.Fatalf("build evidenced: %v", buildErr)
 	}
-	c := &cluster{t: t, bin: buildBinary(t), dir: t.TempDir()}
+	return builtBin
+}
+
+// startCluster generates a 4-member alliance, lets prepare change the homes,
+// starts the four processes and waits until all serve the API at height >= 2.
+func startCluster(t *testing.T, chainID string, prepare func(a *testnet.Alliance)) *cluster {
+	t.Helper()
+	c := &cluster{t: t, bin: binary(t), dir: t.TempDir()}
 	base := freeBase(t)
 	out, err := c.run("testnet", "--members", "bank,notary,court,arbitration", "--out", filepath.Join(c.dir, "alliance"),
-		"--base-port", fmt.Sprint(base), "--chain-id", "evidenced-e2e", "--timeout-commit", "300ms", "--output", "json")
+		"--base-port", fmt.Sprint(base), "--chain-id", chainID, "--timeout-commit", "300ms", "--output", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.a = &testnet.Alliance{}
 	if err := json.Unmarshal(out, c.a); err != nil {
 		t.Fatalf("testnet --output json: %v\n%s", err, out)
+	}
+	if prepare != nil {
+		prepare(c.a)
 	}
 	for _, m := range c.a.Members {
 		cl, err := client.New(m.API)
@@ -330,11 +348,7 @@ func TestEndToEnd(t *testing.T) {
 		c.start(i)
 	}
 	t.Cleanup(func() {
-		for i, p := range c.nodes {
-			if p.up {
-				c.kill(i, syscall.SIGTERM)
-			}
-		}
+		c.stopAll()
 		if t.Failed() {
 			t.Log(c.logTails())
 		}
@@ -351,6 +365,23 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+	return c
+}
+
+// stopAll stops every running node with SIGTERM.
+func (c *cluster) stopAll() {
+	for i, p := range c.nodes {
+		if p.up {
+			c.kill(i, syscall.SIGTERM)
+		}
+	}
+}
+
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the end-to-end test starts four node processes; run without -short")
+	}
+	c := startCluster(t, "evidenced-e2e", nil)
 	t.Log("✓ started 4 evidenced processes (bank, notary, court, arbitration) on 127.0.0.1; all serve the API")
 
 	// CometBFT's own RPC answers as a normal CometBFT node.
@@ -365,7 +396,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(file, []byte("借款协议 — synthetic loan agreement for the e2e test"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err = c.run("submit", "--node", c.nodes[0].m.API, "--key", c.a.ClientKey, "--chain", "LOAN-E2E-1", "--step", "1",
+	out, err := c.run("submit", "--node", c.nodes[0].m.API, "--key", c.a.ClientKey, "--chain", "LOAN-E2E-1", "--step", "1",
 		"--kind", "loan-contract", "--output", "json", file)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ package testnet
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/keyfile"
@@ -58,6 +60,9 @@ type Alliance struct {
 	// ClientKey is a bank client key registered to ClientMember, for submitting.
 	ClientKey    string `json:"client_key"`
 	ClientMember string `json:"client_member"`
+	// TokensFile holds a bearer token with which business systems may have
+	// ClientMember's node sign evidence with ClientKey (POST /v1/evidence).
+	TokensFile string `json:"tokens_file"`
 }
 
 // parseMember splits "name:role" (or a bare role name).
@@ -152,6 +157,9 @@ func Generate(o Options) (*Alliance, error) {
 			}
 			a.ClientMember = h.Spec.Member
 			gm.ExtraKeys = []*crypto.PublicKey{ck.Public()}
+			if a.TokensFile, err = enableNodeSigning(h.Spec.Home, a.ClientKey); err != nil {
+				return nil, err
+			}
 		}
 		gms = append(gms, gm)
 	}
@@ -188,4 +196,29 @@ func Load(dir string) (*Alliance, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
 	}
 	return &a, nil
+}
+
+// enableNodeSigning lets the node at home sign evidence with the client key
+// for business systems holding a fresh random token, written 0600 to
+// HOME/config/api-tokens.
+func enableNodeSigning(home, clientKey string) (string, error) {
+	tok := make([]byte, 24)
+	if _, err := rand.Read(tok); err != nil {
+		return "", err
+	}
+	path := filepath.Join(home, "config", "api-tokens")
+	content := "# bearer tokens for POST /v1/evidence, one per line\n" + hex.EncodeToString(tok) + "\n"
+	if err := atomicfile.WriteFile(path, []byte(content), 0o600); err != nil {
+		return "", fmt.Errorf("write API tokens: %w", err)
+	}
+	cfg, err := config.Load(home)
+	if err != nil {
+		return "", err
+	}
+	cfg.Keys.ClientKey = clientKey
+	cfg.API.TokensFile = "config/api-tokens"
+	if err := cfg.Save(home); err != nil {
+		return "", err
+	}
+	return path, nil
 }

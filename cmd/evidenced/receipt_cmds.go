@@ -1,6 +1,555 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/internal/atomicfile"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/receipt"
+)
+
+// exitVerifyFailed is the exit status of verify and verify-consistency
+// when the input was usable but does not verify. Unusable input (a file
+// that cannot be read or parsed) exits 1.
+const exitVerifyFailed = 3
 
 // addReceiptCommands registers receipt, verify, verify-consistency and roster.
-func addReceiptCommands(root *cobra.Command, g *globals) {}
+func addReceiptCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(
+		newReceiptCmd(g),
+		newVerifyCmd(g),
+		newVerifyConsistencyCmd(g),
+		newRosterCmd(g),
+	)
+}
+
+// receiptSaved is what `receipt --out` prints with --output json.
+type receiptSaved struct {
+	File             string      `json:"file"`
+	LeafIndex        uint64      `json:"leaf_index"`
+	Pos              uint16      `json:"pos"`
+	TxID             crypto.Hash `json:"tx_id"`
+	TreeSize         uint64      `json:"tree_size"`
+	Signers          []string    `json:"signers"`
+	SaltIncluded     bool        `json:"salt_included"`
+	RosterDigest     crypto.Hash `json:"roster_digest"`
+	CheckpointHeight int64       `json:"checkpoint_height"`
+}
+
+func newReceiptCmd(g *globals) *cobra.Command {
+	var node, out, sidecarPath string
+	cmd := &cobra.Command{
+		Use:   "receipt ID",
+		Short: "Fetch the receipt of an evidence record: a proof anyone can check offline",
+		Long: `Fetch the receipt of an evidence record from a node and write it to a file.
+
+ID is an entry index ("12"), INDEX.POS for a record of a batch ("12.3"), or
+a transaction id (64 hex digits). The receipt holds the exact log entry, its
+RFC 9162 inclusion proof up to a checkpoint co-signed by the alliance
+members, and the decoded record; ` + "`evidenced verify`" + ` checks it later with
+no network, given only the alliance roster (` + "`evidenced roster export`" + `).
+docs/RECEIPT.md describes it field by field.
+
+A receipt is available a few seconds after the record is committed, once a
+trusted checkpoint covers it; before that the node answers "not yet".
+
+With --sidecar FILE.evidence.json (written by ` + "`evidenced submit`" + `) the
+salt of the commitment is put into the receipt (record.salt), after
+checking that the sidecar's commitment is the record's, so the receipt and
+the original alone prove the file. The salt is a secret: such a receipt is
+written with mode 0600. Without --out the receipt is printed.`,
+		Example: `  evidenced receipt 12 --out contract.receipt.json
+  evidenced receipt 12.3 --out r.json
+  evidenced receipt 4f1c…e9 --sidecar contract.pdf.evidence.json --out contract.receipt.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var sc *sidecar
+			if sidecarPath != "" {
+				s, err := loadSidecar(sidecarPath)
+				if err != nil {
+					return err
+				}
+				sc = s
+			}
+			c, err := newNodeClient(node)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := commandContext(cmd, queryTimeout)
+			defer cancel()
+			r, err := c.Receipt(ctx, args[0])
+			var apiErr *client.Error
+			if errors.As(err, &apiErr) && apiErr.Code == client.CodeUnavailable && apiErr.Status == 503 {
+				return fmt.Errorf("no receipt for %s yet: %s; retry in a few seconds", args[0], apiErr.Message)
+			}
+			if err != nil {
+				return nodeError(c, err)
+			}
+			if sc != nil {
+				if sc.Commitment != r.Record.Commitment {
+					return fmt.Errorf("%s is the sidecar of commitment %s, but record %s has commitment %s: pass the sidecar of this record", sidecarPath, sc.Commitment, args[0], r.Record.Commitment)
+				}
+				r.Record.Salt = receipt.HexBytes(sc.Salt)
+			}
+			data, err := json.MarshalIndent(r, "", "  ")
+			if err != nil {
+				return err
+			}
+			data = append(data, '\n')
+			if out == "" {
+				_, err := cmd.OutOrStdout().Write(data)
+				return err
+			}
+			perm := os.FileMode(0o644)
+			if len(r.Record.Salt) > 0 {
+				perm = 0o600
+			}
+			if err := atomicfile.WriteFile(out, data, perm); err != nil {
+				return fmt.Errorf("write the receipt: %w", err)
+			}
+			cp, err := ledger.ParseCheckpoint([]byte(r.Checkpoint))
+			if err != nil {
+				return fmt.Errorf("the node sent a receipt with a malformed checkpoint: %w", err)
+			}
+			saved := receiptSaved{File: out, LeafIndex: r.LeafIndex, Pos: r.Record.Pos, TxID: r.Record.TxID, TreeSize: r.TreeSize,
+				SaltIncluded: len(r.Record.Salt) > 0, RosterDigest: r.RosterDigest, CheckpointHeight: cp.Height}
+			for _, s := range r.Signatures {
+				saved.Signers = append(saved.Signers, s.Member)
+			}
+			return g.emit(cmd.OutOrStdout(), saved, func(w io.Writer) error {
+				ew := &errWriter{w: w}
+				ew.printf("receipt of record %d.%d (%s %q step %d) written to %s\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, out)
+				ew.printf("  proven in the log of %d entries, checkpoint after block %d, signed by %s\n", r.TreeSize, cp.Height, strings.Join(saved.Signers, ", "))
+				ew.printf("  roster digest %s\n", r.RosterDigest)
+				if saved.SaltIncluded {
+					ew.printf("  the receipt holds the salt (mode 0600): whoever has it and the file can prove the file\n")
+				}
+				ew.printf("  check it offline: evidenced verify --receipt %s --roster ROSTER.json --file ORIGINAL\n", out)
+				return ew.err
+			})
+		},
+	}
+	nodeFlag(cmd, &node)
+	cmd.Flags().StringVar(&out, "out", "", "write the receipt to this file (default: print it)")
+	cmd.Flags().StringVar(&sidecarPath, "sidecar", "", "FILE.evidence.json whose salt to include in the receipt")
+	return cmd
+}
+
+// loadSidecar reads a sidecar written by submit.
+func loadSidecar(path string) (*sidecar, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the sidecar: %w", err)
+	}
+	sc := &sidecar{}
+	if err := json.Unmarshal(data, sc); err != nil {
+		return nil, fmt.Errorf("%s is not a sidecar file (FILE.evidence.json): %w", path, err)
+	}
+	if len(sc.Salt) == 0 {
+		return nil, fmt.Errorf("%s holds no salt", path)
+	}
+	return sc, nil
+}
+
+// readRoster reads and parses a roster file; failure is unusable input
+// (exit 1).
+func readRoster(path string) (*ledger.Roster, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the roster: %w", err)
+	}
+	r, err := receipt.ParseRoster(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+func newVerifyCmd(g *globals) *cobra.Command {
+	var receiptPath, rosterPath, filePath, sidecarPath, saltHex string
+	cmd := &cobra.Command{
+		Use:   "verify --receipt R.json --roster ROSTER.json [--file ORIGINAL]",
+		Short: "Check a receipt offline against the alliance roster (no network)",
+		Long: `Check a receipt with no network access, given only the alliance roster, and
+say step by step what was checked:
+
+  roster      the roster is of the receipt's chain and is the one the node
+              checked the checkpoint against (its digest)
+  file        SM3(salt ‖ file) is the record's commitment (with --file)
+  record      the record is in the log entry, signed with SM2 by a bank
+              of the roster
+  checkpoint  the checkpoint text is well formed, of the chain and tree size
+  inclusion   the RFC 9162 inclusion proof leads from the entry to the
+              checkpoint's SM3 root
+  signatures  members holding more than 2/3 of the voting power signed the
+              checkpoint with their SM2 member keys
+
+Verification stops at the first failing step. The salt for --file comes
+from --salt, --sidecar or the receipt's record.salt.
+
+Exit status: 0 when the receipt verifies, 3 when it does not (the failing
+step is named), 1 when an input cannot be read or parsed.`,
+		Example: `  evidenced verify --receipt contract.receipt.json --roster roster.json
+  evidenced verify --receipt contract.receipt.json --roster roster.json --file contract.pdf --sidecar contract.pdf.evidence.json
+  evidenced verify --receipt r.json --roster roster.json --file contract.pdf --salt 9f0e…41 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if receiptPath == "" || rosterPath == "" {
+				return errors.New("--receipt and --roster are required")
+			}
+			if sidecarPath != "" && saltHex != "" {
+				return errors.New("pass --sidecar or --salt, not both")
+			}
+			data, err := os.ReadFile(receiptPath)
+			if err != nil {
+				return fmt.Errorf("read the receipt: %w", err)
+			}
+			r, err := receipt.Parse(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", receiptPath, err)
+			}
+			roster, err := readRoster(rosterPath)
+			if err != nil {
+				return err
+			}
+			var opts receipt.VerifyOptions
+			switch {
+			case sidecarPath != "":
+				sc, err := loadSidecar(sidecarPath)
+				if err != nil {
+					return err
+				}
+				opts.Salt = sc.Salt
+			case saltHex != "":
+				if opts.Salt, err = hex.DecodeString(saltHex); err != nil || len(opts.Salt) == 0 {
+					return fmt.Errorf("--salt %q is not hex digits", saltHex)
+				}
+			}
+			if filePath != "" {
+				f, err := os.Open(filePath)
+				if err != nil {
+					return fmt.Errorf("open the original: %w", err)
+				}
+				defer f.Close()
+				opts.File = f
+			}
+			rep := receipt.Verify(r, roster, opts)
+			if err := g.emit(cmd.OutOrStdout(), rep, func(w io.Writer) error { return printReport(w, r, rep) }); err != nil {
+				return err
+			}
+			if !rep.OK {
+				return &exitError{code: exitVerifyFailed, err: fmt.Errorf("the receipt does not verify: the %s step failed", rep.FailedStep)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&receiptPath, "receipt", "", "the receipt file (required)")
+	cmd.Flags().StringVar(&rosterPath, "roster", "", "the alliance roster file (required; see `evidenced roster export`)")
+	cmd.Flags().StringVar(&filePath, "file", "", "the original file, to check its salted commitment")
+	cmd.Flags().StringVar(&sidecarPath, "sidecar", "", "FILE.evidence.json holding the salt")
+	cmd.Flags().StringVar(&saltHex, "salt", "", "the salt, in hex")
+	return cmd
+}
+
+// printReport prints a verification report for people.
+func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
+	ew := &errWriter{w: w}
+	ew.printf("receipt of record %d.%d (%s %q step %d) on chain %q\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, r.ChainID)
+	for _, s := range rep.Steps {
+		mark := "✓"
+		switch {
+		case s.Skipped:
+			mark = "–"
+		case !s.OK:
+			mark = "✗"
+		}
+		ew.printf("%s %-10s %s\n", mark, s.Name, s.Detail)
+	}
+	if rep.OK {
+		ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))
+	} else {
+		ew.printf("NOT VERIFIED: the %s step failed\n", rep.FailedStep)
+	}
+	return ew.err
+}
+
+// consistencyResult is what verify-consistency prints with --output json.
+type consistencyResult struct {
+	OK         bool   `json:"ok"`
+	OldSize    uint64 `json:"old_tree_size"`
+	NewSize    uint64 `json:"new_tree_size"`
+	OldHeight  int64  `json:"old_height"`
+	NewHeight  int64  `json:"new_height"`
+	Detail     string `json:"detail"`
+	ProofFrom  string `json:"proof_from"` // "node URL", "file PATH" or "none needed"
+	ProofCount int    `json:"proof_hashes"`
+}
+
+func newVerifyConsistencyCmd(g *globals) *cobra.Command {
+	var oldPath, newPath, proofPath, rosterPath, node string
+	cmd := &cobra.Command{
+		Use:   "verify-consistency --old OLD.json --new NEW.json --roster ROSTER.json [--node URL | --proof P.json]",
+		Short: "Check that a later checkpoint extends an earlier one (the history was not rewritten)",
+		Long: `Check that the log a later checkpoint commits to extends the log of an
+earlier one: both checkpoints must be trusted under the roster (valid SM2
+signatures from more than 2/3 of the voting power), of the same chain, and
+an RFC 9162 consistency proof must lead from the old root to the new one.
+A party holding an old receipt detects a rewritten history this way.
+
+OLD and NEW are checkpoint files (as served by GET /v1/checkpoints/latest)
+or receipts (their checkpoint and signatures are used). The proof comes
+from a node (--node; it need not be trusted: the proof is checked against
+the signed roots) or from a file (--proof, JSON {"from":N,"to":M,"proof":[…]}).
+
+Exit status: 0 when NEW extends OLD, 3 when it does not or a checkpoint is
+not trusted, 1 when an input cannot be read.`,
+		Example: `  evidenced verify-consistency --old contract.receipt.json --new latest.json --roster roster.json --node http://10.0.0.5:8080
+  evidenced verify-consistency --old old.json --new new.json --roster roster.json --proof proof.json -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if oldPath == "" || newPath == "" || rosterPath == "" {
+				return errors.New("--old, --new and --roster are required")
+			}
+			if proofPath != "" && cmd.Flags().Changed("node") {
+				return errors.New("pass --node or --proof, not both")
+			}
+			older, err := readCheckpointFile(oldPath)
+			if err != nil {
+				return err
+			}
+			newer, err := readCheckpointFile(newPath)
+			if err != nil {
+				return err
+			}
+			roster, err := readRoster(rosterPath)
+			if err != nil {
+				return err
+			}
+			res := consistencyResult{OldSize: older.TreeSize, NewSize: newer.TreeSize, OldHeight: older.Height, NewHeight: newer.Height, ProofFrom: "none needed"}
+			var proof [][]byte
+			if older.TreeSize < newer.TreeSize {
+				var p *client.ConsistencyProof
+				if proofPath != "" {
+					res.ProofFrom = "file " + proofPath
+					if p, err = readConsistencyProof(proofPath); err != nil {
+						return err
+					}
+				} else {
+					c, err := newNodeClient(node)
+					if err != nil {
+						return err
+					}
+					res.ProofFrom = "node " + c.BaseURL()
+					ctx, cancel := commandContext(cmd, queryTimeout)
+					defer cancel()
+					if p, err = c.ConsistencyProof(ctx, older.TreeSize, newer.TreeSize); err != nil {
+						return nodeError(c, err)
+					}
+				}
+				if p.From != older.TreeSize || p.To != newer.TreeSize {
+					return fmt.Errorf("the proof is from tree size %d to %d, but the checkpoints have sizes %d and %d", p.From, p.To, older.TreeSize, newer.TreeSize)
+				}
+				proof = p.Proof
+				res.ProofCount = len(proof)
+			}
+			verr := receipt.VerifyConsistency(older, newer, proof, roster)
+			res.OK = verr == nil
+			if res.OK {
+				res.Detail = fmt.Sprintf("the checkpoint of %d entries (block %d) extends the checkpoint of %d entries (block %d): both are signed by more than 2/3 of the voting power",
+					newer.TreeSize, newer.Height, older.TreeSize, older.Height)
+			} else {
+				res.Detail = verr.Error()
+			}
+			if err := g.emit(cmd.OutOrStdout(), res, func(w io.Writer) error {
+				mark := "✓ CONSISTENT"
+				if !res.OK {
+					mark = "✗ NOT CONSISTENT"
+				}
+				_, err := fmt.Fprintf(w, "%s: %s\n", mark, res.Detail)
+				return err
+			}); err != nil {
+				return err
+			}
+			if !res.OK {
+				return &exitError{code: exitVerifyFailed, err: verr}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&oldPath, "old", "", "the earlier checkpoint file or receipt (required)")
+	cmd.Flags().StringVar(&newPath, "new", "", "the later checkpoint file or receipt (required)")
+	cmd.Flags().StringVar(&rosterPath, "roster", "", "the alliance roster file (required)")
+	cmd.Flags().StringVar(&proofPath, "proof", "", "consistency proof file, instead of asking --node")
+	nodeFlag(cmd, &node)
+	return cmd
+}
+
+func readCheckpointFile(path string) (*receipt.CheckpointFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the checkpoint: %w", err)
+	}
+	f, err := receipt.ParseCheckpointFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+func readConsistencyProof(path string) (*client.ConsistencyProof, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the proof: %w", err)
+	}
+	p := &client.ConsistencyProof{}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(p); err != nil {
+		return nil, fmt.Errorf("%s is not a consistency proof file: %w", path, err)
+	}
+	return p, nil
+}
+
+// rosterExported is what `roster export` prints with --output json.
+type rosterExported struct {
+	File    string      `json:"file,omitempty"`
+	ChainID string      `json:"chain_id"`
+	Members int         `json:"members"`
+	Digest  crypto.Hash `json:"digest"`
+	Source  string      `json:"source"`
+}
+
+func newRosterCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "roster",
+		Short: "Work with the alliance roster file that receipts are verified against",
+		Args:  cobra.NoArgs,
+	}
+	var home, node, out string
+	export := &cobra.Command{
+		Use:   "export (--home DIR | --node URL) [--out ROSTER.json]",
+		Short: "Write the alliance roster file (members, roles, power, SM2 keys) and print its digest",
+		Long: `Write the roster file a verifier needs: the chain id and every member's
+name, role, voting power and SM2 public keys (the first is the member key
+that co-signs checkpoints), and print its SM3 digest, which receipts name
+in roster_digest.
+
+With --home it is read offline from the node home's config/genesis.json
+(the genesis roster); with --node it is fetched from GET /v1/roster and its
+digest checked. Keep the roster file with the receipts; compare its digest
+with the alliance's published one.`,
+		Example: `  evidenced roster export --home ~/.evidenced --out roster.json
+  evidenced roster export --node http://10.0.0.5:8080 --out roster.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (home == "") == !cmd.Flags().Changed("node") {
+				return errors.New("pass exactly one of --home and --node")
+			}
+			var (
+				r      *ledger.Roster
+				source string
+				err    error
+			)
+			if home != "" {
+				source = filepath.Join(home, "config", "genesis.json")
+				if r, err = rosterFromGenesis(source); err != nil {
+					return err
+				}
+			} else {
+				c, err := newNodeClient(node)
+				if err != nil {
+					return err
+				}
+				source = c.BaseURL()
+				ctx, cancel := commandContext(cmd, queryTimeout)
+				defer cancel()
+				if r, _, err = c.Roster(ctx); err != nil {
+					return nodeError(c, err)
+				}
+			}
+			digest, err := r.Digest()
+			if err != nil {
+				return err
+			}
+			data, err := json.MarshalIndent(r, "", "  ")
+			if err != nil {
+				return err
+			}
+			data = append(data, '\n')
+			if _, err := receipt.ParseRoster(data); err != nil {
+				return fmt.Errorf("the roster from %s is not usable: %w", source, err)
+			}
+			if out == "" {
+				_, err := cmd.OutOrStdout().Write(data)
+				return err
+			}
+			if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
+				return fmt.Errorf("write the roster: %w", err)
+			}
+			res := rosterExported{File: out, ChainID: r.ChainID, Members: len(r.Members), Digest: digest, Source: source}
+			return g.emit(cmd.OutOrStdout(), res, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "roster of chain %q (%d members) written to %s\ndigest %s\n", r.ChainID, len(r.Members), out, digest)
+				return err
+			})
+		},
+	}
+	export.Flags().StringVar(&home, "home", "", "node home whose config/genesis.json holds the roster")
+	export.Flags().StringVar(&out, "out", "", "write the roster to this file (default: print it)")
+	nodeFlag(export, &node)
+	cmd.AddCommand(export)
+	return cmd
+}
+
+// rosterFromGenesis builds the roster from a CometBFT genesis file: its
+// chain_id and the app_state members, keys in canonical lowercase hex.
+func rosterFromGenesis(path string) (*ledger.Roster, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the genesis: %w", err)
+	}
+	var doc struct {
+		ChainID  string          `json:"chain_id"`
+		AppState json.RawMessage `json:"app_state"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s is not a genesis file: %w", path, err)
+	}
+	if doc.ChainID == "" || len(doc.AppState) == 0 {
+		return nil, fmt.Errorf("%s has no chain_id or app_state", path)
+	}
+	gs, err := ledger.ParseGenesisState(doc.AppState)
+	if err != nil {
+		return nil, fmt.Errorf("%s app_state: %w", path, err)
+	}
+	r := &ledger.Roster{Version: 1, ChainID: doc.ChainID}
+	for _, m := range gs.Members {
+		rm := ledger.RosterMember{Name: m.Name, Role: m.Role, Power: m.Power}
+		for i, k := range m.Keys {
+			b, err := hex.DecodeString(k)
+			if err != nil {
+				return nil, fmt.Errorf("%s: member %s key %d is not hex", path, m.Name, i)
+			}
+			pk, err := crypto.ParsePublicKey(b)
+			if err != nil {
+				return nil, fmt.Errorf("%s: member %s key %d: %w", path, m.Name, i, err)
+			}
+			rm.Keys = append(rm.Keys, hex.EncodeToString(pk.Bytes()))
+		}
+		r.Members = append(r.Members, rm)
+	}
+	slices.SortFunc(r.Members, func(a, b ledger.RosterMember) int { return strings.Compare(a.Name, b.Name) })
+	return r, nil
+}

@@ -1,0 +1,319 @@
+package api
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/receipt"
+)
+
+// ReceiptRetryAfter is the Retry-After of GET /v1/evidence/{id}/receipt
+// when the record is committed but no trusted checkpoint covers it yet:
+// checkpoints are co-signed within a few blocks.
+const ReceiptRetryAfter = 2 * time.Second
+
+// openAPIDoc is the OpenAPI 3.0 description of the API, served at
+// GET /v1/openapi.json.
+//
+//go:embed openapi.json
+var openAPIDoc string
+
+// recordID is the {id} of GET /v1/evidence/{id}/receipt: an entry index,
+// INDEX.POS, a transaction id, or TXID.POS.
+type recordID struct {
+	byTx bool
+	tx   crypto.Hash // when byTx
+	ref  ledger.RecordRef
+}
+
+// parseRecordID parses a record id. Decimal numbers are entry indexes
+// (position 0), 64 hex digits a transaction id; either may be followed by
+// "." and a decimal position in the entry.
+func parseRecordID(s string) (recordID, error) {
+	var id recordID
+	head, pos, hasPos := strings.Cut(s, ".")
+	if hasPos {
+		p, err := parseDecimal(pos, 16)
+		if err != nil {
+			return id, fmt.Errorf("position %q: %w", pos, err)
+		}
+		id.ref.Pos = uint16(p)
+	}
+	if len(head) == 2*crypto.HashSize {
+		h, err := parseHash(head)
+		if err != nil {
+			return id, fmt.Errorf("transaction id %q: %w", head, err)
+		}
+		id.byTx, id.tx = true, h
+		return id, nil
+	}
+	i, err := parseDecimal(head, 64)
+	if err != nil {
+		return id, fmt.Errorf("entry index %q: %w", head, err)
+	}
+	id.ref.Index = i
+	return id, nil
+}
+
+// parseDecimal parses an unsigned decimal number of at most bits bits:
+// digits only, no sign, no leading zeros.
+func parseDecimal(s string, bits int) (uint64, error) {
+	if len(s) > 1 && s[0] == '0' {
+		return 0, errors.New("leading zero")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, errors.New("not a decimal number")
+		}
+	}
+	return strconv.ParseUint(s, 10, bits)
+}
+
+// String formats id in the form parseRecordID reads; the position is
+// written only when it is not 0.
+func (id recordID) String() string {
+	s := strconv.FormatUint(id.ref.Index, 10)
+	if id.byTx {
+		s = id.tx.String()
+	}
+	if id.ref.Pos != 0 {
+		s += "." + strconv.FormatUint(uint64(id.ref.Pos), 10)
+	}
+	return s
+}
+
+// receipt is GET /v1/evidence/{id}/receipt.
+func (s *server) receipt(w http.ResponseWriter, r *http.Request) error {
+	raw := r.PathValue("id")
+	id, err := parseRecordID(raw)
+	if err != nil {
+		return badRequest("id", "id %q is not a record id (%v): use an entry index (12), INDEX.POS for a record of a batch (12.3), or a transaction id of 64 hex digits (optionally .POS)", raw, err)
+	}
+	return s.withView(func(v *ledger.View) error {
+		ref := id.ref
+		if id.byTx {
+			index, err := v.IndexOfTx(id.tx)
+			if errors.Is(err, ledger.ErrNotFound) {
+				e := notFound("id", "no committed transaction has id %s", id.tx)
+				e.body.Hint = "a transaction is found once the block holding it is committed; a rejected one never is"
+				return e
+			}
+			if err != nil {
+				return err
+			}
+			ref.Index = index
+		}
+		if _, _, _, err := v.Record(ref); errors.Is(err, ledger.ErrNotFound) {
+			return s.noRecord(v, ref)
+		} else if err != nil {
+			return err
+		}
+		rc, err := receipt.Build(v, ref)
+		switch {
+		case errors.Is(err, receipt.ErrNotYet):
+			e := newError(http.StatusServiceUnavailable, client.CodeUnavailable, "",
+				"no trusted checkpoint covers entry %d yet", ref.Index)
+			e.body.Hint = "the validators co-sign a checkpoint within a few blocks of every commit: retry after the Retry-After seconds"
+			e.retryAfter = ReceiptRetryAfter
+			e.cause = err
+			return e
+		case err != nil:
+			return corruptIfNotFound(err)
+		}
+		s.writeJSON(w, http.StatusOK, cacheImmutable, rc)
+		return nil
+	})
+}
+
+// noRecord is the 404 of a receipt for a record that does not exist.
+func (s *server) noRecord(v *ledger.View, ref ledger.RecordRef) error {
+	if _, err := v.EntryBytes(ref.Index); errors.Is(err, ledger.ErrNotFound) {
+		e := notFound("id", "there is no entry %d in the log", ref.Index)
+		e.body.Hint = "entries appear once the block holding them is committed"
+		return e
+	} else if err != nil {
+		return err
+	}
+	e := notFound("id", "entry %d holds no evidence record at position %d", ref.Index, ref.Pos)
+	e.body.Hint = "receipts are for the records of evidence and batch entries; look the entry up with GET /v1/entries/" + strconv.FormatUint(ref.Index, 10)
+	return e
+}
+
+// checkpoint is GET /v1/checkpoints/{height} and GET /v1/checkpoints/latest.
+func (s *server) checkpoint(w http.ResponseWriter, r *http.Request) error {
+	raw := r.PathValue("height")
+	latest := raw == "latest"
+	var height uint64
+	if !latest {
+		h, err := parseDecimal(raw, 63)
+		if err != nil {
+			return badRequest("height", "height %q is not a block height: use a decimal number, or latest", raw)
+		}
+		height = h
+	}
+	return s.withView(func(v *ledger.View) error {
+		var sc *ledger.SignedCheckpoint
+		var err error
+		if latest {
+			sc, err = v.LatestCheckpoint()
+		} else {
+			sc, err = v.SignedCheckpoint(height)
+		}
+		if errors.Is(err, ledger.ErrNotFound) {
+			if latest {
+				e := notFound("height", "there is no trusted checkpoint yet")
+				e.body.Hint = "the validators co-sign the first checkpoint within a few blocks of the first commit"
+				return e
+			}
+			e := notFound("height", "there is no trusted checkpoint of height %d", height)
+			e.body.Hint = "not every height has a trusted checkpoint: use GET /v1/checkpoints/latest, or the height a receipt's checkpoint names"
+			return e
+		}
+		if err != nil {
+			return err
+		}
+		cf, err := receipt.NewCheckpointFile(v, sc)
+		if err != nil {
+			return err
+		}
+		cache := cacheImmutable
+		if latest {
+			cache = cacheNone
+		}
+		s.writeJSON(w, http.StatusOK, cache, cf)
+		return nil
+	})
+}
+
+// sizeParam reads a required unsigned decimal query parameter.
+func sizeParam(q url.Values, name, what string) (uint64, error) {
+	raw := q.Get(name)
+	if raw == "" {
+		return 0, badRequest(name, "the %s parameter is missing: give %s as a decimal number", name, what)
+	}
+	n, err := parseDecimal(raw, 64)
+	if err != nil {
+		return 0, badRequest(name, "%s %q is not %s as a decimal number", name, raw, what)
+	}
+	return n, nil
+}
+
+// consistencyProof is GET /v1/proofs/consistency?from=N&to=M.
+func (s *server) consistencyProof(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	from, err := sizeParam(q, "from", "the older tree size")
+	if err != nil {
+		return err
+	}
+	to, err := sizeParam(q, "to", "the newer tree size")
+	if err != nil {
+		return err
+	}
+	if from == 0 {
+		return badRequest("from", "from is 0: a consistency proof starts at a tree size of at least 1")
+	}
+	if from > to {
+		return badRequest("from", "from %d is larger than to %d: from is the older, smaller tree size", from, to)
+	}
+	return s.withView(func(v *ledger.View) error {
+		head, err := v.Head()
+		if err != nil {
+			return err
+		}
+		if to > head.Size {
+			return badRequest("to", "to %d is larger than the committed log size %d", to, head.Size)
+		}
+		proof, err := v.ConsistencyProof(from, to)
+		if err != nil {
+			return fmt.Errorf("consistency proof %d to %d: %w", from, to, err)
+		}
+		fromRoot, err := v.RootAt(from)
+		if err != nil {
+			return err
+		}
+		toRoot, err := v.RootAt(to)
+		if err != nil {
+			return err
+		}
+		if proof == nil {
+			proof = [][]byte{}
+		}
+		s.writeJSON(w, http.StatusOK, cacheImmutable, client.ConsistencyProof{From: from, To: to, Proof: proof, FromRoot: fromRoot, ToRoot: toRoot})
+		return nil
+	})
+}
+
+// inclusionProof is GET /v1/proofs/inclusion?index=I&size=S.
+func (s *server) inclusionProof(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	index, err := sizeParam(q, "index", "an entry index")
+	if err != nil {
+		return err
+	}
+	size, err := sizeParam(q, "size", "a tree size")
+	if err != nil {
+		return err
+	}
+	if index >= size {
+		return badRequest("index", "index %d is not below the tree size %d: a tree of size %d holds entries 0 to %d", index, size, size, int64(size)-1)
+	}
+	return s.withView(func(v *ledger.View) error {
+		head, err := v.Head()
+		if err != nil {
+			return err
+		}
+		if size > head.Size {
+			return badRequest("size", "size %d is larger than the committed log size %d", size, head.Size)
+		}
+		proof, err := v.InclusionProof(index, size)
+		if err != nil {
+			return fmt.Errorf("inclusion proof of %d in %d: %w", index, size, err)
+		}
+		root, err := v.RootAt(size)
+		if err != nil {
+			return err
+		}
+		if proof == nil {
+			proof = [][]byte{}
+		}
+		s.writeJSON(w, http.StatusOK, cacheImmutable, client.InclusionProof{Index: index, Size: size, Proof: proof, Root: root})
+		return nil
+	})
+}
+
+// roster is GET /v1/roster.
+func (s *server) roster(w http.ResponseWriter, _ *http.Request) error {
+	return s.withView(func(v *ledger.View) error {
+		ro, err := v.Roster()
+		if err != nil {
+			return err
+		}
+		d, err := ro.Digest()
+		if err != nil {
+			return fmt.Errorf("%w: roster digest: %v", ledger.ErrStoreCorrupt, err)
+		}
+		s.writeJSON(w, http.StatusOK, cacheNone, client.RosterResponse{Roster: *ro, Digest: d})
+		return nil
+	})
+}
+
+// openAPI is GET /v1/openapi.json.
+func (s *server) openAPI(w http.ResponseWriter, _ *http.Request) error {
+	writeBody(w, http.StatusOK, cacheNone, []byte(strings.TrimSpace(openAPIDoc)))
+	return nil
+}

@@ -1,0 +1,69 @@
+package receipt_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/receipt"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/example-* from the fixture")
+
+// TestExampleFiles checks that testdata/example-receipt.json (the worked
+// example of docs/RECEIPT.md), example-roster.json and example-original.txt
+// are what the fixture builds; -update rewrites them.
+func TestExampleFiles(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	r := f.receipt(t, ledger.RecordRef{Index: 6})
+	r.Record.Salt = f.salts[0]
+	rb, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := json.MarshalIndent(f.roster(t), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"example-receipt.json": append(rb, '\n'),
+		"example-roster.json":  append(ob, '\n'),
+		"example-original.txt": f.originals[0],
+	}
+	for name, want := range files {
+		path := filepath.Join("testdata", name)
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test -run TestExampleFiles -update)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from what the fixture builds (run go test -run TestExampleFiles -update if the change is intended)", path)
+		}
+	}
+	if rep := f.verify(r, f.roster(t), 0); !rep.OK {
+		t.Errorf("the example does not verify: %+v", rep)
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	f := newFixture(b, fixtureOptions{})
+	roster := f.roster(b)
+	r := f.receipt(b, ledger.RecordRef{Index: 6})
+	b.ReportAllocs()
+	for b.Loop() {
+		rep := receipt.Verify(r, roster, receipt.VerifyOptions{File: bytes.NewReader(f.originals[0]), Salt: f.salts[0]})
+		if !rep.OK {
+			b.Fatalf("%+v", rep)
+		}
+	}
+}

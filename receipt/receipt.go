@@ -1,0 +1,347 @@
+package receipt
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
+)
+
+// Version is the receipt format version this package writes and reads.
+const Version = 1
+
+// Receipt is a self-contained proof that one evidence record is in the
+// alliance ledger. Its JSON form is specified in docs/RECEIPT.md.
+type Receipt struct {
+	Version        int         `json:"version"`         // Version (1)
+	ChainID        string      `json:"chain_id"`        // the alliance chain id
+	Leaf           []byte      `json:"leaf"`            // exact log entry bytes (ledger.Entry encoding), standard base64
+	LeafIndex      uint64      `json:"leaf_index"`      // index of the entry in the log
+	TreeSize       uint64      `json:"tree_size"`       // size of the tree the checkpoint commits to
+	InclusionProof [][]byte    `json:"inclusion_proof"` // RFC 9162 inclusion proof, leaf to root, standard base64 hashes
+	Checkpoint     string      `json:"checkpoint"`      // exact checkpoint text (C2SP tlog-checkpoint body)
+	Signatures     []Signature `json:"signatures"`      // members' SM2 signatures on Checkpoint
+	Record         Record      `json:"record"`          // the decoded record (informative; Verify checks it against Leaf)
+	RosterDigest   crypto.Hash `json:"roster_digest"`   // ledger.Roster.Digest of the roster the node checked the checkpoint against
+}
+
+// Signature is one member's SM2 signature on a checkpoint.
+type Signature struct {
+	Member    string `json:"member"`     // member name
+	PublicKey string `json:"public_key"` // hex of the member key: the 65-byte uncompressed SM2 point
+	Signature []byte `json:"signature"`  // DER SEQUENCE{r, s}, standard base64
+}
+
+// HexBytes is a byte string whose JSON (text) form is lowercase hex, as
+// the client's sidecar files write salts.
+type HexBytes []byte
+
+// MarshalText returns b as lowercase hex.
+func (b HexBytes) MarshalText() ([]byte, error) {
+	out := make([]byte, hex.EncodedLen(len(b)))
+	hex.Encode(out, b)
+	return out, nil
+}
+
+// UnmarshalText sets b from hex digits (either case).
+func (b *HexBytes) UnmarshalText(text []byte) error {
+	out := make([]byte, hex.DecodedLen(len(text)))
+	if _, err := hex.Decode(out, text); err != nil {
+		return fmt.Errorf("decode hex bytes: %w", err)
+	}
+	*b = out
+	return nil
+}
+
+// String returns b as lowercase hex.
+func (b HexBytes) String() string { return hex.EncodeToString(b) }
+
+// Record is the decoded evidence record a receipt proves, with the facts
+// of its transaction and block. Every field but Salt is derived from the
+// leaf, and Verify checks it against the leaf.
+type Record struct {
+	Pos        uint16            `json:"pos"`  // position in the entry; 0 for a single-record transaction
+	Type       string            `json:"type"` // transaction type: "evidence" or "batch"
+	Kind       string            `json:"kind"`
+	Chain      string            `json:"chain"` // evidence-chain id
+	Step       uint32            `json:"step"`
+	Prev       crypto.Hash       `json:"prev"`       // leaf hash of the entry holding the previous step; zero for step 1
+	Commitment crypto.Hash       `json:"commitment"` // SM3(salt ‖ original)
+	Size       uint64            `json:"size"`       // size of the original in bytes
+	Cipher     *crypto.Hash      `json:"cipher,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	// Salt is the commitment salt, present only when the receipt's holder
+	// added it (the node never stores salts). It is a secret: with it and
+	// the original anyone can prove the commitment.
+	Salt         HexBytes     `json:"salt,omitempty"`
+	Submitter    string       `json:"submitter"`     // member that signed the transaction
+	SubmitterKey crypto.KeyID `json:"submitter_key"` // SM3 of the signing public key
+	TxID         crypto.Hash  `json:"tx_id"`         // SM3 of the transaction body
+	Height       int64        `json:"height"`        // block height
+	Time         time.Time    `json:"time"`          // block time, UTC
+	ClientTime   time.Time    `json:"client_time"`   // the submitter's time in the body, UTC
+}
+
+// ErrNotYet is returned by Build when the record is committed but no
+// trusted checkpoint covers it yet.
+var ErrNotYet = errors.New("no trusted checkpoint covers it yet; retry in a few seconds")
+
+// ErrMalformed is wrapped by Parse, ParseRoster and ParseCheckpointFile
+// errors: the input is not a receipt, roster or checkpoint file of a
+// version this package reads.
+var ErrMalformed = errors.New("malformed input")
+
+// Build makes the receipt of the record ref names from committed state.
+// It uses the earliest trusted checkpoint covering the record, so the
+// receipt of a record never changes once available. Errors: ErrNotYet
+// (retry later), ledger.ErrNotFound when there is no such evidence record,
+// anything else is a storage failure.
+func Build(v *ledger.View, ref ledger.RecordRef) (*Receipt, error) {
+	if _, _, _, err := v.Record(ref); err != nil {
+		return nil, fmt.Errorf("receipt for record %d.%d: %w", ref.Index, ref.Pos, err)
+	}
+	leaf, err := v.EntryBytes(ref.Index)
+	if err != nil {
+		return nil, fmt.Errorf("receipt for record %d.%d: %w", ref.Index, ref.Pos, err)
+	}
+	params, err := v.Params()
+	if err != nil {
+		return nil, err
+	}
+	cp, err := v.CheckpointCovering(ref.Index)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, fmt.Errorf("receipt for record %d.%d: %w", ref.Index, ref.Pos, ErrNotYet)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receipt for record %d.%d: %w", ref.Index, ref.Pos, err)
+	}
+	proof, err := v.InclusionProof(ref.Index, cp.Checkpoint.Size)
+	if err != nil {
+		return nil, fmt.Errorf("inclusion proof of entry %d in tree size %d: %w", ref.Index, cp.Checkpoint.Size, err)
+	}
+	roster, err := v.Roster()
+	if err != nil {
+		return nil, err
+	}
+	digest, err := roster.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("roster digest: %w", err)
+	}
+	sigs, err := signatures(v, cp.Signatures)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := newRosterIndex(roster)
+	if err != nil {
+		return nil, fmt.Errorf("committed roster: %w", err)
+	}
+	rec, _, err := describe(leaf, ref.Pos, idx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: entry %d: %v", ledger.ErrStoreCorrupt, ref.Index, err)
+	}
+	return &Receipt{
+		Version:        Version,
+		ChainID:        params.ChainID,
+		Leaf:           leaf,
+		LeafIndex:      ref.Index,
+		TreeSize:       cp.Checkpoint.Size,
+		InclusionProof: append([][]byte{}, proof...), // never null in JSON, even for a tree of one
+		Checkpoint:     string(cp.Text),
+		Signatures:     sigs,
+		Record:         *rec,
+		RosterDigest:   digest,
+	}, nil
+}
+
+// signatures adds each signer's member key to checkpoint signatures.
+func signatures(v *ledger.View, in []ledger.MemberSignature) ([]Signature, error) {
+	out := make([]Signature, 0, len(in))
+	for _, s := range in {
+		m, err := v.Member(s.Member)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint signer %s: %w", s.Member, err)
+		}
+		out = append(out, Signature{Member: s.Member, PublicKey: hex.EncodeToString(m.Keys[0].Bytes()), Signature: bytes.Clone(s.Signature)})
+	}
+	return out, nil
+}
+
+// describe decodes the record at pos of a leaf, naming the submitter from
+// the roster, and returns it with the leaf's transaction.
+func describe(leaf []byte, pos uint16, idx *rosterIndex) (*Record, *ledger.Tx, error) {
+	e, err := ledger.DecodeEntry(leaf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the leaf is not a log entry: %w", err)
+	}
+	tx, err := ledger.DecodeTx(e.TxBytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the leaf's transaction does not decode: %w", err)
+	}
+	var recs []ledger.Record
+	switch tx.Body.Type {
+	case ledger.TxEvidence:
+		recs = []ledger.Record{*tx.Body.Record}
+	case ledger.TxBatch:
+		recs = tx.Body.Records
+	default:
+		return nil, nil, fmt.Errorf("the leaf holds a %s transaction, not evidence", tx.Body.Type)
+	}
+	if int(pos) >= len(recs) {
+		return nil, nil, fmt.Errorf("the leaf holds %d records, so there is no record at position %d", len(recs), pos)
+	}
+	lr := recs[pos]
+	r := &Record{
+		Pos:          pos,
+		Type:         tx.Body.Type.String(),
+		Kind:         lr.Kind,
+		Chain:        lr.Chain,
+		Step:         lr.Step,
+		Prev:         lr.Prev,
+		Commitment:   lr.Commitment,
+		Size:         lr.Size,
+		SubmitterKey: tx.Body.Signer,
+		TxID:         tx.ID(),
+		Height:       e.Height,
+		Time:         time.Unix(0, e.Time).UTC(),
+		ClientTime:   time.Unix(0, tx.Body.Time).UTC(),
+	}
+	if lr.Cipher != nil {
+		c := *lr.Cipher
+		r.Cipher = &c
+	}
+	if len(lr.Labels) > 0 {
+		r.Labels = make(map[string]string, len(lr.Labels))
+		for _, l := range lr.Labels {
+			r.Labels[l.Key] = l.Value
+		}
+	}
+	if k := idx.byID[tx.Body.Signer]; k != nil {
+		r.Submitter = k.member.Name
+	}
+	return r, tx, nil
+}
+
+// decodeStrict decodes one JSON value into v, rejecting unknown fields and
+// anything after the value.
+func decodeStrict(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+// Parse decodes a receipt from JSON. Unknown fields and trailing data are
+// rejected, and the version must be Version. Errors wrap ErrMalformed. It
+// does not verify the receipt: call Verify.
+func Parse(data []byte) (*Receipt, error) {
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&probe); err != nil {
+		return nil, fmt.Errorf("%w: the receipt is not JSON: %v", ErrMalformed, err)
+	}
+	if probe.Version == nil {
+		return nil, fmt.Errorf("%w: the receipt has no version field", ErrMalformed)
+	}
+	if *probe.Version != Version {
+		return nil, fmt.Errorf("%w: receipt version %d: this program reads version %d only; use a verifier that supports version %d",
+			ErrMalformed, *probe.Version, Version, *probe.Version)
+	}
+	r := &Receipt{}
+	if err := decodeStrict(data, r); err != nil {
+		return nil, fmt.Errorf("%w: receipt: %v", ErrMalformed, err)
+	}
+	return r, nil
+}
+
+// ParseRoster decodes a roster file (the JSON form of ledger.Roster,
+// version 1). Unknown fields and trailing data are rejected; every member
+// must have a unique name, a defined role and 1 to ledger.MaxMemberKeys
+// valid 65-byte hex SM2 keys. Errors wrap ErrMalformed.
+func ParseRoster(data []byte) (*ledger.Roster, error) {
+	r := &ledger.Roster{}
+	if err := decodeStrict(data, r); err != nil {
+		return nil, fmt.Errorf("%w: roster: %v", ErrMalformed, err)
+	}
+	if r.Version != 1 {
+		return nil, fmt.Errorf("%w: roster version %d: this program reads version 1 only", ErrMalformed, r.Version)
+	}
+	if _, err := newRosterIndex(r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return r, nil
+}
+
+// rosterKey is one parsed roster key.
+type rosterKey struct {
+	member *ledger.RosterMember
+	key    *crypto.PublicKey
+}
+
+// rosterIndex is a roster with parsed keys.
+type rosterIndex struct {
+	roster  *ledger.Roster
+	members map[string]*ledger.RosterMember
+	first   map[string]*crypto.PublicKey // member key of each member
+	byID    map[crypto.KeyID]*rosterKey
+	total   uint64
+}
+
+func newRosterIndex(r *ledger.Roster) (*rosterIndex, error) {
+	if r.ChainID == "" {
+		return nil, errors.New("the roster has no chain_id")
+	}
+	idx := &rosterIndex{roster: r, members: map[string]*ledger.RosterMember{}, first: map[string]*crypto.PublicKey{}, byID: map[crypto.KeyID]*rosterKey{}}
+	for i := range r.Members {
+		m := &r.Members[i]
+		if m.Name == "" || len(m.Name) > ledger.MaxNameLen {
+			return nil, fmt.Errorf("roster member %d has no valid name", i)
+		}
+		if idx.members[m.Name] != nil {
+			return nil, fmt.Errorf("roster member %s appears twice", m.Name)
+		}
+		if !m.Role.Valid() {
+			return nil, fmt.Errorf("roster member %s has no valid role", m.Name)
+		}
+		if len(m.Keys) == 0 || len(m.Keys) > ledger.MaxMemberKeys {
+			return nil, fmt.Errorf("roster member %s has %d keys, want 1 to %d", m.Name, len(m.Keys), ledger.MaxMemberKeys)
+		}
+		idx.members[m.Name] = m
+		for j, h := range m.Keys {
+			b, err := hex.DecodeString(h)
+			if err != nil {
+				return nil, fmt.Errorf("roster member %s key %d is not hex", m.Name, j)
+			}
+			k, err := crypto.ParsePublicKey(b)
+			if err != nil {
+				return nil, fmt.Errorf("roster member %s key %d: %w", m.Name, j, err)
+			}
+			if idx.byID[k.ID()] != nil {
+				return nil, fmt.Errorf("roster member %s key %d is registered twice", m.Name, j)
+			}
+			idx.byID[k.ID()] = &rosterKey{member: m, key: k}
+			if j == 0 {
+				idx.first[m.Name] = k
+			}
+		}
+		if idx.total+m.Power < idx.total {
+			return nil, errors.New("the roster's total voting power overflows")
+		}
+		idx.total += m.Power
+	}
+	if _, err := r.Digest(); err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
