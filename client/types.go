@@ -1,13 +1,13 @@
 package client
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/receipt"
 )
 
 // The JSON types in this file are the wire form of the evidenced HTTP API v1
@@ -58,28 +58,8 @@ const (
 const MaxTxBody = 1<<20 + 1<<10
 
 // HexBytes is a byte string whose JSON (text) form is lowercase hex. It is
-// used for public keys (65-byte uncompressed SM2 points).
-type HexBytes []byte
-
-// MarshalText returns b as lowercase hex.
-func (b HexBytes) MarshalText() ([]byte, error) {
-	out := make([]byte, hex.EncodedLen(len(b)))
-	hex.Encode(out, b)
-	return out, nil
-}
-
-// UnmarshalText sets b from hex digits (either case).
-func (b *HexBytes) UnmarshalText(text []byte) error {
-	out := make([]byte, hex.DecodedLen(len(text)))
-	if _, err := hex.Decode(out, text); err != nil {
-		return fmt.Errorf("decode hex bytes: %w", err)
-	}
-	*b = out
-	return nil
-}
-
-// String returns b as lowercase hex.
-func (b HexBytes) String() string { return hex.EncodeToString(b) }
+// used for public keys (65-byte uncompressed SM2 points) and salts.
+type HexBytes = receipt.HexBytes
 
 // ErrorResponse is the body of every non-2xx response: {"error": {...}}.
 type ErrorResponse struct {

@@ -7,28 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-)
 
-// requireOpenSSL returns the openssl binary, skipping the test when it is
-// missing or lacks SM2 — unless EVIDENCED_REQUIRE_OPENSSL=1 (as in CI), when
-// that is a failure.
-func requireOpenSSL(t *testing.T) string {
-	t.Helper()
-	fail := t.Skipf
-	if os.Getenv("EVIDENCED_REQUIRE_OPENSSL") == "1" {
-		fail = t.Fatalf
-	}
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		fail("openssl not found: %v", err)
-		return ""
-	}
-	if out, err := exec.Command(bin, "genpkey", "-algorithm", "SM2", "-out", filepath.Join(t.TempDir(), "probe.pem")).CombinedOutput(); err != nil {
-		fail("openssl has no SM2: %v\n%s", err, out)
-		return ""
-	}
-	return bin
-}
+	"github.com/evidenced/evidenced/internal/testutil"
+)
 
 // runOpenSSL runs openssl with args in dir and returns its stdout.
 func runOpenSSL(t *testing.T, bin, dir string, args ...string) []byte {
@@ -62,7 +43,7 @@ func readFile(t *testing.T, dir, name string) []byte {
 const distID = "distid:1234567812345678"
 
 func TestOpenSSLInterop(t *testing.T) {
-	bin := requireOpenSSL(t)
+	bin := testutil.RequireOpenSSL(t)
 	dir := t.TempDir()
 	msg := []byte("evidence chain LOAN-0001 step 3")
 	writeFile(t, dir, "msg", msg)

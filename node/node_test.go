@@ -3,15 +3,14 @@ package node_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/evidenced/evidenced/internal/testutil"
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
@@ -21,26 +20,7 @@ import (
 	"github.com/evidenced/evidenced/testnet"
 )
 
-func freeBase(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		base := 40000 + mrand.IntN(2000)*10
-		ok := true
-		for i := range 3 {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free ports")
-	return 0
-}
+func freeBase(t *testing.T) int { return testutil.FreePortBase(t, 40000, 2000, 3) }
 
 func generate(t *testing.T, chainID string) *testnet.Alliance {
 	t.Helper()

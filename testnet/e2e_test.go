@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/evidenced/evidenced/internal/testutil"
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
@@ -47,26 +48,7 @@ type cluster struct {
 }
 
 // freeBase finds a base port with four members' ports free.
-func freeBase(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		base := 30000 + mrand.IntN(2500)*10
-		ok := true
-		for i := range 40 {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
-}
+func freeBase(t *testing.T) int { return testutil.FreePortBase(t, 30000, 2500, 40) }
 
 func (c *cluster) run(args ...string) ([]byte, error) {
 	cmd := exec.Command(c.bin, args...)

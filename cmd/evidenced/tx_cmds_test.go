@@ -13,32 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidenced/evidenced/internal/testutil"
+
 	"github.com/emmansun/gmsm/sm2"
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 )
-
-// requireOpenSSLSM2 returns the openssl binary, skipping the test when it is
-// missing or lacks SM2 — unless EVIDENCED_REQUIRE_OPENSSL=1 (as in CI), when
-// that is a failure.
-func requireOpenSSLSM2(t *testing.T) string {
-	t.Helper()
-	fail := t.Skipf
-	if os.Getenv("EVIDENCED_REQUIRE_OPENSSL") == "1" {
-		fail = t.Fatalf
-	}
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		fail("openssl not found: %v", err)
-		return ""
-	}
-	if out, err := exec.Command(bin, "genpkey", "-algorithm", "SM2", "-out", filepath.Join(t.TempDir(), "probe.pem")).CombinedOutput(); err != nil {
-		fail("openssl has no SM2: %v\n%s", err, out)
-		return ""
-	}
-	return bin
-}
 
 // openssl runs openssl with args in dir.
 func openssl(t *testing.T, bin, dir string, args ...string) {
@@ -75,7 +56,7 @@ func writePub(t *testing.T, dir, name string, pub *crypto.PublicKey) string {
 }
 
 func TestTxBuildAttachOpenSSL(t *testing.T) {
-	bin := requireOpenSSLSM2(t)
+	bin := testutil.RequireOpenSSL(t)
 	dir := t.TempDir()
 	openssl(t, bin, dir, "genpkey", "-algorithm", "SM2", "-out", "k.pem")
 	openssl(t, bin, dir, "pkey", "-in", "k.pem", "-pubout", "-out", "pub.pem")
