@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -197,7 +198,7 @@ with 'make testnet'.`,
 }
 
 func newStartCmd(g *globals) *cobra.Command {
-	var home, level, format string
+	var home, level, format, profile string
 	cmd := &cobra.Command{
 		Use:   "start --home DIR",
 		Short: "Run a node (CometBFT embedded in this process, plus the HTTP API)",
@@ -210,7 +211,8 @@ The node refuses to start on a home whose genesis, config or store belong
 to another chain, or whose store was written by an incompatible version.
 No separate cometbft binary is needed.`,
 		Example: `  evidenced start --home ./testnet-out/bank
-  evidenced start --home ./bank --log-level debug --log-format json`,
+  evidenced start --home ./bank --log-level debug --log-format json
+  evidenced start --home ./bank --profile ./prof   # cpu.pprof and allocs.pprof at stop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if home == "" {
@@ -236,6 +238,19 @@ No separate cometbft binary is needed.`,
 				h = slog.NewJSONHandler(cmd.ErrOrStderr(), hopts)
 			}
 			logger := slog.New(h)
+			if profile != "" {
+				stop, err := startProfile(profile)
+				if err != nil {
+					return err
+				}
+				defer func() {
+					if err := stop(); err != nil {
+						logger.Error("write profiles", "err", err)
+					} else {
+						fmt.Fprintf(cmd.ErrOrStderr(), "profiles written to %s (go tool pprof %s)\n", profile, filepath.Join(profile, "cpu.pprof"))
+					}
+				}()
+			}
 			n, err := node.New(home, logger)
 			if err != nil {
 				return err
@@ -256,5 +271,37 @@ No separate cometbft binary is needed.`,
 	f.StringVar(&home, "home", "", "node home directory (required)")
 	f.StringVar(&level, "log-level", "", "debug, info, warn or error (default: from evidenced.toml)")
 	f.StringVar(&format, "log-format", "", "text or json (default: from evidenced.toml)")
+	f.StringVar(&profile, "profile", "", "write a CPU profile of the whole run and an allocation profile at stop into this directory")
 	return cmd
+}
+
+// startProfile starts CPU profiling into dir/cpu.pprof; the returned func
+// stops it and writes dir/allocs.pprof.
+func startProfile(dir string) (func() error, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("profile dir: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start CPU profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return err
+		}
+		a, err := os.Create(filepath.Join(dir, "allocs.pprof"))
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(a, 0); err != nil {
+			a.Close()
+			return err
+		}
+		return a.Close()
+	}, nil
 }
