@@ -12,6 +12,13 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 )
 
+// MaxBlockRecords is the most evidence records one block may accept. It
+// bounds the work of applying a block and the size of its atomic commit; a
+// transaction that would exceed it is rejected with CodeBlockFull (and
+// dropped by proposers, so it waits in the mempool for a later block). It is
+// a consensus rule: change it only in a coordinated upgrade.
+const MaxBlockRecords = 20000
+
 // VerifyFunc checks an SM2 signature. It must return nil exactly when
 // key.Verify(msg, sig) does; a cache of positive results keyed by the exact
 // (key, msg, sig) triple satisfies that and saves a node from verifying a
@@ -369,6 +376,9 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 			}
 		}
 	}
+	if len(records) > 0 && s.records+len(records) > MaxBlockRecords {
+		return rej(reject(CodeBlockFull, "the block holds %d records; %d more would pass the limit of %d", s.records, len(records), MaxBlockRecords))
+	}
 	heads := make([]*chainHead, len(records))
 	var seen map[string]bool
 	if len(records) > 1 {
@@ -405,6 +415,7 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 		return res, err
 	}
 	res.Index = idx
+	s.records += len(records)
 	s.set(keyBytes(prefixTxID, res.ID[:]), u64(idx))
 	s.set(keyMemberEntry(sg.Member, idx), nil)
 	for i := range records {

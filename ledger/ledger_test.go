@@ -468,3 +468,28 @@ func TestApplyBeforeInit(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func chainName(p string, i int) string { return p + "-" + strconv.Itoa(i) }
+
+func TestBlockFull(t *testing.T) {
+	f := newFixture(t)
+	bankA := f.a.Key("bank-a")
+	batch := func(prefix string, n int) []byte {
+		recs := make([]ledger.Record, n)
+		for i := range recs {
+			recs[i] = rec(chainName(prefix, i), 1, crypto.Hash{}, chainName(prefix+"doc", i))
+		}
+		return f.a.Batch(bankA, f.now, recs)
+	}
+	var txs [][]byte
+	for i := range ledger.MaxBlockRecords / ledger.DefaultMaxBatchRecords {
+		txs = append(txs, batch(chainName("F", i), ledger.DefaultMaxBatchRecords))
+	}
+	txs = append(txs, batch("G", ledger.MaxBlockRecords%ledger.DefaultMaxBatchRecords))
+	txs = append(txs, batch("H", 1))
+	out := f.block(txs...)
+	for _, r := range out.Results[:len(txs)-1] {
+		wantCode(t, r, ledger.CodeOK)
+	}
+	wantCode(t, out.Results[len(txs)-1], ledger.CodeBlockFull)
+	// The next block takes it.
+	wantCode(t, f.one(txs[len(txs)-1]), ledger.CodeOK)
+}

@@ -136,6 +136,7 @@ type state struct {
 	signers map[crypto.KeyID]*signer // read-through cache of 'K' (keys never change inside a block)
 
 	checkpointSeen bool // a checkpoint transaction was accepted in this block
+	records        int  // evidence records accepted in this block
 }
 
 func newState(r Reader) *state {

@@ -71,7 +71,8 @@ func (b *backend) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.
 		return nil, &ledger.RejectError{Code: ledger.Code(res.Code), Msg: res.Log}
 	}
 	if !waitCommit || ch == nil {
-		return nil, nil
+		// Accepted into the mempool (CheckTx passed): only Result is meaningful.
+		return &api.Committed{Result: ledger.TxResult{Code: ledger.CodeOK}}, nil
 	}
 	c, err := wait(ctx, ch)
 	if err != nil {

@@ -65,9 +65,29 @@ func TestSingleNodeSubmitAndRestart(t *testing.T) {
 	if res.Status != client.StatusCommitted || res.Index != 1 || res.Height < 1 || res.Signer != "bank" {
 		t.Fatalf("submit result %+v", res)
 	}
-	st, err := cl.Status(ctx)
-	if err != nil || st.ChainID != a.ChainID || st.LogSize != 2 || st.Validators != 1 {
-		t.Fatalf("status %+v, %v", st, err)
+	// wait=sync: accepted into the mempool, then committed.
+	rec2 := ledger.Record{Kind: "loan-contract", Chain: "LOAN-N2", Step: 1, Commitment: crypto.SM3([]byte("y")), Size: 1}
+	tx2, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := cl.Submit(ctx, tx2, false)
+	if err != nil || pending.Status != client.StatusPending {
+		t.Fatalf("submit wait=sync: %+v, %v", pending, err)
+	}
+	var st *client.Status
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		st, err = cl.Status(ctx)
+		if err == nil && st.LogSize == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the wait=sync tx did not commit: status %+v, %v", st, err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
+	if st.ChainID != a.ChainID || st.Validators != 1 {
+		t.Fatalf("status %+v", st)
 	}
 	if err := n.Stop(ctx); err != nil {
 		t.Fatal(err)
