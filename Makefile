@@ -11,7 +11,7 @@ DEV_DIR     ?= dev-alliance
 TESTNET_DIR ?= testnet-out
 TESTNET_MEMBERS ?= bank,notary,court,arbitration
 
-.PHONY: all build test test-short lint fmt vet staticcheck bench fuzz clean tools run testnet testnet-stop
+.PHONY: all build test test-short lint fmt vet staticcheck bench bench-go fuzz clean tools run testnet testnet-stop
 
 all: lint test build
 
@@ -68,8 +68,12 @@ staticcheck: tools
 tools:
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-## bench: Go benchmarks for the hot paths (compare runs with benchstat)
+## bench: the side-by-side benchmark (docs/PERFORMANCE.md): a 4-node evidenced alliance and the CometBFT kvstore baseline under load; prints the table, writes bench/results/<date>.json. Pass flags with BENCH_FLAGS="--duration 10s --runs 1"
 bench:
+	$(GO) run ./bench/run $(BENCH_FLAGS)
+
+## bench-go: Go benchmarks for the hot paths (compare runs with benchstat)
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=$(or $(COUNT),1) $(PKGS)
 
 ## fuzz: run each fuzz target for FUZZTIME (default 10s)

@@ -17,7 +17,7 @@ import (
 // transaction that would exceed it is rejected with CodeBlockFull (and
 // dropped by proposers, so it waits in the mempool for a later block). It is
 // a consensus rule: change it only in a coordinated upgrade.
-const MaxBlockRecords = 20000
+const MaxBlockRecords = 10000
 
 // VerifyFunc checks an SM2 signature. It must return nil exactly when
 // key.Verify(msg, sig) does; a cache of positive results keyed by the exact

@@ -78,6 +78,13 @@ func InitHome(s HomeSpec) (*HomeInfo, error) {
 		cc.P2P.AddrBookStrict = false
 		cc.P2P.AllowDuplicateIP = true
 	}
+	// A bounded mempool: about two full blocks. Every transaction in it is
+	// gossiped to every peer and rechecked after every block, so an
+	// unbounded backlog (CometBFT's default is 1 GB) starves block gossip
+	// and stalls consensus under load; beyond the bound CheckTx is refused
+	// with "mempool is full" and the API answers 503 with Retry-After.
+	cc.Mempool.MaxTxsBytes = 16 << 20
+	cc.Mempool.Size = 20000
 	// The app indexes its own log; CometBFT's tx index would duplicate it.
 	cc.TxIndex.Indexer = "null"
 	if s.TimeoutCommit > 0 {
