@@ -163,8 +163,10 @@ func TestDriveOpenLoopKeepsPace(t *testing.T) {
 	}, 1000)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	// However fast the node, no more is sent than is due by the window's end.
-	due := int64(rate*cfg.duration.Seconds()) + 1
+	// However fast the node, no more is sent than is due by the window's
+	// end, give or take the submissions in flight when it closed (a loaded
+	// machine may schedule the stop late).
+	due := int64(rate*cfg.duration.Seconds()) + 1 + int64(cfg.concurrency)
 	if f.accepted == 0 || f.accepted > due {
 		t.Errorf("the node accepted %d transactions in %v at %v/s, want 1 to %d", f.accepted, cfg.duration, rate, due)
 	}

@@ -285,3 +285,35 @@ func duBytes(dir string) int64 {
 	})
 	return n
 }
+
+// drain waits until every node's mempool is empty, so that a run measures
+// only what it submits itself, not the backlog of the run before.
+func (c *cluster) drain(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		pending := 0
+		for _, p := range c.procs {
+			var r struct {
+				Result struct {
+					N json.Number `json:"n_txs"`
+				} `json:"result"`
+			}
+			if err := getJSON(ctx, p.rpc+"/num_unconfirmed_txs", &r); err != nil {
+				return fmt.Errorf("read the mempool of %s: %w", p.name, err)
+			}
+			n, _ := r.Result.N.Int64()
+			pending += int(n)
+		}
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("mempools still hold %d txs after %s", pending, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond): // polling interval
+		}
+	}
+}

@@ -310,6 +310,9 @@ func (b *bench) scenario(ctx context.Context, c *cluster, name string, runs int,
 			fmt.Fprintf(b.out, "  %s %s run %d skipped: the chain halted (%v)\n", c.system, name, i, h)
 			continue
 		}
+		if err := c.drain(ctx, 2*time.Minute); err != nil {
+			fmt.Fprintf(b.out, "  %s %s run %d: %v (the run counts leftovers of the previous one)\n", c.system, name, i, err)
+		}
 		h0, _ := cometHeight(ctx, c.procs[0].rpc)
 		if r := b.loadgen(ctx, c.system, name, i, args); r != nil {
 			rs = append(rs, r)
