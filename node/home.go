@@ -84,7 +84,7 @@ func InitHome(s HomeSpec) (*HomeInfo, error) {
 	// and stalls consensus under load; beyond the bound CheckTx is refused
 	// with "mempool is full" and the API answers 503 with Retry-After.
 	cc.Mempool.MaxTxsBytes = 16 << 20
-	cc.Mempool.Size = 20000
+	cc.Mempool.Size = 5000 // CometBFT's default: every pending tx is rechecked after each block
 	// The app indexes its own log; CometBFT's tx index would duplicate it.
 	cc.TxIndex.Indexer = "null"
 	if s.TimeoutCommit > 0 {

@@ -162,7 +162,7 @@ func Init(o InitOptions) (*Net, error) {
 		cc.TxIndex.Indexer = "null"
 		// The same mempool bounds as evidenced's generated homes (node.InitHome).
 		cc.Mempool.MaxTxsBytes = 16 << 20
-		cc.Mempool.Size = 20000
+		cc.Mempool.Size = 5000 // CometBFT's default: every pending tx is rechecked after each block
 		if o.TimeoutCommit > 0 {
 			cc.Consensus.TimeoutCommit = o.TimeoutCommit
 		}
