@@ -68,28 +68,7 @@ func InitHome(s HomeSpec) (*HomeInfo, error) {
 			return nil, fmt.Errorf("create home: %w", err)
 		}
 	}
-	cc := cmtcfg.DefaultConfig()
-	cc.SetRoot(s.Home)
-	cc.Moniker = s.Moniker
-	cc.P2P.ListenAddress = fmt.Sprintf("tcp://%s:%d", s.Host, s.P2PPort)
-	cc.RPC.ListenAddress = fmt.Sprintf("tcp://%s:%d", s.Host, s.RPCPort)
-	cc.P2P.ExternalAddress = fmt.Sprintf("%s:%d", s.Host, s.P2PPort)
-	if s.Host == "127.0.0.1" || s.Host == "localhost" {
-		cc.P2P.AddrBookStrict = false
-		cc.P2P.AllowDuplicateIP = true
-	}
-	// A bounded mempool: about two full blocks. Every transaction in it is
-	// gossiped to every peer and rechecked after every block, so an
-	// unbounded backlog (CometBFT's default is 1 GB) starves block gossip
-	// and stalls consensus under load; beyond the bound CheckTx is refused
-	// with "mempool is full" and the API answers 503 with Retry-After.
-	cc.Mempool.MaxTxsBytes = 16 << 20
-	cc.Mempool.Size = 5000 // CometBFT's default: every pending tx is rechecked after each block
-	// The app indexes its own log; CometBFT's tx index would duplicate it.
-	cc.TxIndex.Indexer = "null"
-	if s.TimeoutCommit > 0 {
-		cc.Consensus.TimeoutCommit = s.TimeoutCommit
-	}
+	cc := CometConfig(s.Home, s.Moniker, s.Host, s.P2PPort, s.RPCPort, s.TimeoutCommit)
 	cmtcfg.WriteConfigFile(filepath.Join(s.Home, "config", "config.toml"), cc)
 
 	nk, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
@@ -135,13 +114,7 @@ type GenesisMember struct {
 // the member key first).
 func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttypes.GenesisDoc, error) {
 	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
-	params := cmttypes.DefaultConsensusParams()
-	// Validators co-sign checkpoints through vote extensions from the first block.
-	params.ABCI.VoteExtensionsEnableHeight = 1
-	// Blocks of at most 8 MiB: a full block (ledger.MaxBlockRecords records)
-	// applies and commits in well under a second on a small machine.
-	params.Block.MaxBytes = 8 << 20
-	doc := &cmttypes.GenesisDoc{GenesisTime: t.UTC(), ChainID: chainID, InitialHeight: 1, ConsensusParams: params}
+	doc := &cmttypes.GenesisDoc{GenesisTime: t.UTC(), ChainID: chainID, InitialHeight: 1, ConsensusParams: ConsensusParams()}
 	for _, m := range members {
 		h := m.Home
 		keys := []string{fmt.Sprintf("%x", h.MemberKey.Bytes())}
@@ -181,4 +154,46 @@ func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttyp
 func SetPersistentPeers(h *HomeInfo, peers string) {
 	h.CometConfig.P2P.PersistentPeers = peers
 	cmtcfg.WriteConfigFile(filepath.Join(h.Spec.Home, "config", "config.toml"), h.CometConfig)
+}
+
+// CometConfig returns the CometBFT configuration of a generated home:
+// CometBFT's defaults with the node's ports, a bounded mempool and no tx
+// index. The kvstore baseline of bench/ uses it too, so both systems run
+// with the same settings.
+func CometConfig(home, moniker, host string, p2pPort, rpcPort int, timeoutCommit time.Duration) *cmtcfg.Config {
+	cc := cmtcfg.DefaultConfig()
+	cc.SetRoot(home)
+	cc.Moniker = moniker
+	cc.P2P.ListenAddress = fmt.Sprintf("tcp://%s:%d", host, p2pPort)
+	cc.RPC.ListenAddress = fmt.Sprintf("tcp://%s:%d", host, rpcPort)
+	cc.P2P.ExternalAddress = fmt.Sprintf("%s:%d", host, p2pPort)
+	if host == "127.0.0.1" || host == "localhost" {
+		cc.P2P.AddrBookStrict = false
+		cc.P2P.AllowDuplicateIP = true
+	}
+	// A bounded mempool: about two full blocks. Every transaction in it is
+	// gossiped to every peer and rechecked after every block, so an
+	// unbounded backlog (CometBFT's default is 1 GB) starves block gossip
+	// and stalls consensus under load; beyond the bound CheckTx is refused
+	// with "mempool is full" and the API answers 503 with Retry-After.
+	cc.Mempool.MaxTxsBytes = 16 << 20
+	cc.Mempool.Size = 5000 // CometBFT's default: every pending tx is rechecked after each block
+	// The app indexes its own log; CometBFT's tx index would duplicate it.
+	cc.TxIndex.Indexer = "null"
+	if timeoutCommit > 0 {
+		cc.Consensus.TimeoutCommit = timeoutCommit
+	}
+	return cc
+}
+
+// ConsensusParams returns the consensus parameters of generated genesis
+// files (shared with the kvstore baseline of bench/).
+func ConsensusParams() *cmttypes.ConsensusParams {
+	params := cmttypes.DefaultConsensusParams()
+	// Validators co-sign checkpoints through vote extensions from the first block.
+	params.ABCI.VoteExtensionsEnableHeight = 1
+	// Blocks of at most 8 MiB: a full block (ledger.MaxBlockRecords records)
+	// applies and commits in well under a second on a small machine.
+	params.Block.MaxBytes = 8 << 20
+	return params
 }

@@ -16,24 +16,30 @@ type cmtLogger struct{ l *slog.Logger }
 
 var _ cmtlog.Logger = cmtLogger{}
 
-func newCmtLogger(l *slog.Logger) cmtLogger { return cmtLogger{l.With("component", "cometbft")} }
+// NewCometLogger returns CometBFT's logger interface over l, with attribute
+// component=cometbft. The kvstore baseline of bench/ uses it too, so both
+// systems log alike.
+func NewCometLogger(l *slog.Logger) cmtlog.Logger { return cmtLogger{l.With("component", "cometbft")} }
 
 func (c cmtLogger) Debug(msg string, kv ...any) { c.log(slog.LevelDebug, msg, kv) }
 func (c cmtLogger) Info(msg string, kv ...any)  { c.log(slog.LevelDebug, msg, kv) }
 func (c cmtLogger) Warn(msg string, kv ...any)  { c.log(slog.LevelWarn, msg, kv) }
 func (c cmtLogger) Error(msg string, kv ...any) {
 	level := slog.LevelError
-	if shutdownNoise(kv) || msg == "Stopped accept routine, as transport is closed" {
+	if shutdownNoise(msg, kv) {
 		level = slog.LevelDebug
 	}
 	c.log(level, msg, kv)
 }
 
-// shutdownNoise reports whether an error line is CometBFT's listener
-// noticing its own socket closed during a clean stop.
-func shutdownNoise(kv []any) bool {
+// shutdownNoise reports whether an error line is CometBFT noticing its own
+// clean stop (closed listeners, services already stopped).
+func shutdownNoise(msg string, kv []any) bool {
+	if msg == "Stopped accept routine, as transport is closed" {
+		return true
+	}
 	for i := 1; i < len(kv); i += 2 {
-		if err, ok := kv[i].(error); ok && strings.Contains(err.Error(), "use of closed network connection") {
+		if err, ok := kv[i].(error); ok && (strings.Contains(err.Error(), "use of closed network connection") || strings.Contains(err.Error(), "already stopped")) {
 			return true
 		}
 	}

@@ -33,13 +33,14 @@ import (
 
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	cmtcfg "github.com/cometbft/cometbft/config"
-	cmtlog "github.com/cometbft/cometbft/libs/log"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/viper"
+
+	"github.com/evidenced/evidenced/node"
 )
 
 // Member is one validator of a generated baseline network.
@@ -132,10 +133,7 @@ func Init(o InitOptions) (*Net, error) {
 		return nil, err
 	}
 	n := &Net{ChainID: o.ChainID, Dir: abs}
-	params := cmttypes.DefaultConsensusParams()
-	params.ABCI.VoteExtensionsEnableHeight = 1 // as node.WriteGenesis
-	params.Block.MaxBytes = 8 << 20            // as node.WriteGenesis
-	doc := &cmttypes.GenesisDoc{GenesisTime: time.Now().UTC(), ChainID: o.ChainID, InitialHeight: 1, ConsensusParams: params}
+	doc := &cmttypes.GenesisDoc{GenesisTime: time.Now().UTC(), ChainID: o.ChainID, InitialHeight: 1, ConsensusParams: node.ConsensusParams()}
 	var cfgs []*cmtcfg.Config
 	var addrs []string
 	for i := range o.Validators {
@@ -150,22 +148,8 @@ func Init(o InitOptions) (*Net, error) {
 			}
 		}
 		port := o.BasePort + 10*i
-		// The same settings as node.InitHome for a loopback alliance.
-		cc := cmtcfg.DefaultConfig()
-		cc.SetRoot(home)
-		cc.Moniker = name
-		cc.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", port)
-		cc.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", port+1)
-		cc.P2P.ExternalAddress = fmt.Sprintf("127.0.0.1:%d", port)
-		cc.P2P.AddrBookStrict = false
-		cc.P2P.AllowDuplicateIP = true
-		cc.TxIndex.Indexer = "null"
-		// The same mempool bounds as evidenced's generated homes (node.InitHome).
-		cc.Mempool.MaxTxsBytes = 16 << 20
-		cc.Mempool.Size = 5000 // CometBFT's default: every pending tx is rechecked after each block
-		if o.TimeoutCommit > 0 {
-			cc.Consensus.TimeoutCommit = o.TimeoutCommit
-		}
+		// The same settings as evidenced's generated homes.
+		cc := node.CometConfig(home, name, "127.0.0.1", port, port+1, o.TimeoutCommit)
 		nk, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
 		if err != nil {
 			return nil, fmt.Errorf("node key: %w", err)
@@ -242,7 +226,7 @@ func Start(ctx context.Context, home string, logger *slog.Logger) error {
 		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
 		cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cc.Instrumentation),
-		cmtLogger{logger.With("component", "cometbft")},
+		node.NewCometLogger(logger),
 	)
 	if err != nil {
 		return fmt.Errorf("create CometBFT node: %w", err)
@@ -257,54 +241,4 @@ func Start(ctx context.Context, home string, logger *slog.Logger) error {
 	}
 	n.Wait()
 	return nil
-}
-
-// cmtLogger adapts CometBFT's logger to slog (Info lines at Debug, as node does).
-type cmtLogger struct{ l *slog.Logger }
-
-var _ cmtlog.Logger = cmtLogger{}
-
-func (c cmtLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, fixKV(kv)...) }
-func (c cmtLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, fixKV(kv)...) }
-func (c cmtLogger) Warn(msg string, kv ...any)  { c.l.Warn(msg, fixKV(kv)...) }
-func (c cmtLogger) Error(msg string, kv ...any) {
-	if shutdownNoise(msg, kv) {
-		c.l.Debug(msg, fixKV(kv)...)
-		return
-	}
-	c.l.Error(msg, fixKV(kv)...)
-}
-
-// shutdownNoise reports whether an error line is CometBFT noticing its own
-// clean stop (closed listeners, pools already stopped).
-func shutdownNoise(msg string, kv []any) bool {
-	if msg == "Stopped accept routine, as transport is closed" {
-		return true
-	}
-	for i := 1; i < len(kv); i += 2 {
-		if err, ok := kv[i].(error); ok && (strings.Contains(err.Error(), "use of closed network connection") || strings.Contains(err.Error(), "already stopped")) {
-			return true
-		}
-	}
-	return false
-}
-func (c cmtLogger) With(kv ...any) cmtlog.Logger {
-	return cmtLogger{c.l.With(fixKV(kv)...)}
-}
-
-// fixKV turns CometBFT's alternating key/value list into slog attributes.
-func fixKV(kv []any) []any {
-	out := make([]any, 0, len(kv)/2+1)
-	for i := 0; i < len(kv); i += 2 {
-		k, ok := kv[i].(string)
-		if !ok {
-			k = "key"
-		}
-		var v any = "(missing)"
-		if i+1 < len(kv) {
-			v = kv[i+1]
-		}
-		out = append(out, slog.Any(k, v))
-	}
-	return out
 }
