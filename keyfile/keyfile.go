@@ -7,6 +7,7 @@
 package keyfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -120,4 +121,32 @@ func readAll(f *os.File, path string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: larger than %d bytes, not a key file", path, maxFileSize)
 	}
 	return data, nil
+}
+
+// maxPassphraseFile bounds a passphrase file.
+const maxPassphraseFile = 4096
+
+// ReadPassphrase reads a key passphrase from the file at path: its content
+// up to the first line break. An empty passphrase, or a file larger than
+// 4 KiB, is an error.
+func ReadPassphrase(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read passphrase file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPassphraseFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read passphrase file %s: %w", path, err)
+	}
+	if len(b) > maxPassphraseFile {
+		return nil, fmt.Errorf("passphrase file %s is larger than %d bytes: is it the right file?", path, maxPassphraseFile)
+	}
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("passphrase file %s is empty: put the passphrase on its first line", path)
+	}
+	return b, nil
 }

@@ -117,7 +117,6 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		return nil, err
 	}
 	n.app.SetMemberKey(cfg.Member, memberKey)
-	n.warnIfKeyNotInRoster(memberKey)
 	nodeKey, err := p2p.LoadNodeKey(cmtCfg.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("load node key %s: %w", cmtCfg.NodeKeyFile(), err)
@@ -131,7 +130,7 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
 		cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cmtCfg.Instrumentation),
-		newCmtLogger(logger),
+		NewCometLogger(logger),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create CometBFT node: %w", err)
@@ -228,11 +227,11 @@ func (n *Node) ChainID() string { return n.genesis.ChainID }
 // EVIDENCED_PASSPHRASE (nil when neither is set).
 func passphrase(home string, cfg *config.Config) ([]byte, error) {
 	if f := config.Path(home, cfg.Keys.PassphraseFile); f != "" {
-		b, err := os.ReadFile(f)
+		p, err := keyfile.ReadPassphrase(f)
 		if err != nil {
-			return nil, fmt.Errorf("read keys.passphrase_file: %w", err)
+			return nil, fmt.Errorf("keys.passphrase_file: %w", err)
 		}
-		return []byte(strings.TrimRight(string(b), "\r\n")), nil
+		return p, nil
 	}
 	if p := os.Getenv("EVIDENCED_PASSPHRASE"); p != "" {
 		return []byte(p), nil
@@ -295,17 +294,4 @@ func loadClientSigning(home string, cfg *config.Config) (func(context.Context, *
 		return ledger.SignTx(key, rand.Reader, b)
 	}
 	return sign, tokens, nil
-}
-
-// warnIfKeyNotInRoster logs when the member key is not the roster's member
-// key: the node's checkpoint signatures would then be rejected by the others.
-func (n *Node) warnIfKeyNotInRoster(k *crypto.PrivateKey) {
-	m, err := ledger.NewView(n.db).Member(n.cfg.Member)
-	if err != nil {
-		return // before genesis, or not a member: nothing to compare
-	}
-	if len(m.Keys) == 0 || !m.Keys[0].Equal(k.Public()) {
-		n.log.Warn("the member key is not the roster's member key: this node's checkpoint signatures will be rejected by the other members",
-			"key_id", k.Public().ID().Short())
-	}
 }

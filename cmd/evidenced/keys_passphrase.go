@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -17,33 +16,6 @@ import (
 // envPassphrase names the environment variable that may hold a key
 // passphrase (for scripts; prefer --passphrase-file).
 const envPassphrase = "EVIDENCED_PASSPHRASE"
-
-// maxPassphraseFile bounds a passphrase file.
-const maxPassphraseFile = 4096
-
-// readPassphraseFile reads a passphrase from path: its content up to the
-// first line break. An empty passphrase is an error.
-func readPassphraseFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read passphrase file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPassphraseFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read passphrase file %s: %w", path, err)
-	}
-	if len(b) > maxPassphraseFile {
-		return nil, fmt.Errorf("passphrase file %s is larger than %d bytes: is it the right file?", path, maxPassphraseFile)
-	}
-	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
-		b = b[:i]
-	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("passphrase file %s is empty: put the passphrase on its first line", path)
-	}
-	return b, nil
-}
 
 // stdinTerminal returns the file descriptor of cmd's stdin when it is a
 // terminal.
@@ -71,7 +43,7 @@ func promptPassphrase(cmd *cobra.Command, fd int, prompt string) ([]byte, error)
 // that and if useEnv, from EVIDENCED_PASSPHRASE; nil if neither is set.
 func givenPassphrase(file string, useEnv bool) ([]byte, error) {
 	if file != "" {
-		return readPassphraseFile(file)
+		return keyfile.ReadPassphrase(file)
 	}
 	if v, ok := os.LookupEnv(envPassphrase); useEnv && ok && v != "" {
 		return []byte(v), nil

@@ -66,7 +66,7 @@ alliance use 'evidenced testnet' instead.`,
 			if member == "" {
 				member = moniker
 			}
-			pass, err := initPassphrase(passFile, noPass)
+			pass, err := newKeyPassphrase(cmd, passFile, noPass)
 			if err != nil {
 				return err
 			}
@@ -106,30 +106,6 @@ alliance use 'evidenced testnet' instead.`,
 	f.IntVar(&apiPort, "api-port", 8080, "evidenced HTTP API port on 127.0.0.1")
 	_ = cmd.MarkFlagRequired("moniker")
 	return cmd
-}
-
-// initPassphrase reads the passphrase for a new member key: from a file,
-// from EVIDENCED_PASSPHRASE, or none when --no-passphrase.
-func initPassphrase(file string, none bool) ([]byte, error) {
-	switch {
-	case none && file != "":
-		return nil, errors.New("--no-passphrase and --passphrase-file contradict each other")
-	case none:
-		return nil, nil
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("read passphrase file: %w", err)
-		}
-		p := []byte(strings.TrimRight(string(b), "\r\n"))
-		if len(p) == 0 {
-			return nil, fmt.Errorf("passphrase file %s is empty", file)
-		}
-		return p, nil
-	case os.Getenv("EVIDENCED_PASSPHRASE") != "":
-		return []byte(os.Getenv("EVIDENCED_PASSPHRASE")), nil
-	}
-	return nil, errors.New("the member key needs a passphrase: give --passphrase-file FILE or set EVIDENCED_PASSPHRASE (or --no-passphrase for a test home)")
 }
 
 func newTestnetCmd(g *globals) *cobra.Command {
