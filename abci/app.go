@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
@@ -76,6 +77,7 @@ type App struct {
 
 	member    string             // this node's member, for vote extensions
 	memberKey *crypto.PrivateKey // signs checkpoints in ExtendVote; nil: no extensions
+	keyWarned atomic.Bool        // the member key was found not to be the roster's (warned once)
 
 	mu     sync.Mutex
 	staged *stagedBlock // set by FinalizeBlock, written and cleared by Commit

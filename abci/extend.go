@@ -35,7 +35,10 @@ func (a *App) ExtendVote(_ context.Context, req *abcitypes.RequestExtendVote) (*
 	// the node if that fails, so a key the roster does not hold must not
 	// sign: the vote goes out without a checkpoint signature instead.
 	if merr != nil || m.Power == 0 || !m.Keys[0].Equal(a.memberKey.Public()) {
-		a.log.Warn("not co-signing the checkpoint: this node's member key is not the roster's member key for "+a.member, "height", req.Height-1)
+		if !a.keyWarned.Swap(true) {
+			a.log.Warn("not co-signing checkpoints: this node's member key is not the roster's voting member key for "+a.member+"; the other members would reject its signatures",
+				"height", req.Height-1, "key_id", a.memberKey.Public().ID().Short())
+		}
 		return &abcitypes.ResponseExtendVote{}, nil
 	}
 	sig, err := a.memberKey.Sign(rand.Reader, text)
@@ -57,20 +60,16 @@ func (a *App) VerifyVoteExtension(_ context.Context, req *abcitypes.RequestVerif
 	}
 	snap := a.db.Snapshot()
 	defer snap.Close()
-	if err := a.checkExtension(ledger.NewView(snap), req.Height-1, req.VoteExtension); err != nil {
+	if _, _, err := a.verifiedExtension(ledger.NewView(snap), req.Height-1, req.VoteExtension); err != nil {
 		a.log.Warn("rejecting a vote extension", "height", req.Height, "validator", fmt.Sprintf("%X", req.ValidatorAddress), "err", err)
 		return &abcitypes.ResponseVerifyVoteExtension{Status: abcitypes.ResponseVerifyVoteExtension_REJECT}, nil
 	}
 	return &abcitypes.ResponseVerifyVoteExtension{Status: abcitypes.ResponseVerifyVoteExtension_ACCEPT}, nil
 }
 
-// checkExtension decodes an extension and verifies it signs the checkpoint
-// of height h under a voting member's key. It returns the decoded extension.
-func (a *App) checkExtension(v *ledger.View, h int64, b []byte) error {
-	_, _, err := a.verifiedExtension(v, h, b)
-	return err
-}
-
+// verifiedExtension decodes an extension and verifies that it signs the
+// checkpoint of height h under a voting member's key. It returns the
+// extension and the member's voting power.
 func (a *App) verifiedExtension(v *ledger.View, h int64, b []byte) (*ledger.VoteExtension, uint64, error) {
 	ext, err := ledger.DecodeVoteExtension(b)
 	if err != nil {
