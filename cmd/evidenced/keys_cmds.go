@@ -106,14 +106,7 @@ roster.`,
 			if err != nil {
 				return fmt.Errorf("generate key: %w", err)
 			}
-			if err := keyfile.Save(out, k, pass); err != nil {
-				return fmt.Errorf("write key: %w", err)
-			}
-			info, err := newKeyInfo(out, k.Public(), true, len(pass) > 0)
-			if err != nil {
-				return err
-			}
-			return g.emit(cmd.OutOrStdout(), info, info.text)
+			return saveKey(cmd, g, out, k, pass)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "file to write the new private key to (must not exist)")
@@ -204,14 +197,7 @@ EVIDENCED_PASSPHRASE or a prompt; --no-passphrase writes it unencrypted.`,
 			if err != nil {
 				return err
 			}
-			if err := keyfile.Save(out, k, pass); err != nil {
-				return fmt.Errorf("write key: %w", err)
-			}
-			info, err := newKeyInfo(out, k.Public(), true, len(pass) > 0)
-			if err != nil {
-				return err
-			}
-			return g.emit(cmd.OutOrStdout(), info, info.text)
+			return saveKey(cmd, g, out, k, pass)
 		},
 	}
 	cmd.Flags().StringVar(&in, "in", "", "PEM file holding the SM2 private key to import")
@@ -220,4 +206,17 @@ EVIDENCED_PASSPHRASE or a prompt; --no-passphrase writes it unencrypted.`,
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line is the passphrase for the new key file")
 	cmd.Flags().BoolVar(&noPass, "no-passphrase", false, "write the new key file unencrypted")
 	return cmd
+}
+
+// saveKey writes k to out (encrypted with pass when set) and prints what
+// was written.
+func saveKey(cmd *cobra.Command, g *globals, out string, k *crypto.PrivateKey, pass []byte) error {
+	if err := keyfile.Save(out, k, pass); err != nil {
+		return fmt.Errorf("write key: %w", err)
+	}
+	info, err := newKeyInfo(out, k.Public(), true, len(pass) > 0)
+	if err != nil {
+		return err
+	}
+	return g.emit(cmd.OutOrStdout(), info, info.text)
 }
