@@ -205,12 +205,26 @@ func (a *App) PrepareProposal(_ context.Context, req *abcitypes.RequestPreparePr
 		return nil, fmt.Errorf("prepare proposal %d: %w", req.Height, err)
 	}
 	kept := txs[:0]
+	dropped := 0
 	for i, r := range out.Results {
-		if r.Code == ledger.CodeOK {
+		switch {
+		case r.Code == ledger.CodeOK:
 			kept = append(kept, txs[i])
+		case r.Type == ledger.TxBundle && r.Accepted() > 0:
+			// Keep the accepted part of a bundle. Its rejected inner
+			// transactions staged nothing, so the accepted ones apply
+			// exactly as simulated.
+			b, err := acceptedPart(txs[i], &r)
+			if err != nil {
+				return nil, fmt.Errorf("prepare proposal %d: tx %d: %w", req.Height, i, err)
+			}
+			kept = append(kept, b)
+			dropped += len(r.Inner) - r.Accepted()
+		default:
+			dropped++
 		}
 	}
-	if dropped := len(txs) - len(kept); dropped > 0 {
+	if dropped > 0 {
 		a.log.Debug("proposal dropped rejected txs", "height", req.Height, "dropped", dropped, "kept", len(kept))
 	}
 	return &abcitypes.ResponsePrepareProposal{Txs: kept}, nil
@@ -230,6 +244,22 @@ func (a *App) ProcessProposal(_ context.Context, req *abcitypes.RequestProcessPr
 		}
 	}
 	return &abcitypes.ResponseProcessProposal{Status: abcitypes.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// acceptedPart rebuilds bundle raw with only the inner transactions its
+// result accepted.
+func acceptedPart(raw []byte, r *ledger.TxResult) ([]byte, error) {
+	inner, err := ledger.DecodeBundle(raw)
+	if err != nil {
+		return nil, err
+	}
+	keep := make([][]byte, 0, r.Accepted())
+	for j := range inner {
+		if r.Inner[j].Code == ledger.CodeOK {
+			keep = append(keep, inner[j])
+		}
+	}
+	return ledger.EncodeBundle(keep)
 }
 
 func (a *App) simulate(height int64, t time.Time, txs [][]byte) (*ledger.Outcome, error) {
@@ -341,21 +371,24 @@ func codespace(c ledger.Code) string {
 }
 
 // execResult converts a ledger result, with events CometBFT can index
-// (evidence.tx_id, evidence.index, evidence.chain).
+// (evidence.tx_id, evidence.index, evidence.chain): one event per accepted
+// log entry, so a bundle has one per accepted inner transaction.
 func execResult(r ledger.TxResult) *abcitypes.ExecTxResult {
 	res := &abcitypes.ExecTxResult{Code: uint32(r.Code), Log: r.Log, Codespace: codespace(r.Code)}
-	if r.Code != ledger.CodeOK {
-		return res
-	}
-	attrs := []abcitypes.EventAttribute{
-		{Key: "tx_id", Value: r.ID.String(), Index: true},
-		{Key: "index", Value: fmt.Sprint(r.Index), Index: true},
-		{Key: "type", Value: r.Type.String(), Index: true},
-		{Key: "signer", Value: r.Signer, Index: true},
-	}
-	for _, c := range r.Chains {
-		attrs = append(attrs, abcitypes.EventAttribute{Key: "chain", Value: c, Index: true})
-	}
-	res.Events = []abcitypes.Event{{Type: "evidence", Attributes: attrs}}
+	ledger.EachTx([]ledger.TxResult{r}, func(t *ledger.TxResult) {
+		if t.Code != ledger.CodeOK {
+			return
+		}
+		attrs := []abcitypes.EventAttribute{
+			{Key: "tx_id", Value: t.ID.String(), Index: true},
+			{Key: "index", Value: fmt.Sprint(t.Index), Index: true},
+			{Key: "type", Value: t.Type.String(), Index: true},
+			{Key: "signer", Value: t.Signer, Index: true},
+		}
+		for _, c := range t.Chains {
+			attrs = append(attrs, abcitypes.EventAttribute{Key: "chain", Value: c, Index: true})
+		}
+		res.Events = append(res.Events, abcitypes.Event{Type: "evidence", Attributes: attrs})
+	})
 	return res
 }

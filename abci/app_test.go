@@ -242,3 +242,49 @@ func TestVerifyCacheOnlyRemembersSuccess(t *testing.T) {
 		t.Fatalf("cache holds %d entries, bound is 2", len(c.seen))
 	}
 }
+
+// A bundle with a rejected inner transaction is cut down by the proposer to
+// its accepted part; the original stays acceptable to the mempool until all
+// its good inner transactions are committed.
+func TestBundleProposalKeepsAcceptedPart(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	a, b, bad := h.evidence("LOAN-A", "bank-a"), h.evidence("LOAN-B", "bank-b"), h.evidence("LOAN-N", "notary")
+	bundle, err := ledger.EncodeBundle([][]byte{a, bad, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := h.app.CheckTx(ctx, &abcitypes.RequestCheckTx{Tx: bundle})
+	if err != nil || ct.Code != 0 {
+		t.Fatalf("CheckTx of a bundle with 2 of 3 good = %+v, %v", ct, err)
+	}
+	pp, err := h.app.PrepareProposal(ctx, &abcitypes.RequestPrepareProposal{Height: 1, Time: h.now, MaxTxBytes: 1 << 20, Txs: [][]byte{bundle}})
+	if err != nil || len(pp.Txs) != 1 {
+		t.Fatalf("PrepareProposal = %d txs, %v", len(pp.Txs), err)
+	}
+	inner, err := ledger.DecodeBundle(pp.Txs[0])
+	if err != nil || len(inner) != 2 || string(inner[0]) != string(a) || string(inner[1]) != string(b) {
+		t.Fatalf("proposed bundle holds %d txs (%v), want the 2 good ones in order", len(inner), err)
+	}
+	if acc, _ := h.app.ProcessProposal(ctx, &abcitypes.RequestProcessProposal{Height: 1, Time: h.now, Txs: pp.Txs}); acc.Status != abcitypes.ResponseProcessProposal_ACCEPT {
+		t.Fatalf("ProcessProposal of the prepared bundle = %v", acc.Status)
+	}
+	if rej, _ := h.app.ProcessProposal(ctx, &abcitypes.RequestProcessProposal{Height: 1, Time: h.now, Txs: [][]byte{bundle}}); rej.Status != abcitypes.ResponseProcessProposal_REJECT {
+		t.Fatalf("ProcessProposal of the partly bad bundle = %v", rej.Status)
+	}
+	fb := h.finalize(pp.Txs...)
+	if fb.TxResults[0].Code != 0 || len(fb.TxResults[0].Events) != 2 {
+		t.Fatalf("FinalizeBlock bundle result %+v", fb.TxResults[0])
+	}
+	h.commit()
+	var indexes []uint64
+	ledger.EachTx(h.block[0].Txs, func(r *ledger.TxResult) { indexes = append(indexes, r.Index) })
+	if len(indexes) != 2 || indexes[0] != 6 || indexes[1] != 7 {
+		t.Fatalf("committed inner indexes %v, want [6 7]", indexes)
+	}
+	// Recheck of the original: every inner tx is now committed or bad.
+	ct, _ = h.app.CheckTx(ctx, &abcitypes.RequestCheckTx{Tx: bundle, Type: abcitypes.CheckTxType_Recheck})
+	if ct.Code != uint32(ledger.CodeBundleRejected) || ct.Log == "" {
+		t.Fatalf("recheck of a spent bundle = %+v", ct)
+	}
+}

@@ -155,6 +155,7 @@ type Status struct {
 	Height     int64       `json:"height"`      // last committed height
 	AppHash    crypto.Hash `json:"app_hash"`    // app hash at Height
 	LogSize    uint64      `json:"log_size"`    // entries in the evidence log
+	Records    uint64      `json:"records"`     // evidence records accepted since genesis (each record of a batch counts)
 	LogRoot    crypto.Hash `json:"log_root"`    // RFC 9162 SM3 root of the log
 	BlockTime  time.Time   `json:"block_time"`  // time of the block at Height
 	CatchingUp bool        `json:"catching_up"` // the node is still syncing

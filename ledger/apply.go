@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -70,6 +71,7 @@ type TxResult struct {
 	Signer string      // member name when the key is registered
 	Index  uint64      // entry index; valid only when Code == CodeOK and Type is not TxCheckpoint (not a log entry)
 	Chains []string    // evidence chains the transaction extended, in record order
+	Inner  []TxResult  // a bundle's inner results, in bundle order (Type == TxBundle only)
 }
 
 // Outcome is the result of applying a block: per-transaction results, the
@@ -170,6 +172,9 @@ type prepared struct {
 	sg       *signer
 	verified bool  // the signature was checked against sg.Key
 	sigErr   error // result of that check
+
+	bundle [][]byte   // a bundle's inner transactions (tx is nil)
+	inner  []prepared // and their preparations
 }
 
 // Apply executes a block over committed state. Transactions are applied in
@@ -190,20 +195,39 @@ func (l *Ledger) Apply(r Reader, b Block) (*Outcome, error) {
 	}
 	out := &Outcome{Results: make([]TxResult, len(b.Txs))}
 	for i, raw := range b.Txs {
-		res, err := l.applyTx(s, b, raw, &preps[i], true)
+		var res TxResult
+		if preps[i].bundle != nil {
+			res, err = l.applyBundle(s, b, raw, &preps[i])
+		} else {
+			res, err = l.applyTx(s, b, raw, &preps[i], true)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
 		}
 		out.Results[i] = res
 	}
 	s.set(keyU64(prefixBlock, uint64(b.Height)), blockRecord(s.meta.Size, b.Time))
+	if s.records > 0 {
+		v, _, err := s.get(key1(prefixRecords))
+		if err != nil {
+			return nil, err
+		}
+		var total uint64
+		if len(v) == 8 {
+			total = binary.BigEndian.Uint64(v)
+		}
+		s.set(key1(prefixRecords), u64(total+uint64(s.records)))
+	}
 	return s.close(out)
 }
 
 // Check validates one transaction against committed state as if it were the
-// only transaction of a block at the given time, without staging anything
+// only transaction of a block at the given time, without writing anything
 // (the result's Index is not set). It is the same validation FinalizeBlock
-// runs.
+// runs. A bundle's inner transactions are checked in order, each seeing the
+// ones before it, so two inner transactions that conflict are caught; the
+// bundle's Code is CodeOK when at least one inner transaction is accepted
+// (the mempool keeps it; proposers include only the accepted ones).
 func (l *Ledger) Check(r Reader, txBytes []byte, now int64) (TxResult, error) {
 	s := newState(r)
 	ok, err := s.load()
@@ -217,7 +241,49 @@ func (l *Ledger) Check(r Reader, txBytes []byte, now int64) (TxResult, error) {
 	if err != nil {
 		return TxResult{}, err
 	}
-	return l.applyTx(s, Block{Time: now}, txBytes, &preps[0], false)
+	p := &preps[0]
+	if p.bundle == nil {
+		return l.applyTx(s, Block{Time: now}, txBytes, p, false)
+	}
+	res, err := l.applyBundle(s, Block{Time: now}, txBytes, p)
+	if err != nil {
+		return res, err
+	}
+	for i := range res.Inner {
+		res.Inner[i].Index = 0
+	}
+	if res.Code == CodeBundleRejected && res.Accepted() > 0 {
+		res.Code = CodeOK
+	}
+	return res, nil
+}
+
+// applyBundle applies a bundle's inner transactions in order, staging each
+// accepted one. The bundle's Code is CodeOK only if every inner transaction
+// was accepted, else CodeBundleRejected; Inner says which.
+func (l *Ledger) applyBundle(s *state, b Block, raw []byte, p *prepared) (TxResult, error) {
+	res := TxResult{ID: crypto.SM3(raw), Type: TxBundle, Inner: make([]TxResult, len(p.bundle))}
+	rejected := 0
+	var first *TxResult
+	for i, inner := range p.bundle {
+		r, err := l.applyTx(s, b, inner, &p.inner[i], true)
+		if err != nil {
+			return res, fmt.Errorf("bundle tx %d: %w", i, err)
+		}
+		res.Inner[i] = r
+		if r.Code != CodeOK {
+			rejected++
+			if first == nil {
+				first = &res.Inner[i]
+			}
+		}
+	}
+	if rejected > 0 {
+		res.Code = CodeBundleRejected
+		res.Log = fmt.Sprintf("%d of %d transactions in the bundle were rejected; the first, tx %s: %s: %s",
+			rejected, len(p.bundle), first.ID.String()[:16], first.Code, first.Log)
+	}
+	return res, nil
 }
 
 // prepare decodes every transaction and verifies, in parallel, the
@@ -226,62 +292,88 @@ func (l *Ledger) Check(r Reader, txBytes []byte, now int64) (TxResult, error) {
 // pure verification runs on several goroutines, each writing its own slot.
 func (l *Ledger) prepare(s *state, txs [][]byte) ([]prepared, error) {
 	preps := make([]prepared, len(txs))
-	var work []int
+	var work []*prepared
 	for i, raw := range txs {
 		p := &preps[i]
 		if len(raw) > int(s.params.MaxTxBytes) {
 			p.err = reject(CodeTooLarge, "transaction is %d bytes, the chain allows %d", len(raw), s.params.MaxTxBytes)
 			continue
 		}
-		tx, err := DecodeTx(raw)
-		if err != nil {
-			var re *RejectError
-			if !errors.As(err, &re) {
-				re = reject(CodeMalformed, "%v", err)
+		if IsBundle(raw) {
+			inner, err := DecodeBundle(raw)
+			if err != nil {
+				p.err = asReject(err)
+				continue
 			}
-			p.err = re
+			p.bundle = inner
+			p.inner = make([]prepared, len(inner))
+			for j, in := range inner {
+				if err := l.prepareOne(s, &p.inner[j], in, &work); err != nil {
+					return nil, err
+				}
+			}
 			continue
 		}
-		p.tx = tx
-		if tx.Body.Type == TxRegister || tx.Body.Type == TxCheckpoint || len(tx.Signature) == 0 {
-			continue
-		}
-		sg, err := s.signer(tx.Body.Signer)
-		if err != nil {
+		if err := l.prepareOne(s, p, raw, &work); err != nil {
 			return nil, err
 		}
-		if sg != nil {
-			p.sg = sg
-			work = append(work, i)
-		}
 	}
-	verifyOne := func(i int) {
-		p := &preps[i]
+	verifyOne := func(p *prepared) {
 		p.sigErr = l.verify(p.sg.Key, p.tx.BodyBytes, p.tx.Signature)
 		p.verified = true
 	}
 	if l.workers <= 1 || len(work) < 2 {
-		for _, i := range work {
-			verifyOne(i)
+		for _, p := range work {
+			verifyOne(p)
 		}
 		return preps, nil
 	}
 	var wg sync.WaitGroup
-	next := make(chan int)
-	n := min(l.workers, len(work))
-	for range n {
+	next := make(chan *prepared, len(work))
+	for _, p := range work {
+		next <- p
+	}
+	close(next)
+	for range min(l.workers, len(work)) {
 		wg.Go(func() {
-			for i := range next {
-				verifyOne(i)
+			for p := range next {
+				verifyOne(p)
 			}
 		})
 	}
-	for _, i := range work {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	return preps, nil
+}
+
+// prepareOne decodes one transaction and, if its key is registered, queues
+// its signature for verification.
+func (l *Ledger) prepareOne(s *state, p *prepared, raw []byte, work *[]*prepared) error {
+	tx, err := DecodeTx(raw)
+	if err != nil {
+		p.err = asReject(err)
+		return nil
+	}
+	p.tx = tx
+	if tx.Body.Type == TxRegister || tx.Body.Type == TxCheckpoint || len(tx.Signature) == 0 {
+		return nil
+	}
+	sg, err := s.signer(tx.Body.Signer)
+	if err != nil {
+		return err
+	}
+	if sg != nil {
+		p.sg = sg
+		*work = append(*work, p)
+	}
+	return nil
+}
+
+func asReject(err error) *RejectError {
+	var re *RejectError
+	if !errors.As(err, &re) {
+		re = reject(CodeMalformed, "%v", err)
+	}
+	return re
 }
 
 // applyTx validates one prepared transaction against the staged state and,

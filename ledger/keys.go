@@ -46,6 +46,7 @@ const (
 	prefixLatestCheckpoint = 'Z' // 'Z' → height u64 ‖ size u64 of the last trusted checkpoint
 	prefixTotalPower       = 'W' // 'W' → total voting power u64
 	prefixCheckpointBySize = 'y' // 'y' ‖ size u64 ‖ height u64 → empty (query index)
+	prefixRecords          = 'n' // 'n' → evidence records accepted since genesis u64
 )
 
 // consensusKey reports whether a key belongs to consensus state hashed into
@@ -53,7 +54,7 @@ const (
 func consensusKey(k []byte) bool {
 	switch k[0] {
 	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixChain, prefixStep,
-		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower:
+		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower, prefixRecords:
 		return true
 	}
 	return false

@@ -53,6 +53,8 @@ func (t TxType) String() string {
 		return "register"
 	case TxCheckpoint:
 		return "checkpoint"
+	case TxBundle:
+		return "bundle"
 	}
 	return fmt.Sprintf("type_%d", uint8(t))
 }

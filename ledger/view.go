@@ -42,6 +42,7 @@ type LogHead struct {
 	Size    uint64
 	Root    crypto.Hash
 	AppHash crypto.Hash
+	Records uint64 // evidence records accepted since genesis (a batch counts each record)
 }
 
 // Head returns the committed log head.
@@ -50,7 +51,18 @@ func (v *View) Head() (LogHead, error) {
 		return LogHead{}, err
 	}
 	m := v.s.meta
-	return LogHead{Size: m.Size, Root: m.Root, AppHash: m.AppHash()}, nil
+	n, found, err := v.s.get(key1(prefixRecords))
+	if err != nil {
+		return LogHead{}, err
+	}
+	head := LogHead{Size: m.Size, Root: m.Root, AppHash: m.AppHash()}
+	if found {
+		if len(n) != 8 {
+			return LogHead{}, fmt.Errorf("%w: records counter is %d bytes", ErrStoreCorrupt, len(n))
+		}
+		head.Records = binary.BigEndian.Uint64(n)
+	}
+	return head, nil
 }
 
 // EntryBytes returns the exact bytes of log entry index (the Merkle leaf data).

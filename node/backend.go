@@ -97,7 +97,7 @@ func (b *backend) Status(ctx context.Context) (*client.Status, error) {
 	}
 	st := &client.Status{
 		ChainID: b.n.genesis.ChainID, Moniker: b.n.cfg.Moniker, Member: b.n.cfg.Member, Role: b.n.cfg.Role,
-		Height: height, LogSize: head.Size, LogRoot: head.Root, AppHash: head.AppHash,
+		Height: height, LogSize: head.Size, Records: head.Records, LogRoot: head.Root, AppHash: head.AppHash,
 	}
 	if t, err := b.n.db.CommittedTime(); err == nil {
 		st.BlockTime = time.Unix(0, t).UTC()

@@ -126,7 +126,7 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 	}
 	pv := privval.LoadFilePV(cmtCfg.PrivValidatorKeyFile(), cmtCfg.PrivValidatorStateFile())
 	n.cmt, err = cmtnode.NewNode(cmtCfg, pv, nodeKey,
-		proxy.NewLocalClientCreator(n.app),
+		proxy.NewConnSyncLocalClientCreator(n.app),
 		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
 		cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cmtCfg.Instrumentation),

@@ -69,17 +69,17 @@ func (w *waiters) publish(b abci.CommittedBlock) {
 	if w.n == 0 {
 		return
 	}
-	for _, r := range b.Txs {
+	ledger.EachTx(b.Txs, func(r *ledger.TxResult) {
 		if r.ID == (crypto.Hash{}) {
-			continue
+			return
 		}
 		for _, ch := range w.m[r.ID] {
 			select {
-			case ch <- committedTx{block: &b, result: r}:
+			case ch <- committedTx{block: &b, result: *r}:
 			default: // already delivered (the same tx twice in a block)
 			}
 		}
-	}
+	})
 }
 
 // wait blocks until ch delivers or ctx ends.

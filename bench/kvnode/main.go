@@ -1,7 +1,7 @@
 // Command kvnode is the baseline of the benchmark (issue 5): CometBFT's own
 // abci/example/kvstore application, from the same CometBFT module version
 // as evidenced (v0.40.0), embedded in-process exactly as node.New embeds
-// the evidenced app (cmtnode.NewNode with proxy.NewLocalClientCreator),
+// the evidenced app (cmtnode.NewNode with proxy.NewConnSyncLocalClientCreator),
 // reading a standard CometBFT home.
 //
 //	kvnode init --out DIR [--validators 4] [--base-port P] [--timeout-commit 500ms] [--chain-id ID]
@@ -222,7 +222,7 @@ func Start(ctx context.Context, home string, logger *slog.Logger) error {
 	app := kvstore.NewPersistentApplication(filepath.Join(home, "data"))
 	defer app.Close()
 	n, err := cmtnode.NewNode(cc, pv, nk,
-		proxy.NewLocalClientCreator(app),
+		proxy.NewConnSyncLocalClientCreator(app),
 		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
 		cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cc.Instrumentation),

@@ -65,6 +65,7 @@ type generator struct {
 	history [][]byte // every tx ever generated, for replays
 	lastRef ledger.RecordRef
 	hasRef  bool
+	bundles int // bundles generated
 }
 
 func (g *generator) block(now int64) [][]byte {
@@ -75,6 +76,25 @@ func (g *generator) block(now int64) [][]byte {
 		txs = append(txs, g.tx(now, used))
 	}
 	g.history = append(g.history, txs...)
+	// Now and then, carry a run of them in one bundle (garbage included:
+	// a bundle may hold undecodable transactions, which are rejected alone).
+	if len(txs) >= 2 && g.rng.IntN(4) == 0 {
+		k := 2 + g.rng.IntN(len(txs)-1)
+		var inner [][]byte
+		for _, tx := range txs[:k] {
+			if len(tx) > 0 && tx[0] == ledger.TxFormat {
+				inner = append(inner, tx)
+			}
+		}
+		if len(inner) > 0 {
+			b, err := ledger.EncodeBundle(inner)
+			if err != nil {
+				panic(err)
+			}
+			g.bundles++
+			txs = append([][]byte{b}, txs[k:]...)
+		}
+	}
 	return txs
 }
 
@@ -258,13 +278,20 @@ func TestDeterminism(t *testing.T) {
 			if out.AppHash != want.AppHash {
 				t.Fatalf("height %d: %s app hash %s, replica-0 has %s", h, r.name, out.AppHash, want.AppHash)
 			}
-			for j := range out.Results {
-				if out.Results[j].Code != want.Results[j].Code || out.Results[j].Index != want.Results[j].Index {
-					t.Fatalf("height %d tx %d: %s result %v, replica-0 has %v", h, j, r.name, out.Results[j], want.Results[j])
+			var got []ledger.TxResult
+			ledger.EachTx(out.Results, func(r *ledger.TxResult) { got = append(got, *r) })
+			j := 0
+			ledger.EachTx(want.Results, func(w *ledger.TxResult) {
+				if j >= len(got) || got[j].Code != w.Code || got[j].Index != w.Index || got[j].ID != w.ID {
+					t.Fatalf("height %d tx %d: %s result differs from replica-0's %v", h, j, r.name, *w)
 				}
+				j++
+			})
+			if j != len(got) {
+				t.Fatalf("height %d: %s has %d results, replica-0 %d", h, r.name, len(got), j)
 			}
 		}
-		for _, res := range want.Results {
+		ledger.EachTx(want.Results, func(res *ledger.TxResult) {
 			codes[res.Code]++
 			if res.Code == ledger.CodeOK {
 				accepted++
@@ -281,7 +308,7 @@ func TestDeterminism(t *testing.T) {
 			} else {
 				rejected++
 			}
-		}
+		})
 		// A kill and restart from disk after a commit.
 		for _, r := range reps {
 			if rng.IntN(60) == 0 {
@@ -309,8 +336,11 @@ func TestDeterminism(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("replicas agreed on the app hash at all %d heights: %d txs accepted, %d rejected, log size %d, %d restarts after commit, %d crashes before commit",
-		blocks, accepted, rejected, head.Size, kills, crashes)
+	t.Logf("replicas agreed on the app hash at all %d heights: %d txs accepted, %d rejected, %d bundles, log size %d, %d records, %d restarts after commit, %d crashes before commit",
+		blocks, accepted, rejected, g.bundles, head.Size, head.Records, kills, crashes)
+	if blocks >= 200 && g.bundles == 0 {
+		t.Errorf("the simulation generated no bundles")
+	}
 	t.Logf("result codes seen: %v", codes)
 	for _, c := range []ledger.Code{ledger.CodeOK, ledger.CodeDuplicate, ledger.CodeUnknownKey, ledger.CodeRoleNotAllowed, ledger.CodeTimeWindow, ledger.CodeChainPrev, ledger.CodeChainStep} {
 		if blocks >= 200 && codes[c] == 0 {
