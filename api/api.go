@@ -36,6 +36,15 @@ type Backend interface {
 	// false only Result is meaningful (Height is zero).
 	Submit(ctx context.Context, tx []byte, waitCommit bool) (*Committed, error)
 
+	// SubmitBundle passes txs (each one single signed transaction) to the
+	// mempool carried in bundles and, when waitCommit is set, waits for
+	// their commits until ctx ends. It returns one outcome per tx, in
+	// order: Err is a *ledger.RejectError, a *CommitRejectError,
+	// ErrOverloaded or ctx's error (still pending); with a nil Err,
+	// Committed is set (Height zero when not waiting). The error return is
+	// for the request as a whole (ErrOverloaded, not initialised).
+	SubmitBundle(ctx context.Context, txs [][]byte, waitCommit bool) ([]BundleOutcome, error)
+
 	// Status reports the node's view of the chain.
 	Status(ctx context.Context) (*client.Status, error)
 }
@@ -45,6 +54,12 @@ type Committed struct {
 	Height int64           // block height; zero when Submit did not wait for the commit
 	Time   time.Time       // block time; zero when Submit did not wait for the commit
 	Result ledger.TxResult // the transaction's result (Code is ledger.CodeOK)
+}
+
+// BundleOutcome is the outcome of one transaction of Backend.SubmitBundle.
+type BundleOutcome struct {
+	Committed *Committed
+	Err       error
 }
 
 // CommitRejectError is a rejection of a transaction by FinalizeBlock: it
@@ -159,6 +174,7 @@ type route struct {
 func (s *server) routes() []route {
 	return []route{
 		{http.MethodPost, "/v1/txs", s.submit},
+		{http.MethodPost, "/v1/bundles", s.submitBundle},
 		{http.MethodGet, "/v1/txs/{txid}", s.txByID},
 		{http.MethodPost, "/v1/evidence", s.submitEvidence},
 		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt},

@@ -514,6 +514,23 @@ func (f *fixture) step3() []byte {
 		Prev: ledger.LeafHash(b), Size: 9, Commitment: ledgertest.Commitment("loan1-step3")})
 }
 
+// newBundle is a bundle of step 1 of two new evidence chains named after
+// tag, and step5 (rejected).
+func (f *fixture) newBundle(t testing.TB, tag string) []byte {
+	t.Helper()
+	a := f.node.a
+	var txs [][]byte
+	for i := range 2 {
+		txs = append(txs, a.Evidence(a.Key("bank-a"), ledgertest.GenesisTime, ledger.Record{Kind: "loan-contract", Chain: fmt.Sprintf("%s-%d", tag, i), Step: 1,
+			Size: 9, Commitment: ledgertest.Commitment(tag + fmt.Sprint(i))}))
+	}
+	b, err := ledger.EncodeBundle(append(txs, f.step5()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // step5 skips steps 3 and 4 of LOAN-1: a chain_step rejection.
 func (f *fixture) step5() []byte {
 	a := f.node.a
@@ -665,5 +682,71 @@ func TestConcurrent(t *testing.T) {
 	}
 	if f.node.height != 9 {
 		t.Errorf("height %d after 4 commits on 5, want 9", f.node.height)
+	}
+}
+
+func TestSubmitBundle(t *testing.T) {
+	f := newFixture(t)
+	h := api.New(f.node, api.Options{})
+	b := f.newBundle(t, "BUNDLE")
+	rec := serve(t, h, http.MethodPost, "/v1/bundles?wait=commit", b)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("POST /v1/bundles = %d %s", rec.Code, rec.Body)
+	}
+	var res client.BundleResult
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Committed != 2 || res.Rejected != 1 || len(res.Results) != 3 {
+		t.Fatalf("bundle result %+v, want 2 committed and 1 rejected", res)
+	}
+	inner, _ := ledger.DecodeBundle(b)
+	for i, it := range res.Results[:2] {
+		tx, _ := ledger.DecodeTx(inner[i])
+		if it.Status != client.StatusCommitted || it.TxID != tx.ID() || it.Index != 11+uint64(i) || it.Height == 0 || it.Time == nil || it.Type != "evidence" || it.Signer != "bank-a" {
+			t.Fatalf("item %d = %+v", i, it)
+		}
+	}
+	if r := res.Results[2]; r.Status != client.StatusRejected || r.Code != ledger.CodeChainStep || r.Message == "" || r.Hint == "" {
+		t.Fatalf("rejected item = %+v", r)
+	}
+	// The same bundle again: every item is a duplicate or still rejected.
+	rec = serve(t, h, http.MethodPost, "/v1/bundles?wait=sync", b)
+	res = client.BundleResult{}
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || rec.Code != http.StatusOK || res.Rejected != 3 || res.Results[0].Code != ledger.CodeDuplicate {
+		t.Fatalf("resubmitted bundle = %d %s", rec.Code, rec.Body)
+	}
+	// wait=sync answers pending.
+	rec = serve(t, h, http.MethodPost, "/v1/bundles?wait=sync", f.newBundle(t, "SYNC"))
+	res = client.BundleResult{}
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || res.Pending != 2 || res.Results[0].Status != client.StatusPending {
+		t.Fatalf("wait=sync bundle = %d %s", rec.Code, rec.Body)
+	}
+	for _, tt := range []struct {
+		name   string
+		body   []byte
+		status int
+		code   string
+		msg    string
+	}{
+		{"single tx", f.step3(), http.StatusUnprocessableEntity, "malformed", "POST /v1/txs"},
+		{"truncated", b[:len(b)-2], http.StatusUnprocessableEntity, "malformed", "truncated"},
+		{"empty", nil, http.StatusBadRequest, client.CodeBadRequest, "empty"},
+		{"too large", make([]byte, client.MaxBundleBody+1), http.StatusRequestEntityTooLarge, "too_large", "larger"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := serve(t, h, http.MethodPost, "/v1/bundles", tt.body)
+			var er client.ErrorResponse
+			if err := json.Unmarshal(rec.Body.Bytes(), &er); err != nil || er.Error == nil {
+				t.Fatalf("error body %s: %v", rec.Body, err)
+			}
+			if e := er.Error; rec.Code != tt.status || e.Code != tt.code || !strings.Contains(e.Message, tt.msg) {
+				t.Fatalf("= %d %s, want %d %s mentioning %q", rec.Code, rec.Body, tt.status, tt.code, tt.msg)
+			}
+		})
+	}
+	f.node.overloaded = true
+	if rec := serve(t, h, http.MethodPost, "/v1/bundles", b); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("overloaded = %d", rec.Code)
 	}
 }

@@ -108,6 +108,60 @@ func (n *memNode) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.
 	return &api.Committed{Height: h, Time: time.Unix(0, blockTime(h)), Result: res}, nil
 }
 
+// SubmitBundle implements api.Backend: the accepted transactions commit
+// together in the next block.
+func (n *memNode) SubmitBundle(ctx context.Context, txs [][]byte, waitCommit bool) ([]api.BundleOutcome, error) {
+	if n.overloaded {
+		return nil, api.ErrOverloaded
+	}
+	all, err := ledger.EncodeBundle(txs)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := n.height + 1
+	pre, err := n.l.Check(n.st, all, blockTime(h))
+	if err != nil {
+		return nil, err
+	}
+	outs := make([]api.BundleOutcome, len(txs))
+	var keep [][]byte
+	var at []int
+	for i, r := range pre.Inner {
+		if r.Code != ledger.CodeOK {
+			outs[i].Err = &ledger.RejectError{Code: r.Code, Msg: r.Log}
+			continue
+		}
+		keep, at = append(keep, txs[i]), append(at, i)
+	}
+	if len(keep) == 0 {
+		return outs, nil
+	}
+	b, err := ledger.EncodeBundle(keep)
+	if err != nil {
+		return nil, err
+	}
+	out, err := n.l.Apply(n.st, ledger.Block{Height: h, Time: blockTime(h), Txs: [][]byte{b}})
+	if err != nil {
+		return nil, err
+	}
+	n.st.Commit(out.Changes)
+	n.height = h
+	for j, r := range out.Results[0].Inner {
+		i := at[j]
+		switch {
+		case r.Code != ledger.CodeOK:
+			outs[i].Err = &api.CommitRejectError{Height: h, Err: &ledger.RejectError{Code: r.Code, Msg: r.Log}}
+		case waitCommit:
+			outs[i].Committed = &api.Committed{Height: h, Time: time.Unix(0, blockTime(h)), Result: r}
+		default:
+			outs[i].Committed = &api.Committed{Result: ledger.TxResult{Code: ledger.CodeOK, ID: r.ID}}
+		}
+	}
+	return outs, nil
+}
+
 // Status implements api.Backend.
 func (n *memNode) Status(context.Context) (*client.Status, error) {
 	if n.statusPanics {

@@ -246,6 +246,8 @@ func TestOpenAPI(t *testing.T) {
 					switch {
 					case method == http.MethodPost && p == "/v1/txs":
 						body = f.step3()
+					case method == http.MethodPost && p == "/v1/bundles":
+						body = f.newBundle(t, fmt.Sprint("OPENAPI-", i))
 					case method == http.MethodPost:
 						body = requestExample(t, doc, op)
 					}

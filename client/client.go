@@ -144,6 +144,34 @@ func (c *Client) Submit(ctx context.Context, tx []byte, wait bool) (*SubmitResul
 	return &r, nil
 }
 
+// SubmitBundle sends a bundle (ledger.EncodeBundle of individually signed
+// transactions) with POST /v1/bundles. With wait it returns once every
+// accepted transaction is committed or the node's wait ends (items still
+// pending then say so); otherwise once CheckTx has taken them. Each item
+// carries its own outcome; an error means the bundle as a whole was not
+// taken.
+func (c *Client) SubmitBundle(ctx context.Context, bundle []byte, wait bool) (*BundleResult, error) {
+	q := url.Values{}
+	if wait {
+		q.Set("wait", WaitCommit)
+		if t := commitTimeout(ctx); t != "" {
+			q.Set("timeout", t)
+		}
+	} else {
+		q.Set("wait", WaitSync)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(q, "bundles"), bytes.NewReader(bundle))
+	if err != nil {
+		return nil, fmt.Errorf("submit bundle: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	var r BundleResult
+	if err := c.do(req, &r); err != nil {
+		return nil, fmt.Errorf("submit bundle: %w", err)
+	}
+	return &r, nil
+}
+
 // commitTimeout is the timeout parameter of a submission under ctx: a
 // little less than the time left, so that the node answers 504 with the tx
 // id before ctx ends. It is "" when ctx has no deadline.

@@ -25,6 +25,12 @@ const (
 	// StatusPending means CheckTx accepted the transaction into the mempool
 	// (wait=sync); it is not committed yet.
 	StatusPending = "pending"
+	// StatusRejected means the ledger rejected the transaction (a bundle
+	// item only; a single submission answers 4xx instead).
+	StatusRejected = "rejected"
+	// StatusUnavailable means the node could not take the transaction now
+	// (mempool full, not ready): resubmit it later (a bundle item only).
+	StatusUnavailable = "unavailable"
 )
 
 // Values of the wait query parameter of POST /v1/txs.
@@ -56,6 +62,38 @@ const (
 // MaxTxBody is the largest request body POST /v1/txs accepts: 1 MiB + 1 KiB.
 // Larger bodies get 413.
 const MaxTxBody = 1<<20 + 1<<10
+
+// MaxBundleBody is the largest request body POST /v1/bundles accepts: 8 MiB.
+// The node splits what it accepts into bundles within the chain's size limit.
+const MaxBundleBody = 8 << 20
+
+// BundleItem is the outcome of one transaction of POST /v1/bundles.
+type BundleItem struct {
+	TxID   crypto.Hash `json:"tx_id"`
+	Status string      `json:"status"` // committed, pending, rejected or unavailable
+	Code   ledger.Code `json:"code"`   // the ledger code; 0 unless rejected
+	// Message and Hint say why, for rejected and unavailable items.
+	Message string `json:"message,omitempty"`
+	Hint    string `json:"hint,omitempty"`
+	// The fields below are set only when Status is StatusCommitted (Height
+	// also for a rejection by a committed block).
+	Index  uint64     `json:"index,omitempty"`
+	Height int64      `json:"height,omitempty"`
+	Time   *time.Time `json:"time,omitempty"`
+	Signer string     `json:"signer,omitempty"`
+	Type   string     `json:"type,omitempty"`
+	Chains []string   `json:"chains,omitempty"`
+}
+
+// BundleResult answers POST /v1/bundles: one item per transaction, in the
+// order sent, and how many ended in each status.
+type BundleResult struct {
+	Committed   int          `json:"committed"`
+	Pending     int          `json:"pending"`
+	Rejected    int          `json:"rejected"`
+	Unavailable int          `json:"unavailable"`
+	Results     []BundleItem `json:"results"`
+}
 
 // HexBytes is a byte string whose JSON (text) form is lowercase hex. It is
 // used for public keys (65-byte uncompressed SM2 points) and salts.

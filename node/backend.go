@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/cometbft/cometbft/mempool"
-
-	"github.com/evidenced/evidenced/abci"
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/ledger"
@@ -47,10 +43,9 @@ func (b *backend) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.
 			ch = c
 		}
 	}
-	res, err := b.n.rpc.BroadcastTxSync(ctx, tx)
-	switch {
+	switch err := b.broadcast(ctx, tx); {
 	case err == nil:
-	case errors.Is(err, mempool.ErrTxInCache):
+	case errors.Is(err, errInMempoolCache):
 		// CometBFT has seen these bytes: either they are still in the
 		// mempool (wait for them) or already committed (a duplicate, which
 		// CheckTx would have said had the cache not answered first).
@@ -59,16 +54,8 @@ func (b *backend) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.
 				return nil, dup
 			}
 		}
-	case errors.As(err, new(mempool.ErrMempoolIsFull)), strings.Contains(err.Error(), "catching up"):
-		return nil, fmt.Errorf("%w: %v", api.ErrOverloaded, err)
 	default:
-		return nil, fmt.Errorf("submit to the mempool: %w", err)
-	}
-	if res != nil && res.Code != 0 {
-		if res.Codespace != abci.Codespace {
-			return nil, fmt.Errorf("mempool refused the tx (codespace %q code %d): %s", res.Codespace, res.Code, res.Log)
-		}
-		return nil, &ledger.RejectError{Code: ledger.Code(res.Code), Msg: res.Log}
+		return nil, err
 	}
 	if !waitCommit || ch == nil {
 		// Accepted into the mempool (CheckTx passed): only Result is meaningful.

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -86,8 +87,38 @@ func TestSingleNodeSubmitAndRestart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling interval
 	}
-	if st.ChainID != a.ChainID || st.Validators != 1 {
+	if st.ChainID != a.ChainID || st.Validators != 1 || st.Records != 2 {
 		t.Fatalf("status %+v", st)
+	}
+
+	// A bundle: the good transactions commit, each its own entry, in one
+	// block; the bad one is answered in its item.
+	var inner [][]byte
+	for i := range 3 {
+		r := ledger.Record{Kind: "loan-contract", Chain: fmt.Sprintf("LOAN-B%d", i), Step: 1, Commitment: crypto.SM3([]byte{byte(i)}), Size: 1}
+		if i == 2 {
+			r.Step, r.Prev = 2, crypto.SM3([]byte("no such step")) // a gap: chain_step
+		}
+		tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inner = append(inner, tx)
+	}
+	bundle, err := ledger.EncodeBundle(inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := cl.SubmitBundle(ctx, bundle, true)
+	if err != nil {
+		t.Fatalf("submit bundle: %v", err)
+	}
+	if br.Committed != 2 || br.Rejected != 1 || br.Results[0].Index != 3 || br.Results[1].Index != 4 ||
+		br.Results[0].Height != br.Results[1].Height || br.Results[2].Code != ledger.CodeChainStep {
+		t.Fatalf("bundle result %+v", br)
+	}
+	if st, err = cl.Status(ctx); err != nil || st.Records != 4 || st.LogSize != 5 {
+		t.Fatalf("status after the bundle %+v, %v", st, err)
 	}
 	if err := n.Stop(ctx); err != nil {
 		t.Fatal(err)
