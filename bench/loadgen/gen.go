@@ -76,6 +76,7 @@ type generator struct {
 	chainID   string
 	key       *crypto.PrivateKey // signed and batch modes
 	batchSize int
+	bundle    int
 	runID     string
 	rand      io.Reader
 	now       func() time.Time
@@ -87,7 +88,7 @@ func newGenerator(c *config, key *crypto.PrivateKey, rnd io.Reader, now func() t
 	if _, err := io.ReadFull(rnd, id); err != nil {
 		return nil, fmt.Errorf("draw run id: %w", err)
 	}
-	return &generator{mode: c.mode, chainID: c.chainID, key: key, batchSize: c.batchSize,
+	return &generator{mode: c.mode, chainID: c.chainID, key: key, batchSize: c.batchSize, bundle: c.bundle,
 		runID: hex.EncodeToString(id), rand: rnd, now: now}, nil
 }
 
@@ -106,11 +107,18 @@ func (g *generator) tx(i int) ([]byte, error) {
 	case modeKV:
 		return kvTx(g.rand)
 	case modeSigned:
-		r, err := g.record(i)
-		if err != nil {
-			return nil, err
+		if g.bundle > 1 {
+			txs := make([][]byte, g.bundle)
+			for j := range txs {
+				tx, err := g.signed(i*g.bundle + j)
+				if err != nil {
+					return nil, err
+				}
+				txs[j] = tx
+			}
+			return ledger.EncodeBundle(txs)
 		}
-		return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Type: ledger.TxEvidence, Time: g.now().UnixNano(), Record: &r})
+		return g.signed(i)
 	case modeBatch:
 		recs := make([]ledger.Record, g.batchSize)
 		for j := range recs {
@@ -123,6 +131,15 @@ func (g *generator) tx(i int) ([]byte, error) {
 		return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Type: ledger.TxBatch, Time: g.now().UnixNano(), Records: recs})
 	}
 	return nil, fmt.Errorf("unknown mode %q", g.mode)
+}
+
+// signed builds the individually signed evidence transaction of record n.
+func (g *generator) signed(n int) ([]byte, error) {
+	r, err := g.record(n)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Type: ledger.TxEvidence, Time: g.now().UnixNano(), Record: &r})
 }
 
 // kvTx returns a kvstore transaction of kvTxSize bytes: "k<hex>=v<hex>".

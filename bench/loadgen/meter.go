@@ -17,6 +17,7 @@ type mark struct {
 	Height    int64     `json:"height"`
 	BlockTime time.Time `json:"block_time"`
 	LogSize   uint64    `json:"log_size,omitempty"` // evidenced only
+	Records   uint64    `json:"records,omitempty"`  // evidenced only: records accepted since genesis
 	Wall      time.Time `json:"-"`                  // local time the mark was read
 }
 
@@ -40,7 +41,7 @@ func (m apiMeter) mark(ctx context.Context) (mark, error) {
 	if err != nil {
 		return mark{}, err
 	}
-	return mark{Height: s.Height, BlockTime: s.BlockTime, LogSize: s.LogSize, Wall: time.Now()}, nil
+	return mark{Height: s.Height, BlockTime: s.BlockTime, LogSize: s.LogSize, Records: s.Records, Wall: time.Now()}, nil
 }
 
 func (apiMeter) committed(_ context.Context, a, b mark) (int64, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/ledger"
 )
 
 // Error classes counted in the result besides ledger code names.
@@ -56,11 +57,42 @@ func newAPISubmitter(targets []string, hc *http.Client) (*apiSubmitter, error) {
 }
 
 func (s *apiSubmitter) submit(ctx context.Context, target int, tx []byte, commit bool) outcome {
+	if ledger.IsBundle(tx) {
+		return s.submitBundle(ctx, target, tx, commit)
+	}
 	r, err := s.clients[target].Submit(ctx, tx, commit)
 	if err == nil {
 		return outcome{txID: r.TxID.String()}
 	}
 	return classifyAPIError(ctx, err)
+}
+
+// submitBundle sends a bundle; its outcome is the first item's that was not
+// accepted (so a bundle counts as accepted only if all its items were),
+// with the first item's tx id for receipt polling.
+func (s *apiSubmitter) submitBundle(ctx context.Context, target int, b []byte, commit bool) outcome {
+	r, err := s.clients[target].SubmitBundle(ctx, b, commit)
+	if err != nil {
+		return classifyAPIError(ctx, err)
+	}
+	if len(r.Results) == 0 {
+		return outcome{errClass: errBadResponse}
+	}
+	o := outcome{txID: r.Results[0].TxID.String()}
+	for _, it := range r.Results {
+		switch it.Status {
+		case client.StatusCommitted:
+		case client.StatusPending:
+			if commit {
+				return outcome{errClass: client.CodeTimeout, txID: it.TxID.String()}
+			}
+		case client.StatusUnavailable:
+			return outcome{errClass: errUnavailable}
+		default:
+			return outcome{errClass: it.Code.String(), txID: it.TxID.String()}
+		}
+	}
+	return o
 }
 
 // classifyAPIError maps a client error to an error class.

@@ -210,15 +210,16 @@ func kvSize(ctx context.Context, rpc string) (int64, error) {
 	return d.Size, nil
 }
 
-// logSize reads log_size from the evidenced API's /v1/status.
-func logSize(ctx context.Context, api string) (int64, error) {
+// records reads the evidence records committed since genesis from the
+// evidenced API's /v1/status.
+func records(ctx context.Context, api string) (int64, error) {
 	var st struct {
-		LogSize int64 `json:"log_size"`
+		Records int64 `json:"records"`
 	}
 	if err := getJSON(ctx, api+"/v1/status", &st); err != nil {
 		return 0, err
 	}
-	return st.LogSize, nil
+	return st.Records, nil
 }
 
 // peakRSS reads VmHWM (peak resident set) of each node, in bytes.

@@ -120,14 +120,14 @@ func TestParseFlagsAndPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := o.plan()
-	if len(steps) != 5 {
-		t.Fatalf("plan has %d steps, want 5: %+v", len(steps), steps)
+	if len(steps) != 6 || steps[1].scenario != "signed-single-max" {
+		t.Fatalf("plan has %d steps, want 6 with the one-per-request run second: %+v", len(steps), steps)
 	}
-	// 60 build + 2×45 clusters + 5 runs × (2+10+8).
-	if got, want := o.estimate(), 250*time.Second; got != want {
+	// 60 build + 2×45 clusters + 6 runs × (2+10+8).
+	if got, want := o.estimate(), 270*time.Second; got != want {
 		t.Errorf("estimate = %v, want %v", got, want)
 	}
-	for _, bad := range [][]string{{"--systems", "etcd"}, {"--batch-size", "5000"}, {"--runs", "0"}, {"--duration", "10ms"}} {
+	for _, bad := range [][]string{{"--systems", "etcd"}, {"--batch-size", "5000"}, {"--runs", "0"}, {"--duration", "10ms"}, {"--bundle", "0"}, {"--single-runs", "-1"}} {
 		if _, err := parseFlags(bad, &strings.Builder{}); err == nil {
 			t.Errorf("parseFlags(%v) accepted", bad)
 		}
