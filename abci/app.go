@@ -32,6 +32,14 @@ import (
 // Codespace is the CometBFT codespace of every evidenced result code.
 const Codespace = "evidenced"
 
+// NodeCodespace and CodeUnavailable mark a CheckTx refusal that is about
+// this node, not the transaction (its store failed or is closing): the
+// transaction may be valid; submit it again later or elsewhere.
+const (
+	NodeCodespace          = "evidenced-node"
+	CodeUnavailable uint32 = 1
+)
+
 // AppVersion is the application protocol version reported in Info.
 const AppVersion = 1
 
@@ -52,7 +60,9 @@ type CommittedBlock struct {
 // Options configure an App.
 type Options struct {
 	Logger *slog.Logger
-	// VerifyCacheSize bounds the positive signature cache (entries); 0 = 65536.
+	// VerifyCacheSize bounds the positive signature cache (entries); 0 =
+	// 262144, several times what a full mempool holds, so rechecks never
+	// verify again.
 	VerifyCacheSize int
 	// Workers verifies a block's signatures in parallel; 0 = GOMAXPROCS.
 	Workers int
@@ -97,7 +107,7 @@ func New(db *store.DB, opts Options) *App {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.VerifyCacheSize <= 0 {
-		opts.VerifyCacheSize = 1 << 16
+		opts.VerifyCacheSize = 1 << 18
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -173,7 +183,10 @@ func (a *App) CheckTx(_ context.Context, req *abcitypes.RequestCheckTx) (*abcity
 	defer snap.Close()
 	res, err := a.l.Check(snap, req.Tx, a.now().UnixNano())
 	if err != nil {
-		return nil, fmt.Errorf("check tx: %w", err)
+		// CometBFT halts on a CheckTx error (a recheck may even run while
+		// the node stops and its store is closed): refuse the tx instead.
+		a.log.Warn("check tx failed", "err", err)
+		return &abcitypes.ResponseCheckTx{Code: CodeUnavailable, Log: "the node cannot check transactions now: " + err.Error(), Codespace: NodeCodespace}, nil
 	}
 	return &abcitypes.ResponseCheckTx{Code: uint32(res.Code), Log: res.Log, Codespace: codespace(res.Code)}, nil
 }

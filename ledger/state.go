@@ -137,6 +137,11 @@ type state struct {
 
 	checkpointSeen bool // a checkpoint transaction was accepted in this block
 	records        int  // evidence records accepted in this block
+
+	// Check of a bundle stages nothing; these stand in for what its earlier
+	// inner transactions would have staged.
+	checkedTxs    map[crypto.Hash]bool
+	checkedChains map[string]bool
 }
 
 func newState(r Reader) *state {

@@ -140,6 +140,9 @@ func (b *backend) broadcast(ctx context.Context, tx []byte) error {
 		return fmt.Errorf("submit to the mempool: %w", err)
 	}
 	if res.Code != 0 {
+		if res.Codespace == abci.NodeCodespace {
+			return fmt.Errorf("%w: %s", api.ErrOverloaded, res.Log)
+		}
 		if res.Codespace != abci.Codespace {
 			return fmt.Errorf("mempool refused the tx (codespace %q code %d): %s", res.Codespace, res.Code, res.Log)
 		}

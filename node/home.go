@@ -171,12 +171,14 @@ func CometConfig(home, moniker, host string, p2pPort, rpcPort int, timeoutCommit
 		cc.P2P.AddrBookStrict = false
 		cc.P2P.AllowDuplicateIP = true
 	}
-	// A bounded mempool: about two full blocks. Every transaction in it is
+	// A bounded mempool: a few full blocks. Every transaction in it is
 	// gossiped to every peer and rechecked after every block, so an
 	// unbounded backlog (CometBFT's default is 1 GB) starves block gossip
-	// and stalls consensus under load; beyond the bound CheckTx is refused
-	// with "mempool is full" and the API answers 503 with Retry-After.
-	cc.Mempool.MaxTxsBytes = 16 << 20
+	// and stalls consensus under load, and a long one makes each recheck
+	// cost more than the block (4 MiB is about 16,000 signed records or 37
+	// batches of 1,000); beyond the bound CheckTx is refused with "mempool
+	// is full" and the API answers 503 with Retry-After.
+	cc.Mempool.MaxTxsBytes = 4 << 20
 	cc.Mempool.Size = 5000 // CometBFT's default: every pending tx is rechecked after each block
 	// The app indexes its own log; CometBFT's tx index would duplicate it.
 	cc.TxIndex.Indexer = "null"
