@@ -91,6 +91,8 @@ type App struct {
 
 	mu     sync.Mutex
 	staged *stagedBlock // set by FinalizeBlock, written and cleared by Commit
+
+	outcomes outcomeCache // block executions of the height being decided
 }
 
 type stagedBlock struct {
@@ -196,6 +198,7 @@ func (a *App) CheckTx(_ context.Context, req *abcitypes.RequestCheckTx) (*abcity
 // transaction never changes the outcome of another (a rejected transaction
 // stages nothing), so the kept set is accepted whole.
 func (a *App) PrepareProposal(_ context.Context, req *abcitypes.RequestPrepareProposal) (*abcitypes.ResponsePrepareProposal, error) {
+	start := time.Now()
 	var txs [][]byte
 	var size int64
 	cp, err := a.checkpointTx(req.Height, req.LocalLastCommit.Votes)
@@ -217,39 +220,52 @@ func (a *App) PrepareProposal(_ context.Context, req *abcitypes.RequestPreparePr
 	if err != nil {
 		return nil, fmt.Errorf("prepare proposal %d: %w", req.Height, err)
 	}
-	kept := txs[:0]
+	var kept [][]byte
+	var keptResults []ledger.TxResult
 	dropped := 0
 	for i, r := range out.Results {
 		switch {
 		case r.Code == ledger.CodeOK:
-			kept = append(kept, txs[i])
+			kept, keptResults = append(kept, txs[i]), append(keptResults, r)
 		case r.Type == ledger.TxBundle && r.Accepted() > 0:
 			// Keep the accepted part of a bundle. Its rejected inner
 			// transactions staged nothing, so the accepted ones apply
 			// exactly as simulated.
-			b, err := acceptedPart(txs[i], &r)
+			b, res, err := acceptedPart(txs[i], &r)
 			if err != nil {
 				return nil, fmt.Errorf("prepare proposal %d: tx %d: %w", req.Height, i, err)
 			}
-			kept = append(kept, b)
+			kept, keptResults = append(kept, b), append(keptResults, res)
 			dropped += len(r.Inner) - r.Accepted()
 		default:
 			dropped++
 		}
 	}
-	if dropped > 0 {
-		a.log.Debug("proposal dropped rejected txs", "height", req.Height, "dropped", dropped, "kept", len(kept))
-	}
+	// What was dropped staged nothing: the kept block's outcome is this one
+	// with only the kept results. ProcessProposal and FinalizeBlock of this
+	// proposal reuse it.
+	a.outcomes.put(keyOf(req.Height, req.Time, kept), keptOutcome(out, keptResults))
+	a.log.Debug("proposal prepared", "height", req.Height, "offered", len(req.Txs), "kept", len(kept), "dropped", dropped, "dur", time.Since(start))
 	return &abcitypes.ResponsePrepareProposal{Txs: kept}, nil
 }
 
 // ProcessProposal accepts a proposal only if the ledger accepts every
 // transaction in it: an honest proposer never includes a rejected one.
 func (a *App) ProcessProposal(_ context.Context, req *abcitypes.RequestProcessProposal) (*abcitypes.ResponseProcessProposal, error) {
-	out, err := a.simulate(req.Height, req.Time, req.Txs)
-	if err != nil {
-		return nil, fmt.Errorf("process proposal %d: %w", req.Height, err)
+	start := time.Now()
+	k := keyOf(req.Height, req.Time, req.Txs)
+	out, cached := a.outcomes.get(k), true
+	if out == nil {
+		var err error
+		cached = false
+		if out, err = a.simulate(req.Height, req.Time, req.Txs); err != nil {
+			return nil, fmt.Errorf("process proposal %d: %w", req.Height, err)
+		}
+		a.outcomes.put(k, out)
 	}
+	defer func() {
+		a.log.Debug("proposal processed", "height", req.Height, "txs", len(req.Txs), "cached", cached, "dur", time.Since(start))
+	}()
 	for i, r := range out.Results {
 		if r.Code != ledger.CodeOK {
 			a.log.Warn("rejecting proposal with a rejected tx", "height", req.Height, "tx", i, "code", r.Code.String(), "log", r.Log)
@@ -260,19 +276,26 @@ func (a *App) ProcessProposal(_ context.Context, req *abcitypes.RequestProcessPr
 }
 
 // acceptedPart rebuilds bundle raw with only the inner transactions its
-// result accepted.
-func acceptedPart(raw []byte, r *ledger.TxResult) ([]byte, error) {
+// result accepted, and returns the result Apply gives that bundle.
+func acceptedPart(raw []byte, r *ledger.TxResult) ([]byte, ledger.TxResult, error) {
 	inner, err := ledger.DecodeBundle(raw)
 	if err != nil {
-		return nil, err
+		return nil, ledger.TxResult{}, err
 	}
 	keep := make([][]byte, 0, r.Accepted())
+	res := ledger.TxResult{Type: ledger.TxBundle, Code: ledger.CodeOK, Inner: make([]ledger.TxResult, 0, r.Accepted())}
 	for j := range inner {
 		if r.Inner[j].Code == ledger.CodeOK {
 			keep = append(keep, inner[j])
+			res.Inner = append(res.Inner, r.Inner[j])
 		}
 	}
-	return ledger.EncodeBundle(keep)
+	b, err := ledger.EncodeBundle(keep)
+	if err != nil {
+		return nil, ledger.TxResult{}, err
+	}
+	res.ID = crypto.SM3(b)
+	return b, res, nil
 }
 
 func (a *App) simulate(height int64, t time.Time, txs [][]byte) (*ledger.Outcome, error) {
@@ -291,12 +314,18 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.RequestFinalizeBlo
 	if req.Height != h+1 {
 		return nil, fmt.Errorf("finalize block %d: committed height is %d", req.Height, h)
 	}
-	snap := a.db.Snapshot()
-	out, err := a.l.Apply(snap, ledger.Block{Height: req.Height, Time: req.Time.UnixNano(), Txs: req.Txs})
-	snap.Close()
-	if err != nil {
-		return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
+	start := time.Now()
+	out, cached := a.outcomes.get(keyOf(req.Height, req.Time, req.Txs)), true
+	if out == nil {
+		cached = false
+		snap := a.db.Snapshot()
+		out, err = a.l.Apply(snap, ledger.Block{Height: req.Height, Time: req.Time.UnixNano(), Txs: req.Txs})
+		snap.Close()
+		if err != nil {
+			return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
+		}
 	}
+	a.log.Debug("block finalized", "height", req.Height, "txs", len(req.Txs), "changes", len(out.Changes), "cached", cached, "dur", time.Since(start))
 	a.mu.Lock()
 	a.staged = &stagedBlock{height: req.Height, time: req.Time, out: out}
 	a.mu.Unlock()
@@ -316,12 +345,12 @@ func (a *App) Commit(context.Context, *abcitypes.RequestCommit) (*abcitypes.Resp
 	if st == nil {
 		return nil, errors.New("commit: no finalized block is staged")
 	}
+	start := time.Now()
 	if err := a.db.Commit(store.Commit{Height: st.height, AppHash: st.out.AppHash[:], Time: st.time.UnixNano(), Changes: st.out.Changes}); err != nil {
 		return nil, fmt.Errorf("commit block %d: %w", st.height, err)
 	}
-	if len(st.out.Results) > 0 {
-		a.log.Debug("block committed", "height", st.height, "txs", len(st.out.Results), "log_size", st.out.LogSize)
-	}
+	a.outcomes.forget(st.height)
+	a.log.Debug("block committed", "height", st.height, "txs", len(st.out.Results), "log_size", st.out.LogSize, "dur", time.Since(start))
 	if a.onCommit != nil {
 		a.onCommit(CommittedBlock{Height: st.height, Time: st.time, AppHash: st.out.AppHash, LogSize: st.out.LogSize, Txs: st.out.Results})
 	}

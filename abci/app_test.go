@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -258,13 +259,26 @@ func TestBundleProposalKeepsAcceptedPart(t *testing.T) {
 	if err != nil || ct.Code != 0 {
 		t.Fatalf("CheckTx of a bundle with 2 of 3 good = %+v, %v", ct, err)
 	}
-	pp, err := h.app.PrepareProposal(ctx, &abcitypes.RequestPrepareProposal{Height: 1, Time: h.now, MaxTxBytes: 1 << 20, Txs: [][]byte{bundle}})
+	pp, err := h.app.PrepareProposal(ctx, &abcitypes.RequestPrepareProposal{Height: 1, Time: h.now, MaxTxBytes: 1 << 20, Txs: [][]byte{bad, bundle, []byte("junk")}})
 	if err != nil || len(pp.Txs) != 1 {
 		t.Fatalf("PrepareProposal = %d txs, %v", len(pp.Txs), err)
 	}
 	inner, err := ledger.DecodeBundle(pp.Txs[0])
 	if err != nil || len(inner) != 2 || string(inner[0]) != string(a) || string(inner[1]) != string(b) {
 		t.Fatalf("proposed bundle holds %d txs (%v), want the 2 good ones in order", len(inner), err)
+	}
+	// The outcome PrepareProposal leaves for reuse is exactly what executing
+	// the kept block gives.
+	cached := h.app.outcomes.get(keyOf(1, h.now, pp.Txs))
+	if cached == nil {
+		t.Fatal("PrepareProposal cached no outcome for its proposal")
+	}
+	fresh, err := h.app.simulate(1, h.now, pp.Txs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cached, fresh) {
+		t.Fatalf("cached outcome differs from executing the proposal:\ncached %+v\nfresh  %+v", cached.Results, fresh.Results)
 	}
 	if acc, _ := h.app.ProcessProposal(ctx, &abcitypes.RequestProcessProposal{Height: 1, Time: h.now, Txs: pp.Txs}); acc.Status != abcitypes.ResponseProcessProposal_ACCEPT {
 		t.Fatalf("ProcessProposal of the prepared bundle = %v", acc.Status)

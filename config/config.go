@@ -119,7 +119,7 @@ func Default() Config {
 		},
 		Keys:   Keys{MemberKey: "keys/member.pem"},
 		Log:    Log{Level: "info", Format: "text"},
-		Ledger: Ledger{VerifyCacheSize: 1 << 16, SyncWrites: true},
+		Ledger: Ledger{VerifyCacheSize: 1 << 18, SyncWrites: true},
 	}
 }
 
