@@ -43,6 +43,9 @@ func (b *backend) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.
 			ch = c
 		}
 	}
+	if err := b.mempoolRoom(len(tx)); err != nil {
+		return nil, err
+	}
 	switch err := b.broadcast(ctx, tx); {
 	case err == nil:
 	case errors.Is(err, errInMempoolCache):

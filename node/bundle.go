@@ -27,16 +27,14 @@ func (b *backend) SubmitBundle(ctx context.Context, txs [][]byte, waitCommit boo
 	if b.n.db == nil {
 		return nil, api.ErrOverloaded
 	}
-	snap := b.n.db.Snapshot()
-	params, err := ledger.NewView(snap).Params()
-	if err != nil {
-		snap.Close()
+	// Refuse at once when the mempool cannot take the bundle, before
+	// verifying signatures that would only be verified again on the retry.
+	if err := b.mempoolRoom(len(all)); err != nil {
 		return nil, err
 	}
-	pre, err := b.n.app.Ledger().Check(snap, all, time.Now().UnixNano())
-	snap.Close()
+	params, pre, err := b.precheck(ctx, all)
 	if err != nil {
-		return nil, fmt.Errorf("check bundle: %w", err)
+		return nil, err
 	}
 	if len(pre.Inner) != len(txs) {
 		// The bundle as a whole was refused (too large for the chain).
@@ -121,6 +119,38 @@ func (b *backend) SubmitBundle(ctx context.Context, txs [][]byte, waitCommit boo
 	return out, nil
 }
 
+// precheck checks a bundle against committed state, one bundle at a time
+// per node, and returns the chain's params with the result.
+func (b *backend) precheck(ctx context.Context, bundle []byte) (*ledger.Params, ledger.TxResult, error) {
+	select {
+	case b.n.checking <- struct{}{}:
+	case <-time.After(admitWait):
+		return nil, ledger.TxResult{}, fmt.Errorf("%w: other submissions are being checked", api.ErrOverloaded)
+	case <-ctx.Done():
+		return nil, ledger.TxResult{}, ctx.Err()
+	}
+	defer func() { <-b.n.checking }()
+	// The mempool may have filled while this bundle waited.
+	if err := b.mempoolRoom(len(bundle)); err != nil {
+		return nil, ledger.TxResult{}, err
+	}
+	snap := b.n.db.Snapshot()
+	defer snap.Close()
+	params, err := ledger.NewView(snap).Params()
+	if err != nil {
+		return nil, ledger.TxResult{}, err
+	}
+	pre, err := b.n.app.Ledger().Check(snap, bundle, time.Now().UnixNano())
+	if err != nil {
+		return nil, ledger.TxResult{}, fmt.Errorf("check bundle: %w", err)
+	}
+	return params, pre, nil
+}
+
+// admitWait is how long a bundle waits for its turn to be checked before
+// the API answers 503.
+const admitWait = 2 * time.Second
+
 // errInMempoolCache is broadcast's answer when CometBFT has seen the bytes
 // before (in its mempool, or committed).
 var errInMempoolCache = errors.New("the transaction is already in the mempool cache")
@@ -147,6 +177,26 @@ func (b *backend) broadcast(ctx context.Context, tx []byte) error {
 			return fmt.Errorf("mempool refused the tx (codespace %q code %d): %s", res.Codespace, res.Code, res.Log)
 		}
 		return &ledger.RejectError{Code: ledger.Code(res.Code), Msg: res.Log}
+	}
+	return nil
+}
+
+// mempoolRoom returns an error wrapping api.ErrOverloaded when this node
+// should not take n more bytes of its own submissions now. The API admits
+// submissions only while the mempool is under half full: the other half is
+// kept for transactions gossiped from the other members. A node whose
+// mempool is full of its own submissions refuses its peers' transactions,
+// so it has not verified them when they are proposed and must verify a
+// whole block's signatures inside ProcessProposal, on consensus's critical
+// path, while the work it did on its own backlog is wasted.
+func (b *backend) mempoolRoom(n int) error {
+	if b.n.cmt == nil {
+		return api.ErrOverloaded
+	}
+	mp := b.n.cmt.Mempool()
+	cfg := b.n.cmtCfg.Mempool
+	if mp.SizeBytes()+int64(n) > cfg.MaxTxsBytes/2 || mp.Size() >= cfg.Size/2 {
+		return fmt.Errorf("%w: the mempool holds %d transactions, %d bytes; this node takes submissions up to half its limits (%d, %d bytes)", api.ErrOverloaded, mp.Size(), mp.SizeBytes(), cfg.Size, cfg.MaxTxsBytes)
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ type Node struct {
 	cmt     *cmtnode.Node
 	rpc     *rpclocal.Local
 	waiters *waiters
+	// checking admits one API bundle check at a time: signature checks of
+	// submissions beyond what the cores verify would starve consensus.
+	checking chan struct{}
 	http    *http.Server
 	ln      net.Listener
 	started bool
@@ -94,7 +97,8 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		return nil, fmt.Errorf("this home was made for chain %q but %s is for chain %q: restore the right genesis.json or make a new home", cfg.ChainID, cmtCfg.GenesisFile(), gen.ChainID)
 	}
 	log := logger.With("member", cfg.Member)
-	n := &Node{home: home, cfg: cfg, cmtCfg: cmtCfg, log: log, genesis: gen, waiters: newWaiters(cfg.API.MaxWaiters)}
+	n := &Node{home: home, cfg: cfg, cmtCfg: cmtCfg, log: log, genesis: gen, waiters: newWaiters(cfg.API.MaxWaiters),
+		checking: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
 			n.closeStore()

@@ -57,7 +57,7 @@ func poolSize(c *config) (int, error) {
 	case c.mode == modeBatch:
 		n = (defaultClosedBatchRecords + rpt - 1) / rpt
 	default:
-		n = defaultClosedRecords
+		n = (defaultClosedRecords + rpt - 1) / rpt
 	}
 	if n < 1 {
 		n = 1
