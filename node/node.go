@@ -53,9 +53,9 @@ type Node struct {
 	// checking admits one API bundle check at a time: signature checks of
 	// submissions beyond what the cores verify would starve consensus.
 	checking chan struct{}
-	http    *http.Server
-	ln      net.Listener
-	started bool
+	http     *http.Server
+	ln       net.Listener
+	started  bool
 }
 
 // LoadCometConfig reads HOME/config/config.toml (CometBFT's standard file).
