@@ -13,12 +13,31 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 )
 
-// MaxBlockRecords is the most evidence records one block may accept. It
-// bounds the work of applying a block and the size of its atomic commit; a
-// transaction that would exceed it is rejected with CodeBlockFull (and
-// dropped by proposers, so it waits in the mempool for a later block). It is
-// a consensus rule: change it only in a coordinated upgrade.
-const MaxBlockRecords = 10000
+// MaxBlockWrites bounds the state writes the transactions of one block may
+// make, counted in Body.WriteCost units (10,000 individually signed records,
+// or 26 batches of 1,000). It bounds the work of applying a block and the
+// size of its atomic commit; a transaction that would exceed it is rejected
+// with CodeBlockFull (and dropped by proposers, so it waits in the mempool
+// for a later block). It is a consensus rule: change it only in a
+// coordinated upgrade.
+const MaxBlockWrites = 80000
+
+// WriteCost is the most state writes accepting a transaction with this body
+// makes, the unit of MaxBlockWrites: 5 for its log entry (the entry, its
+// Merkle nodes, the tx id and the member index) plus 3 per evidence record
+// (chain head, step and commitment index) and 1 per attestation target.
+func (b *Body) WriteCost() int {
+	const entry, record = 5, 3
+	switch b.Type {
+	case TxEvidence:
+		return entry + record
+	case TxBatch:
+		return entry + record*len(b.Records)
+	case TxAttest:
+		return entry + len(b.Attestation.Targets)
+	}
+	return 0
+}
 
 // VerifyFunc checks an SM2 signature. It must return nil exactly when
 // key.Verify(msg, sig) does; a cache of positive results keyed by the exact
@@ -408,8 +427,8 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 	}
 	// A full block is checked first: it is the cheapest answer, and a
 	// proposer simulating a long mempool reaches it for most transactions.
-	if n := recordCount(body); n > 0 && s.records+n > MaxBlockRecords {
-		return rej(reject(CodeBlockFull, "the block holds %d records; %d more would pass the limit of %d", s.records, n, MaxBlockRecords))
+	if c := body.WriteCost(); c > 0 && s.cost+c > MaxBlockWrites {
+		return rej(reject(CodeBlockFull, "the block's transactions already cost %d writes; %d more would pass the limit of %d", s.cost, c, MaxBlockWrites))
 	}
 	if d := body.Time - b.Time; d > s.params.TimeWindow || -d > s.params.TimeWindow {
 		return rej(reject(CodeTimeWindow, "client time is %s from block time, the window is ±%s", fmtDur(d), fmtDur(s.params.TimeWindow)))
@@ -510,6 +529,7 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 				s.checkedChains[records[i].Chain] = true
 			}
 			s.records += len(records)
+			s.cost += body.WriteCost()
 		}
 		return res, nil
 	}
@@ -521,6 +541,7 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 	}
 	res.Index = idx
 	s.records += len(records)
+	s.cost += body.WriteCost()
 	s.set(keyBytes(prefixTxID, res.ID[:]), u64(idx))
 	s.set(keyMemberEntry(sg.Member, idx), nil)
 	for i := range records {
@@ -538,17 +559,6 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 		}
 	}
 	return res, nil
-}
-
-// recordCount is how many evidence records a body carries.
-func recordCount(b *Body) int {
-	switch b.Type {
-	case TxEvidence:
-		return 1
-	case TxBatch:
-		return len(b.Records)
-	}
-	return 0
 }
 
 // allowed is the role table: who may submit what.

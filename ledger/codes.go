@@ -30,7 +30,7 @@ const (
 	CodeBatchChainRepeat Code = 16 // a batch holds two records of the same evidence chain
 	CodeCheckpoint       Code = 17 // a checkpoint transaction is invalid (height, signatures or quorum)
 	CodeProposerOnly     Code = 18 // the transaction type is put in blocks by proposers, not submitted
-	CodeBlockFull        Code = 19 // the block already holds the most records a block may hold
+	CodeBlockFull        Code = 19 // the block already holds as much work as a block may (MaxBlockWrites)
 	CodeBundleRejected   Code = 20 // some transactions in a bundle were rejected (each inner result says why)
 )
 
@@ -60,7 +60,7 @@ var codeTable = [...]codeInfo{
 	CodeBatchTooLarge:    {"batch_too_large", "a batch holds more records than the chain allows", "split the batch (see the max_batch_records parameter)"},
 	CodeBatchChainRepeat: {"batch_chain_repeat", "a batch holds two records of the same evidence chain", "put consecutive steps of one chain in separate transactions"},
 	CodeCheckpoint:       {"checkpoint", "a checkpoint transaction is invalid (height, signatures or quorum)", "only block proposers build checkpoint transactions, from vote extensions"},
-	CodeBlockFull:        {"block_full", "the block already holds the most records a block may hold", "nothing to do: the transaction stays in the mempool and goes into a later block"},
+	CodeBlockFull:        {"block_full", "the block already holds as much work as a block may (MaxBlockWrites)", "nothing to do: the transaction stays in the mempool and goes into a later block"},
 	CodeBundleRejected:   {"bundle_rejected", "some transactions in a bundle were rejected (each inner result says why)", "resubmit only the rejected transactions, after fixing what their own codes say"},
 	CodeProposerOnly:     {"proposer_only", "the transaction type is put in blocks by proposers, not submitted", "do not submit checkpoint transactions; validators co-sign checkpoints automatically"},
 }

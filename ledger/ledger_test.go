@@ -479,11 +479,21 @@ func TestBlockFull(t *testing.T) {
 		}
 		return f.a.Batch(bankA, f.now, recs)
 	}
+	// Fill the block's write budget exactly: full batches, then one batch
+	// of what is left; a one-record batch after that does not fit.
+	cost := func(n int) int { return (&ledger.Body{Type: ledger.TxBatch, Records: make([]ledger.Record, n)}).WriteCost() }
 	var txs [][]byte
-	for i := range ledger.MaxBlockRecords / ledger.DefaultMaxBatchRecords {
+	full := ledger.MaxBlockWrites / cost(ledger.DefaultMaxBatchRecords)
+	for i := range full {
 		txs = append(txs, batch(chainName("F", i), ledger.DefaultMaxBatchRecords))
 	}
-	txs = append(txs, batch("G", ledger.MaxBlockRecords%ledger.DefaultMaxBatchRecords))
+	left := ledger.MaxBlockWrites - full*cost(ledger.DefaultMaxBatchRecords)
+	last := (left - cost(0)) / (cost(1) - cost(0))
+	signed := (&ledger.Body{Type: ledger.TxEvidence}).WriteCost()
+	if ledger.MaxBlockWrites/signed != 10000 || ledger.MaxBlockWrites/cost(1000) != 26 {
+		t.Fatalf("a block takes %d signed records or %d batches of 1000: the docs say 10000 and 26", ledger.MaxBlockWrites/signed, ledger.MaxBlockWrites/cost(1000))
+	}
+	txs = append(txs, batch("G", last))
 	txs = append(txs, batch("H", 1))
 	out := f.block(txs...)
 	for _, r := range out.Results[:len(txs)-1] {

@@ -137,6 +137,7 @@ type state struct {
 
 	checkpointSeen bool // a checkpoint transaction was accepted in this block
 	records        int  // evidence records accepted in this block
+	cost           int  // Body.WriteCost of the transactions accepted in this block
 
 	// Check of a bundle stages nothing; these stand in for what its earlier
 	// inner transactions would have staged.

@@ -194,8 +194,8 @@ func ConsensusParams() *cmttypes.ConsensusParams {
 	params := cmttypes.DefaultConsensusParams()
 	// Validators co-sign checkpoints through vote extensions from the first block.
 	params.ABCI.VoteExtensionsEnableHeight = 1
-	// Blocks of at most 8 MiB: a full block (ledger.MaxBlockRecords records)
-	// applies and commits in well under a second on a small machine.
+	// Blocks of at most 8 MiB: a full block (ledger.MaxBlockWrites) applies
+	// and commits in about a second on a small machine.
 	params.Block.MaxBytes = 8 << 20
 	return params
 }
