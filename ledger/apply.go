@@ -35,6 +35,10 @@ func (b *Body) WriteCost() int {
 		return entry + record*len(b.Records)
 	case TxAttest:
 		return entry + len(b.Attestation.Targets)
+	case TxGrant:
+		return entry + custodyCostOne + grantCostPer*len(b.Grant.Keys)
+	case TxRevoke, TxAccess:
+		return entry + custodyCostOne
 	}
 	return 0
 }
@@ -470,6 +474,16 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 	if e := allowed(m.Role, body.Type); e != nil {
 		return rej(e)
 	}
+	switch body.Type {
+	case TxGrant, TxRevoke, TxAccess:
+		e, err := l.checkCustody(s, b, body, sg.Member)
+		if err != nil {
+			return res, err
+		}
+		if e != nil {
+			return rej(e)
+		}
+	}
 
 	// Payload rules, checked completely before anything is staged.
 	var records []Record
@@ -558,6 +572,9 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 			s.set(keyAttested(t, idx), nil)
 		}
 	}
+	if err := s.stageCustody(body, sg.Member, idx); err != nil {
+		return res, err
+	}
 	return res, nil
 }
 
@@ -574,6 +591,13 @@ func allowed(r Role, t TxType) *RejectError {
 			return nil
 		}
 		return reject(CodeRoleNotAllowed, "a %s member may not attest; only notary, arbitration and court members do", r)
+	case TxGrant, TxRevoke:
+		if r == RoleBank {
+			return nil
+		}
+		return reject(CodeRoleNotAllowed, "a %s member owns no evidence, so it may not grant or revoke access; owners (banks) do", r)
+	case TxAccess:
+		return nil
 	}
 	return reject(CodeUnsupported, "transaction type %s is not accepted in blocks", t)
 }
@@ -635,3 +659,5 @@ func (l *Ledger) targetExists(s *state, ref RecordRef) (*RejectError, error) {
 }
 
 func fmtDur(ns int64) string { return time.Duration(ns).String() }
+
+func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }

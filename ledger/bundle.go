@@ -25,7 +25,7 @@ const MaxBundleTxs = 4096
 
 // TxBundle is the TxType reported in results for a bundle. It is not a body
 // type: no signed body carries it.
-const TxBundle TxType = 6
+const TxBundle TxType = 255
 
 // IsBundle reports whether b is (claims to be) a bundle rather than a single
 // transaction.

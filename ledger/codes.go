@@ -32,6 +32,10 @@ const (
 	CodeProposerOnly     Code = 18 // the transaction type is put in blocks by proposers, not submitted
 	CodeBlockFull        Code = 19 // the block already holds as much work as a block may (MaxBlockWrites)
 	CodeBundleRejected   Code = 20 // some transactions in a bundle were rejected (each inner result says why)
+	CodeNoOriginal       Code = 21 // the record has no encrypted original kept by the alliance
+	CodeUnknownMember    Code = 22 // the grantee is not another member of the alliance
+	CodeGrantScope       Code = 23 // a chain grant does not match the chain's records with originals
+	CodeNoGrant          Code = 24 // no live grant covers this (revoked, expired, not the grantee's, or none)
 )
 
 // codeInfo is one row of the code table.
@@ -62,6 +66,10 @@ var codeTable = [...]codeInfo{
 	CodeCheckpoint:       {"checkpoint", "a checkpoint transaction is invalid (height, signatures or quorum)", "only block proposers build checkpoint transactions, from vote extensions"},
 	CodeBlockFull:        {"block_full", "the block already holds as much work as a block may (MaxBlockWrites)", "nothing to do: the transaction stays in the mempool and goes into a later block"},
 	CodeBundleRejected:   {"bundle_rejected", "some transactions in a bundle were rejected (each inner result says why)", "resubmit only the rejected transactions, after fixing what their own codes say"},
+	CodeNoOriginal:       {"no_original", "the record has no encrypted original kept by the alliance", "grant and retrieve only records submitted with their original (evidenced submit --upload)"},
+	CodeUnknownMember:    {"unknown_member", "the grantee is not another member of the alliance", "name a member listed by `evidenced members`, other than yourself"},
+	CodeGrantScope:       {"grant_scope", "a chain grant does not match the chain's records with originals", "carry one wrapped key for every record of the chain that has an original, and only those"},
+	CodeNoGrant:          {"no_grant", "no live grant covers this (revoked, expired, not the grantee's, or none)", "ask the record's owner for a grant, and name it"},
 	CodeProposerOnly:     {"proposer_only", "the transaction type is put in blocks by proposers, not submitted", "do not submit checkpoint transactions; validators co-sign checkpoints automatically"},
 }
 

@@ -47,6 +47,9 @@ const (
 	prefixTotalPower       = 'W' // 'W' → total voting power u64
 	prefixCheckpointBySize = 'y' // 'y' ‖ size u64 ‖ height u64 → empty (query index)
 	prefixRecords          = 'n' // 'n' → evidence records accepted since genesis u64
+	prefixGrant            = 'g' // 'g' ‖ grant entry u64 → grantRecord
+	prefixGrantOf          = 'r' // 'r' ‖ u8-prefixed grantee ‖ record ref ‖ grant entry u64 → empty
+	prefixCustody          = 'A' // 'A' ‖ record ref ‖ entry u64 → empty (query index: grants and accesses of a record)
 )
 
 // consensusKey reports whether a key belongs to consensus state hashed into
@@ -54,7 +57,8 @@ const (
 func consensusKey(k []byte) bool {
 	switch k[0] {
 	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixChain, prefixStep,
-		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower, prefixRecords:
+		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower, prefixRecords,
+		prefixGrant, prefixGrantOf:
 		return true
 	}
 	return false

@@ -38,6 +38,9 @@ const (
 	TxAttest     TxType = 3 // an attestation by a notary, arbitration centre or court
 	TxRegister   TxType = 4 // a member registration; valid only in the genesis roster
 	TxCheckpoint TxType = 5 // validators' co-signatures on a checkpoint, put in a block by its proposer
+	TxGrant      TxType = 6 // the owner of records gives a member access to their originals
+	TxRevoke     TxType = 7 // the owner withdraws a grant
+	TxAccess     TxType = 8 // a member logs its retrieval of an original (chain of custody)
 )
 
 // String returns the type's name as used in the CLI and API.
@@ -53,6 +56,12 @@ func (t TxType) String() string {
 		return "register"
 	case TxCheckpoint:
 		return "checkpoint"
+	case TxGrant:
+		return "grant"
+	case TxRevoke:
+		return "revoke"
+	case TxAccess:
+		return "access"
 	case TxBundle:
 		return "bundle"
 	}
@@ -83,7 +92,12 @@ type Record struct {
 	Commitment crypto.Hash  // SM3(salt ‖ original)
 	Size       uint64       // size of the original in bytes
 	Cipher     *crypto.Hash // optional SM3 address of the encrypted original
-	Labels     []Label      // non-personal labels, keys strictly increasing
+	// With Cipher, optionally (the original is kept by the alliance): the
+	// ciphertext size and the SM4 data key wrapped (SM2) to the owner's
+	// member key. Both or neither.
+	CipherSize uint64
+	OwnerKey   []byte
+	Labels     []Label // non-personal labels, keys strictly increasing
 }
 
 // Label is a non-personal key/value tag on a record (e.g. product=consumer-loan).
@@ -181,6 +195,9 @@ type Body struct {
 	Attestation *Attestation        // TxAttest
 	Member      *Member             // TxRegister
 	Checkpoint  *CosignedCheckpoint // TxCheckpoint
+	Grant       *Grant              // TxGrant
+	Revoke      *Revoke             // TxRevoke
+	Access      *Access             // TxAccess
 }
 
 // CosignedCheckpoint carries members' SM2 signatures on the checkpoint of
@@ -262,6 +279,12 @@ func EncodeBody(b *Body) ([]byte, error) {
 			addString8(&bb, sg.Member)
 			bb.AddUint8LengthPrefixed(func(x *cryptobyte.Builder) { x.AddBytes(sg.Signature) })
 		}
+	case TxGrant:
+		addGrant(&bb, b.Grant)
+	case TxRevoke:
+		bb.AddUint64(b.Revoke.Grant)
+	case TxAccess:
+		addAccess(&bb, b.Access)
 	}
 	return bb.Bytes()
 }
@@ -433,6 +456,24 @@ func DecodeBody(b []byte) (*Body, error) {
 			c.Signatures = append(c.Signatures, ms)
 		}
 		out.Checkpoint = c
+	case TxGrant:
+		g, err := readGrant(&s)
+		if err != nil {
+			return nil, err
+		}
+		out.Grant = g
+	case TxRevoke:
+		r := &Revoke{}
+		if !s.ReadUint64(&r.Grant) {
+			return nil, reject(CodeMalformed, "revoke is truncated")
+		}
+		out.Revoke = r
+	case TxAccess:
+		a, err := readAccess(&s)
+		if err != nil {
+			return nil, err
+		}
+		out.Access = a
 	default:
 		return nil, reject(CodeUnsupported, "transaction type %d is not supported", typ)
 	}
@@ -463,6 +504,15 @@ func (b *Body) validate() error {
 		set++
 	}
 	if b.Checkpoint != nil {
+		set++
+	}
+	if b.Grant != nil {
+		set++
+	}
+	if b.Revoke != nil {
+		set++
+	}
+	if b.Access != nil {
 		set++
 	}
 	if set != 1 {
@@ -545,6 +595,24 @@ func (b *Body) validate() error {
 			}
 		}
 		return nil
+	case TxGrant:
+		if b.Grant == nil {
+			return reject(CodeMalformed, "grant transaction without a grant")
+		}
+		return b.Grant.validate()
+	case TxRevoke:
+		if b.Revoke == nil {
+			return reject(CodeMalformed, "revoke transaction without a revoke")
+		}
+		return nil
+	case TxAccess:
+		if b.Access == nil {
+			return reject(CodeMalformed, "access transaction without an access")
+		}
+		if !b.Access.ViaGrant && b.Access.Grant != 0 {
+			return reject(CodeMalformed, "an owner's access names no grant")
+		}
+		return nil
 	}
 	return reject(CodeUnsupported, "transaction type %d is not supported", uint8(b.Type))
 }
@@ -595,6 +663,14 @@ func (r *Record) validate() error {
 	if r.Commitment == (crypto.Hash{}) {
 		return reject(CodeMalformed, "chain %s step %d: commitment is zero", r.Chain, r.Step)
 	}
+	if len(r.OwnerKey) > 0 || r.CipherSize > 0 {
+		if r.Cipher == nil || len(r.OwnerKey) == 0 || r.CipherSize == 0 {
+			return reject(CodeMalformed, "chain %s step %d: a kept original needs its cipher address, ciphertext size and wrapped data key", r.Chain, r.Step)
+		}
+		if len(r.OwnerKey) > MaxWrappedKey {
+			return reject(CodeMalformed, "chain %s step %d: wrapped data key is %d bytes, more than %d", r.Chain, r.Step, len(r.OwnerKey), MaxWrappedKey)
+		}
+	}
 	if len(r.Labels) > MaxLabels {
 		return reject(CodeTooLarge, "record has %d labels, more than %d", len(r.Labels), MaxLabels)
 	}
@@ -624,10 +700,16 @@ func addRecord(b *cryptobyte.Builder, r *Record) {
 	b.AddBytes(r.Prev[:])
 	b.AddBytes(r.Commitment[:])
 	b.AddUint64(r.Size)
-	if r.Cipher != nil {
-		b.AddUint8(1)
+	switch {
+	case r.Cipher != nil && len(r.OwnerKey) > 0:
+		b.AddUint8(recordCipher | recordKept)
 		b.AddBytes(r.Cipher[:])
-	} else {
+		b.AddUint64(r.CipherSize)
+		b.AddUint8LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(r.OwnerKey) })
+	case r.Cipher != nil:
+		b.AddUint8(recordCipher)
+		b.AddBytes(r.Cipher[:])
+	default:
 		b.AddUint8(0)
 	}
 	b.AddUint8(uint8(len(r.Labels)))
@@ -636,6 +718,12 @@ func addRecord(b *cryptobyte.Builder, r *Record) {
 		addString8(b, l.Value)
 	}
 }
+
+// Record flags.
+const (
+	recordCipher = 0x01 // a cipher address follows
+	recordKept   = 0x02 // with it, the ciphertext size and the owner's wrapped data key
+)
 
 func readRecord(s *cryptobyte.String) (*Record, error) {
 	r := &Record{}
@@ -646,14 +734,21 @@ func readRecord(s *cryptobyte.String) (*Record, error) {
 	}
 	switch flags {
 	case 0:
-	case 1:
+	case recordCipher, recordCipher | recordKept:
 		var c crypto.Hash
 		if !s.CopyBytes(c[:]) {
 			return nil, reject(CodeMalformed, "record cipher address is truncated")
 		}
 		r.Cipher = &c
+		if flags&recordKept != 0 {
+			var k cryptobyte.String
+			if !s.ReadUint64(&r.CipherSize) || !s.ReadUint8LengthPrefixed(&k) {
+				return nil, reject(CodeMalformed, "record original is truncated")
+			}
+			r.OwnerKey = []byte(k)
+		}
 	default:
-		return nil, reject(CodeMalformed, "record flags 0x%02x: only bit 0 is defined", flags)
+		return nil, reject(CodeMalformed, "record flags 0x%02x: only 0x01 (cipher address) and 0x03 (kept original) are defined", flags)
 	}
 	if !s.ReadUint8(&nl) {
 		return nil, reject(CodeMalformed, "record labels are truncated")
