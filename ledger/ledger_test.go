@@ -481,7 +481,9 @@ func TestBlockFull(t *testing.T) {
 	}
 	// Fill the block's write budget exactly: full batches, then one batch
 	// of what is left; a one-record batch after that does not fit.
-	cost := func(n int) int { return (&ledger.Body{Type: ledger.TxBatch, Records: make([]ledger.Record, n)}).WriteCost() }
+	cost := func(n int) int {
+		return (&ledger.Body{Type: ledger.TxBatch, Records: make([]ledger.Record, n)}).WriteCost()
+	}
 	var txs [][]byte
 	full := ledger.MaxBlockWrites / cost(ledger.DefaultMaxBatchRecords)
 	for i := range full {
