@@ -39,6 +39,8 @@ type Config struct {
 	Keys   Keys   `toml:"keys"`
 	Log    Log    `toml:"log"`
 	Ledger Ledger `toml:"ledger"`
+	// Originals configures the encrypted originals this node keeps.
+	Originals Originals `toml:"originals"`
 }
 
 // API configures the node's HTTP API and explorer.
@@ -91,6 +93,22 @@ type Ledger struct {
 	SyncWrites bool `toml:"sync_writes"`
 }
 
+// Originals configures the encrypted originals kept by this node (in
+// HOME/data/blobs) and their exchange with the other members.
+type Originals struct {
+	// Listen is the libp2p listen multiaddr of the exchange with the other
+	// members, e.g. "/ip4/0.0.0.0/tcp/26660"; empty: no exchange.
+	Listen string `toml:"listen"`
+	// Replicas is how many other members store a copy of each original this
+	// member uploads (they cannot read it).
+	Replicas int `toml:"replicas"`
+	// MaxUploadBytes bounds one original.
+	MaxUploadBytes int64 `toml:"max_upload_bytes"`
+	// ScrubInterval is how often every stored original is rehashed; "0s"
+	// disables the scrub.
+	ScrubInterval Duration `toml:"scrub_interval"`
+}
+
 // Duration is a time.Duration written as a string ("30s") in TOML.
 type Duration time.Duration
 
@@ -120,6 +138,7 @@ func Default() Config {
 		Keys:   Keys{MemberKey: "keys/member.pem"},
 		Log:    Log{Level: "info", Format: "text"},
 		Ledger: Ledger{VerifyCacheSize: 1 << 18, SyncWrites: true},
+		Originals: Originals{Replicas: 2, MaxUploadBytes: 4 << 30, ScrubInterval: Duration(24 * time.Hour)},
 	}
 }
 
@@ -163,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.VerifyWorkers < 0 || c.Ledger.VerifyCacheSize < 0 {
 		errs = append(errs, errors.New("ledger.verify_workers and ledger.verify_cache_size must not be negative"))
+	}
+	if c.Originals.Replicas < 0 || c.Originals.MaxUploadBytes <= 0 || c.Originals.ScrubInterval < 0 {
+		errs = append(errs, errors.New("originals.replicas and originals.scrub_interval must not be negative, originals.max_upload_bytes must be positive"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid config: %w", err)

@@ -12,8 +12,11 @@ import (
 //
 // A record may name an encrypted original: its SM3 ciphertext address and
 // size and its SM4 data key wrapped (SM2) to the owner's member key. The
-// owner gives another member access with a grant, which carries the data
-// key wrapped to the grantee, and may revoke it; every retrieval of an
+// wrapped payload is the 16-byte data key followed by the 32-byte
+// commitment salt (blob.WrapKey), so whoever may read the original can
+// also check it against the commitment, and nobody else learns the salt.
+// The owner gives another member access with a grant, which carries the
+// same payload wrapped to the grantee, and may revoke it; every retrieval of an
 // original is an access transaction by the member retrieving it, written
 // before it decrypts. Payload encodings:
 //

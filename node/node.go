@@ -28,6 +28,7 @@ import (
 
 	"github.com/evidenced/evidenced/abci"
 	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
@@ -38,6 +39,9 @@ import (
 // StoreDir is the Badger directory of the app state under HOME.
 const StoreDir = "data/evidenced"
 
+// BlobDir is the directory of the encrypted originals under HOME.
+const BlobDir = "data/blobs"
+
 // Node is a running (or ready to run) evidenced node.
 type Node struct {
 	home    string
@@ -46,6 +50,7 @@ type Node struct {
 	log     *slog.Logger
 	genesis *cmttypes.GenesisDoc
 	db      *store.DB
+	blobs   *blob.Store // encrypted originals, HOME/data/blobs
 	app     *abci.App
 	cmt     *cmtnode.Node
 	rpc     *rpclocal.Local
@@ -109,6 +114,9 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open app store: %w", err)
+	}
+	if n.blobs, err = blob.Open(filepath.Join(home, BlobDir)); err != nil {
+		return nil, fmt.Errorf("open the originals store: %w", err)
 	}
 	n.app = abci.New(n.db, abci.Options{
 		Logger:          logger,
