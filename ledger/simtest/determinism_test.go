@@ -65,7 +65,9 @@ type generator struct {
 	history [][]byte // every tx ever generated, for replays
 	lastRef ledger.RecordRef
 	hasRef  bool
-	bundles int // bundles generated
+	bundles int                // bundles generated
+	kept    []ledger.RecordRef // committed records with a kept original
+	grants  []uint64           // committed grants
 }
 
 func (g *generator) block(now int64) [][]byte {
@@ -128,12 +130,60 @@ func (g *generator) next(bank string, used map[string]bool) ledger.Record {
 	return g.record(c, 1, crypto.Hash{})
 }
 
+// bytes returns n random bytes.
+func (g *generator) bytes(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(g.rng.Uint32())
+	}
+	return b
+}
+
+// keptRef is a committed record with a kept original, or now and then any ref.
+func (g *generator) keptRef() ledger.RecordRef {
+	if len(g.kept) == 0 || g.rng.IntN(8) == 0 {
+		return ledger.RecordRef{Index: uint64(g.rng.IntN(50))}
+	}
+	return g.kept[g.rng.IntN(len(g.kept))]
+}
+
+// grantRef is a committed grant's entry, or now and then any entry.
+func (g *generator) grantRef() uint64 {
+	if len(g.grants) == 0 || g.rng.IntN(8) == 0 {
+		return uint64(g.rng.IntN(50))
+	}
+	return g.grants[g.rng.IntN(len(g.grants))]
+}
+
 func (g *generator) tx(now int64, used map[string]bool) []byte {
 	bankName := []string{"bank-a", "bank-b"}[g.rng.IntN(2)]
 	bank := g.a.Key(bankName)
 	switch k := g.rng.IntN(100); {
-	case k < 40: // valid (or, for another bank's chain, chain_owner)
-		return g.a.Evidence(bank, now, g.next(bankName, used))
+	case k < 32: // valid (or, for another bank's chain, chain_owner); half keep their original
+		r := g.next(bankName, used)
+		if g.rng.IntN(2) == 0 {
+			addr := crypto.SM3([]byte(fmt.Sprint("cipher", g.nextID)))
+			r.Cipher, r.CipherSize, r.OwnerKey = &addr, uint64(1+g.rng.IntN(1<<20)), g.bytes(1+g.rng.IntN(ledger.MaxWrappedKey))
+		}
+		return g.a.Evidence(bank, now, r)
+	case k < 35: // a grant of a kept original, to a member or not, maybe expiring soon
+		grantee := []string{"court", "notary", "arbitration", "bank-b", "bank-a", "nobody"}[g.rng.IntN(6)]
+		var exp int64
+		if g.rng.IntN(3) == 0 {
+			exp = now + int64(g.rng.IntN(4))*int64(time.Second)
+		}
+		return g.a.Sign(bank, &ledger.Body{ChainID: g.a.ChainID, Type: ledger.TxGrant, Time: now, Grant: &ledger.Grant{
+			Grantee: grantee, Purpose: "case-" + fmt.Sprint(g.nextID), Expiry: exp,
+			Keys: []ledger.GrantKey{{Ref: g.keptRef(), Wrapped: g.bytes(100)}}}})
+	case k < 38: // an access, by the owner, a grantee or someone else
+		who := []string{"court", "notary", "arbitration", "bank-a", "bank-b", "regulator"}[g.rng.IntN(6)]
+		a := &ledger.Access{Ref: g.keptRef()}
+		if g.rng.IntN(4) > 0 {
+			a.ViaGrant, a.Grant = true, g.grantRef()
+		}
+		return g.a.Sign(g.a.Key(who), &ledger.Body{ChainID: g.a.ChainID, Type: ledger.TxAccess, Time: now, Access: a})
+	case k < 40: // a revoke, by the maker or not
+		return g.a.Sign(bank, &ledger.Body{ChainID: g.a.ChainID, Type: ledger.TxRevoke, Time: now, Revoke: &ledger.Revoke{Grant: g.grantRef()}})
 	case k < 55: // batch
 		var recs []ledger.Record
 		for range 1 + g.rng.IntN(20) {
@@ -296,6 +346,14 @@ func TestDeterminism(t *testing.T) {
 			if res.Code == ledger.CodeOK {
 				accepted++
 				acceptedIDs = append(acceptedIDs, res.ID)
+				if res.Type == ledger.TxGrant {
+					g.grants = append(g.grants, res.Index)
+				}
+				if res.Type == ledger.TxEvidence {
+					if r, _, _, err := g.view().Record(ledger.RecordRef{Index: res.Index}); err == nil && len(r.OwnerKey) > 0 {
+						g.kept = append(g.kept, ledger.RecordRef{Index: res.Index})
+					}
+				}
 				if res.Type == ledger.TxEvidence || res.Type == ledger.TxBatch {
 					g.hasRef, g.lastRef = true, ledger.RecordRef{Index: res.Index}
 					for _, c := range res.Chains {
@@ -336,13 +394,14 @@ func TestDeterminism(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("replicas agreed on the app hash at all %d heights: %d txs accepted, %d rejected, %d bundles, log size %d, %d records, %d restarts after commit, %d crashes before commit",
-		blocks, accepted, rejected, g.bundles, head.Size, head.Records, kills, crashes)
+	t.Logf("replicas agreed on the app hash at all %d heights: %d txs accepted, %d rejected, %d bundles, log size %d, %d records, %d kept originals, %d grants, %d restarts after commit, %d crashes before commit",
+		blocks, accepted, rejected, g.bundles, head.Size, head.Records, len(g.kept), len(g.grants), kills, crashes)
 	if blocks >= 200 && g.bundles == 0 {
 		t.Errorf("the simulation generated no bundles")
 	}
 	t.Logf("result codes seen: %v", codes)
-	for _, c := range []ledger.Code{ledger.CodeOK, ledger.CodeDuplicate, ledger.CodeUnknownKey, ledger.CodeRoleNotAllowed, ledger.CodeTimeWindow, ledger.CodeChainPrev, ledger.CodeChainStep} {
+	for _, c := range []ledger.Code{ledger.CodeOK, ledger.CodeDuplicate, ledger.CodeUnknownKey, ledger.CodeRoleNotAllowed, ledger.CodeTimeWindow, ledger.CodeChainPrev, ledger.CodeChainStep,
+		ledger.CodeNoGrant, ledger.CodeUnknownMember, ledger.CodeNoOriginal} {
 		if blocks >= 200 && codes[c] == 0 {
 			t.Errorf("the simulation never produced code %s: the generator no longer exercises that rule", c)
 		}
