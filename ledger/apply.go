@@ -154,7 +154,7 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 		}
 		id := crypto.SM3(bb)
 		s.set(keyBytes(prefixTxID, id[:]), u64(idx))
-		rec := &memberRecord{Name: m.Name, Role: m.Role, Power: m.Power, Entry: idx, Keys: m.Keys}
+		rec := &memberRecord{Name: m.Name, Role: m.Role, Power: m.Power, Entry: idx, Keys: m.Keys, Peer: m.Peer, Addrs: m.Addrs}
 		s.set(keyString8(prefixMember, m.Name), rec.encode())
 		for _, k := range m.Keys {
 			kid := k.ID()
@@ -565,6 +565,9 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 		s.set(keyString8(prefixChain, rec.Chain), h.encode())
 		s.set(keyStep(rec.Chain, rec.Step), encodeRef(ref))
 		s.set(keyCommitment(rec.Commitment[:], ref), nil)
+		if rec.Cipher != nil && len(rec.OwnerKey) > 0 {
+			s.set(append(keyBytes(prefixCipher, rec.Cipher[:]), encodeRef(ref)...), nil)
+		}
 		res.Chains = append(res.Chains, rec.Chain)
 	}
 	if body.Type == TxAttest {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/evidenced/evidenced/crypto"
 )
 
 // Originals and their chain of custody (docs/ARCHITECTURE.md, "Originals").
@@ -535,4 +537,24 @@ func (v *View) Authorize(member string, ref RecordRef, t int64) (grant uint64, v
 	}
 	return 0, false, fmt.Errorf("%s may not have the original of record %d.%d (chain %s step %d, owner %s): %w; ask %s for a grant",
 		member, ref.Index, ref.Pos, r.Chain, r.Step, owner, ErrNotGranted, owner)
+}
+
+// ByCipher returns up to limit records, oldest first, whose kept original
+// has the ciphertext address addr (normally one: a fresh data key per
+// original makes every ciphertext different).
+func (v *View) ByCipher(addr crypto.Hash, limit int) ([]RecordRef, error) {
+	prefix := keyBytes(prefixCipher, addr[:])
+	kvs, err := v.r.Scan(prefix, nil, limit)
+	if err != nil {
+		return nil, fmt.Errorf("scan cipher %s: %w", addr, err)
+	}
+	out := make([]RecordRef, 0, len(kvs))
+	for _, kv := range kvs {
+		ref, ok := decodeRef(kv.Key[len(prefix):])
+		if !ok {
+			return nil, fmt.Errorf("%w: cipher index key", ErrStoreCorrupt)
+		}
+		out = append(out, ref)
+	}
+	return out, nil
 }

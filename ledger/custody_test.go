@@ -2,12 +2,14 @@ package ledger_test
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/ledger/ledgertest"
 )
 
 // kept returns a record whose original the alliance keeps, with its data key
@@ -47,6 +49,10 @@ func TestGrantAccessRevoke(t *testing.T) {
 	plain := f.one(f.a.Evidence(bank, f.now, rec("LOAN-P", 1, crypto.Hash{}, "no original")))
 	wantCode(t, plain, ledger.CodeOK)
 
+	// The kept original is found by its cipher address.
+	if refs, err := f.view().ByCipher(*r1.Cipher, 10); err != nil || len(refs) != 1 || refs[0] != ref {
+		t.Fatalf("ByCipher = %v, %v; want [%v]", refs, err, ref)
+	}
 	// The kept original round-trips through the encoding, and its owner can unwrap the key.
 	got, _, _, err := f.view().Record(ref)
 	if err != nil || got.Cipher == nil || got.CipherSize != 4096 {
@@ -179,4 +185,42 @@ func FuzzDecodeCustody(f *testing.F) {
 			t.Fatalf("round trip differs")
 		}
 	})
+}
+
+func TestRosterPeers(t *testing.T) {
+	f := newFixture(t)
+	gs := f.a.Genesis.State
+	gs.Members[0].Peer, gs.Members[0].Addrs = "12D3KooWExamplePeerA", []string{"/ip4/127.0.0.1/tcp/26660"}
+	gs.Members[1].Peer = "12D3KooWExamplePeerB"
+	l := ledger.New(ledger.Options{})
+	st := ledgertest.NewMemStore()
+	out, err := l.InitChain(st, &ledger.Genesis{ChainID: chainID, Time: f.now, State: gs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Commit(out.Changes)
+	m, err := ledger.NewView(st).Member(gs.Members[0].Name)
+	if err != nil || m.Peer != "12D3KooWExamplePeerA" || len(m.Addrs) != 1 || m.Addrs[0] != "/ip4/127.0.0.1/tcp/26660" {
+		t.Fatalf("member %+v, %v", m, err)
+	}
+	for _, tt := range []struct {
+		name  string
+		peer  string
+		addrs []string
+	}{
+		{"address without a peer", "", []string{"/ip4/127.0.0.1/tcp/1"}},
+		{"not a multiaddr", "12D3KooWx", []string{"127.0.0.1:1"}},
+		{"space in address", "12D3KooWx", []string{"/ip4/127.0.0.1/tcp/1 "}},
+		{"duplicate peer", "12D3KooWExamplePeerB", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := gs
+			bad.Members = append([]ledger.GenesisMember(nil), gs.Members...)
+			bad.Members[0].Peer, bad.Members[0].Addrs = tt.peer, tt.addrs
+			raw, _ := json.Marshal(bad)
+			if _, err := ledger.ParseGenesisState(raw); err == nil {
+				t.Fatal("ParseGenesisState accepted it")
+			}
+		})
+	}
 }

@@ -50,6 +50,7 @@ const (
 	prefixGrant            = 'g' // 'g' ‖ grant entry u64 → grantRecord
 	prefixGrantOf          = 'r' // 'r' ‖ u8-prefixed grantee ‖ record ref ‖ grant entry u64 → empty
 	prefixCustody          = 'A' // 'A' ‖ record ref ‖ entry u64 → empty (query index: grants and accesses of a record)
+	prefixCipher           = 'x' // 'x' ‖ cipher address ‖ record ref → empty (query index: records of a kept original)
 )
 
 // consensusKey reports whether a key belongs to consensus state hashed into

@@ -100,6 +100,8 @@ type GenesisMember struct {
 	Role  Role     `json:"role"`
 	Power uint64   `json:"power"`
 	Keys  []string `json:"keys"`
+	Peer  string   `json:"peer,omitempty"`  // libp2p peer id of the member's node
+	Addrs []string `json:"addrs,omitempty"` // its libp2p multiaddrs
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string ("15m").
@@ -152,11 +154,12 @@ func (gs *GenesisState) members() ([]*Member, error) {
 		return nil, fmt.Errorf("genesis app_state: the roster has no members")
 	}
 	names := map[string]bool{}
+	peers := map[string]string{}
 	keys := map[crypto.KeyID]string{}
 	var power uint64
 	out := make([]*Member, 0, len(gs.Members))
 	for i, gm := range gs.Members {
-		m := &Member{Name: gm.Name, Role: gm.Role, Power: gm.Power}
+		m := &Member{Name: gm.Name, Role: gm.Role, Power: gm.Power, Peer: gm.Peer, Addrs: gm.Addrs}
 		for j, hexKey := range gm.Keys {
 			kb, err := hex.DecodeString(hexKey)
 			if err != nil {
@@ -178,6 +181,10 @@ func (gs *GenesisState) members() ([]*Member, error) {
 		if names[m.Name] {
 			return nil, fmt.Errorf("genesis member name %q appears twice", m.Name)
 		}
+		if other, dup := peers[m.Peer]; m.Peer != "" && dup {
+			return nil, fmt.Errorf("genesis member %s has the peer id of %s: every member node has its own", m.Name, other)
+		}
+		peers[m.Peer] = m.Name
 		names[m.Name] = true
 		if power+m.Power < power {
 			return nil, fmt.Errorf("genesis voting power overflows")

@@ -46,13 +46,16 @@ func (m logMeta) AppHash() crypto.Hash {
 }
 
 // memberRecord is the stored form of a member: u8 role ‖ u64 power ‖
-// u64 registration entry ‖ u8 key count ‖ keys (65 bytes each).
+// u64 registration entry ‖ u8 key count ‖ keys (65 bytes each) ‖
+// u8-prefixed peer ‖ u8 count ‖ u8-prefixed addresses.
 type memberRecord struct {
 	Name  string
 	Role  Role
 	Power uint64
 	Entry uint64
 	Keys  []*crypto.PublicKey
+	Peer  string
+	Addrs []string
 }
 
 func (m *memberRecord) encode() []byte {
@@ -63,6 +66,11 @@ func (m *memberRecord) encode() []byte {
 	b.AddUint8(uint8(len(m.Keys)))
 	for _, k := range m.Keys {
 		b.AddBytes(k.Bytes())
+	}
+	addString8(&b, m.Peer)
+	b.AddUint8(uint8(len(m.Addrs)))
+	for _, a := range m.Addrs {
+		addString8(&b, a)
 	}
 	return b.BytesOrPanic()
 }
@@ -85,6 +93,17 @@ func decodeMemberRecord(name string, v []byte) (*memberRecord, error) {
 			return nil, fmt.Errorf("%w: member %s key %d: %v", ErrStoreCorrupt, name, i, err)
 		}
 		m.Keys = append(m.Keys, k)
+	}
+	var na uint8
+	if !readString8(&s, &m.Peer) || !s.ReadUint8(&na) {
+		return nil, fmt.Errorf("%w: member %s peer is truncated", ErrStoreCorrupt, name)
+	}
+	for i := 0; i < int(na); i++ {
+		var a string
+		if !readString8(&s, &a) {
+			return nil, fmt.Errorf("%w: member %s address %d is truncated", ErrStoreCorrupt, name, i)
+		}
+		m.Addrs = append(m.Addrs, a)
 	}
 	if !s.Empty() {
 		return nil, fmt.Errorf("%w: member %s record has trailing bytes", ErrStoreCorrupt, name)

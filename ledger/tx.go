@@ -80,6 +80,9 @@ const (
 	MaxNoteLen       = 1024
 	MaxMemberKeys    = 16
 	MaxNameLen       = 64
+	MaxPeerLen       = 128
+	MaxPeerAddrs     = 8
+	MaxPeerAddrLen   = 200
 )
 
 // Record is one piece of evidence: the salted SM3 commitment of an original
@@ -180,6 +183,11 @@ type Member struct {
 	Role  Role                //
 	Power uint64              // voting power; 0 for regulators and other non-validators
 	Keys  []*crypto.PublicKey // SM2 keys that may sign for the member; the first is the member (co-signing) key
+	// Peer is the member node's libp2p peer id (base58), which exchanges
+	// encrypted originals with the other members; Addrs are its libp2p
+	// multiaddrs. Both optional: a member without a peer keeps no originals.
+	Peer  string
+	Addrs []string
 }
 
 // Body is the signed part of a transaction. Exactly one payload field is set,
@@ -270,6 +278,11 @@ func EncodeBody(b *Body) ([]byte, error) {
 		bb.AddUint8(uint8(len(m.Keys)))
 		for _, k := range m.Keys {
 			bb.AddBytes(k.Bytes())
+		}
+		addString8(&bb, m.Peer)
+		bb.AddUint8(uint8(len(m.Addrs)))
+		for _, a := range m.Addrs {
+			addString8(&bb, a)
 		}
 	case TxCheckpoint:
 		c := b.Checkpoint
@@ -438,6 +451,20 @@ func DecodeBody(b []byte) (*Body, error) {
 				return nil, reject(CodeMalformed, "member key %d: %v", i, err)
 			}
 			m.Keys = append(m.Keys, k)
+		}
+		var na uint8
+		if !readString8(&s, &m.Peer) || !s.ReadUint8(&na) {
+			return nil, reject(CodeMalformed, "member registration is truncated in its peer")
+		}
+		if int(na) > MaxPeerAddrs {
+			return nil, reject(CodeMalformed, "member has %d peer addresses, more than %d", na, MaxPeerAddrs)
+		}
+		for i := 0; i < int(na); i++ {
+			var a string
+			if !readString8(&s, &a) {
+				return nil, reject(CodeMalformed, "member peer address %d is truncated", i)
+			}
+			m.Addrs = append(m.Addrs, a)
 		}
 		out.Member = m
 	case TxCheckpoint:
@@ -640,6 +667,27 @@ func (m *Member) validate() error {
 			return reject(CodeMalformed, "member %s: key %s is listed twice", m.Name, id.Short())
 		}
 		seen[id] = true
+	}
+	if m.Peer != "" {
+		if err := checkIdent("peer id", m.Peer, MaxPeerLen, identChain); err != nil {
+			return reject(CodeMalformed, "member %s: %v", m.Name, err)
+		}
+	}
+	if len(m.Addrs) > 0 && m.Peer == "" {
+		return reject(CodeMalformed, "member %s: peer addresses without a peer id", m.Name)
+	}
+	if len(m.Addrs) > MaxPeerAddrs {
+		return reject(CodeMalformed, "member %s: %d peer addresses, more than %d", m.Name, len(m.Addrs), MaxPeerAddrs)
+	}
+	for i, a := range m.Addrs {
+		if a == "" || len(a) > MaxPeerAddrLen || a[0] != '/' {
+			return reject(CodeMalformed, "member %s: peer address %d %q is not a multiaddr like /ip4/10.0.0.1/tcp/26660", m.Name, i, a)
+		}
+		for j := 0; j < len(a); j++ {
+			if c := a[j]; c <= 0x20 || c > 0x7e {
+				return reject(CodeMalformed, "member %s: peer address %d must be printable ASCII without spaces", m.Name, i)
+			}
+		}
 	}
 	return nil
 }

@@ -229,6 +229,8 @@ type MemberInfo struct {
 	Power uint64
 	Entry uint64 // its genesis registration entry
 	Keys  []*crypto.PublicKey
+	Peer  string   // libp2p peer id of its node; empty if it keeps no originals
+	Addrs []string // libp2p multiaddrs of its node
 }
 
 // Member returns the member called name.
@@ -240,7 +242,7 @@ func (v *View) Member(name string) (*MemberInfo, error) {
 	if m == nil {
 		return nil, fmt.Errorf("member %s: %w", name, ErrNotFound)
 	}
-	return &MemberInfo{Name: m.Name, Role: m.Role, Power: m.Power, Entry: m.Entry, Keys: m.Keys}, nil
+	return &MemberInfo{Name: m.Name, Role: m.Role, Power: m.Power, Entry: m.Entry, Keys: m.Keys, Peer: m.Peer, Addrs: m.Addrs}, nil
 }
 
 // MemberByKey returns the member holding key id.
@@ -270,7 +272,7 @@ func (v *View) Members() ([]*MemberInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &MemberInfo{Name: m.Name, Role: m.Role, Power: m.Power, Entry: m.Entry, Keys: m.Keys})
+		out = append(out, &MemberInfo{Name: m.Name, Role: m.Role, Power: m.Power, Entry: m.Entry, Keys: m.Keys, Peer: m.Peer, Addrs: m.Addrs})
 	}
 	// Keys are length-prefixed, so store order is by length first.
 	slices.SortFunc(out, func(a, b *MemberInfo) int { return strings.Compare(a.Name, b.Name) })
