@@ -14,6 +14,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
@@ -31,6 +32,9 @@ type HomeSpec struct {
 	Host string
 	// Ports: CometBFT p2p, CometBFT RPC, evidenced HTTP API.
 	P2PPort, RPCPort, APIPort int
+	// BlobPort is the libp2p port of the exchange of originals with the
+	// other members; 0: this node exchanges none.
+	BlobPort int
 	// Passphrase encrypts the member key; nil writes it unencrypted (dev and test alliances only).
 	Passphrase []byte
 	// TimeoutCommit, when non-zero, overrides CometBFT's timeout_commit.
@@ -46,6 +50,10 @@ type HomeInfo struct {
 	MemberKey     *crypto.PublicKey
 	MemberKeyFile string
 	CometConfig   *cmtcfg.Config
+	// Peer and PeerAddrs are the node's libp2p identity (derived from the
+	// member key) and listen address, for the roster; empty without a BlobPort.
+	Peer      string
+	PeerAddrs []string
 }
 
 // P2PAddress returns id@host:port for persistent_peers.
@@ -89,6 +97,17 @@ func InitHome(s HomeSpec) (*HomeInfo, error) {
 	ec := config.Default()
 	ec.Moniker, ec.Member, ec.Role, ec.ChainID = s.Moniker, s.Member, s.Role.String(), s.ChainID
 	ec.API.Listen = fmt.Sprintf("%s:%d", s.Host, s.APIPort)
+	var peer string
+	var peerAddrs []string
+	if s.BlobPort > 0 {
+		id, err := exchange.PeerID(mk)
+		if err != nil {
+			return nil, fmt.Errorf("derive the libp2p identity: %w", err)
+		}
+		peer = id.String()
+		ec.Originals.Listen = fmt.Sprintf("/ip4/%s/tcp/%d", s.Host, s.BlobPort)
+		peerAddrs = []string{ec.Originals.Listen}
+	}
 	keyPath := config.Path(s.Home, ec.Keys.MemberKey)
 	if err := keyfile.Save(keyPath, mk, s.Passphrase); err != nil {
 		return nil, fmt.Errorf("save member key: %w", err)
@@ -97,7 +116,7 @@ func InitHome(s HomeSpec) (*HomeInfo, error) {
 		return nil, err
 	}
 	return &HomeInfo{Spec: s, NodeID: string(nk.ID()), ValidatorKey: pub.Bytes(), ValidatorAddr: pub.Address().String(),
-		MemberKey: mk.Public(), MemberKeyFile: keyPath, CometConfig: cc}, nil
+		MemberKey: mk.Public(), MemberKeyFile: keyPath, CometConfig: cc, Peer: peer, PeerAddrs: peerAddrs}, nil
 }
 
 // GenesisMember is one roster entry for WriteGenesis.
@@ -121,7 +140,8 @@ func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttyp
 		for _, k := range m.ExtraKeys {
 			keys = append(keys, fmt.Sprintf("%x", k.Bytes()))
 		}
-		gs.Members = append(gs.Members, ledger.GenesisMember{Name: h.Spec.Member, Role: h.Spec.Role, Power: uint64(m.Power), Keys: keys})
+		gs.Members = append(gs.Members, ledger.GenesisMember{Name: h.Spec.Member, Role: h.Spec.Role, Power: uint64(m.Power), Keys: keys,
+			Peer: h.Peer, Addrs: h.PeerAddrs})
 		if m.Power > 0 {
 			pv := privval.LoadFilePV(h.CometConfig.PrivValidatorKeyFile(), h.CometConfig.PrivValidatorStateFile())
 			pub, err := pv.GetPubKey()

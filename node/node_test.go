@@ -21,7 +21,7 @@ import (
 	"github.com/evidenced/evidenced/testnet"
 )
 
-func freeBase(t *testing.T) int { return testutil.FreePortBase(t, 40000, 2000, 3) }
+func freeBase(t *testing.T) int { return testutil.FreePortBase(t, 40000, 2000, 4) }
 
 func generate(t *testing.T, chainID string) *testnet.Alliance {
 	t.Helper()

@@ -31,7 +31,8 @@ type Options struct {
 	Out     string   // output directory (created; must not hold an alliance already)
 	ChainID string   // default "evidenced-local"
 	Members []string // member specs "name" or "name:role"; a bare role name is its own role (bank, notary, …)
-	// BasePort: member i listens on BasePort+10*i (p2p), +1 (RPC), +2 (API).
+	// BasePort: member i listens on BasePort+10*i (p2p), +1 (RPC), +2 (API),
+	// +3 (libp2p exchange of originals).
 	BasePort int
 	// APIBasePort, when set, puts member i's API on APIBasePort+i instead.
 	APIBasePort   int
@@ -124,7 +125,7 @@ func Generate(o Options) (*Alliance, error) {
 		}
 		h, err := node.InitHome(node.HomeSpec{
 			Home: filepath.Join(abs, name), Moniker: name, Member: name, Role: role, ChainID: o.ChainID,
-			Host: "127.0.0.1", P2PPort: port, RPCPort: port + 1, APIPort: apiPort, TimeoutCommit: o.TimeoutCommit,
+			Host: "127.0.0.1", P2PPort: port, RPCPort: port + 1, APIPort: apiPort, BlobPort: port + 3, TimeoutCommit: o.TimeoutCommit,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("member %s: %w", name, err)

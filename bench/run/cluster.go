@@ -46,7 +46,7 @@ func freeBasePort(n int) (int, error) {
 		base := 20000 + 10*rand.IntN(3000)
 		ok := true
 		for i := 0; i < n && ok; i++ {
-			for d := range 3 {
+			for d := range 4 { // p2p, RPC, API, libp2p
 				ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+10*i+d))
 				if err != nil {
 					ok = false
