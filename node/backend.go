@@ -97,6 +97,11 @@ func (b *backend) Status(ctx context.Context) (*client.Status, error) {
 		return nil, fmt.Errorf("CometBFT status: %w", err)
 	}
 	st.CatchingUp = cs.SyncInfo.CatchingUp
+	if cs.SyncInfo.LatestBlockHeight == 0 {
+		// Before the first block CometBFT has no validator set to report.
+		st.Validators = len(b.n.genesis.Validators)
+		return st, nil
+	}
 	vals, err := b.n.rpc.Validators(ctx, nil, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("CometBFT validators: %w", err)

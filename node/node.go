@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -29,6 +30,7 @@ import (
 	"github.com/evidenced/evidenced/abci"
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/blob"
+	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
@@ -51,10 +53,19 @@ type Node struct {
 	genesis *cmttypes.GenesisDoc
 	db      *store.DB
 	blobs   *blob.Store // encrypted originals, HOME/data/blobs
-	app     *abci.App
-	cmt     *cmtnode.Node
-	rpc     *rpclocal.Local
-	waiters *waiters
+	// The exchange of originals with the other members (nil when
+	// originals.listen is empty), and its background work.
+	memberKey      *crypto.PrivateKey
+	p2p            *exchange.Host
+	roster         *roster
+	replicate      chan crypto.Hash
+	pendingEntries entryQueue
+	bg             sync.WaitGroup
+	stopping       chan struct{}
+	app            *abci.App
+	cmt            *cmtnode.Node
+	rpc            *rpclocal.Local
+	waiters        *waiters
 	// checking admits one API bundle check at a time: signature checks of
 	// submissions beyond what the cores verify would starve consensus.
 	checking chan struct{}
@@ -103,7 +114,7 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 	}
 	log := logger.With("member", cfg.Member)
 	n := &Node{home: home, cfg: cfg, cmtCfg: cmtCfg, log: log, genesis: gen, waiters: newWaiters(cfg.API.MaxWaiters),
-		checking: make(chan struct{}, 1)}
+		checking: make(chan struct{}, 1), stopping: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			n.closeStore()
@@ -122,12 +133,16 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		Logger:          logger,
 		VerifyCacheSize: cfg.Ledger.VerifyCacheSize,
 		Workers:         cfg.Ledger.VerifyWorkers,
-		OnCommit:        n.waiters.publish,
+		OnCommit: func(b abci.CommittedBlock) {
+			n.waiters.publish(b)
+			n.noteCommitted(b)
+		},
 	})
 	memberKey, err := loadMemberKey(home, cfg)
 	if err != nil {
 		return nil, err
 	}
+	n.memberKey = memberKey
 	n.app.SetMemberKey(cfg.Member, memberKey)
 	nodeKey, err := p2p.LoadNodeKey(cmtCfg.NodeKeyFile())
 	if err != nil {
@@ -178,6 +193,11 @@ func (n *Node) Start() error {
 		return fmt.Errorf("listen for the HTTP API on %s: %w (is another node using the port?)", n.cfg.API.Listen, err)
 	}
 	n.ln = ln
+	// Before consensus: commits queue replication from the first block.
+	if err := n.startExchange(); err != nil {
+		ln.Close()
+		return err
+	}
 	if err := n.cmt.Start(); err != nil {
 		ln.Close()
 		return fmt.Errorf("start CometBFT: %w", err)
@@ -202,6 +222,17 @@ func (n *Node) Stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop HTTP API: %w", err))
 		}
 	}
+	select {
+	case <-n.stopping:
+	default:
+		close(n.stopping)
+	}
+	if n.p2p != nil {
+		if err := n.p2p.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop the exchange of originals: %w", err))
+		}
+	}
+	n.bg.Wait()
 	if n.started {
 		if err := n.cmt.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stop CometBFT: %w", err))

@@ -1,0 +1,275 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/evidenced/evidenced/blob"
+	"github.com/evidenced/evidenced/blob/exchange"
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/internal/testutil"
+	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/node"
+	"github.com/evidenced/evidenced/testnet"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+)
+
+// TestOriginalsExchange runs four in-process member nodes: the bank keeps an
+// encrypted original; arbitration may fetch it only with a grant, its
+// access is logged first, a replica serves it with the bank's node down,
+// revocation refuses it again, and a peer outside the roster is refused.
+func TestOriginalsExchange(t *testing.T) {
+	a, err := testnet.Generate(testnet.Options{Out: filepath.Join(t.TempDir(), "alliance"), ChainID: "evidenced-originals",
+		Members: []string{"bank", "court", "notary", "arbitration"}, BasePort: testutil.FreePortBase(t, 42000, 1500, 40),
+		TimeoutCommit: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	nodes := map[string]*node.Node{}
+	homes := map[string]string{}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, m := range a.Members {
+		n, err := node.New(m.Home, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+		nodes[m.Name], homes[m.Name] = n, m.Home
+		t.Cleanup(func() { n.Stop(context.Background()) })
+	}
+	bankAPI, err := client.New(nodes["bank"].APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberKey := func(name string) *crypto.PrivateKey {
+		k, err := keyfile.Load(filepath.Join(homes[name], "keys", "member.pem"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	bankKey, arbKey := memberKey("bank"), memberKey("arbitration")
+	clientKey, err := keyfile.Load(a.ClientKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The bank keeps an original: sealed into its node's store, the record
+	// naming it with key ‖ salt wrapped to the bank's member key.
+	original := bytes.Repeat([]byte("loan contract, page after page. "), 40000) // 1.2 MiB
+	dk, err := crypto.NewDataKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt := make([]byte, crypto.SaltSize)
+	rand.Read(salt)
+	bankBlobs, err := blob.Open(filepath.Join(homes["bank"], node.BlobDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := bankBlobs.Seal(ctx, bytes.NewReader(original), dk, salt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrap := func(to *crypto.PublicKey) []byte {
+		w, err := to.Encrypt(rand.Reader, append(dk[:], salt...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	rec := ledger.Record{Kind: "loan-contract", Chain: "LOAN-O1", Step: 1, Commitment: sealed.Commitment, Size: uint64(sealed.PlainSize),
+		Cipher: &sealed.Address, CipherSize: uint64(sealed.CipherSize), OwnerKey: wrap(bankKey.Public())}
+	api := bankAPI
+	submit := func(key *crypto.PrivateKey, b *ledger.Body) *client.SubmitResult {
+		t.Helper()
+		b.ChainID, b.Time = a.ChainID, time.Now().UnixNano()
+		tx, err := ledger.SignTx(key, rand.Reader, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := api.Submit(ctx, tx, true)
+		if err != nil {
+			t.Fatalf("submit %s: %v", b.Type, err)
+		}
+		return res
+	}
+	for _, n := range nodes {
+		waitHeight(ctx, t, n, 2)
+	}
+	res := submit(clientKey, &ledger.Body{Type: ledger.TxEvidence, Record: &rec})
+	ref := ledger.RecordRef{Index: res.Index}
+
+	// Without a grant, arbitration's node refuses before anything is logged.
+	var out bytes.Buffer
+	if _, err := nodes["arbitration"].FetchOriginal(ctx, ref, &out); !errors.Is(err, ledger.ErrNotGranted) {
+		t.Fatalf("fetch without a grant = %v, want ErrNotGranted", err)
+	}
+
+	// The bank grants it; arbitration fetches it from the bank's node.
+	g := submit(bankKey, &ledger.Body{Type: ledger.TxGrant, Grant: &ledger.Grant{Grantee: "arbitration", Purpose: "arbitration case 2026-17",
+		Keys: []ledger.GrantKey{{Ref: ref, Wrapped: wrap(arbKey.Public())}}}})
+	waitHeight(ctx, t, nodes["arbitration"], g.Height)
+	got, err := nodes["arbitration"].FetchOriginal(ctx, ref, &out)
+	if err != nil {
+		t.Fatalf("fetch with a grant: %v", err)
+	}
+	if !bytes.Equal(out.Bytes(), original) || got.From != "bank" || !got.Via || got.Grant != g.Index || got.Access <= g.Index {
+		t.Fatalf("fetched %d bytes (equal %v) from %q via grant %v %d, access %d", out.Len(), bytes.Equal(out.Bytes(), original), got.From, got.Via, got.Grant, got.Access)
+	}
+	e, err := bankAPI.Entry(ctx, got.Access)
+	if err != nil || e.Type != ledger.TxAccess.String() {
+		t.Fatalf("access entry %d: %+v, %v", got.Access, e, err)
+	}
+
+	// The bank's replicas (court and notary, after it in name order) got a copy.
+	for _, m := range []string{"court", "notary"} {
+		s, err := blob.Open(filepath.Join(homes[m], node.BlobDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); !s.Has(sealed.Address); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never received its replica", m)
+			}
+			time.Sleep(100 * time.Millisecond) // polling interval
+		}
+	}
+
+	// With the bank's node down and arbitration's copy gone, a replica serves it.
+	if err := nodes["bank"].Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if api, err = client.New(nodes["court"].APIURL()); err != nil {
+		t.Fatal(err)
+	}
+	arbBlobs, err := blob.Open(filepath.Join(homes["arbitration"], node.BlobDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := arbBlobs.Remove(sealed.Address); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	got, err = nodes["arbitration"].FetchOriginal(ctx, ref, &out)
+	if err != nil || !bytes.Equal(out.Bytes(), original) || (got.From != "court" && got.From != "notary") {
+		t.Fatalf("fetch with the bank down: from %q, %v", got.From, err)
+	}
+
+	// A peer outside the roster cannot fetch anything.
+	outsider, err := crypto.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := exchange.Identity(outsider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := exchange.New(exchange.Config{Identity: id, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
+		Members:   func(peer.ID) (string, bool) { return "outsider", true },
+		Authorize: func(string, crypto.Hash) error { return nil }, Store: emptyStore{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	notary := rosterPeer(t, a, "notary")
+	err = h.Connect(ctx, notary)
+	if err == nil {
+		err = h.Fetch(ctx, notary.ID, sealed.Address)
+	}
+	if err == nil {
+		t.Fatal("a peer outside the roster fetched an original")
+	}
+
+	// Revoked: refused again, and nothing more is logged.
+	rv := submit(bankKey, &ledger.Body{Type: ledger.TxRevoke, Revoke: &ledger.Revoke{Grant: g.Index}})
+	waitHeight(ctx, t, nodes["arbitration"], rv.Height)
+	if _, err := nodes["arbitration"].FetchOriginal(ctx, ref, &out); !errors.Is(err, ledger.ErrNotGranted) {
+		t.Fatalf("fetch after revoke = %v, want ErrNotGranted", err)
+	}
+}
+
+// waitHeight polls n's API until it has committed height h.
+func waitHeight(ctx context.Context, t *testing.T, n *node.Node, h int64) {
+	t.Helper()
+	c, err := client.New(n.APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.Height >= h {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("height %d never reached: %v", h, err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
+}
+
+// rosterPeer returns member's libp2p identity and address from the genesis roster.
+func rosterPeer(t *testing.T, a *testnet.Alliance, member string) peer.AddrInfo {
+	t.Helper()
+	for _, m := range a.Members {
+		if m.Name != member {
+			continue
+		}
+		doc, err := os.ReadFile(filepath.Join(m.Home, "config", "genesis.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g struct {
+			AppState json.RawMessage `json:"app_state"`
+		}
+		if err := json.Unmarshal(doc, &g); err != nil {
+			t.Fatal(err)
+		}
+		gs, err := ledger.ParseGenesisState(g.AppState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, gm := range gs.Members {
+			if gm.Name == member {
+				id, err := peer.Decode(gm.Peer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ma, err := multiaddr.NewMultiaddr(gm.Addrs[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return peer.AddrInfo{ID: id, Addrs: []multiaddr.Multiaddr{ma}}
+			}
+		}
+	}
+	t.Fatalf("no member %s in the roster", member)
+	return peer.AddrInfo{}
+}
+
+// emptyStore holds nothing and stores nothing.
+type emptyStore struct{}
+
+func (emptyStore) Has(crypto.Hash) bool                            { return false }
+func (emptyStore) Size(crypto.Hash) (int64, error)                 { return 0, fs.ErrNotExist }
+func (emptyStore) OpenBlob(crypto.Hash) (io.ReadSeekCloser, error) { return nil, fs.ErrNotExist }
+func (emptyStore) Receive(crypto.Hash, int64) (exchange.Incoming, error) {
+	return nil, errors.New("the outsider stores nothing")
+}
