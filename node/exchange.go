@@ -115,6 +115,10 @@ func (n *Node) startExchange() error {
 	n.replicate = make(chan crypto.Hash, 1024)
 	n.bg.Add(1)
 	go n.replicator()
+	if every := time.Duration(n.cfg.Originals.ScrubInterval); every > 0 {
+		n.bg.Add(1)
+		go n.scrubber(every)
+	}
 	return nil
 }
 
@@ -466,3 +470,95 @@ func (a blobAdapter) Receive(addr crypto.Hash, size int64) (exchange.Incoming, e
 type incomingAdapter struct{ *blob.Incoming }
 
 func (i incomingAdapter) Commit() error { return mapBlobErr(i.Incoming.Commit()) }
+
+// Scrub rehashes every original this node holds; a corrupt one is moved
+// aside by the store and fetched again from the owner's node or a replica.
+// It returns how many were checked, found corrupt and repaired.
+func (n *Node) Scrub(ctx context.Context) (checked, corrupt, repaired int, err error) {
+	var bad []crypto.Hash
+	checked, corrupt, err = n.blobs.Scrub(ctx, func(addr crypto.Hash, err error) {
+		n.log.Warn("corrupt original found by the scrub; fetching it again", "addr", addr.String()[:16], "err", err)
+		bad = append(bad, addr)
+	})
+	if err != nil {
+		return checked, corrupt, 0, fmt.Errorf("scrub the originals: %w", err)
+	}
+	for _, addr := range bad {
+		if err := n.refetch(ctx, addr); err != nil {
+			n.log.Error("could not repair a corrupt original", "addr", addr.String()[:16], "err", err)
+			continue
+		}
+		repaired++
+	}
+	return checked, corrupt, repaired, nil
+}
+
+// refetch gets addr again from the owner's node or one of its replicas.
+func (n *Node) refetch(ctx context.Context, addr crypto.Hash) error {
+	if n.p2p == nil {
+		return errors.New("this node does not exchange originals")
+	}
+	v, refs, _, done, err := n.recordsOf(addr)
+	if err != nil {
+		return err
+	}
+	var owner string
+	for _, ref := range refs {
+		if r, _, _, err := v.Record(ref); err == nil {
+			if ci, err := v.Chain(r.Chain); err == nil {
+				owner = ci.Owner
+				break
+			}
+		}
+	}
+	done()
+	if owner == "" {
+		return errors.New("no committed record names this original")
+	}
+	var errs []error
+	for _, m := range append([]string{owner}, n.roster.replicas(owner, n.cfg.Originals.Replicas)...) {
+		info, ok := n.roster.addr[m]
+		if !ok || m == n.cfg.Member {
+			continue
+		}
+		err := n.p2p.Connect(ctx, info)
+		if err == nil {
+			err = n.p2p.Fetch(ctx, info.ID, addr)
+		}
+		if err == nil {
+			n.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", m)
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("from %s: %w", m, err))
+	}
+	return fmt.Errorf("%w: %w", ErrNoCopy, errors.Join(errs...))
+}
+
+// scrubber runs Scrub every originals.scrub_interval while the node runs.
+func (n *Node) scrubber(every time.Duration) {
+	defer n.bg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stopping:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-n.stopping:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		checked, corrupt, repaired, err := n.Scrub(ctx)
+		cancel()
+		if err != nil {
+			n.log.Error("scrub failed", "err", err)
+			continue
+		}
+		n.log.Info("originals scrubbed", "checked", checked, "corrupt", corrupt, "repaired", repaired)
+	}
+}

@@ -153,6 +153,33 @@ func TestOriginalsExchange(t *testing.T) {
 		}
 	}
 
+	// A corrupted replica is found by the scrub and fetched again.
+	notaryBlobs, err := blob.Open(filepath.Join(homes["notary"], node.BlobDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := notaryBlobs.OpenBlob(sealed.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := f.Name()
+	f.Close()
+	w, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteAt([]byte{0xff, 0x00, 0xff}, 1000); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	checked, corrupt, repaired, err := nodes["notary"].Scrub(ctx)
+	if err != nil || checked != 1 || corrupt != 1 || repaired != 1 {
+		t.Fatalf("scrub: checked %d, corrupt %d, repaired %d, %v; want 1, 1, 1", checked, corrupt, repaired, err)
+	}
+	if err := notaryBlobs.Verify(sealed.Address); err != nil {
+		t.Fatalf("the repaired replica does not verify: %v", err)
+	}
+
 	// With the bank's node down and arbitration's copy gone, a replica serves it.
 	if err := nodes["bank"].Stop(ctx); err != nil {
 		t.Fatal(err)
