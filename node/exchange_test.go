@@ -65,7 +65,7 @@ func TestOriginalsExchange(t *testing.T) {
 		}
 		return k
 	}
-	bankKey, arbKey := memberKey("bank"), memberKey("arbitration")
+	bankKey := memberKey("bank")
 	clientKey, err := keyfile.Load(a.ClientKey, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +116,7 @@ func TestOriginalsExchange(t *testing.T) {
 	}
 	res := submit(clientKey, &ledger.Body{Type: ledger.TxEvidence, Record: &rec})
 	ref := ledger.RecordRef{Index: res.Index}
+	waitHeight(ctx, t, nodes["arbitration"], res.Height)
 
 	// Without a grant, arbitration's node refuses before anything is logged.
 	var out bytes.Buffer
@@ -124,8 +125,19 @@ func TestOriginalsExchange(t *testing.T) {
 	}
 
 	// The bank grants it; arbitration fetches it from the bank's node.
-	g := submit(bankKey, &ledger.Body{Type: ledger.TxGrant, Grant: &ledger.Grant{Grantee: "arbitration", Purpose: "arbitration case 2026-17",
-		Keys: []ledger.GrantKey{{Ref: ref, Wrapped: wrap(arbKey.Public())}}}})
+	// (Node.Grant rewraps the bank's key and salt to arbitration's member key.)
+	if _, err := nodes["bank"].Grant(ctx, node.GrantRequest{Chain: "LOAN-O1", Grantee: "nobody", Purpose: "x"}); !isCode(err, ledger.CodeUnknownMember) {
+		t.Fatalf("grant to a non-member = %v", err)
+	}
+	if _, err := nodes["court"].Grant(ctx, node.GrantRequest{Ref: &ref, Grantee: "arbitration", Purpose: "x"}); !isCode(err, ledger.CodeChainOwner) {
+		t.Fatalf("grant by a member that does not own the record = %v", err)
+	}
+	gc, err := nodes["bank"].Grant(ctx, node.GrantRequest{Chain: "LOAN-O1", Grantee: "arbitration", Purpose: "arbitration case 2026-17",
+		Expiry: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("grant: %v", err)
+	}
+	g := &client.SubmitResult{Index: gc.Result.Index, Height: gc.Height}
 	waitHeight(ctx, t, nodes["arbitration"], g.Height)
 	got, err := nodes["arbitration"].FetchOriginal(ctx, ref, &out)
 	if err != nil {
@@ -299,4 +311,10 @@ func (emptyStore) Size(crypto.Hash) (int64, error)                 { return 0, f
 func (emptyStore) OpenBlob(crypto.Hash) (io.ReadSeekCloser, error) { return nil, fs.ErrNotExist }
 func (emptyStore) Receive(crypto.Hash, int64) (exchange.Incoming, error) {
 	return nil, errors.New("the outsider stores nothing")
+}
+
+// isCode reports whether err is a ledger rejection with code c.
+func isCode(err error, c ledger.Code) bool {
+	var re *ledger.RejectError
+	return errors.As(err, &re) && re.Code == c
 }

@@ -155,7 +155,7 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 	n.cmt, err = cmtnode.NewNode(cmtCfg, pv, nodeKey,
 		proxy.NewConnSyncLocalClientCreator(n.app),
 		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
-		cmtcfg.DefaultDBProvider,
+		cometDBProvider,
 		cmtnode.DefaultMetricsProvider(cmtCfg.Instrumentation),
 		NewCometLogger(logger),
 	)
