@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -47,6 +48,24 @@ type Backend interface {
 
 	// Status reports the node's view of the chain.
 	Status(ctx context.Context) (*client.Status, error)
+
+	// KeepOriginal stores an original for the member that holds the client
+	// key signer, and has commit submit the record that names it. It
+	// streams r into the node's store of encrypted originals under a fresh
+	// data key and salt (the plaintext never reaches the disk), wraps
+	// key ‖ salt (blob.WrapKey) to that member's member key, and calls
+	// commit with the kept original. When commit fails, the ciphertext is
+	// removed, unless the error wraps context.DeadlineExceeded or
+	// context.Canceled (the record may still commit, and must find its
+	// original); commit's error is returned as is. size is the length the
+	// client announced, -1 if unknown.
+	//
+	// Before reading r, it fails with a *ledger.RejectError (CodeUnknownKey)
+	// when no member holds signer, and with an error wrapping
+	// ErrOriginalTooLarge when size exceeds the node's limit; an original
+	// found longer than the limit while reading fails with it too, and
+	// nothing is kept.
+	KeepOriginal(ctx context.Context, r io.Reader, size int64, signer crypto.KeyID, commit func(*Original) error) (*Original, error)
 }
 
 // Committed is the outcome of a successful Backend.Submit.
@@ -177,6 +196,11 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/v1/bundles", s.submitBundle},
 		{http.MethodGet, "/v1/txs/{txid}", s.txByID},
 		{http.MethodPost, "/v1/evidence", s.submitEvidence},
+		{http.MethodPost, "/v1/originals", s.submitOriginal},
+		{http.MethodGet, "/v1/evidence/{id}/original", s.original},
+		{http.MethodGet, "/v1/evidence/{id}/custody", s.custody},
+		{http.MethodPost, "/v1/grants", s.grant},
+		{http.MethodPost, "/v1/grants/{index}/revoke", s.revoke},
 		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt},
 		{http.MethodGet, "/v1/status", s.status},
 		{http.MethodGet, "/v1/entries/{index}", s.entry},

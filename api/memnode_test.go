@@ -3,11 +3,15 @@ package api_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
@@ -32,6 +36,9 @@ type memNode struct {
 	statusErr     error // Status fails with it
 	statusPanics  bool  // Status panics
 	snapshotError error // Snapshot fails with it
+
+	maxOriginal int64                 // KeepOriginal's limit; 0 means 1 MiB
+	originals   map[crypto.Hash]int64 // ciphertexts KeepOriginal keeps, by address (guarded by mu)
 }
 
 var _ api.Backend = (*memNode)(nil)
@@ -43,7 +50,7 @@ func newMemNode() (*memNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &memNode{a: a, st: ledgertest.NewMemStore(), l: ledger.New(ledger.Options{})}
+	n := &memNode{a: a, st: ledgertest.NewMemStore(), l: ledger.New(ledger.Options{}), originals: map[crypto.Hash]int64{}}
 	out, err := n.l.InitChain(n.st, a.Genesis)
 	if err != nil {
 		return nil, err
@@ -181,6 +188,70 @@ func (n *memNode) Status(context.Context) (*client.Status, error) {
 		Height: n.height, AppHash: head.AppHash, LogSize: head.Size, LogRoot: head.Root,
 		BlockTime: time.Unix(0, blockTime(n.height)).In(time.FixedZone("CST", 8*3600)), Validators: 5,
 	}, nil
+}
+
+// KeepOriginal implements api.Backend as the node does, but keeps no
+// ciphertext: the "ciphertext" address is SM3(random nonce ‖ original) and
+// its size the original's plus 35 bytes; only the address and size are
+// remembered, in n.originals, so that tests see what is kept and removed.
+func (n *memNode) KeepOriginal(ctx context.Context, r io.Reader, size int64, signer crypto.KeyID, commit func(*api.Original) error) (*api.Original, error) {
+	limit := n.maxOriginal
+	if limit == 0 {
+		limit = 1 << 20
+	}
+	if size > limit {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", api.ErrOriginalTooLarge, size, limit)
+	}
+	n.mu.RLock()
+	m, err := ledger.NewView(n.st).MemberByKey(signer)
+	n.mu.RUnlock()
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, &ledger.RejectError{Code: ledger.CodeUnknownKey, Msg: fmt.Sprintf("key %s is not a member's", signer)}
+	} else if err != nil {
+		return nil, err
+	}
+	key, err := crypto.NewDataKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	salt, nonce := make([]byte, crypto.SaltSize), make([]byte, 16)
+	rand.Read(salt)
+	rand.Read(nonce)
+	comm, addr := crypto.NewCommitter(salt), crypto.NewSM3()
+	addr.Write(nonce)
+	read, err := io.Copy(io.MultiWriter(comm, addr), io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	if read > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", api.ErrOriginalTooLarge, limit)
+	}
+	wrapped, err := blob.WrapKey(m.Keys[0], rand.Reader, key, salt)
+	if err != nil {
+		return nil, err
+	}
+	o := &api.Original{Owner: m.Name, CipherSize: read + 35, Size: read, Salt: salt, OwnerKey: wrapped}
+	comm.Sum(o.Commitment[:0])
+	addr.Sum(o.Cipher[:0])
+	n.mu.Lock()
+	n.originals[o.Cipher] = o.CipherSize
+	n.mu.Unlock()
+	if err := commit(o); err != nil {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			n.mu.Lock()
+			delete(n.originals, o.Cipher)
+			n.mu.Unlock()
+		}
+		return nil, err
+	}
+	return o, nil
+}
+
+// keptOriginals returns how many originals n keeps.
+func (n *memNode) keptOriginals() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.originals)
 }
 
 // fixture is a node with a few committed entries:
@@ -324,4 +395,39 @@ func (f *fixture) trust(t testing.TB, signers ...string) int64 {
 		t.Fatalf("checkpoint of height %d rejected: %v %s", h, res[0].Code, res[0].Log)
 	}
 	return h
+}
+
+// The custody side of memNode is canned (its ledger keeps no originals):
+// grants and revokes of entry 99 succeed, the grantee "nobody" is refused,
+// and record 7 (the one with a cipher address) has a 12-byte original.
+var _ api.Custodian = (*memNode)(nil)
+
+// Grant implements api.Custodian.
+func (n *memNode) Grant(_ context.Context, req api.GrantRequest) (*api.Committed, error) {
+	if req.Grantee == "nobody" {
+		return nil, &ledger.RejectError{Code: ledger.CodeUnknownMember, Msg: "grantee nobody is not a member of the alliance"}
+	}
+	return &api.Committed{Height: n.height, Time: time.Unix(0, blockTime(n.height)), Result: ledger.TxResult{Code: ledger.CodeOK,
+		ID: crypto.SM3([]byte("grant")), Index: 99, Type: ledger.TxGrant, Signer: "bank-a"}}, nil
+}
+
+// Revoke implements api.Custodian.
+func (n *memNode) Revoke(_ context.Context, index uint64) (*api.Committed, error) {
+	if index != 99 {
+		return nil, &ledger.RejectError{Code: ledger.CodeNoGrant, Msg: fmt.Sprintf("entry %d is not a grant", index)}
+	}
+	return &api.Committed{Height: n.height, Time: time.Unix(0, blockTime(n.height)), Result: ledger.TxResult{Code: ledger.CodeOK,
+		ID: crypto.SM3([]byte("revoke")), Index: 100, Type: ledger.TxRevoke, Signer: "bank-a"}}, nil
+}
+
+// cannedOriginal is record 7's original in memNode.
+const cannedOriginal = "the original"
+
+// FetchOriginal implements api.Custodian.
+func (n *memNode) FetchOriginal(_ context.Context, ref ledger.RecordRef, w io.Writer) (*api.Fetched, error) {
+	if ref.Index != 7 {
+		return nil, fmt.Errorf("record %d.%d: %w", ref.Index, ref.Pos, ledger.ErrNotGranted)
+	}
+	k, err := io.WriteString(w, cannedOriginal)
+	return &api.Fetched{Ref: ref, Size: int64(k), Access: 101, Salt: []byte{1, 2, 3}}, err
 }

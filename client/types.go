@@ -339,3 +339,60 @@ func (e *Entry) check() error {
 	}
 	return nil
 }
+
+// OriginalResult is the response of POST /v1/originals: the outcome of the
+// evidence transaction (the fields of SubmitResult) and the original the
+// node keeps encrypted. 200 with Status StatusCommitted after the commit
+// (wait=commit); 202 with Status StatusPending after mempool acceptance
+// (wait=sync), where only TxID, Status and the original's fields are set.
+//
+// Salt is the secret that proves the original against Commitment: the node
+// keeps it only wrapped to its member key, so the client must save it (the
+// CLI writes it to FILE.evidence.json).
+type OriginalResult struct {
+	TxID   crypto.Hash `json:"tx_id"`
+	Status string      `json:"status"`
+	// Set only when Status is StatusCommitted.
+	Code   ledger.Code `json:"code"`
+	Index  uint64      `json:"index"`  // entry index in the evidence log
+	Height int64       `json:"height"` // block height
+	Time   time.Time   `json:"time"`   // block time
+	Signer string      `json:"signer"` // member name: the original's owner
+	Type   string      `json:"type"`   // "evidence"
+	Chains []string    `json:"chains"` // the evidence chain extended
+
+	// The record and the kept original, always set.
+	Chain      string      `json:"chain"`
+	Step       uint32      `json:"step"`
+	Commitment crypto.Hash `json:"commitment"`  // SM3(salt ‖ original)
+	Size       uint64      `json:"size"`        // bytes of the original
+	Salt       HexBytes    `json:"salt"`        // the 32-byte commitment salt, hex
+	Cipher     crypto.Hash `json:"cipher"`      // SM3 address of the ciphertext in the node's store
+	CipherSize uint64      `json:"cipher_size"` // bytes of ciphertext stored
+}
+
+// MarshalJSON leaves out the fields that only a committed result has when
+// the result is pending, as SubmitResult does.
+func (r OriginalResult) MarshalJSON() ([]byte, error) {
+	type full OriginalResult
+	if r.Status == StatusPending {
+		return json.Marshal(struct {
+			TxID       crypto.Hash `json:"tx_id"`
+			Status     string      `json:"status"`
+			Chain      string      `json:"chain"`
+			Step       uint32      `json:"step"`
+			Commitment crypto.Hash `json:"commitment"`
+			Size       uint64      `json:"size"`
+			Salt       HexBytes    `json:"salt"`
+			Cipher     crypto.Hash `json:"cipher"`
+			CipherSize uint64      `json:"cipher_size"`
+		}{r.TxID, r.Status, r.Chain, r.Step, r.Commitment, r.Size, r.Salt, r.Cipher, r.CipherSize})
+	}
+	return json.Marshal(full(r))
+}
+
+// SubmitResult returns the transaction outcome part of r.
+func (r *OriginalResult) SubmitResult() *SubmitResult {
+	return &SubmitResult{TxID: r.TxID, Status: r.Status, Code: r.Code, Index: r.Index, Height: r.Height,
+		Time: r.Time, Signer: r.Signer, Type: r.Type, Chains: r.Chains}
+}

@@ -135,9 +135,9 @@ func Default() Config {
 			CommitTimeout: Duration(30 * time.Second),
 			MaxWaiters:    10000,
 		},
-		Keys:   Keys{MemberKey: "keys/member.pem"},
-		Log:    Log{Level: "info", Format: "text"},
-		Ledger: Ledger{VerifyCacheSize: 1 << 18, SyncWrites: true},
+		Keys:      Keys{MemberKey: "keys/member.pem"},
+		Log:       Log{Level: "info", Format: "text"},
+		Ledger:    Ledger{VerifyCacheSize: 1 << 18, SyncWrites: true},
 		Originals: Originals{Replicas: 2, MaxUploadBytes: 4 << 30, ScrubInterval: Duration(24 * time.Hour)},
 	}
 }

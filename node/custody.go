@@ -5,22 +5,18 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/ledger"
 )
 
 // GrantRequest asks this node's member, the owner, to grant another member
 // access to originals: one record (Ref) or every record with an original
 // of an evidence chain (Chain).
-type GrantRequest struct {
-	Ref     *ledger.RecordRef
-	Chain   string
-	Grantee string
-	Purpose string
-	Expiry  time.Time // zero: until revoked
-}
+type GrantRequest = api.GrantRequest
 
 // Grant builds the grant transaction: it unwraps each record's key and salt
 // with this node's member key and wraps them to the grantee's member key,
@@ -57,12 +53,12 @@ func (n *Node) Grant(ctx context.Context, req GrantRequest) (*api.Committed, err
 				}
 				continue
 			}
-			plain, err := n.memberKey.Decrypt(r.OwnerKey)
+			key, salt, err := blob.UnwrapKey(n.memberKey, r.OwnerKey)
 			if err != nil {
 				return &ledger.RejectError{Code: ledger.CodeChainOwner, Msg: fmt.Sprintf("record %d.%d's data key is not wrapped to %s's member key: only its owner grants it", ref.Index, ref.Pos, n.cfg.Member)}
 			}
-			w, err := gm.Keys[0].Encrypt(rand.Reader, plain)
-			clear(plain)
+			w, err := blob.WrapKey(gm.Keys[0], rand.Reader, key, salt)
+			clear(key[:])
 			if err != nil {
 				return err
 			}
@@ -93,4 +89,19 @@ func (n *Node) signAndSubmit(ctx context.Context, b *ledger.Body) (*api.Committe
 		return nil, err
 	}
 	return (&backend{n: n}).Submit(ctx, tx, true)
+}
+
+// Grant implements api.Custodian.
+func (b *backend) Grant(ctx context.Context, req api.GrantRequest) (*api.Committed, error) {
+	return b.n.Grant(ctx, req)
+}
+
+// Revoke implements api.Custodian.
+func (b *backend) Revoke(ctx context.Context, index uint64) (*api.Committed, error) {
+	return b.n.Revoke(ctx, index)
+}
+
+// FetchOriginal implements api.Custodian.
+func (b *backend) FetchOriginal(ctx context.Context, ref ledger.RecordRef, w io.Writer) (*api.Fetched, error) {
+	return b.n.FetchOriginal(ctx, ref, w)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/evidenced/evidenced/abci"
+	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/crypto"
@@ -318,15 +319,7 @@ func (n *Node) pushWithRetry(member string, addr crypto.Hash) {
 var ErrNoCopy = errors.New("no member node served the original")
 
 // Fetched describes an original FetchOriginal wrote.
-type Fetched struct {
-	Ref    ledger.RecordRef
-	Record ledger.Record
-	Size   int64  // plaintext bytes written
-	Access uint64 // the access entry that logged the retrieval
-	Grant  uint64 // the grant used (when ViaGrant)
-	Via    bool   // through a grant (false: as the owner)
-	From   string // the member node that served the ciphertext ("" when it was held here)
-}
+type Fetched = api.Fetched
 
 // FetchOriginal retrieves the original of ref for this node's member:
 // it logs the access on chain first (as owner, or through the member's live
@@ -412,15 +405,13 @@ func (n *Node) FetchOriginal(ctx context.Context, ref ledger.RecordRef, w io.Wri
 			return out, fmt.Errorf("%w: %w", ErrNoCopy, errors.Join(errs...))
 		}
 	}
-	plain, err := n.memberKey.Decrypt(wrapped)
-	if err != nil || len(plain) != crypto.DataKeySize+crypto.SaltSize {
-		return out, fmt.Errorf("unwrap the data key of record %d.%d with the member key: %v", ref.Index, ref.Pos, err)
+	key, salt, err := blob.UnwrapKey(n.memberKey, wrapped)
+	if err != nil {
+		return out, fmt.Errorf("unwrap the data key of record %d.%d with the member key: %w", ref.Index, ref.Pos, err)
 	}
-	var key crypto.DataKey
-	copy(key[:], plain)
-	salt := plain[crypto.DataKeySize:]
+	defer clear(key[:])
+	out.Salt = salt
 	out.Size, err = n.blobs.DecryptCommitted(addr, key, salt, r.Commitment, w)
-	clear(plain)
 	if err != nil {
 		return out, fmt.Errorf("decrypt original of record %d.%d: %w", ref.Index, ref.Pos, err)
 	}

@@ -116,7 +116,9 @@ func TestOriginalsExchange(t *testing.T) {
 	}
 	res := submit(clientKey, &ledger.Body{Type: ledger.TxEvidence, Record: &rec})
 	ref := ledger.RecordRef{Index: res.Index}
-	waitHeight(ctx, t, nodes["arbitration"], res.Height)
+	for _, n := range nodes {
+		waitHeight(ctx, t, n, res.Height)
+	}
 
 	// Without a grant, arbitration's node refuses before anything is logged.
 	var out bytes.Buffer

@@ -90,6 +90,8 @@ type submitOpts struct {
 	batch, noWait       bool
 	force               bool
 	timeout             time.Duration
+	upload              bool   // --upload: the node keeps the file (client_upload.go)
+	tokenFile           string // --token-file, with --upload
 }
 
 func newSubmitCmd(g *globals) *cobra.Command {
@@ -119,6 +121,12 @@ link is fetched from the node.
   - With --batch, all files go in one transaction under one signature:
     file i (counting from 1) becomes step N of evidence chain "ID.i"
     (e.g. LOAN-1.1, LOAN-1.2). A batch cannot hold two steps of one chain.
+
+With --upload the files themselves go to the node (your own member's node,
+with its API token from --token-file or EVIDENCED_TOKEN; no --key): it keeps
+each encrypted (SM4-GCM under a fresh key wrapped to the member key), signs
+the record with its client key and returns the salt, which is written to
+FILE.evidence.json as above. Files become consecutive steps; no --batch.
 
 Labels (--label key=value, repeatable) are non-personal tags: never put a
 name, ID number, phone or address in a label.
@@ -156,10 +164,15 @@ transaction (the code and a hint are printed), 1 for any other failure.`,
 	f.BoolVar(&o.noWait, "no-wait", false, "return once the node accepted the transaction into its mempool")
 	f.BoolVar(&o.force, "force", false, "overwrite existing .evidence.json sidecars")
 	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for each transaction")
+	f.BoolVar(&o.upload, "upload", false, "send the files to the node, which keeps them encrypted and signs with its client key (needs --token-file or "+envToken+"; no --key)")
+	f.StringVar(&o.tokenFile, "token-file", "", "with --upload: file whose first line is the node's API bearer token")
 	return cmd
 }
 
 func runSubmit(cmd *cobra.Command, g *globals, o *submitOpts, paths []string) error {
+	if o.upload {
+		return runUpload(cmd, g, o, paths)
+	}
 	labels, err := parseLabels(o.labels)
 	if err != nil {
 		return err

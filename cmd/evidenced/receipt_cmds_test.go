@@ -181,7 +181,7 @@ func TestRosterExportHome(t *testing.T) {
 	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
 	for i := len(roster.Members) - 1; i >= 0; i-- { // genesis order need not be name order
 		m := roster.Members[i]
-		gs.Members = append(gs.Members, ledger.GenesisMember(m))
+		gs.Members = append(gs.Members, ledger.GenesisMember{Name: m.Name, Role: m.Role, Power: m.Power, Keys: m.Keys})
 	}
 	app, err := json.Marshal(gs)
 	if err != nil {

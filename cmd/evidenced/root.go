@@ -38,6 +38,7 @@ Merkle log.`,
 	addClientCommands(root, g)
 	addReceiptCommands(root, g)
 	addTxCommands(root, g)
+	addCustodyCommands(root, g)
 	return root
 }
 
