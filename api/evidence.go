@@ -71,6 +71,17 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) error {
 		e.body.Hint = "sign the transaction yourself and POST it to /v1/txs, or ask the node's operator to configure a client key and API tokens"
 		return e
 	}
+	return s.authorizeToken(w, r)
+}
+
+// authorizeToken checks that the request carries one of the node's bearer
+// tokens: it acts through the node's member (grants, retrievals).
+func (s *server) authorizeToken(w http.ResponseWriter, r *http.Request) error {
+	if len(s.tokens) == 0 {
+		e := newError(http.StatusForbidden, client.CodeForbidden, "", "this node has no API tokens, so nobody may act through its member")
+		e.body.Hint = "ask the node's operator to configure api.tokens_file"
+		return e
+	}
 	unauthorized := func(msg string) error {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="evidenced"`)
 		e := newError(http.StatusUnauthorized, client.CodeUnauthorized, "Authorization", "%s", msg)

@@ -171,8 +171,8 @@ func (c *Config) Validate() error {
 	if c.Keys.MemberKey == "" {
 		errs = append(errs, errors.New("keys.member_key is empty"))
 	}
-	if (c.API.TokensFile == "") != (c.Keys.ClientKey == "") {
-		errs = append(errs, errors.New("api.tokens_file and keys.client_key go together: the node signs for business systems only with both a client key and their tokens"))
+	if c.Keys.ClientKey != "" && c.API.TokensFile == "" {
+		errs = append(errs, errors.New("keys.client_key needs api.tokens_file: the node signs for business systems only when they present one of its tokens"))
 	}
 	if _, err := ParseLevel(c.Log.Level); err != nil {
 		errs = append(errs, err)

@@ -168,12 +168,15 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		MaxBodyBytes: cfg.API.MaxBodyBytes,
 		DefaultWait:  time.Duration(cfg.API.CommitTimeout),
 	}
-	if cfg.Keys.ClientKey != "" {
-		signer, tokens, err := loadClientSigning(home, cfg)
-		if err != nil {
+	if cfg.API.TokensFile != "" {
+		if apiOpts.Tokens, err = loadTokens(home, cfg); err != nil {
 			return nil, err
 		}
-		apiOpts.Signer, apiOpts.Tokens = signer, tokens
+	}
+	if cfg.Keys.ClientKey != "" {
+		if apiOpts.Signer, err = loadClientSigning(home, cfg); err != nil {
+			return nil, err
+		}
 	}
 	handler := api.New(&backend{n: n}, apiOpts)
 	n.http = &http.Server{
@@ -302,39 +305,43 @@ func loadMemberKey(home string, cfg *config.Config) (*crypto.PrivateKey, error) 
 }
 
 // loadClientSigning loads the client key the node signs evidence with for
-// business systems, and their bearer tokens (one per line; the file must
-// not be readable by group or others).
-func loadClientSigning(home string, cfg *config.Config) (func(context.Context, *ledger.Body) ([]byte, error), []string, error) {
+// business systems.
+func loadClientSigning(home string, cfg *config.Config) (func(context.Context, *ledger.Body) ([]byte, error), error) {
 	key, err := loadKey(home, cfg, "client key", cfg.Keys.ClientKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	return func(_ context.Context, b *ledger.Body) ([]byte, error) {
+		return ledger.SignTx(key, rand.Reader, b)
+	}, nil
+}
+
+// loadTokens reads api.tokens_file: one token per line, # comments; the
+// file must be private to the node's user.
+func loadTokens(home string, cfg *config.Config) ([]string, error) {
 	path := config.Path(home, cfg.API.TokensFile)
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("api.tokens_file: %w", err)
+		return nil, fmt.Errorf("api.tokens_file: %w", err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, nil, fmt.Errorf("api.tokens_file %s is readable by others (mode %v): chmod 600 %s", path, fi.Mode().Perm(), path)
+		return nil, fmt.Errorf("api.tokens_file %s is readable by others (mode %v): chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("api.tokens_file: %w", err)
+		return nil, fmt.Errorf("api.tokens_file: %w", err)
 	}
 	var tokens []string
 	for _, line := range strings.Split(string(b), "\n") {
 		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
 			if len(t) < 16 {
-				return nil, nil, fmt.Errorf("api.tokens_file %s: a token is shorter than 16 characters; use long random tokens", path)
+				return nil, fmt.Errorf("api.tokens_file %s: a token is shorter than 16 characters; use long random tokens", path)
 			}
 			tokens = append(tokens, t)
 		}
 	}
 	if len(tokens) == 0 {
-		return nil, nil, fmt.Errorf("api.tokens_file %s holds no token", path)
+		return nil, fmt.Errorf("api.tokens_file %s holds no token", path)
 	}
-	sign := func(_ context.Context, b *ledger.Body) ([]byte, error) {
-		return ledger.SignTx(key, rand.Reader, b)
-	}
-	return sign, tokens, nil
+	return tokens, nil
 }

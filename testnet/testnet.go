@@ -51,6 +51,9 @@ type Member struct {
 	RPC       string `json:"rpc"`
 	API       string `json:"api"`
 	MemberKey string `json:"member_key_id"`
+	// TokensFile holds a bearer token of this member's node API, for acting
+	// through the member (grants, retrievals of originals).
+	TokensFile string `json:"tokens_file"`
 }
 
 // Alliance is the manifest of a generated alliance (alliance.json).
@@ -158,9 +161,16 @@ func Generate(o Options) (*Alliance, error) {
 			}
 			a.ClientMember = h.Spec.Member
 			gm.ExtraKeys = []*crypto.PublicKey{ck.Public()}
-			if a.TokensFile, err = enableNodeSigning(h.Spec.Home, a.ClientKey); err != nil {
-				return nil, err
-			}
+		}
+		ck := ""
+		if a.ClientMember == h.Spec.Member {
+			ck = a.ClientKey
+		}
+		if a.Members[i].TokensFile, err = enableTokens(h.Spec.Home, ck); err != nil {
+			return nil, err
+		}
+		if ck != "" {
+			a.TokensFile = a.Members[i].TokensFile
 		}
 		gms = append(gms, gm)
 	}
@@ -199,16 +209,16 @@ func Load(dir string) (*Alliance, error) {
 	return &a, nil
 }
 
-// enableNodeSigning lets the node at home sign evidence with the client key
-// for business systems holding a fresh random token, written 0600 to
-// HOME/config/api-tokens.
-func enableNodeSigning(home, clientKey string) (string, error) {
+// enableTokens writes a fresh random API token, 0600, to
+// HOME/config/api-tokens and configures the node with it; with a client
+// key, the node also signs evidence with it for holders of the token.
+func enableTokens(home, clientKey string) (string, error) {
 	tok := make([]byte, 24)
 	if _, err := rand.Read(tok); err != nil {
 		return "", err
 	}
 	path := filepath.Join(home, "config", "api-tokens")
-	content := "# bearer tokens for POST /v1/evidence, one per line\n" + hex.EncodeToString(tok) + "\n"
+	content := "# bearer tokens of this node's API (evidence signing, grants, originals), one per line\n" + hex.EncodeToString(tok) + "\n"
 	if err := atomicfile.WriteFile(path, []byte(content), 0o600); err != nil {
 		return "", fmt.Errorf("write API tokens: %w", err)
 	}
@@ -216,7 +226,9 @@ func enableNodeSigning(home, clientKey string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cfg.Keys.ClientKey = clientKey
+	if clientKey != "" {
+		cfg.Keys.ClientKey = clientKey
+	}
 	cfg.API.TokensFile = "config/api-tokens"
 	if err := cfg.Save(home); err != nil {
 		return "", err
