@@ -118,8 +118,9 @@ func (n *Node) startExchange() error {
 		return fmt.Errorf("start the exchange of originals on %s: %w", n.cfg.Originals.Listen, err)
 	}
 	n.replicate = make(chan crypto.Hash, 1024)
-	n.bg.Add(1)
+	n.bg.Add(2)
 	go n.replicator()
+	go n.catchUp()
 	if every := time.Duration(n.cfg.Originals.ScrubInterval); every > 0 {
 		n.bg.Add(1)
 		go n.scrubber(every)
@@ -250,6 +251,54 @@ func (n *Node) replicator() {
 			}
 		}
 	}
+}
+
+// catchUp pushes, once at start, every original this member owns and holds
+// to its replicas: pushes queued before a crash or stop are not lost, and a
+// replica that already holds one answers at once.
+func (n *Node) catchUp() {
+	defer n.bg.Done()
+	var own []crypto.Hash
+	err := n.blobs.List(func(addr crypto.Hash, _ int64) error {
+		select {
+		case <-n.stopping:
+			return errors.New("stopping")
+		default:
+		}
+		if n.owns(addr) {
+			own = append(own, addr)
+		}
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	for _, addr := range own {
+		for _, m := range n.roster.replicas(n.cfg.Member, n.cfg.Originals.Replicas) {
+			n.bg.Add(1)
+			go n.pushWithRetry(m, addr)
+		}
+	}
+	if len(own) > 0 {
+		n.log.Info("replicating this member's originals", "originals", len(own), "replicas", n.roster.replicas(n.cfg.Member, n.cfg.Originals.Replicas))
+	}
+}
+
+// owns reports whether a committed record of this member names addr.
+func (n *Node) owns(addr crypto.Hash) bool {
+	v, refs, _, done, err := n.recordsOf(addr)
+	if err != nil {
+		return false
+	}
+	defer done()
+	for _, ref := range refs {
+		if r, _, _, err := v.Record(ref); err == nil {
+			if ci, err := v.Chain(r.Chain); err == nil && ci.Owner == n.cfg.Member {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // keptOriginals returns the cipher addresses of the kept originals of

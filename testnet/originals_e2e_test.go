@@ -229,6 +229,16 @@ func TestOriginalsEndToEnd(t *testing.T) {
 	if err == nil {
 		t.Fatal("a peer outside the roster fetched an original from the notary")
 	}
+
+	// A replica that lost its copy gets it again when the owner's node
+	// restarts: it pushes every original it owns to its replicas.
+	if err := stores["notary"].Remove(addr); err != nil {
+		t.Fatal(err)
+	}
+	c.start(idx["bank"])
+	c.eventually("the restarted bank's node restores notary's replica", 60*time.Second, func() error {
+		return stores["notary"].Verify(addr)
+	})
 }
 
 // waitAll waits until every running node has committed height h.
