@@ -122,15 +122,7 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 // Submit never retries: a 503 comes back as a *Error with RetryAfter set,
 // and the caller decides. A rejection is a *Error with IsRejection true.
 func (c *Client) Submit(ctx context.Context, tx []byte, wait bool) (*SubmitResult, error) {
-	q := url.Values{}
-	if wait {
-		q.Set("wait", WaitCommit)
-		if t := commitTimeout(ctx); t != "" {
-			q.Set("timeout", t)
-		}
-	} else {
-		q.Set("wait", WaitSync)
-	}
+	q := waitQuery(ctx, wait)
 	u := c.endpoint(q, "txs")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(tx))
 	if err != nil {
@@ -151,15 +143,7 @@ func (c *Client) Submit(ctx context.Context, tx []byte, wait bool) (*SubmitResul
 // carries its own outcome; an error means the bundle as a whole was not
 // taken.
 func (c *Client) SubmitBundle(ctx context.Context, bundle []byte, wait bool) (*BundleResult, error) {
-	q := url.Values{}
-	if wait {
-		q.Set("wait", WaitCommit)
-		if t := commitTimeout(ctx); t != "" {
-			q.Set("timeout", t)
-		}
-	} else {
-		q.Set("wait", WaitSync)
-	}
+	q := waitQuery(ctx, wait)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(q, "bundles"), bytes.NewReader(bundle))
 	if err != nil {
 		return nil, fmt.Errorf("submit bundle: %w", err)
@@ -170,6 +154,20 @@ func (c *Client) SubmitBundle(ctx context.Context, bundle []byte, wait bool) (*B
 		return nil, fmt.Errorf("submit bundle: %w", err)
 	}
 	return &r, nil
+}
+
+// waitQuery is the wait (and timeout) parameters of a submission.
+func waitQuery(ctx context.Context, wait bool) url.Values {
+	q := url.Values{}
+	if !wait {
+		q.Set("wait", WaitSync)
+		return q
+	}
+	q.Set("wait", WaitCommit)
+	if t := commitTimeout(ctx); t != "" {
+		q.Set("timeout", t)
+	}
+	return q
 }
 
 // commitTimeout is the timeout parameter of a submission under ctx: a

@@ -543,18 +543,5 @@ func (v *View) Authorize(member string, ref RecordRef, t int64) (grant uint64, v
 // has the ciphertext address addr (normally one: a fresh data key per
 // original makes every ciphertext different).
 func (v *View) ByCipher(addr crypto.Hash, limit int) ([]RecordRef, error) {
-	prefix := keyBytes(prefixCipher, addr[:])
-	kvs, err := v.r.Scan(prefix, nil, limit)
-	if err != nil {
-		return nil, fmt.Errorf("scan cipher %s: %w", addr, err)
-	}
-	out := make([]RecordRef, 0, len(kvs))
-	for _, kv := range kvs {
-		ref, ok := decodeRef(kv.Key[len(prefix):])
-		if !ok {
-			return nil, fmt.Errorf("%w: cipher index key", ErrStoreCorrupt)
-		}
-		out = append(out, ref)
-	}
-	return out, nil
+	return v.refsUnder(keyBytes(prefixCipher, addr[:]), limit, "cipher "+addr.String())
 }

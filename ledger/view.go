@@ -130,15 +130,21 @@ func (v *View) Record(ref RecordRef) (*Record, *Entry, *Tx, error) {
 
 // ByCommitment returns up to limit records carrying commitment c, oldest first.
 func (v *View) ByCommitment(c crypto.Hash, limit int) ([]RecordRef, error) {
-	kvs, err := v.r.Scan(keyBytes(prefixCommitment, c[:]), nil, limit)
+	return v.refsUnder(keyBytes(prefixCommitment, c[:]), limit, "commitment "+c.String())
+}
+
+// refsUnder returns up to limit record refs that end the index keys
+// starting with prefix, in key order.
+func (v *View) refsUnder(prefix []byte, limit int, what string) ([]RecordRef, error) {
+	kvs, err := v.r.Scan(prefix, nil, limit)
 	if err != nil {
-		return nil, fmt.Errorf("scan commitment %s: %w", c, err)
+		return nil, fmt.Errorf("scan %s: %w", what, err)
 	}
 	out := make([]RecordRef, 0, len(kvs))
 	for _, kv := range kvs {
-		ref, ok := decodeRef(kv.Key[1+crypto.HashSize:])
+		ref, ok := decodeRef(kv.Key[len(prefix):])
 		if !ok {
-			return nil, fmt.Errorf("%w: commitment index key", ErrStoreCorrupt)
+			return nil, fmt.Errorf("%w: %s index key", ErrStoreCorrupt, what)
 		}
 		out = append(out, ref)
 	}

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
-	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,13 +15,13 @@ import (
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/internal/peertest"
 	"github.com/evidenced/evidenced/internal/testutil"
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/node"
 	"github.com/evidenced/evidenced/testnet"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 )
 
 // TestOriginalsExchange runs four in-process member nodes: the bank keeps an
@@ -225,12 +222,12 @@ func TestOriginalsExchange(t *testing.T) {
 	}
 	h, err := exchange.New(exchange.Config{Identity: id, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		Members:   func(peer.ID) (string, bool) { return "outsider", true },
-		Authorize: func(string, crypto.Hash) error { return nil }, Store: emptyStore{}})
+		Authorize: func(string, crypto.Hash) error { return nil }, Store: peertest.EmptyStore{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	notary := rosterPeer(t, a, "notary")
+	notary := peertest.RosterPeer(t, homes["notary"], "notary")
 	err = h.Connect(ctx, notary)
 	if err == nil {
 		err = h.Fetch(ctx, notary.ID, sealed.Address)
@@ -264,55 +261,6 @@ func waitHeight(ctx context.Context, t *testing.T, n *node.Node, h int64) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling interval
 	}
-}
-
-// rosterPeer returns member's libp2p identity and address from the genesis roster.
-func rosterPeer(t *testing.T, a *testnet.Alliance, member string) peer.AddrInfo {
-	t.Helper()
-	for _, m := range a.Members {
-		if m.Name != member {
-			continue
-		}
-		doc, err := os.ReadFile(filepath.Join(m.Home, "config", "genesis.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var g struct {
-			AppState json.RawMessage `json:"app_state"`
-		}
-		if err := json.Unmarshal(doc, &g); err != nil {
-			t.Fatal(err)
-		}
-		gs, err := ledger.ParseGenesisState(g.AppState)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, gm := range gs.Members {
-			if gm.Name == member {
-				id, err := peer.Decode(gm.Peer)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ma, err := multiaddr.NewMultiaddr(gm.Addrs[0])
-				if err != nil {
-					t.Fatal(err)
-				}
-				return peer.AddrInfo{ID: id, Addrs: []multiaddr.Multiaddr{ma}}
-			}
-		}
-	}
-	t.Fatalf("no member %s in the roster", member)
-	return peer.AddrInfo{}
-}
-
-// emptyStore holds nothing and stores nothing.
-type emptyStore struct{}
-
-func (emptyStore) Has(crypto.Hash) bool                            { return false }
-func (emptyStore) Size(crypto.Hash) (int64, error)                 { return 0, fs.ErrNotExist }
-func (emptyStore) OpenBlob(crypto.Hash) (io.ReadSeekCloser, error) { return nil, fs.ErrNotExist }
-func (emptyStore) Receive(crypto.Hash, int64) (exchange.Incoming, error) {
-	return nil, errors.New("the outsider stores nothing")
 }
 
 // isCode reports whether err is a ledger rejection with code c.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,14 +17,13 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 
 	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
-	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/internal/peertest"
 	"github.com/evidenced/evidenced/testnet"
 )
 
@@ -214,12 +212,12 @@ func TestOriginalsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, err := exchange.New(exchange.Config{Identity: ident, Members: func(peer.ID) (string, bool) { return "outsider", true },
-		Authorize: func(string, crypto.Hash) error { return nil }, Store: nothingStore{}})
+		Authorize: func(string, crypto.Hash) error { return nil }, Store: peertest.EmptyStore{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	info := peerOf(t, notary)
+	info := peertest.RosterPeer(t, notary.Home, notary.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err = h.Connect(ctx, info)
@@ -256,48 +254,4 @@ func (c *cluster) waitAll(h int64) {
 		}
 		return nil
 	})
-}
-
-// peerOf reads m's libp2p identity and address from its genesis roster.
-func peerOf(t *testing.T, m testnet.Member) peer.AddrInfo {
-	t.Helper()
-	doc, err := os.ReadFile(filepath.Join(m.Home, "config", "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		AppState json.RawMessage `json:"app_state"`
-	}
-	if err := json.Unmarshal(doc, &g); err != nil {
-		t.Fatal(err)
-	}
-	gs, err := ledger.ParseGenesisState(g.AppState)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, gm := range gs.Members {
-		if gm.Name == m.Name && gm.Peer != "" {
-			id, err := peer.Decode(gm.Peer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ma, err := multiaddr.NewMultiaddr(gm.Addrs[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return peer.AddrInfo{ID: id, Addrs: []multiaddr.Multiaddr{ma}}
-		}
-	}
-	t.Fatalf("%s has no peer in the roster", m.Name)
-	return peer.AddrInfo{}
-}
-
-// nothingStore holds and stores nothing.
-type nothingStore struct{}
-
-func (nothingStore) Has(crypto.Hash) bool                            { return false }
-func (nothingStore) Size(crypto.Hash) (int64, error)                 { return 0, fs.ErrNotExist }
-func (nothingStore) OpenBlob(crypto.Hash) (io.ReadSeekCloser, error) { return nil, fs.ErrNotExist }
-func (nothingStore) Receive(crypto.Hash, int64) (exchange.Incoming, error) {
-	return nil, errors.New("the outsider stores nothing")
 }
