@@ -15,8 +15,12 @@ import (
 )
 
 // SchemaVersion is the version of the key layout this package reads and
-// writes. It is stored at the first Open and checked by every later one.
-const SchemaVersion = 1
+// writes, and of the ledger's state encoding inside it (version 2: member
+// records with peers, grants, the records counter). It is stored at the
+// first Open and checked by every later one, so a home written by an
+// incompatible binary is refused with a clear error instead of failing
+// consensus.
+const SchemaVersion = 2
 
 // Badger sizing; see the package documentation for why.
 const (

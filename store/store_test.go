@@ -432,7 +432,7 @@ func TestOpenErrors(t *testing.T) {
 		if !errors.Is(err, ErrSchemaMismatch) {
 			t.Fatalf("error = %v, want ErrSchemaMismatch", err)
 		}
-		if !strings.Contains(err.Error(), "found 7, this binary supports 1") {
+		if !strings.Contains(err.Error(), fmt.Sprintf("found 7, this binary supports %d", SchemaVersion)) {
 			t.Errorf("error %q does not give both versions", err)
 		}
 	})
