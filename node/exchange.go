@@ -598,11 +598,63 @@ func (n *Node) scrubber(every time.Duration) {
 			}
 		}()
 		checked, corrupt, repaired, err := n.Scrub(ctx)
-		cancel()
 		if err != nil {
+			cancel()
 			n.log.Error("scrub failed", "err", err)
 			continue
 		}
-		n.log.Info("originals scrubbed", "checked", checked, "corrupt", corrupt, "repaired", repaired)
+		orphans, err := n.SweepOrphans(ctx, orphanAge)
+		cancel()
+		if err != nil {
+			n.log.Error("orphan sweep failed", "err", err)
+		}
+		n.log.Info("originals scrubbed", "checked", checked, "corrupt", corrupt, "repaired", repaired, "orphans_removed", orphans)
 	}
+}
+
+// orphanAge is how long a ciphertext that no committed record names is
+// kept before the scrub removes it: an upload's record is committed within
+// seconds, or never.
+const orphanAge = time.Hour
+
+// SweepOrphans removes the ciphertexts older than olderThan that no
+// committed record names: uploads whose record was rejected or never
+// committed. It returns how many it removed.
+func (n *Node) SweepOrphans(ctx context.Context, olderThan time.Duration) (int, error) {
+	var orphans []crypto.Hash
+	err := n.blobs.List(func(addr crypto.Hash, _ int64) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		_, refs, _, done, err := n.recordsOf(addr)
+		if err != nil {
+			return err
+		}
+		done()
+		if len(refs) > 0 {
+			return nil
+		}
+		f, err := n.blobs.OpenBlob(addr)
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		fi, err := f.Stat()
+		f.Close()
+		if err == nil && time.Since(fi.ModTime()) >= olderThan {
+			orphans = append(orphans, addr)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep orphan originals: %w", err)
+	}
+	removed := 0
+	for _, addr := range orphans {
+		if err := n.blobs.Remove(addr); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return removed, fmt.Errorf("remove orphan original %s: %w", addr.String()[:16], err)
+		}
+		n.log.Info("removed an original no committed record names", "addr", addr.String()[:16])
+		removed++
+	}
+	return removed, nil
 }
