@@ -72,6 +72,9 @@ type Options struct {
 	// Now is the clock CheckTx uses for the client-time window (default
 	// time.Now). It never reaches the consensus path.
 	Now func() time.Time
+	// OnVerify, when set, is told how long each SM2 verification that
+	// missed the cache took (for metrics). It must be safe for concurrent use.
+	OnVerify func(time.Duration)
 }
 
 // App is the CometBFT application.
@@ -116,6 +119,7 @@ func New(db *store.DB, opts Options) *App {
 	}
 	a := &App{db: db, log: opts.Logger.With("component", "abci"), cache: newVerifyCache(opts.VerifyCacheSize),
 		onCommit: opts.OnCommit, now: opts.Now}
+	a.cache.observe = opts.OnVerify
 	a.l = ledger.New(ledger.Options{Verify: a.cache.verify, Workers: opts.Workers})
 	return a
 }

@@ -3,6 +3,7 @@ package abci
 import (
 	"encoding/binary"
 	"sync"
+	"time"
 
 	"github.com/evidenced/evidenced/crypto"
 )
@@ -12,10 +13,11 @@ import (
 // so a lookup can only skip work that would have succeeded: the cache never
 // changes an outcome. Eviction is first in, first out, bounded by size.
 type verifyCache struct {
-	mu   sync.Mutex
-	seen map[crypto.Hash]struct{}
-	ring []crypto.Hash
-	next int
+	observe func(time.Duration) // told the duration of each verification; may be nil
+	mu      sync.Mutex
+	seen    map[crypto.Hash]struct{}
+	ring    []crypto.Hash
+	next    int
 }
 
 func newVerifyCache(size int) *verifyCache {
@@ -38,7 +40,12 @@ func (c *verifyCache) verify(key *crypto.PublicKey, msg, sig []byte) error {
 	if ok {
 		return nil
 	}
-	if err := key.Verify(msg, sig); err != nil {
+	start := time.Now()
+	err := key.Verify(msg, sig)
+	if c.observe != nil {
+		c.observe(time.Since(start))
+	}
+	if err != nil {
 		return err
 	}
 	c.mu.Lock()

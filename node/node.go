@@ -62,6 +62,7 @@ type Node struct {
 	pendingEntries entryQueue
 	bg             sync.WaitGroup
 	stopping       chan struct{}
+	metrics        *metrics
 	app            *abci.App
 	cmt            *cmtnode.Node
 	rpc            *rpclocal.Local
@@ -105,6 +106,9 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// CometBFT's metrics are served at the API's GET /metrics, not on a
+	// port of their own.
+	cmtCfg.Instrumentation.Prometheus, cmtCfg.Instrumentation.PrometheusListenAddr = true, ""
 	gen, err := cmttypes.GenesisDocFromFile(cmtCfg.GenesisFile())
 	if err != nil {
 		return nil, fmt.Errorf("load genesis %s: %w", cmtCfg.GenesisFile(), err)
@@ -129,13 +133,16 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 	if n.blobs, err = blob.Open(filepath.Join(home, BlobDir)); err != nil {
 		return nil, fmt.Errorf("open the originals store: %w", err)
 	}
+	n.metrics = newMetrics(n)
 	n.app = abci.New(n.db, abci.Options{
+		OnVerify:        func(d time.Duration) { n.metrics.verify.Observe(d.Seconds()) },
 		Logger:          logger,
 		VerifyCacheSize: cfg.Ledger.VerifyCacheSize,
 		Workers:         cfg.Ledger.VerifyWorkers,
 		OnCommit: func(b abci.CommittedBlock) {
 			n.waiters.publish(b)
 			n.noteCommitted(b)
+			n.metrics.observe(b)
 		},
 	})
 	memberKey, err := loadMemberKey(home, cfg)
@@ -156,7 +163,7 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		proxy.NewConnSyncLocalClientCreator(n.app),
 		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
 		cometDBProvider,
-		cmtnode.DefaultMetricsProvider(cmtCfg.Instrumentation),
+		cometMetrics(cmtCfg.Instrumentation, logger),
 		NewCometLogger(logger),
 	)
 	if err != nil {
@@ -178,7 +185,11 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 			return nil, err
 		}
 	}
-	handler := api.New(&backend{n: n}, apiOpts)
+	// GET /metrics (Prometheus: CometBFT's and the node's) beside the API.
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.metrics.handler())
+	mux.Handle("/", api.New(&backend{n: n}, apiOpts))
+	handler := http.Handler(mux)
 	n.http = &http.Server{
 		Addr:              cfg.API.Listen,
 		Handler:           handler,

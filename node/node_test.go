@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,6 +121,19 @@ func TestSingleNodeSubmitAndRestart(t *testing.T) {
 	}
 	if st, err = cl.Status(ctx); err != nil || st.Records != 4 || st.LogSize != 5 {
 		t.Fatalf("status after the bundle %+v, %v", st, err)
+	}
+	// The node's metrics count what it committed since it started.
+	resp, err := http.Get(n.APIURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"evidenced_records_committed_total 4", "evidenced_entries_committed_total 4",
+		"evidenced_blob_store_originals 0", "evidenced_checkpoint_lag_blocks ", "evidenced_signature_verify_seconds_count "} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("GET /metrics has no %q (status %d)", want, resp.StatusCode)
+		}
 	}
 	if err := n.Stop(ctx); err != nil {
 		t.Fatal(err)

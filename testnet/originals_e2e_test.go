@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -226,6 +228,20 @@ func TestOriginalsEndToEnd(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("a peer outside the roster fetched an original from the notary")
+	}
+
+	// The court's node exports CometBFT's metrics and its own at GET /metrics.
+	resp, err := http.Get(court.API + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"cometbft_consensus_height", "cometbft_mempool_size", "evidenced_blob_store_originals 1",
+		"evidenced_records_committed_total", "evidenced_checkpoint_lag_blocks"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("the court's GET /metrics has no %q", want)
+		}
 	}
 
 	// A replica that lost its copy gets it again when the owner's node

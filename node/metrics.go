@@ -1,0 +1,140 @@
+package node
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cometbft/cometbft/blocksync"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/consensus"
+	"github.com/cometbft/cometbft/mempool"
+	cmtnode "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/proxy"
+	sm "github.com/cometbft/cometbft/state"
+	"github.com/cometbft/cometbft/statesync"
+
+	"github.com/evidenced/evidenced/abci"
+	"github.com/evidenced/evidenced/ledger"
+)
+
+// metrics are the node's own Prometheus metrics, served with CometBFT's at
+// GET /metrics on the API server.
+type metrics struct {
+	reg       *prometheus.Registry
+	records   prometheus.Counter
+	entries   prometheus.Counter
+	height    prometheus.Gauge
+	verify    prometheus.Histogram
+	rejected  *prometheus.CounterVec
+	committed prometheus.Histogram
+}
+
+func newMetrics(n *Node) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.records = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "evidenced", Name: "records_committed_total",
+		Help: "Evidence records committed by this node since it started (each record of a batch counts)."})
+	m.entries = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "evidenced", Name: "entries_committed_total",
+		Help: "Log entries (accepted transactions) committed by this node since it started."})
+	m.height = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "evidenced", Name: "height",
+		Help: "The last committed block height."})
+	m.verify = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "evidenced", Name: "signature_verify_seconds",
+		Help:    "Time of each SM2 signature verification that missed the verify cache.",
+		Buckets: prometheus.ExponentialBuckets(20e-6, 2, 12)})
+	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "txs_rejected_total",
+		Help: "Transactions rejected in committed blocks, by result code."}, []string{"code"})
+	m.committed = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "evidenced", Name: "block_commit_seconds",
+		Help: "Time from a block's time to its commit on this node.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 10)})
+	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "checkpoint_lag_blocks",
+		Help: "Committed height minus the height of the last checkpoint co-signed by more than 2/3 of the voting power."},
+		func() float64 { return float64(n.checkpointLag()) })
+	blobs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "blob_store_bytes",
+		Help: "Bytes of encrypted originals this node keeps."},
+		func() float64 {
+			_, b, err := n.blobs.Usage()
+			if err != nil {
+				return -1
+			}
+			return float64(b)
+		})
+	blobCount := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "blob_store_originals",
+		Help: "Encrypted originals this node keeps."},
+		func() float64 {
+			c, _, err := n.blobs.Usage()
+			if err != nil {
+				return -1
+			}
+			return float64(c)
+		})
+	// Go and process metrics come with Prometheus's default registry.
+	m.reg.MustRegister(m.records, m.entries, m.height, m.verify, m.rejected, m.committed, lag, blobs, blobCount)
+	return m
+}
+
+// observe records a committed block. It runs on the consensus goroutine.
+func (m *metrics) observe(b abci.CommittedBlock) {
+	m.height.Set(float64(b.Height))
+	if !b.Time.IsZero() {
+		m.committed.Observe(time.Since(b.Time).Seconds())
+	}
+	ledger.EachTx(b.Txs, func(r *ledger.TxResult) {
+		if r.Code != ledger.CodeOK {
+			m.rejected.WithLabelValues(r.Code.String()).Inc()
+			return
+		}
+		if r.Type == ledger.TxCheckpoint {
+			return
+		}
+		m.entries.Inc()
+		if r.Type == ledger.TxEvidence || r.Type == ledger.TxBatch {
+			m.records.Add(float64(len(r.Chains)))
+		}
+	})
+}
+
+// checkpointLag is the committed height minus the last trusted
+// checkpoint's height (-1 when it cannot be read).
+func (n *Node) checkpointLag() int64 {
+	db := n.db
+	if db == nil {
+		return -1
+	}
+	snap := db.Snapshot()
+	defer snap.Close()
+	cp, err := ledger.NewView(snap).LatestCheckpoint()
+	if errors.Is(err, ledger.ErrNotFound) {
+		return snap.Height()
+	}
+	if err != nil {
+		return -1
+	}
+	return snap.Height() - cp.Checkpoint.Height
+}
+
+// handler serves GET /metrics: CometBFT's metrics (Prometheus's default
+// registry) and the node's own.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, m.reg}, promhttp.HandlerOpts{})
+}
+
+// cometMetrics is CometBFT's metrics provider with a fallback: CometBFT
+// registers its metrics on Prometheus's default registry, which accepts
+// them once per process, so a second node in the same process (tests) gets
+// no-op metrics instead of a panic.
+func cometMetrics(inst *cmtcfg.InstrumentationConfig, log *slog.Logger) cmtnode.MetricsProvider {
+	def := cmtnode.DefaultMetricsProvider(inst)
+	return func(chainID string) (cs *consensus.Metrics, pm *p2p.Metrics, mm *mempool.Metrics, st *sm.Metrics, px *proxy.Metrics, bs *blocksync.Metrics, ss *statesync.Metrics) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Warn("CometBFT's metrics are registered by another node in this process; this node exports only its own", "cause", r)
+				cs, pm, mm, st, px, bs, ss = consensus.NopMetrics(), p2p.NopMetrics(), mempool.NopMetrics(), sm.NopMetrics(), proxy.NopMetrics(), blocksync.NopMetrics(), statesync.NopMetrics()
+			}
+		}()
+		return def(chainID)
+	}
+}
