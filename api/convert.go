@@ -71,6 +71,32 @@ func loadEntry(v *ledger.View, index uint64) (*client.Entry, error) {
 			}
 			out.Attestation = &client.Attestation{Statement: a.Statement, Targets: targets, Document: a.Document, Note: a.Note}
 		}
+	case ledger.TxGrant:
+		if g := body.Grant; g != nil {
+			cu := &client.EntryCustody{Grantee: g.Grantee, Purpose: g.Purpose, Chain: g.Chain}
+			if g.Expiry != 0 {
+				t := unixTime(g.Expiry)
+				cu.Expires = &t
+			}
+			for _, k := range g.Keys {
+				cu.Records = append(cu.Records, client.RecordRef{Index: k.Ref.Index, Pos: k.Ref.Pos})
+			}
+			out.Custody = cu
+		}
+	case ledger.TxRevoke:
+		if r := body.Revoke; r != nil {
+			g := r.Grant
+			out.Custody = &client.EntryCustody{Grant: &g}
+		}
+	case ledger.TxAccess:
+		if a := body.Access; a != nil {
+			cu := &client.EntryCustody{Records: []client.RecordRef{{Index: a.Ref.Index, Pos: a.Ref.Pos}}}
+			if a.ViaGrant {
+				g := a.Grant
+				cu.Grant = &g
+			}
+			out.Custody = cu
+		}
 	case ledger.TxRegister:
 		if m := body.Member; m != nil {
 			keys := make([]client.HexBytes, len(m.Keys))

@@ -220,6 +220,18 @@ type Entry struct {
 	Records     []Record            `json:"records,omitempty"`     // evidence and batch only
 	Attestation *Attestation        `json:"attestation,omitempty"` // attest only
 	Member      *MemberRegistration `json:"member,omitempty"`      // register only
+	Custody     *EntryCustody       `json:"custody,omitempty"`     // grant, revoke and access only
+}
+
+// EntryCustody is the payload of a grant, revoke or access entry: metadata
+// only (the wrapped keys stay in the entry bytes).
+type EntryCustody struct {
+	Grantee string      `json:"grantee,omitempty"` // grant
+	Purpose string      `json:"purpose,omitempty"` // grant
+	Chain   string      `json:"chain,omitempty"`   // grant of a whole evidence chain
+	Expires *time.Time  `json:"expires,omitempty"` // grant with an expiry
+	Records []RecordRef `json:"records,omitempty"` // grant: the records granted; access: the record retrieved
+	Grant   *uint64     `json:"grant,omitempty"`   // revoke: the grant withdrawn; access: the grant used
 }
 
 // Record is one evidence record inside an Entry.

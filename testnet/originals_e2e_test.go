@@ -143,6 +143,17 @@ func TestOriginalsEndToEnd(t *testing.T) {
 		t.Fatalf("custody after the fetch: %+v", cu)
 	}
 
+	// The access entry says which record and which grant.
+	api, err := client.New(court.API)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ae, err := api.Entry(context.Background(), cu.Events[1].Index)
+	if err != nil || ae.Type != "access" || ae.Custody == nil || ae.Custody.Grant == nil || *ae.Custody.Grant != g1 ||
+		len(ae.Custody.Records) != 1 || strconv.FormatUint(ae.Custody.Records[0].Index, 10) != id {
+		t.Fatalf("access entry %+v, %v", ae, err)
+	}
+
 	// Revoked: refused again.
 	out, err = cli(bank, "revoke", strconv.FormatUint(g1, 10))
 	if err != nil {
