@@ -201,6 +201,7 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/evidence/{id}/custody", s.custody},
 		{http.MethodPost, "/v1/grants", s.grant},
 		{http.MethodPost, "/v1/grants/{index}/revoke", s.revoke},
+		{http.MethodGet, "/v1/events", s.events},
 		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt},
 		{http.MethodGet, "/v1/status", s.status},
 		{http.MethodGet, "/v1/entries/{index}", s.entry},

@@ -37,6 +37,8 @@ type memNode struct {
 	statusPanics  bool  // Status panics
 	snapshotError error // Snapshot fails with it
 
+	changed chan struct{} // closed at the next commit (guarded by mu)
+
 	maxOriginal int64                 // KeepOriginal's limit; 0 means 1 MiB
 	originals   map[crypto.Hash]int64 // ciphertexts KeepOriginal keeps, by address (guarded by mu)
 }
@@ -104,6 +106,7 @@ func (n *memNode) Submit(ctx context.Context, tx []byte, waitCommit bool) (*api.
 	}
 	n.st.Commit(out.Changes)
 	n.height = h
+	n.notifyLocked()
 	res := out.Results[0]
 	if res.Code != ledger.CodeOK {
 		return nil, &api.CommitRejectError{Height: h, Err: &ledger.RejectError{Code: res.Code, Msg: res.Log}}
@@ -155,6 +158,7 @@ func (n *memNode) SubmitBundle(ctx context.Context, txs [][]byte, waitCommit boo
 	}
 	n.st.Commit(out.Changes)
 	n.height = h
+	n.notifyLocked()
 	for j, r := range out.Results[0].Inner {
 		i := at[j]
 		switch {
@@ -347,6 +351,7 @@ func (n *memNode) applyBlock(txs ...[]byte) ([]ledger.TxResult, error) {
 	}
 	n.st.Commit(out.Changes)
 	n.height = h
+	n.notifyLocked()
 	return out.Results, nil
 }
 
@@ -430,4 +435,24 @@ func (n *memNode) FetchOriginal(_ context.Context, ref ledger.RecordRef, w io.Wr
 	}
 	k, err := io.WriteString(w, cannedOriginal)
 	return &api.Fetched{Ref: ref, Size: int64(k), Access: 101, Salt: []byte{1, 2, 3}}, err
+}
+
+var _ api.Notifier = (*memNode)(nil)
+
+// Changed implements api.Notifier.
+func (n *memNode) Changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.changed == nil {
+		n.changed = make(chan struct{})
+	}
+	return n.changed
+}
+
+// notifyLocked wakes Changed's waiters; n.mu is held.
+func (n *memNode) notifyLocked() {
+	if n.changed != nil {
+		close(n.changed)
+		n.changed = nil
+	}
 }

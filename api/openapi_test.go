@@ -238,6 +238,9 @@ func TestOpenAPI(t *testing.T) {
 					t.Errorf("operation without operationId, summary or responses")
 				}
 				good, bad := buildRequests(t, doc, p, op, values)
+				if p == "/v1/events" {
+					good = "" // a stream that does not end: TestEvents reads it
+				}
 				for i, target := range []string{good, bad} {
 					if target == "" {
 						continue

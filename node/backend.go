@@ -14,7 +14,11 @@ import (
 // backend is the node's side of the HTTP API.
 type backend struct{ n *Node }
 
-var _ api.Backend = (*backend)(nil)
+var (
+	_ api.Backend   = (*backend)(nil)
+	_ api.Custodian = (*backend)(nil)
+	_ api.Notifier  = (*backend)(nil)
+)
 
 // Snapshot implements api.Backend.
 func (b *backend) Snapshot() (*ledger.View, int64, func(), error) {

@@ -63,6 +63,7 @@ type Node struct {
 	bg             sync.WaitGroup
 	stopping       chan struct{}
 	metrics        *metrics
+	changed        broadcaster // closed at each commit, for GET /v1/events
 	app            *abci.App
 	cmt            *cmtnode.Node
 	rpc            *rpclocal.Local
@@ -143,6 +144,7 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 			n.waiters.publish(b)
 			n.noteCommitted(b)
 			n.metrics.observe(b)
+			n.changed.notify()
 		},
 	})
 	memberKey, err := loadMemberKey(home, cfg)

@@ -91,3 +91,32 @@ func wait(ctx context.Context, ch <-chan committedTx) (committedTx, error) {
 		return committedTx{}, ctx.Err()
 	}
 }
+
+// broadcaster wakes everyone waiting for the next commit.
+type broadcaster struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed at the next notify.
+func (b *broadcaster) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}
+
+// notify closes the channel of the current waiters.
+func (b *broadcaster) notify() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
+	}
+}
+
+// Changed implements api.Notifier.
+func (b *backend) Changed() <-chan struct{} { return b.n.changed.wait() }

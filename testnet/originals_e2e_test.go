@@ -1,6 +1,7 @@
 package testnet_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -253,6 +254,29 @@ func TestOriginalsEndToEnd(t *testing.T) {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("the court's GET /metrics has no %q", want)
 		}
+	}
+
+	// The court's event stream replays the custody events in commit order.
+	ectx, ecancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer ecancel()
+	req, _ := http.NewRequestWithContext(ectx, http.MethodGet, court.API+"/v1/events?from=0&type=grant,access,revoke", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids, kinds []string
+	sc := bufio.NewScanner(resp.Body)
+	for len(kinds) < 3 && sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+			ids = append(ids, v)
+		}
+		if v, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			kinds = append(kinds, v)
+		}
+	}
+	resp.Body.Close()
+	if strings.Join(kinds, ",") != "grant,access,revoke" || ids[0] != strconv.FormatUint(g1, 10) {
+		t.Fatalf("custody events %v %v, want grant %d, access, revoke", ids, kinds, g1)
 	}
 
 	// A replica that lost its copy gets it again when the owner's node
