@@ -132,3 +132,8 @@ func recordJSON(pos uint16, r *ledger.Record) client.Record {
 
 // unixTime converts Unix nanoseconds to a UTC time.Time.
 func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// EntryJSON returns log entry index as the API shows it (GET
+// /v1/entries/{index}, the data of GET /v1/events and of webhook
+// deliveries).
+func EntryJSON(v *ledger.View, index uint64) (*client.Entry, error) { return loadEntry(v, index) }

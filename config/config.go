@@ -41,6 +41,26 @@ type Config struct {
 	Ledger Ledger `toml:"ledger"`
 	// Originals configures the encrypted originals this node keeps.
 	Originals Originals `toml:"originals"`
+	// Webhooks are the business systems this node tells about committed
+	// entries ([[webhooks]] tables).
+	Webhooks []Webhook `toml:"webhooks"`
+}
+
+// Webhook is one subscription: entries of the given types (and evidence
+// chain) are POSTed to URL, in commit order, at least once, signed with
+// HMAC-SM3 under the secret.
+type Webhook struct {
+	// Name identifies the subscription (and its delivery cursor).
+	Name string `toml:"name"`
+	// URL receives the deliveries (http or https).
+	URL string `toml:"url"`
+	// SecretFile holds the HMAC-SM3 key (first line), 0600.
+	SecretFile string `toml:"secret_file"`
+	// Types filters by entry type (evidence, batch, attest, grant, revoke,
+	// access, register); empty: all.
+	Types []string `toml:"types"`
+	// Chain filters by evidence chain; empty: all.
+	Chain string `toml:"chain"`
 }
 
 // API configures the node's HTTP API and explorer.
@@ -182,6 +202,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.VerifyWorkers < 0 || c.Ledger.VerifyCacheSize < 0 {
 		errs = append(errs, errors.New("ledger.verify_workers and ledger.verify_cache_size must not be negative"))
+	}
+	seen := map[string]bool{}
+	for i, w := range c.Webhooks {
+		switch {
+		case w.Name == "" || strings.ContainsAny(w.Name, "/\\ "):
+			errs = append(errs, fmt.Errorf("webhooks[%d].name %q: give a name without slashes or spaces", i, w.Name))
+		case seen[w.Name]:
+			errs = append(errs, fmt.Errorf("webhooks[%d].name %q is used twice", i, w.Name))
+		case !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://"):
+			errs = append(errs, fmt.Errorf("webhook %s: url %q is not an http(s) URL", w.Name, w.URL))
+		case w.SecretFile == "":
+			errs = append(errs, fmt.Errorf("webhook %s: secret_file is required (deliveries are signed with it)", w.Name))
+		}
+		seen[w.Name] = true
 	}
 	if c.Originals.Replicas < 0 || c.Originals.MaxUploadBytes <= 0 || c.Originals.ScrubInterval < 0 {
 		errs = append(errs, errors.New("originals.replicas and originals.scrub_interval must not be negative, originals.max_upload_bytes must be positive"))

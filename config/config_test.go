@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	c.Moniker, c.Member, c.Role, c.ChainID = "court-1", "court", "court", "evidenced-test"
 	c.API.Listen = "127.0.0.1:9999"
 	c.API.CommitTimeout = Duration(5 * time.Second)
+	c.Webhooks = []Webhook{{Name: "loans", URL: "https://core.bank.example/hooks", SecretFile: "config/hook-secret", Types: []string{"evidence", "grant"}, Chain: "LOAN-1"}}
 	if err := c.Save(home); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *got != c {
+	if !reflect.DeepEqual(*got, c) {
 		t.Fatalf("round trip: got %+v, want %+v", *got, c)
 	}
 	if got.APIURL() != "http://127.0.0.1:9999" {

@@ -33,6 +33,10 @@ type metrics struct {
 	verify    prometheus.Histogram
 	rejected  *prometheus.CounterVec
 	committed prometheus.Histogram
+
+	webhookBacklog   *prometheus.GaugeVec
+	webhookDelivered *prometheus.CounterVec
+	webhookFailed    *prometheus.CounterVec
 }
 
 func newMetrics(n *Node) *metrics {
@@ -71,8 +75,15 @@ func newMetrics(n *Node) *metrics {
 			}
 			return float64(c)
 		})
+	m.webhookBacklog = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "evidenced", Name: "webhook_outbox_entries",
+		Help: "Log entries a webhook subscription has yet to consider (its outbox depth)."}, []string{"webhook"})
+	m.webhookDelivered = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_deliveries_total",
+		Help: "Webhook deliveries the receiver took."}, []string{"webhook"})
+	m.webhookFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_failures_total",
+		Help: "Webhook delivery attempts that failed (retried)."}, []string{"webhook"})
 	// Go and process metrics come with Prometheus's default registry.
-	m.reg.MustRegister(m.records, m.entries, m.height, m.verify, m.rejected, m.committed, lag, blobs, blobCount)
+	m.reg.MustRegister(m.records, m.entries, m.height, m.verify, m.rejected, m.committed, lag, blobs, blobCount,
+		m.webhookBacklog, m.webhookDelivered, m.webhookFailed)
 	return m
 }
 

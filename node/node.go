@@ -214,6 +214,10 @@ func (n *Node) Start() error {
 		ln.Close()
 		return err
 	}
+	if err := n.startWebhooks(); err != nil {
+		ln.Close()
+		return err
+	}
 	if err := n.cmt.Start(); err != nil {
 		ln.Close()
 		return fmt.Errorf("start CometBFT: %w", err)
