@@ -333,15 +333,8 @@ func (n *Node) pushWithRetry(member string, addr crypto.Hash) {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := n.untilStop()
 	defer cancel()
-	go func() {
-		select {
-		case <-n.stopping:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
 		err := n.p2p.Connect(ctx, info)
@@ -589,14 +582,7 @@ func (n *Node) scrubber(every time.Duration) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-n.stopping:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := n.untilStop()
 		checked, corrupt, repaired, err := n.Scrub(ctx)
 		if err != nil {
 			cancel()
@@ -657,4 +643,18 @@ func (n *Node) SweepOrphans(ctx context.Context, olderThan time.Duration) (int, 
 		removed++
 	}
 	return removed, nil
+}
+
+// untilStop returns a context cancelled when the node stops (or cancel is
+// called).
+func (n *Node) untilStop() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-n.stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }

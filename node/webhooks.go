@@ -2,7 +2,6 @@ package node
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -123,14 +122,7 @@ func (n *Node) deliver(hc *http.Client, w config.Webhook, secret []byte, e *clie
 	for attempt := 1; ; attempt++ {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
 		mac := crypto.MAC(secret, []byte(ts), []byte("."), body)
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-n.stopping:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := n.untilStop()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 		if err != nil {
 			cancel()
