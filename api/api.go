@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/evidenced/evidenced/client"
@@ -202,6 +203,9 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/v1/grants", s.grant},
 		{http.MethodPost, "/v1/grants/{index}/revoke", s.revoke},
 		{http.MethodGet, "/v1/events", s.events},
+		{http.MethodPost, "/v1/webhooks", s.subscribe},
+		{http.MethodGet, "/v1/webhooks", s.webhooks},
+		{http.MethodDelete, "/v1/webhooks/{name}", s.unsubscribe},
 		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt},
 		{http.MethodGet, "/v1/status", s.status},
 		{http.MethodGet, "/v1/entries/{index}", s.entry},
@@ -233,15 +237,22 @@ func New(b Backend, opts Options) http.Handler {
 		}
 	}
 	mux := http.NewServeMux()
+	allow := map[string][]string{} // methods by pattern, in route order
+	var patterns []string
 	for _, rt := range s.routes() {
 		mux.Handle(rt.method+" "+rt.pattern, s.handle(rt.h))
-		// The same path without a method catches every other method, so
-		// that a wrong method gets a JSON 405 rather than the mux's text.
-		allow := rt.method
-		if rt.method == http.MethodGet {
-			allow = "GET, HEAD"
+		if _, seen := allow[rt.pattern]; !seen {
+			patterns = append(patterns, rt.pattern)
 		}
-		mux.Handle(rt.pattern, s.handle(methodNotAllowed(allow)))
+		allow[rt.pattern] = append(allow[rt.pattern], rt.method)
+		if rt.method == http.MethodGet {
+			allow[rt.pattern] = append(allow[rt.pattern], http.MethodHead)
+		}
+	}
+	// The same path without a method catches every other method, so that a
+	// wrong method gets a JSON 405 rather than the mux's text.
+	for _, p := range patterns {
+		mux.Handle(p, s.handle(methodNotAllowed(strings.Join(allow[p], ", "))))
 	}
 	mux.Handle("/", s.handle(notFoundRoute))
 	return s.middleware(mux)

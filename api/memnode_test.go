@@ -37,7 +37,8 @@ type memNode struct {
 	statusPanics  bool  // Status panics
 	snapshotError error // Snapshot fails with it
 
-	changed chan struct{} // closed at the next commit (guarded by mu)
+	changed chan struct{}             // closed at the next commit (guarded by mu)
+	hooks   map[string]client.Webhook // webhook subscriptions (guarded by mu)
 
 	maxOriginal int64                 // KeepOriginal's limit; 0 means 1 MiB
 	originals   map[crypto.Hash]int64 // ciphertexts KeepOriginal keeps, by address (guarded by mu)
@@ -455,4 +456,47 @@ func (n *memNode) notifyLocked() {
 		close(n.changed)
 		n.changed = nil
 	}
+}
+
+// The webhook side of memNode keeps subscriptions in memory and delivers
+// nothing.
+var _ api.Subscriber = (*memNode)(nil)
+
+// Subscribe implements api.Subscriber.
+func (n *memNode) Subscribe(_ context.Context, r api.WebhookRequest) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.hooks == nil {
+		n.hooks = map[string]client.Webhook{}
+	}
+	if _, ok := n.hooks[r.Name]; ok {
+		return api.ErrExists
+	}
+	if len(r.Secret) < 16 {
+		return &api.InputError{Field: "secret", Err: errors.New("the secret is shorter than 16 bytes")}
+	}
+	n.hooks[r.Name] = client.Webhook{Name: r.Name, URL: r.URL, Types: r.Types, Chain: r.Chain, Source: "api", Next: uint64(n.height)}
+	return nil
+}
+
+// Unsubscribe implements api.Subscriber.
+func (n *memNode) Unsubscribe(_ context.Context, name string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.hooks[name]; !ok {
+		return fmt.Errorf("webhook %s: %w", name, ledger.ErrNotFound)
+	}
+	delete(n.hooks, name)
+	return nil
+}
+
+// Subscriptions implements api.Subscriber.
+func (n *memNode) Subscriptions(context.Context) ([]client.Webhook, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := []client.Webhook{}
+	for _, h := range n.hooks {
+		out = append(out, h)
+	}
+	return out, nil
 }

@@ -174,3 +174,14 @@ func (c *Client) FetchOriginal(ctx context.Context, id string, w io.Writer) (*Fe
 	out.Salt, _ = hex.DecodeString(resp.Trailer.Get(SaltTrailer))
 	return out, nil
 }
+
+// Webhook is a subscription of a business system to the node's entries
+// (GET /v1/webhooks); the secret is never shown.
+type Webhook struct {
+	Name   string   `json:"name"`
+	URL    string   `json:"url"`
+	Types  []string `json:"types,omitempty"`
+	Chain  string   `json:"chain,omitempty"`
+	Source string   `json:"source"` // config (evidenced.toml) or api
+	Next   uint64   `json:"next"`   // the next entry it will consider
+}

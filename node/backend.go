@@ -15,9 +15,10 @@ import (
 type backend struct{ n *Node }
 
 var (
-	_ api.Backend   = (*backend)(nil)
-	_ api.Custodian = (*backend)(nil)
-	_ api.Notifier  = (*backend)(nil)
+	_ api.Backend    = (*backend)(nil)
+	_ api.Custodian  = (*backend)(nil)
+	_ api.Notifier   = (*backend)(nil)
+	_ api.Subscriber = (*backend)(nil)
 )
 
 // Snapshot implements api.Backend.

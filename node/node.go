@@ -64,6 +64,8 @@ type Node struct {
 	stopping       chan struct{}
 	metrics        *metrics
 	changed        broadcaster // closed at each commit, for GET /v1/events
+	hooks          hooks       // running webhook loops
+	hookMu         sync.Mutex  // serialises webhook subscription changes
 	app            *abci.App
 	cmt            *cmtnode.Node
 	rpc            *rpclocal.Local

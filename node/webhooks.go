@@ -2,15 +2,19 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/evidenced/evidenced/api"
@@ -44,8 +48,17 @@ func (n *Node) startWebhooks() error {
 		if len(secret) < 16 {
 			return fmt.Errorf("webhook %s: the secret in %s is shorter than 16 bytes; use a long random one", w.Name, w.SecretFile)
 		}
-		n.bg.Add(1)
-		go n.deliverLoop(w, secret)
+		n.hooks.start(n, w, secret, "config")
+	}
+	subs, err := loadSubscriptions(n.home)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if n.hooks.has(s.Name) {
+			return fmt.Errorf("webhook %s is both in evidenced.toml and subscribed through the API: remove one", s.Name)
+		}
+		n.hooks.start(n, s.webhook(), []byte(s.Secret), "api")
 	}
 	return nil
 }
@@ -54,7 +67,7 @@ func (n *Node) startWebhooks() error {
 // the receiver answers 2xx, with backoff, keeping its cursor (the next
 // entry to consider) on disk after every delivery: a crash or restart
 // resends at most the delivery in flight.
-func (n *Node) deliverLoop(w config.Webhook, secret []byte) {
+func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte) {
 	defer n.bg.Done()
 	log := n.log.With("webhook", w.Name)
 	path := filepath.Join(n.home, WebhookDir, w.Name+".cursor")
@@ -88,8 +101,8 @@ func (n *Node) deliverLoop(w config.Webhook, secret []byte) {
 				advanced = true
 				continue
 			}
-			if !n.deliver(hc, w, secret, e) {
-				return // stopping
+			if !n.deliver(ctx, hc, w, secret, e) {
+				return // stopping or unsubscribed
 			}
 			if err := writeCursor(path, next+1); err != nil {
 				log.Error("webhook cursor not saved: this delivery may be repeated after a restart", "err", err)
@@ -103,16 +116,16 @@ func (n *Node) deliverLoop(w config.Webhook, secret []byte) {
 		}
 		n.metrics.webhookBacklog.WithLabelValues(w.Name).Set(0)
 		select {
-		case <-n.stopping:
+		case <-ctx.Done():
 			return
 		case <-changed:
 		}
 	}
 }
 
-// deliver POSTs one entry until the receiver takes it; false when the node
-// stops first.
-func (n *Node) deliver(hc *http.Client, w config.Webhook, secret []byte, e *client.Entry) bool {
+// deliver POSTs one entry until the receiver takes it; false when ctx ends
+// first (the node stops, or the subscription is removed).
+func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, secret []byte, e *client.Entry) bool {
 	body, err := json.Marshal(e)
 	if err != nil {
 		n.log.Error("webhook body", "err", err)
@@ -122,10 +135,8 @@ func (n *Node) deliver(hc *http.Client, w config.Webhook, secret []byte, e *clie
 	for attempt := 1; ; attempt++ {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
 		mac := crypto.MAC(secret, []byte(ts), []byte("."), body)
-		ctx, cancel := n.untilStop()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 		if err != nil {
-			cancel()
 			n.log.Error("webhook request", "webhook", w.Name, "err", err)
 			return true
 		}
@@ -135,7 +146,6 @@ func (n *Node) deliver(hc *http.Client, w config.Webhook, secret []byte, e *clie
 		req.Header.Set(HeaderTimestamp, ts)
 		req.Header.Set(HeaderSignature, "sm3="+hex.EncodeToString(mac[:]))
 		resp, err := hc.Do(req)
-		cancel()
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode/100 == 2 {
@@ -147,7 +157,7 @@ func (n *Node) deliver(hc *http.Client, w config.Webhook, secret []byte, e *clie
 		n.metrics.webhookFailed.WithLabelValues(w.Name).Inc()
 		n.log.Warn("webhook delivery failed; retrying", "webhook", w.Name, "entry", e.Index, "attempt", attempt, "retry_in", wait, "err", err)
 		select {
-		case <-n.stopping:
+		case <-ctx.Done():
 			return false
 		case <-time.After(wait):
 		}
@@ -205,4 +215,159 @@ func writeCursor(path string, next uint64) error {
 		return err
 	}
 	return atomicfile.WriteFile(path, []byte(strconv.FormatUint(next, 10)+"\n"), 0o600)
+}
+
+// hooks are the running webhook loops, by name.
+type hooks struct {
+	mu   sync.Mutex
+	subs map[string]*hook
+}
+
+type hook struct {
+	w      config.Webhook
+	source string // "config" or "api"
+	cancel context.CancelFunc
+}
+
+func (h *hooks) has(name string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.subs[name]
+	return ok
+}
+
+// start runs a delivery loop for w until the node stops or it is removed.
+func (h *hooks) start(n *Node, w config.Webhook, secret []byte, source string) {
+	ctx, cancel := n.untilStop()
+	h.mu.Lock()
+	if h.subs == nil {
+		h.subs = map[string]*hook{}
+	}
+	h.subs[w.Name] = &hook{w: w, source: source, cancel: cancel}
+	h.mu.Unlock()
+	n.bg.Add(1)
+	go n.deliverLoop(ctx, w, secret)
+}
+
+// subscription is a webhook subscribed through the API, kept in
+// HOME/data/webhooks/subscriptions.json (0600: it holds the secrets, as
+// secret files do).
+type subscription struct {
+	Name   string   `json:"name"`
+	URL    string   `json:"url"`
+	Secret string   `json:"secret"`
+	Types  []string `json:"types,omitempty"`
+	Chain  string   `json:"chain,omitempty"`
+}
+
+func (s subscription) webhook() config.Webhook {
+	return config.Webhook{Name: s.Name, URL: s.URL, Types: s.Types, Chain: s.Chain}
+}
+
+func subscriptionsPath(home string) string {
+	return filepath.Join(home, WebhookDir, "subscriptions.json")
+}
+
+func loadSubscriptions(home string) ([]subscription, error) {
+	b, err := os.ReadFile(subscriptionsPath(home))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read webhook subscriptions: %w", err)
+	}
+	var subs []subscription
+	if err := json.Unmarshal(b, &subs); err != nil {
+		return nil, fmt.Errorf("%s: %w", subscriptionsPath(home), err)
+	}
+	return subs, nil
+}
+
+func saveSubscriptions(home string, subs []subscription) error {
+	b, err := json.MarshalIndent(subs, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(subscriptionsPath(home)), 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(subscriptionsPath(home), append(b, '\n'), 0o600)
+}
+
+// Subscribe implements api.Subscriber: the subscription is saved, then
+// its loop starts at the next entry to commit.
+func (b *backend) Subscribe(_ context.Context, r api.WebhookRequest) error {
+	n := b.n
+	w := config.Webhook{Name: r.Name, URL: r.URL, SecretFile: "(api)", Types: r.Types, Chain: r.Chain}
+	c := config.Config{Moniker: "x", Member: "x", Role: "bank", API: config.Default().API, Keys: config.Default().Keys,
+		Log: config.Default().Log, Originals: config.Default().Originals, Webhooks: []config.Webhook{w}}
+	if err := c.Validate(); err != nil {
+		return &api.InputError{Field: "body", Err: err}
+	}
+	if len(r.Secret) < 16 {
+		return &api.InputError{Field: "secret", Err: errors.New("the secret is shorter than 16 bytes: use a long random one")}
+	}
+	n.hookMu.Lock()
+	defer n.hookMu.Unlock()
+	if n.hooks.has(r.Name) {
+		return fmt.Errorf("webhook %s: %w", r.Name, api.ErrExists)
+	}
+	subs, err := loadSubscriptions(n.home)
+	if err != nil {
+		return err
+	}
+	s := subscription{Name: r.Name, URL: r.URL, Secret: r.Secret, Types: r.Types, Chain: r.Chain}
+	if err := saveSubscriptions(n.home, append(subs, s)); err != nil {
+		return err
+	}
+	n.hooks.start(n, s.webhook(), []byte(s.Secret), "api")
+	return nil
+}
+
+// Unsubscribe implements api.Subscriber: only API subscriptions can be
+// removed this way (configured ones are in evidenced.toml).
+func (b *backend) Unsubscribe(_ context.Context, name string) error {
+	n := b.n
+	n.hookMu.Lock()
+	defer n.hookMu.Unlock()
+	n.hooks.mu.Lock()
+	h, ok := n.hooks.subs[name]
+	n.hooks.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("webhook %s: %w", name, ledger.ErrNotFound)
+	}
+	if h.source != "api" {
+		return &api.InputError{Field: "name", Err: fmt.Errorf("webhook %s is configured in evidenced.toml: remove it there", name)}
+	}
+	subs, err := loadSubscriptions(n.home)
+	if err != nil {
+		return err
+	}
+	subs = slices.DeleteFunc(subs, func(s subscription) bool { return s.Name == name })
+	if err := saveSubscriptions(n.home, subs); err != nil {
+		return err
+	}
+	h.cancel()
+	n.hooks.mu.Lock()
+	delete(n.hooks.subs, name)
+	n.hooks.mu.Unlock()
+	os.Remove(filepath.Join(n.home, WebhookDir, name+".cursor"))
+	return nil
+}
+
+// Subscriptions implements api.Subscriber.
+func (b *backend) Subscriptions(context.Context) ([]client.Webhook, error) {
+	n := b.n
+	n.hooks.mu.Lock()
+	defer n.hooks.mu.Unlock()
+	out := make([]client.Webhook, 0, len(n.hooks.subs))
+	for _, h := range n.hooks.subs {
+		wh := client.Webhook{Name: h.w.Name, URL: h.w.URL, Types: h.w.Types, Chain: h.w.Chain, Source: h.source}
+		if next, err := readCursor(filepath.Join(n.home, WebhookDir, h.w.Name+".cursor")); err == nil {
+			wh.Next = next
+		}
+		out = append(out, wh)
+	}
+	slices.SortFunc(out, func(a, b client.Webhook) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }

@@ -1,0 +1,137 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/node"
+)
+
+// TestWebhookSubscribedThroughAPI: a subscription made with POST
+// /v1/webhooks delivers signed entries, survives a restart, and is removed
+// with DELETE.
+func TestWebhookSubscribedThroughAPI(t *testing.T) {
+	a, n, cl := startBank(t, "evidenced-webhook-api")
+	token := readToken(t, a.TokensFile)
+	secret := "0123456789abcdef0123456789abcdef"
+	var mu sync.Mutex
+	var got []string // tx ids delivered, checked
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get(node.HeaderSignature), "sm3="))
+		if !crypto.MACEqual(sig, []byte(secret), []byte(r.Header.Get(node.HeaderTimestamp)), []byte("."), body) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var e client.Entry
+		json.Unmarshal(body, &e)
+		mu.Lock()
+		got = append(got, e.TxID.String())
+		mu.Unlock()
+	}))
+	defer recv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	call := func(n *node.Node, method, path string, body any) (int, string) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, n.APIURL()+path, rd)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	sub := map[string]any{"name": "core", "url": recv.URL, "secret": secret, "types": []string{"evidence"}}
+	if code, body := call(n, http.MethodPost, "/v1/webhooks", sub); code != http.StatusCreated || !strings.Contains(body, `"source":"api"`) {
+		t.Fatalf("subscribe = %d %s", code, body)
+	}
+	if code, _ := call(n, http.MethodPost, "/v1/webhooks", sub); code != http.StatusConflict {
+		t.Fatalf("subscribe again = %d, want 409", code)
+	}
+	key, err := keyfile.Load(a.ClientKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit := func(cl *client.Client, chain string) string {
+		t.Helper()
+		rec := ledger.Record{Kind: "loan-contract", Chain: chain, Step: 1, Commitment: crypto.SM3([]byte(chain)), Size: 1}
+		tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := cl.Submit(ctx, tx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.TxID.String()
+	}
+	waitFor := func(want []string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			mu.Lock()
+			ok := strings.Join(got, ",") == strings.Join(want, ",")
+			mu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivered %v, want %v", got, want)
+			}
+			time.Sleep(50 * time.Millisecond) // polling interval
+		}
+	}
+	first := submit(cl, "LOAN-WH1")
+	waitFor([]string{first})
+
+	// The subscription survives a restart.
+	if err := n.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n2, err := node.New(a.Members[0].Home, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n2.Stop(context.Background()) })
+	if code, body := call(n2, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || !strings.Contains(body, `"name":"core"`) {
+		t.Fatalf("list after restart = %d %s", code, body)
+	}
+	second := submit(cl, "LOAN-WH2")
+	waitFor([]string{first, second})
+
+	if code, body := call(n2, http.MethodDelete, "/v1/webhooks/core", nil); code != http.StatusOK {
+		t.Fatalf("unsubscribe = %d %s", code, body)
+	}
+	if code, body := call(n2, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || strings.Contains(body, `"core"`) {
+		t.Fatalf("list after unsubscribe = %d %s", code, body)
+	}
+	if code, _ := call(n2, http.MethodDelete, "/v1/webhooks/core", nil); code != http.StatusNotFound {
+		t.Fatalf("unsubscribe again = %d, want 404", code)
+	}
+}
