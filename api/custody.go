@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -109,15 +107,9 @@ func (s *server) grant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	raw, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
 	var gb grantBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&gb); err != nil {
-		return badRequest("body", "the body is not a grant request: %v; send {\"record\" or \"chain\", \"grantee\", \"purpose\", optional \"expires\"}", err)
+	if err := s.readJSON(w, r, &gb, `a grant request: send {"record" or "chain", "grantee", "purpose", optional "expires"}`); err != nil {
+		return err
 	}
 	if (gb.Record == "") == (gb.Chain == "") {
 		return badRequest("record", "name either one record (\"record\": \"12\") or one evidence chain (\"chain\")")

@@ -74,6 +74,22 @@ type webhookBody struct {
 	Chain  string   `json:"chain,omitempty"`
 }
 
+// readJSON reads a request body of at most Options.MaxBodyBytes and decodes
+// it strictly (no unknown fields) into v; what names the expected shape for
+// the 400.
+func (s *server) readJSON(w http.ResponseWriter, r *http.Request, v any, what string) error {
+	raw, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("body", "the body is not %s: %v", what, err)
+	}
+	return nil
+}
+
 // subscribe is POST /v1/webhooks.
 func (s *server) subscribe(w http.ResponseWriter, r *http.Request) error {
 	if err := s.authorizeToken(w, r); err != nil {
@@ -83,15 +99,9 @@ func (s *server) subscribe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	raw, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
 	var b webhookBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		return badRequest("body", "the body is not a subscription: %v; send {\"name\", \"url\", \"secret\", optional \"types\" and \"chain\"}", err)
+	if err := s.readJSON(w, r, &b, `a subscription: send {"name", "url", "secret", optional "types" and "chain"}`); err != nil {
+		return err
 	}
 	if err := sb.Subscribe(r.Context(), WebhookRequest(b)); err != nil {
 		return subscriberError(err)
