@@ -206,17 +206,18 @@ func (g *grantRecord) live(t int64) bool {
 	return g.RevokedBy == 0 && (g.Expiry == 0 || t < g.Expiry)
 }
 
+// keyGrantsOf is the prefix of grantee's grants of ref.
+func keyGrantsOf(grantee string, ref RecordRef) []byte {
+	k := binary.BigEndian.AppendUint64(keyString8(prefixGrantOf, grantee), ref.Index)
+	return binary.BigEndian.AppendUint16(k, ref.Pos)
+}
+
 func keyGrantOf(grantee string, ref RecordRef, grant uint64) []byte {
-	k := keyString8(prefixGrantOf, grantee)
-	k = binary.BigEndian.AppendUint64(k, ref.Index)
-	k = binary.BigEndian.AppendUint16(k, ref.Pos)
-	return binary.BigEndian.AppendUint64(k, grant)
+	return binary.BigEndian.AppendUint64(keyGrantsOf(grantee, ref), grant)
 }
 
 func keyCustody(ref RecordRef, entry uint64) []byte {
-	k := keyU64(prefixCustody, ref.Index)
-	k = binary.BigEndian.AppendUint16(k, ref.Pos)
-	return binary.BigEndian.AppendUint64(k, entry)
+	return binary.BigEndian.AppendUint64(keyRef(prefixCustody, ref), entry)
 }
 
 // record returns the record ref names, or a rejection if there is none.
@@ -479,20 +480,7 @@ func (v *View) Grant(index uint64) (*GrantInfo, error) {
 // Custody returns up to limit log entries, oldest first, that touched the
 // original of ref: the grants covering it and every access to it.
 func (v *View) Custody(ref RecordRef, limit int) ([]uint64, error) {
-	prefix := keyU64(prefixCustody, ref.Index)
-	prefix = binary.BigEndian.AppendUint16(prefix, ref.Pos)
-	kvs, err := v.r.Scan(prefix, nil, limit)
-	if err != nil {
-		return nil, fmt.Errorf("scan custody of %d.%d: %w", ref.Index, ref.Pos, err)
-	}
-	out := make([]uint64, 0, len(kvs))
-	for _, kv := range kvs {
-		if len(kv.Key) != len(prefix)+8 {
-			return nil, fmt.Errorf("%w: custody index key", ErrStoreCorrupt)
-		}
-		out = append(out, binary.BigEndian.Uint64(kv.Key[len(prefix):]))
-	}
-	return out, nil
+	return v.entriesUnder(keyRef(prefixCustody, ref), nil, limit, fmt.Sprintf("custody of %d.%d", ref.Index, ref.Pos))
 }
 
 // Authorize says whether member may have the original of ref at block time
@@ -514,19 +502,12 @@ func (v *View) Authorize(member string, ref RecordRef, t int64) (grant uint64, v
 	if owner == member {
 		return 0, false, nil
 	}
-	prefix := keyString8(prefixGrantOf, member)
-	prefix = binary.BigEndian.AppendUint64(prefix, ref.Index)
-	prefix = binary.BigEndian.AppendUint16(prefix, ref.Pos)
-	kvs, err := v.r.Scan(prefix, nil, maxGrantScan)
+	grants, err := v.entriesUnder(keyGrantsOf(member, ref), nil, maxGrantScan, "grants of "+member)
 	if err != nil {
-		return 0, false, fmt.Errorf("scan grants of %s: %w", member, err)
+		return 0, false, err
 	}
-	for i := len(kvs) - 1; i >= 0; i-- { // newest grant first
-		kv := kvs[i]
-		if len(kv.Key) != len(prefix)+8 {
-			return 0, false, fmt.Errorf("%w: grant index key", ErrStoreCorrupt)
-		}
-		idx := binary.BigEndian.Uint64(kv.Key[len(prefix):])
+	for i := len(grants) - 1; i >= 0; i-- { // newest grant first
+		idx := grants[i]
 		gr, err := v.s.grant(idx)
 		if err != nil {
 			return 0, false, err

@@ -93,10 +93,13 @@ func keyMemberEntry(name string, index uint64) []byte {
 	return binary.BigEndian.AppendUint64(keyString8(prefixMemberEntry, name), index)
 }
 
+// keyRef is p ‖ u64 entry ‖ u16 position: the prefix of a per-record index.
+func keyRef(p byte, ref RecordRef) []byte {
+	return binary.BigEndian.AppendUint16(keyU64(p, ref.Index), ref.Pos)
+}
+
 func keyAttested(target RecordRef, attest uint64) []byte {
-	k := keyU64(prefixAttested, target.Index)
-	k = binary.BigEndian.AppendUint16(k, target.Pos)
-	return binary.BigEndian.AppendUint64(k, attest)
+	return binary.BigEndian.AppendUint64(keyRef(prefixAttested, target), attest)
 }
 
 func encodeRef(r RecordRef) []byte {

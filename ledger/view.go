@@ -201,28 +201,26 @@ func (v *View) ChainSteps(id string, from uint32, limit int) ([]RecordRef, error
 // MemberEntries returns up to limit entry indexes submitted by member name
 // (its genesis registration included), from entry index from on.
 func (v *View) MemberEntries(name string, from uint64, limit int) ([]uint64, error) {
-	prefix := keyString8(prefixMemberEntry, name)
-	kvs, err := v.r.Scan(prefix, keyMemberEntry(name, from), limit)
-	if err != nil {
-		return nil, fmt.Errorf("scan entries of %s: %w", name, err)
-	}
-	out := make([]uint64, 0, len(kvs))
-	for _, kv := range kvs {
-		out = append(out, binary.BigEndian.Uint64(kv.Key[len(prefix):]))
-	}
-	return out, nil
+	return v.entriesUnder(keyString8(prefixMemberEntry, name), keyMemberEntry(name, from), limit, "entries of "+name)
 }
 
 // Attestations returns up to limit entry indexes of attestations naming ref.
 func (v *View) Attestations(ref RecordRef, limit int) ([]uint64, error) {
-	prefix := keyU64(prefixAttested, ref.Index)
-	prefix = binary.BigEndian.AppendUint16(prefix, ref.Pos)
-	kvs, err := v.r.Scan(prefix, nil, limit)
+	return v.entriesUnder(keyRef(prefixAttested, ref), nil, limit, fmt.Sprintf("attestations of %d.%d", ref.Index, ref.Pos))
+}
+
+// entriesUnder returns up to limit entry indexes that end the index keys
+// starting with prefix (from start on, when set), in key order.
+func (v *View) entriesUnder(prefix, start []byte, limit int, what string) ([]uint64, error) {
+	kvs, err := v.r.Scan(prefix, start, limit)
 	if err != nil {
-		return nil, fmt.Errorf("scan attestations of %d/%d: %w", ref.Index, ref.Pos, err)
+		return nil, fmt.Errorf("scan %s: %w", what, err)
 	}
 	out := make([]uint64, 0, len(kvs))
 	for _, kv := range kvs {
+		if len(kv.Key) != len(prefix)+8 {
+			return nil, fmt.Errorf("%w: %s index key", ErrStoreCorrupt, what)
+		}
 		out = append(out, binary.BigEndian.Uint64(kv.Key[len(prefix):]))
 	}
 	return out, nil
