@@ -99,7 +99,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 				if err != nil {
 					return err
 				}
-				if matches(e, types, chain) {
+				if EntryMatches(e, types, chain) {
 					data, err := json.Marshal(e)
 					if err != nil {
 						return err
@@ -139,8 +139,10 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-// matches applies the type and chain filters to an entry.
-func matches(e *client.Entry, types []string, chain string) bool {
+// EntryMatches reports whether an entry passes the filters of an event
+// stream or a webhook: one of types (all when empty), and a record of the
+// evidence chain or a grant of it (all when empty).
+func EntryMatches(e *client.Entry, types []string, chain string) bool {
 	if len(types) > 0 && !slices.Contains(types, e.Type) {
 		return false
 	}

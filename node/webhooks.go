@@ -97,7 +97,7 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 				return
 			}
 			n.metrics.webhookBacklog.WithLabelValues(w.Name).Set(float64(size - next))
-			if !matchesWebhook(e, w) {
+			if !api.EntryMatches(e, w.Types, w.Chain) {
 				advanced = true
 				continue
 			}
@@ -163,22 +163,6 @@ func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, s
 		}
 		wait = min(2*wait, time.Minute)
 	}
-}
-
-// matchesWebhook applies a subscription's filters.
-func matchesWebhook(e *client.Entry, w config.Webhook) bool {
-	if len(w.Types) > 0 && !slices.Contains(w.Types, e.Type) {
-		return false
-	}
-	if w.Chain == "" {
-		return true
-	}
-	for _, r := range e.Records {
-		if r.Chain == w.Chain {
-			return true
-		}
-	}
-	return e.Custody != nil && e.Custody.Chain == w.Chain
 }
 
 func (n *Node) logSize() (uint64, error) {
