@@ -162,10 +162,8 @@ func (n *Node) authorizeFetch(member string, addr crypto.Hash) error {
 		if _, _, err := v.Authorize(member, ref, t); err == nil {
 			return nil
 		}
-		if r, _, _, err := v.Record(ref); err == nil {
-			if ci, err := v.Chain(r.Chain); err == nil && slices.Contains(n.roster.replicas(ci.Owner, n.cfg.Originals.Replicas), member) {
-				return nil
-			}
+		if _, owner, ok := recordOwner(v, ref); ok && slices.Contains(n.roster.replicas(owner, n.cfg.Originals.Replicas), member) {
+			return nil
 		}
 	}
 	return errNotServed
@@ -183,11 +181,7 @@ func (n *Node) acceptPush(member string, addr crypto.Hash, size int64) error {
 	}
 	defer done()
 	for _, ref := range refs {
-		r, _, _, err := v.Record(ref)
-		if err != nil || int64(r.CipherSize) != size {
-			continue
-		}
-		if ci, err := v.Chain(r.Chain); err == nil && ci.Owner == member {
+		if r, owner, ok := recordOwner(v, ref); ok && owner == member && int64(r.CipherSize) == size {
 			return nil
 		}
 	}
@@ -292,13 +286,46 @@ func (n *Node) owns(addr crypto.Hash) bool {
 	}
 	defer done()
 	for _, ref := range refs {
-		if r, _, _, err := v.Record(ref); err == nil {
-			if ci, err := v.Chain(r.Chain); err == nil && ci.Owner == n.cfg.Member {
-				return true
-			}
+		if _, owner, ok := recordOwner(v, ref); ok && owner == n.cfg.Member {
+			return true
 		}
 	}
 	return false
+}
+
+// recordOwner returns the record ref names and the member that owns its
+// evidence chain; false when either cannot be read.
+func recordOwner(v *ledger.View, ref ledger.RecordRef) (*ledger.Record, string, bool) {
+	r, _, _, err := v.Record(ref)
+	if err != nil {
+		return nil, "", false
+	}
+	ci, err := v.Chain(r.Chain)
+	if err != nil {
+		return nil, "", false
+	}
+	return r, ci.Owner, true
+}
+
+// fetchCopy gets ciphertext addr into the store from owner's node, else
+// from one of owner's replicas, and returns the member that served it.
+func (n *Node) fetchCopy(ctx context.Context, owner string, addr crypto.Hash) (string, error) {
+	var errs []error
+	for _, m := range append([]string{owner}, n.roster.replicas(owner, n.cfg.Originals.Replicas)...) {
+		info, ok := n.roster.addr[m]
+		if !ok || m == n.cfg.Member {
+			continue
+		}
+		err := n.p2p.Connect(ctx, info)
+		if err == nil {
+			err = n.p2p.Fetch(ctx, info.ID, addr)
+		}
+		if err == nil {
+			return m, nil
+		}
+		errs = append(errs, fmt.Errorf("from %s: %w", m, err))
+	}
+	return "", fmt.Errorf("%w: %w", ErrNoCopy, errors.Join(errs...))
 }
 
 // keptOriginals returns the cipher addresses of the kept originals of
@@ -427,28 +454,8 @@ func (n *Node) FetchOriginal(ctx context.Context, ref ledger.RecordRef, w io.Wri
 
 	addr := *r.Cipher
 	if !n.blobs.Has(addr) {
-		order := append([]string{ci.Owner}, n.roster.replicas(ci.Owner, n.cfg.Originals.Replicas)...)
-		var errs []error
-		for _, m := range order {
-			if m == n.cfg.Member {
-				continue
-			}
-			info, ok := n.roster.addr[m]
-			if !ok {
-				continue
-			}
-			err := n.p2p.Connect(ctx, info)
-			if err == nil {
-				err = n.p2p.Fetch(ctx, info.ID, addr)
-			}
-			if err == nil {
-				out.From = m
-				break
-			}
-			errs = append(errs, fmt.Errorf("from %s: %w", m, err))
-		}
-		if out.From == "" {
-			return out, fmt.Errorf("%w: %w", ErrNoCopy, errors.Join(errs...))
+		if out.From, err = n.fetchCopy(ctx, ci.Owner, addr); err != nil {
+			return out, err
 		}
 	}
 	key, salt, err := blob.UnwrapKey(n.memberKey, wrapped)
@@ -541,34 +548,21 @@ func (n *Node) refetch(ctx context.Context, addr crypto.Hash) error {
 	}
 	var owner string
 	for _, ref := range refs {
-		if r, _, _, err := v.Record(ref); err == nil {
-			if ci, err := v.Chain(r.Chain); err == nil {
-				owner = ci.Owner
-				break
-			}
+		if _, o, ok := recordOwner(v, ref); ok {
+			owner = o
+			break
 		}
 	}
 	done()
 	if owner == "" {
 		return errors.New("no committed record names this original")
 	}
-	var errs []error
-	for _, m := range append([]string{owner}, n.roster.replicas(owner, n.cfg.Originals.Replicas)...) {
-		info, ok := n.roster.addr[m]
-		if !ok || m == n.cfg.Member {
-			continue
-		}
-		err := n.p2p.Connect(ctx, info)
-		if err == nil {
-			err = n.p2p.Fetch(ctx, info.ID, addr)
-		}
-		if err == nil {
-			n.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", m)
-			return nil
-		}
-		errs = append(errs, fmt.Errorf("from %s: %w", m, err))
+	from, err := n.fetchCopy(ctx, owner, addr)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("%w: %w", ErrNoCopy, errors.Join(errs...))
+	n.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", from)
+	return nil
 }
 
 // scrubber runs Scrub every originals.scrub_interval while the node runs.
