@@ -64,29 +64,13 @@ func (s *server) custodian() (Custodian, error) {
 	return c, nil
 }
 
-// resolveRecord turns an {id} into a committed record's ref.
-func resolveRecord(v *ledger.View, raw string) (ledger.RecordRef, error) {
-	id, err := parseRecordID(raw)
+// resolveRecord turns an {id} into a committed record's ref (400, 404).
+func (s *server) resolveRecord(v *ledger.View, raw string) (ledger.RecordRef, error) {
+	id, err := recordParam(raw)
 	if err != nil {
-		return ledger.RecordRef{}, badRequest("id", "id %q is not a record id (%v): use an entry index (12), INDEX.POS (12.3), or a transaction id", raw, err)
+		return ledger.RecordRef{}, err
 	}
-	ref := id.ref
-	if id.byTx {
-		index, err := v.IndexOfTx(id.tx)
-		if errors.Is(err, ledger.ErrNotFound) {
-			return ref, notFound("id", "no committed transaction has id %s", id.tx)
-		}
-		if err != nil {
-			return ref, err
-		}
-		ref.Index = index
-	}
-	if _, _, _, err := v.Record(ref); errors.Is(err, ledger.ErrNotFound) {
-		return ref, notFound("id", "there is no evidence record %d.%d", ref.Index, ref.Pos)
-	} else if err != nil {
-		return ref, err
-	}
-	return ref, nil
+	return s.findRecord(v, id)
 }
 
 // grantBody is the JSON body of POST /v1/grants.
@@ -124,7 +108,7 @@ func (s *server) grant(w http.ResponseWriter, r *http.Request) error {
 	}
 	if gb.Record != "" {
 		if err := s.withView(func(v *ledger.View) error {
-			ref, err := resolveRecord(v, gb.Record)
+			ref, err := s.resolveRecord(v, gb.Record)
 			req.Ref = &ref
 			return err
 		}); err != nil {
@@ -189,7 +173,7 @@ func grantJSON(g *ledger.GrantInfo) client.Grant {
 // original, in log order.
 func (s *server) custody(w http.ResponseWriter, r *http.Request) error {
 	return s.withView(func(v *ledger.View) error {
-		ref, err := resolveRecord(v, r.PathValue("id"))
+		ref, err := s.resolveRecord(v, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
@@ -267,7 +251,7 @@ func (s *server) original(w http.ResponseWriter, r *http.Request) error {
 	var ref ledger.RecordRef
 	if err := s.withView(func(v *ledger.View) error {
 		var err error
-		ref, err = resolveRecord(v, r.PathValue("id"))
+		ref, err = s.resolveRecord(v, r.PathValue("id"))
 		return err
 	}); err != nil {
 		return err

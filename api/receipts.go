@@ -91,30 +91,49 @@ func (id recordID) String() string {
 	return s
 }
 
-// receipt is GET /v1/evidence/{id}/receipt.
-func (s *server) receipt(w http.ResponseWriter, r *http.Request) error {
-	raw := r.PathValue("id")
+// recordParam parses the {id} of a record endpoint; a 400 when it does
+// not parse.
+func recordParam(raw string) (recordID, error) {
 	id, err := parseRecordID(raw)
 	if err != nil {
-		return badRequest("id", "id %q is not a record id (%v): use an entry index (12), INDEX.POS for a record of a batch (12.3), or a transaction id of 64 hex digits (optionally .POS)", raw, err)
+		return id, badRequest("id", "id %q is not a record id (%v): use an entry index (12), INDEX.POS for a record of a batch (12.3), or a transaction id of 64 hex digits (optionally .POS)", raw, err)
+	}
+	return id, nil
+}
+
+// findRecord resolves id to a committed evidence record on v; a 404 that
+// says what is missing otherwise.
+func (s *server) findRecord(v *ledger.View, id recordID) (ledger.RecordRef, error) {
+	ref := id.ref
+	if id.byTx {
+		index, err := v.IndexOfTx(id.tx)
+		if errors.Is(err, ledger.ErrNotFound) {
+			e := notFound("id", "no committed transaction has id %s", id.tx)
+			e.body.Hint = "a transaction is found once the block holding it is committed; a rejected one never is"
+			return ref, e
+		}
+		if err != nil {
+			return ref, err
+		}
+		ref.Index = index
+	}
+	if _, _, _, err := v.Record(ref); errors.Is(err, ledger.ErrNotFound) {
+		return ref, s.noRecord(v, ref)
+	} else if err != nil {
+		return ref, err
+	}
+	return ref, nil
+}
+
+// receipt is GET /v1/evidence/{id}/receipt.
+func (s *server) receipt(w http.ResponseWriter, r *http.Request) error {
+	id, err := recordParam(r.PathValue("id"))
+	if err != nil {
+		return err
 	}
 	return s.withView(func(v *ledger.View) error {
-		ref := id.ref
-		if id.byTx {
-			index, err := v.IndexOfTx(id.tx)
-			if errors.Is(err, ledger.ErrNotFound) {
-				e := notFound("id", "no committed transaction has id %s", id.tx)
-				e.body.Hint = "a transaction is found once the block holding it is committed; a rejected one never is"
-				return e
-			}
-			if err != nil {
-				return err
-			}
-			ref.Index = index
-		}
-		if _, _, _, err := v.Record(ref); errors.Is(err, ledger.ErrNotFound) {
-			return s.noRecord(v, ref)
-		} else if err != nil {
+		ref, err := s.findRecord(v, id)
+		if err != nil {
 			return err
 		}
 		rc, err := receipt.Build(v, ref)
