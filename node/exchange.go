@@ -128,6 +128,20 @@ func (n *Node) startExchange() error {
 	return nil
 }
 
+// errStopping is returned by withView once the node's store is closed.
+var errStopping = errors.New("the node is stopping")
+
+// withView calls fn with a view of committed state and its height.
+func (n *Node) withView(fn func(v *ledger.View, height int64) error) error {
+	db := n.db
+	if db == nil {
+		return errStopping
+	}
+	snap := db.Snapshot()
+	defer snap.Close()
+	return fn(ledger.NewView(snap), snap.Height())
+}
+
 // recordsOf returns the committed records whose kept original is addr, with
 // the view and block time they were read at.
 func (n *Node) recordsOf(addr crypto.Hash) (*ledger.View, []ledger.RecordRef, int64, func(), error) {
@@ -331,14 +345,11 @@ func (n *Node) fetchCopy(ctx context.Context, owner string, addr crypto.Hash) (s
 // keptOriginals returns the cipher addresses of the kept originals of
 // committed entry idx that this node holds.
 func (n *Node) keptOriginals(idx uint64) []crypto.Hash {
-	db := n.db
-	if db == nil {
-		return nil
-	}
-	snap := db.Snapshot()
-	defer snap.Close()
-	_, tx, err := ledger.NewView(snap).Entry(idx)
-	if err != nil {
+	var tx *ledger.Tx
+	if err := n.withView(func(v *ledger.View, _ int64) (err error) {
+		_, tx, err = v.Entry(idx)
+		return err
+	}); err != nil {
 		return nil
 	}
 	recs := tx.Body.Records

@@ -111,20 +111,18 @@ func (m *metrics) observe(b abci.CommittedBlock) {
 // checkpointLag is the committed height minus the last trusted
 // checkpoint's height (-1 when it cannot be read).
 func (n *Node) checkpointLag() int64 {
-	db := n.db
-	if db == nil {
-		return -1
-	}
-	snap := db.Snapshot()
-	defer snap.Close()
-	cp, err := ledger.NewView(snap).LatestCheckpoint()
-	if errors.Is(err, ledger.ErrNotFound) {
-		return snap.Height()
-	}
-	if err != nil {
-		return -1
-	}
-	return snap.Height() - cp.Checkpoint.Height
+	lag := int64(-1)
+	_ = n.withView(func(v *ledger.View, height int64) error {
+		cp, err := v.LatestCheckpoint()
+		switch {
+		case errors.Is(err, ledger.ErrNotFound):
+			lag = height
+		case err == nil:
+			lag = height - cp.Checkpoint.Height
+		}
+		return nil
+	})
+	return lag
 }
 
 // handler serves GET /metrics: CometBFT's metrics (Prometheus's default

@@ -165,25 +165,21 @@ func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, s
 	}
 }
 
-func (n *Node) logSize() (uint64, error) {
-	db := n.db
-	if db == nil {
-		return 0, fmt.Errorf("the node is stopping")
-	}
-	snap := db.Snapshot()
-	defer snap.Close()
-	h, err := ledger.NewView(snap).Head()
-	return h.Size, err
+func (n *Node) logSize() (size uint64, err error) {
+	err = n.withView(func(v *ledger.View, _ int64) error {
+		h, err := v.Head()
+		size = h.Size
+		return err
+	})
+	return size, err
 }
 
-func (n *Node) entryJSON(index uint64) (*client.Entry, error) {
-	db := n.db
-	if db == nil {
-		return nil, fmt.Errorf("the node is stopping")
-	}
-	snap := db.Snapshot()
-	defer snap.Close()
-	return api.EntryJSON(ledger.NewView(snap), index)
+func (n *Node) entryJSON(index uint64) (e *client.Entry, err error) {
+	err = n.withView(func(v *ledger.View, _ int64) error {
+		e, err = api.EntryJSON(v, index)
+		return err
+	})
+	return e, err
 }
 
 func readCursor(path string) (uint64, error) {
