@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/evidenced/evidenced/client"
@@ -20,15 +19,9 @@ func (s *server) submitBundle(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if r.ContentLength > client.MaxBundleBody {
-		return s.bundleTooLarge()
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, client.MaxBundleBody))
+	body, err := readBodyMax(w, r, client.MaxBundleBody)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return s.bundleTooLarge()
-		}
-		return badRequest("body", "read the request body: %v", err)
+		return err
 	}
 	if len(body) == 0 {
 		return badRequest("body", "the request body is empty: send a bundle of signed transactions (Content-Type: application/octet-stream)")
@@ -108,12 +101,4 @@ func bundleItem(id ledger.TxResult, o BundleOutcome, waitCommit bool) client.Bun
 		it.Hint = "resubmit this transaction later"
 	}
 	return it
-}
-
-// bundleTooLarge is the 413 of an oversized bundle body.
-func (s *server) bundleTooLarge() *httpError {
-	e := rejection(&ledger.RejectError{Code: ledger.CodeTooLarge,
-		Msg: fmt.Sprintf("the request body is larger than %d bytes", client.MaxBundleBody)}, [32]byte{}, 0)
-	e.body.Status = http.StatusRequestEntityTooLarge
-	return e
 }

@@ -81,13 +81,18 @@ func (s *server) parseWait(r *http.Request) (waitCommit bool, wait time.Duration
 // readBody reads a request body of at most Options.MaxBodyBytes (413
 // beyond).
 func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > s.opts.MaxBodyBytes {
-		return nil, s.tooLarge()
+	return readBodyMax(w, r, s.opts.MaxBodyBytes)
+}
+
+// readBodyMax reads a request body of at most max bytes (413 beyond).
+func readBodyMax(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, tooLarge(max)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, s.tooLarge()
+			return nil, tooLarge(max)
 		}
 		return nil, badRequest("body", "read the request body: %v", err)
 	}
@@ -136,11 +141,11 @@ func (s *server) send(w http.ResponseWriter, r *http.Request, raw []byte, tx *le
 	return nil
 }
 
-// tooLarge is the 413 of an oversized body. Its code is the ledger's
+// tooLarge is the 413 of a body over max bytes. Its code is the ledger's
 // too_large, since the ledger would reject the transaction with it.
-func (s *server) tooLarge() *httpError {
+func tooLarge(max int64) *httpError {
 	e := rejection(&ledger.RejectError{Code: ledger.CodeTooLarge,
-		Msg: fmt.Sprintf("the request body is larger than %d bytes", s.opts.MaxBodyBytes)}, crypto.Hash{}, 0)
+		Msg: fmt.Sprintf("the request body is larger than %d bytes", max)}, crypto.Hash{}, 0)
 	e.body.Status = http.StatusRequestEntityTooLarge
 	return e
 }
