@@ -57,24 +57,9 @@ func newMetrics(n *Node) *metrics {
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "checkpoint_lag_blocks",
 		Help: "Committed height minus the height of the last checkpoint co-signed by more than 2/3 of the voting power."},
 		func() float64 { return float64(n.checkpointLag()) })
-	blobs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "blob_store_bytes",
-		Help: "Bytes of encrypted originals this node keeps."},
-		func() float64 {
-			_, b, err := n.blobs.Usage()
-			if err != nil {
-				return -1
-			}
-			return float64(b)
-		})
-	blobCount := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "blob_store_originals",
-		Help: "Encrypted originals this node keeps."},
-		func() float64 {
-			c, _, err := n.blobs.Usage()
-			if err != nil {
-				return -1
-			}
-			return float64(c)
-		})
+	blobs := &blobUsage{n: n,
+		bytes: prometheus.NewDesc("evidenced_blob_store_bytes", "Bytes of encrypted originals this node keeps.", nil, nil),
+		count: prometheus.NewDesc("evidenced_blob_store_originals", "Encrypted originals this node keeps.", nil, nil)}
 	m.webhookBacklog = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "evidenced", Name: "webhook_outbox_entries",
 		Help: "Log entries a webhook subscription has yet to consider (its outbox depth)."}, []string{"webhook"})
 	m.webhookDelivered = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_deliveries_total",
@@ -82,9 +67,27 @@ func newMetrics(n *Node) *metrics {
 	m.webhookFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_failures_total",
 		Help: "Webhook delivery attempts that failed (retried)."}, []string{"webhook"})
 	// Go and process metrics come with Prometheus's default registry.
-	m.reg.MustRegister(m.records, m.entries, m.height, m.verify, m.rejected, m.committed, lag, blobs, blobCount,
+	m.reg.MustRegister(m.records, m.entries, m.height, m.verify, m.rejected, m.committed, lag, blobs,
 		m.webhookBacklog, m.webhookDelivered, m.webhookFailed)
 	return m
+}
+
+// blobUsage reports the originals store's size and count from one walk of
+// the store per scrape.
+type blobUsage struct {
+	n            *Node
+	bytes, count *prometheus.Desc
+}
+
+func (b *blobUsage) Describe(ch chan<- *prometheus.Desc) { ch <- b.bytes; ch <- b.count }
+
+func (b *blobUsage) Collect(ch chan<- prometheus.Metric) {
+	count, bytes, err := b.n.blobs.Usage()
+	if err != nil {
+		count, bytes = -1, -1
+	}
+	ch <- prometheus.MustNewConstMetric(b.bytes, prometheus.GaugeValue, float64(bytes))
+	ch <- prometheus.MustNewConstMetric(b.count, prometheus.GaugeValue, float64(count))
 }
 
 // observe records a committed block. It runs on the consensus goroutine.
