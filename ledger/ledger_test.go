@@ -505,3 +505,34 @@ func TestBlockFull(t *testing.T) {
 	// The next block takes it.
 	wantCode(t, f.one(txs[len(txs)-1]), ledger.CodeOK)
 }
+
+func TestViewBlock(t *testing.T) {
+	f := newFixture(t)
+	bankA := f.a.Key("bank-a")
+	genesis, err := f.view().Block(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if genesis.First != 0 || genesis.Size != 6 || genesis.Time != ledgertest.GenesisTime {
+		t.Fatalf("genesis block = %+v, want entries [0, 6) at the genesis time", genesis)
+	}
+	f.block() // empty
+	f.block(f.a.Evidence(bankA, f.now, rec("LOAN-B", 1, crypto.Hash{}, "b1")), f.a.Evidence(bankA, f.now, rec("LOAN-C", 1, crypto.Hash{}, "c1")))
+	for _, want := range []ledger.BlockInfo{
+		{Height: 1, Time: ledgertest.GenesisTime + int64(time.Second), First: 6, Size: 6},
+		{Height: 2, Time: ledgertest.GenesisTime + 2*int64(time.Second), First: 6, Size: 8},
+	} {
+		got, err := f.view().Block(want.Height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *got != want {
+			t.Errorf("Block(%d) = %+v, want %+v", want.Height, *got, want)
+		}
+	}
+	for _, h := range []int64{3, -1} {
+		if _, err := f.view().Block(h); !errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("Block(%d) = %v, want ErrNotFound", h, err)
+		}
+	}
+}

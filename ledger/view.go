@@ -334,3 +334,43 @@ func VerifyInclusion(entry []byte, index, size uint64, proof [][]byte, root cryp
 func VerifyConsistency(size1, size2 uint64, proof [][]byte, root1, root2 crypto.Hash) error {
 	return hasher.VerifyConsistency(int64(size1), int64(size2), proof, root1[:], root2[:])
 }
+
+// BlockInfo is what the ledger keeps of one committed block: its time and
+// the range of log entries it appended, [First, Size). Height 0 is the
+// genesis registrations.
+type BlockInfo struct {
+	Height int64
+	Time   int64  // block time, Unix ns
+	First  uint64 // index of the block's first entry: the log size before it
+	Size   uint64 // log size after the block
+}
+
+// Block returns what the ledger keeps of the block at height; ErrNotFound
+// when no block of that height is committed.
+func (v *View) Block(height int64) (*BlockInfo, error) {
+	if _, err := v.Params(); err != nil {
+		return nil, err
+	}
+	size, t, ok, err := v.s.blockAt(height)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("block %d: %w", height, ErrNotFound)
+	}
+	b := &BlockInfo{Height: height, Time: t, Size: size}
+	if height > 0 {
+		prev, _, ok, err := v.s.blockAt(height - 1)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: block %d is committed but block %d is not", ErrStoreCorrupt, height, height-1)
+		}
+		b.First = prev
+	}
+	if b.First > b.Size {
+		return nil, fmt.Errorf("%w: block %d ends at entry %d before it begins at %d", ErrStoreCorrupt, height, b.Size, b.First)
+	}
+	return b, nil
+}
