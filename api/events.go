@@ -2,14 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -27,11 +26,12 @@ const EventsKeepAlive = 15 * time.Second
 // eventsBatch bounds the entries read under one snapshot.
 const eventsBatch = 256
 
-// events is GET /v1/events?from=N&type=evidence,grant&chain=ID: a
-// Server-Sent Events stream of the log's entries, in commit order, each
-// event's id its entry index, so a client resumes after a disconnect with
-// the Last-Event-ID header (or from=N). Without either it starts at the
-// next entry to commit. The log is the durable outbox: nothing is lost.
+// events is GET /v1/events?from=N&type=evidence,grant&chain=ID&kind=K: a
+// Server-Sent Events stream of the event log (eventlog.go), in commit
+// order, each event's id its entry index or checkpoint-HEIGHT, so a client
+// resumes after a disconnect with the Last-Event-ID header (or from=N, an
+// entry index). Without either it starts at the next block to commit. The
+// log is the durable outbox: nothing is lost.
 func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	q, err := parseQuery(r)
@@ -40,38 +40,35 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 	}
 	var types []string
 	if t := q.Get("type"); t != "" {
-		for _, x := range strings.Split(t, ",") {
-			switch x {
-			case "evidence", "batch", "attest", "register", "grant", "revoke", "access":
-				types = append(types, x)
-			default:
-				return badRequest("type", "type %q is not an entry type: use evidence, batch, attest, register, grant, revoke or access (comma-separated)", x)
+		types = strings.Split(t, ",")
+	}
+	filter, err := NewEventFilter(types, q.Get("chain"), q.Get("kind"))
+	if err != nil {
+		return badRequest("type", "%v (comma-separated)", err)
+	}
+	var cur Cursor
+	if err := s.withHeight(func(v *ledger.View, height int64) error {
+		var err error
+		if id := r.Header.Get("Last-Event-ID"); id != "" {
+			if cur, err = CursorAfter(v, height, id); errors.Is(err, ErrBadFilter) {
+				return badRequest("Last-Event-ID", "%v", err)
+			} else if errors.Is(err, ledger.ErrNotFound) {
+				return notFound("Last-Event-ID", "Last-Event-ID %q names no committed event", id)
 			}
-		}
-	}
-	chain := q.Get("chain")
-	next, start := uint64(0), false
-	if id := r.Header.Get("Last-Event-ID"); id != "" {
-		i, err := strconv.ParseUint(id, 10, 64)
-		if err != nil {
-			return badRequest("Last-Event-ID", "Last-Event-ID %q is not an entry index", id)
-		}
-		next, start = i+1, true
-	} else if f := q.Get("from"); f != "" {
-		i, err := strconv.ParseUint(f, 10, 64)
-		if err != nil {
-			return badRequest("from", "from %q is not an entry index", f)
-		}
-		next, start = i, true
-	}
-	if !start {
-		if err := s.withView(func(v *ledger.View) error {
-			h, err := v.Head()
-			next = h.Size
-			return err
-		}); err != nil {
 			return err
 		}
+		if f := q.Get("from"); f != "" {
+			i, perr := strconv.ParseUint(f, 10, 64)
+			if perr != nil {
+				return badRequest("from", "from %q is not an entry index", f)
+			}
+			cur, err = CursorAt(v, height, i)
+			return err
+		}
+		cur, err = CursorHead(v, height)
+		return err
+	}); err != nil {
+		return err
 	}
 	notifier, _ := s.b.(Notifier)
 
@@ -87,41 +84,34 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 		if notifier != nil {
 			changed = notifier.Changed() // before reading, so no commit slips by
 		}
-		var size uint64
-		err := s.withView(func(v *ledger.View) error {
-			h, err := v.Head()
+		var evs []Event
+		err := s.withHeight(func(v *ledger.View, _ int64) error {
+			var err error
+			evs, cur, err = ReadEvents(v, cur, filter, eventsBatch)
 			if err != nil {
 				return err
 			}
-			size = h.Size
-			for n := 0; next < size && n < eventsBatch; n++ {
-				e, err := loadEntry(v, next)
+			for _, e := range evs {
+				data, err := json.Marshal(e.Data())
 				if err != nil {
 					return err
 				}
-				if EntryMatches(e, types, chain) {
-					data, err := json.Marshal(e)
-					if err != nil {
-						return err
-					}
-					if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Index, e.Type, data); err != nil {
-						return err
-					}
+				if _, err := fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data); err != nil {
+					return err
 				}
-				next++
 			}
 			return nil
 		})
 		if err != nil {
 			// The stream has started: end it; the client resumes from its
 			// last event id.
-			s.log.Warn("events stream ended", "next", next, "err", err)
+			s.log.Warn("events stream ended", "cursor", cur.String(), "err", err)
 			return nil
 		}
 		if err := rc.Flush(); err != nil {
 			return nil
 		}
-		if next < size {
+		if len(evs) == eventsBatch {
 			continue
 		}
 		keepAlive := time.NewTimer(EventsKeepAlive)
@@ -137,22 +127,4 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 		}
 		keepAlive.Stop()
 	}
-}
-
-// EntryMatches reports whether an entry passes the filters of an event
-// stream or a webhook: one of types (all when empty), and a record of the
-// evidence chain or a grant of it (all when empty).
-func EntryMatches(e *client.Entry, types []string, chain string) bool {
-	if len(types) > 0 && !slices.Contains(types, e.Type) {
-		return false
-	}
-	if chain == "" {
-		return true
-	}
-	for _, r := range e.Records {
-		if r.Chain == chain {
-			return true
-		}
-	}
-	return e.Custody != nil && e.Custody.Chain == chain
 }

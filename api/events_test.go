@@ -105,3 +105,115 @@ func TestEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsCheckpointsAndKind covers checkpoint events (only when asked
+// for, after the entries of the block that committed them, resumable by
+// their id) and the kind filter.
+func TestEventsCheckpointsAndKind(t *testing.T) {
+	f := newFixture(t)
+	h := f.trust(t) // the checkpoint of h, committed by block h+2
+	srv := httptest.NewServer(api.New(f.node, api.Options{}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	open := func(query, lastID string) *bufio.Scanner {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/events"+query, nil)
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /v1/events%s = %d", query, resp.StatusCode)
+		}
+		return bufio.NewScanner(resp.Body)
+	}
+	cpID := "checkpoint-" + strconv.FormatInt(h, 10)
+
+	// Entries 9 and 10 (the last two), then the checkpoint.
+	evs := readEvents(t, open("?from=9&type=attest,evidence,checkpoint", ""), 3)
+	if evs[0].id != "9" || evs[1].id != "10" || evs[2].id != cpID || evs[2].event != "checkpoint" ||
+		!strings.Contains(evs[2].data, `"tree_size":11`) {
+		t.Fatalf("events from 9 with checkpoints: %+v", evs)
+	}
+	// Without type=checkpoint, none: the next event after 10 is the next commit.
+	sc := open("?from=10", "")
+	if ev := readEvents(t, sc, 1)[0]; ev.id != "10" {
+		t.Fatalf("first event from 10: %+v", ev)
+	}
+	c, err := f.node.Submit(ctx, f.step3(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := readEvents(t, sc, 1)[0]; ev.id != strconv.FormatUint(c.Result.Index, 10) {
+		t.Fatalf("event after 10 without checkpoints = %+v, want entry %d", ev, c.Result.Index)
+	}
+	// Resuming after the checkpoint continues with the next entry.
+	if ev := readEvents(t, open("?type=evidence,checkpoint", cpID), 1)[0]; ev.id != strconv.FormatUint(c.Result.Index, 10) {
+		t.Fatalf("after Last-Event-ID %s: %+v, want entry %d", cpID, ev, c.Result.Index)
+	}
+	// Kind: loan-contract records are entry 7 and the batch 8.
+	evs = readEvents(t, open("?from=0&kind=loan-contract", ""), 2)
+	if evs[0].id != "7" || evs[1].id != "8" {
+		t.Fatalf("kind loan-contract: %+v", evs)
+	}
+	for _, bad := range []struct{ query, lastID string }{{"?type=checkpoints", ""}, {"", "checkpoint-x"}} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/events"+bad.query, nil)
+		req.Header.Set("Last-Event-ID", bad.lastID)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET /v1/events%s Last-Event-ID %q = %d, want 400", bad.query, bad.lastID, resp.StatusCode)
+		}
+	}
+	resp, err := srv.Client().Do(func() *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/events", nil)
+		req.Header.Set("Last-Event-ID", "checkpoint-999")
+		return req
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("Last-Event-ID of an uncommitted checkpoint = %d, want 404", resp.StatusCode)
+	}
+}
+
+// FuzzCursor feeds arbitrary event ids (Last-Event-ID) and cursor files to
+// their parsers: they return a cursor or an error, never panic, and a
+// parsed cursor's text form parses back to itself.
+func FuzzCursor(f *testing.F) {
+	fx := newFixture(f)
+	h := fx.trust(f)
+	for _, s := range []string{"0", "10", "11 8", "checkpoint-" + strconv.FormatInt(h, 10), "checkpoint-", "-1", "1 -1", "", "18446744073709551615", "checkpoint-9223372036854775807"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, height, release, err := fx.node.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		if c, err := api.CursorAfter(v, height, s); err == nil {
+			if _, _, err := api.ReadEvents(v, c, api.EventFilter{Types: []string{"evidence", "checkpoint"}}, 4); err != nil {
+				t.Fatalf("ReadEvents after %q: %v", s, err)
+			}
+		}
+		c, err := api.ParseCursor(v, height, s)
+		if err != nil {
+			return
+		}
+		back, err := api.ParseCursor(v, height, c.String())
+		if err != nil || back != c {
+			t.Fatalf("cursor %q → %v → %v, %v", s, c, back, err)
+		}
+	})
+}

@@ -351,12 +351,17 @@ func (s *server) members(w http.ResponseWriter, _ *http.Request) error {
 
 // withView runs fn over a snapshot of committed state and releases it.
 func (s *server) withView(fn func(v *ledger.View) error) error {
-	v, _, release, err := s.b.Snapshot()
+	return s.withHeight(func(v *ledger.View, _ int64) error { return fn(v) })
+}
+
+// withHeight is withView that also passes the height v was committed at.
+func (s *server) withHeight(fn func(v *ledger.View, height int64) error) error {
+	v, height, release, err := s.b.Snapshot()
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	defer release()
-	return fn(v)
+	return fn(v, height)
 }
 
 // corruptIfNotFound turns ErrNotFound for something an index points at into

@@ -475,7 +475,7 @@ func (n *memNode) Subscribe(_ context.Context, r api.WebhookRequest) error {
 	if len(r.Secret) < 16 {
 		return &api.InputError{Field: "secret", Err: errors.New("the secret is shorter than 16 bytes")}
 	}
-	n.hooks[r.Name] = client.Webhook{Name: r.Name, URL: r.URL, Types: r.Types, Chain: r.Chain, Source: "api", Next: uint64(n.height)}
+	n.hooks[r.Name] = client.Webhook{Name: r.Name, URL: r.URL, Types: r.Types, Chain: r.Chain, Kind: r.Kind, Source: "api", Cursor: fmt.Sprint(n.height)}
 	return nil
 }
 

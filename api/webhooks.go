@@ -18,6 +18,7 @@ type WebhookRequest struct {
 	Secret string // the HMAC-SM3 key deliveries are signed with
 	Types  []string
 	Chain  string
+	Kind   string
 }
 
 // Subscriber is implemented by a Backend whose node delivers webhooks.
@@ -72,6 +73,7 @@ type webhookBody struct {
 	Secret string   `json:"secret"`
 	Types  []string `json:"types,omitempty"`
 	Chain  string   `json:"chain,omitempty"`
+	Kind   string   `json:"kind,omitempty"`
 }
 
 // readJSON reads a request body of at most Options.MaxBodyBytes and decodes
@@ -100,7 +102,7 @@ func (s *server) subscribe(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var b webhookBody
-	if err := s.readJSON(w, r, &b, `a subscription: send {"name", "url", "secret", optional "types" and "chain"}`); err != nil {
+	if err := s.readJSON(w, r, &b, `a subscription: send {"name", "url", "secret", optional "types", "chain" and "kind"}`); err != nil {
 		return err
 	}
 	if err := sb.Subscribe(r.Context(), WebhookRequest(b)); err != nil {

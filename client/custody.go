@@ -182,6 +182,9 @@ type Webhook struct {
 	URL    string   `json:"url"`
 	Types  []string `json:"types,omitempty"`
 	Chain  string   `json:"chain,omitempty"`
+	Kind   string   `json:"kind,omitempty"`
 	Source string   `json:"source"` // config (evidenced.toml) or api
-	Next   uint64   `json:"next"`   // the next entry it will consider
+	// Cursor is where its deliveries stand: "NEXT BLOCK", the next entry
+	// index and the next block whose checkpoint it will consider.
+	Cursor string `json:"cursor"`
 }

@@ -56,11 +56,15 @@ type Webhook struct {
 	URL string `toml:"url"`
 	// SecretFile holds the HMAC-SM3 key (first line), 0600.
 	SecretFile string `toml:"secret_file"`
-	// Types filters by entry type (evidence, batch, attest, grant, revoke,
-	// access, register); empty: all.
+	// Types filters by event type: the entry types evidence, batch, attest,
+	// grant, revoke, access and register, and checkpoint (a trusted
+	// checkpoint co-signed by the validators; one per block, so only when
+	// named). Empty: every entry type.
 	Types []string `toml:"types"`
 	// Chain filters by evidence chain; empty: all.
 	Chain string `toml:"chain"`
+	// Kind filters by evidence kind (loan-contract, …); empty: all.
+	Kind string `toml:"kind"`
 }
 
 // API configures the node's HTTP API and explorer.

@@ -30,7 +30,7 @@ import (
 // under the subscription's secret, of the timestamp, a ".", and the body.
 const (
 	HeaderEvent     = "X-Evidenced-Event"
-	HeaderDelivery  = "X-Evidenced-Delivery" // the entry index: deliveries are at least once, deduplicate by it
+	HeaderDelivery  = "X-Evidenced-Delivery" // the event id (entry index or checkpoint-HEIGHT): deliveries are at least once, deduplicate by it
 	HeaderTimestamp = "X-Evidenced-Timestamp"
 	HeaderSignature = "X-Evidenced-Signature"
 )
@@ -48,6 +48,9 @@ func (n *Node) startWebhooks() error {
 		if len(secret) < 16 {
 			return fmt.Errorf("webhook %s: the secret in %s is shorter than 16 bytes; use a long random one", w.Name, w.SecretFile)
 		}
+		if _, err := api.NewEventFilter(w.Types, w.Chain, w.Kind); err != nil {
+			return fmt.Errorf("webhook %s in evidenced.toml: %w", w.Name, err)
+		}
 		n.hooks.start(n, w, secret, "config")
 	}
 	subs, err := loadSubscriptions(n.home)
@@ -63,56 +66,66 @@ func (n *Node) startWebhooks() error {
 	return nil
 }
 
-// deliverLoop POSTs the subscription's entries in commit order, each until
-// the receiver answers 2xx, with backoff, keeping its cursor (the next
-// entry to consider) on disk after every delivery: a crash or restart
-// resends at most the delivery in flight.
+// deliverLoop POSTs the subscription's events (api.ReadEvents) in commit
+// order, each until the receiver answers 2xx, with backoff, keeping its
+// cursor on disk after every delivery: a crash or restart resends at most
+// the delivery in flight.
 func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte) {
 	defer n.bg.Done()
 	log := n.log.With("webhook", w.Name)
-	path := filepath.Join(n.home, WebhookDir, w.Name+".cursor")
-	next, err := readCursor(path)
+	filter, err := api.NewEventFilter(w.Types, w.Chain, w.Kind)
 	if err != nil {
-		if next, err = n.logSize(); err != nil {
-			log.Error("webhook not started", "err", err)
-			return
-		}
-		if err := writeCursor(path, next); err != nil {
-			log.Error("webhook not started", "err", err)
-			return
-		}
+		log.Error("webhook not started", "err", err) // Validate and Subscribe refuse it first
+		return
+	}
+	path := cursorPath(n.home, w.Name)
+	cur, err := n.loadCursor(path)
+	if err != nil {
+		log.Error("webhook not started", "err", err)
+		return
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
 	for {
 		changed := n.changed.wait()
-		size, err := n.logSize()
-		if err != nil {
+		var evs []api.Event
+		var size uint64
+		var next api.Cursor
+		if err := n.withView(func(v *ledger.View, _ int64) error {
+			h, err := v.Head()
+			if err != nil {
+				return err
+			}
+			size = h.Size
+			evs, next, err = api.ReadEvents(v, cur, filter, 64)
+			return err
+		}); err != nil {
+			log.Error("webhook cannot read the event log", "cursor", cur.String(), "err", err)
 			return
 		}
-		advanced := false
-		for ; next < size; next++ {
-			e, err := n.entryJSON(next)
-			if err != nil {
-				log.Error("webhook cannot read entry", "index", next, "err", err)
-				return
+		for _, e := range evs {
+			if e.Entry != nil {
+				n.metrics.webhookBacklog.WithLabelValues(w.Name).Set(float64(size - e.Entry.Index))
 			}
-			n.metrics.webhookBacklog.WithLabelValues(w.Name).Set(float64(size - next))
-			if !api.EntryMatches(e, w.Types, w.Chain) {
-				advanced = true
-				continue
-			}
-			if !n.deliver(ctx, hc, w, secret, e) {
+			if !n.deliver(ctx, hc, w, secret, &e) {
 				return // stopping or unsubscribed
 			}
-			if err := writeCursor(path, next+1); err != nil {
+			if e.Entry != nil {
+				cur = api.Cursor{Next: e.Entry.Index + 1, Block: e.Entry.Height}
+			} else {
+				cur = api.Cursor{Next: max(cur.Next, e.Checkpoint.TreeSize), Block: e.Checkpoint.Height + 3}
+			}
+			if err := writeCursor(path, cur); err != nil {
 				log.Error("webhook cursor not saved: this delivery may be repeated after a restart", "err", err)
 			}
-			advanced = false
 		}
-		if advanced {
-			if err := writeCursor(path, next); err != nil {
+		if next != cur {
+			cur = next // past events the filter skipped
+			if err := writeCursor(path, cur); err != nil {
 				log.Error("webhook cursor not saved", "err", err)
 			}
+		}
+		if len(evs) == 64 {
+			continue
 		}
 		n.metrics.webhookBacklog.WithLabelValues(w.Name).Set(0)
 		select {
@@ -123,10 +136,34 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 	}
 }
 
-// deliver POSTs one entry until the receiver takes it; false when ctx ends
+// loadCursor reads a subscription's cursor, or starts a new one at the
+// next block to commit.
+func (n *Node) loadCursor(path string) (cur api.Cursor, err error) {
+	b, rerr := os.ReadFile(path)
+	err = n.withView(func(v *ledger.View, height int64) error {
+		var err error
+		if rerr == nil {
+			cur, err = api.ParseCursor(v, height, string(b))
+			if err != nil {
+				return fmt.Errorf("%s: %w: delete the file to deliver from the next block on", path, err)
+			}
+			return nil
+		}
+		if !errors.Is(rerr, fs.ErrNotExist) {
+			return rerr
+		}
+		if cur, err = api.CursorHead(v, height); err != nil {
+			return err
+		}
+		return writeCursor(path, cur)
+	})
+	return cur, err
+}
+
+// deliver POSTs one event until the receiver takes it; false when ctx ends
 // first (the node stops, or the subscription is removed).
-func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, secret []byte, e *client.Entry) bool {
-	body, err := json.Marshal(e)
+func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, secret []byte, e *api.Event) bool {
+	body, err := json.Marshal(e.Data())
 	if err != nil {
 		n.log.Error("webhook body", "err", err)
 		return true
@@ -142,7 +179,7 @@ func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, s
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(HeaderEvent, e.Type)
-		req.Header.Set(HeaderDelivery, strconv.FormatUint(e.Index, 10))
+		req.Header.Set(HeaderDelivery, e.ID)
 		req.Header.Set(HeaderTimestamp, ts)
 		req.Header.Set(HeaderSignature, "sm3="+hex.EncodeToString(mac[:]))
 		resp, err := hc.Do(req)
@@ -155,7 +192,7 @@ func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, s
 			err = fmt.Errorf("HTTP %d", resp.StatusCode)
 		}
 		n.metrics.webhookFailed.WithLabelValues(w.Name).Inc()
-		n.log.Warn("webhook delivery failed; retrying", "webhook", w.Name, "entry", e.Index, "attempt", attempt, "retry_in", wait, "err", err)
+		n.log.Warn("webhook delivery failed; retrying", "webhook", w.Name, "event", e.ID, "attempt", attempt, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return false
@@ -165,36 +202,13 @@ func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, s
 	}
 }
 
-func (n *Node) logSize() (size uint64, err error) {
-	err = n.withView(func(v *ledger.View, _ int64) error {
-		h, err := v.Head()
-		size = h.Size
-		return err
-	})
-	return size, err
-}
+func cursorPath(home, name string) string { return filepath.Join(home, WebhookDir, name+".cursor") }
 
-func (n *Node) entryJSON(index uint64) (e *client.Entry, err error) {
-	err = n.withView(func(v *ledger.View, _ int64) error {
-		e, err = api.EntryJSON(v, index)
-		return err
-	})
-	return e, err
-}
-
-func readCursor(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-}
-
-func writeCursor(path string, next uint64) error {
+func writeCursor(path string, c api.Cursor) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, []byte(strconv.FormatUint(next, 10)+"\n"), 0o600)
+	return atomicfile.WriteFile(path, []byte(c.String()+"\n"), 0o600)
 }
 
 // hooks are the running webhook loops, by name.
@@ -238,10 +252,11 @@ type subscription struct {
 	Secret string   `json:"secret"`
 	Types  []string `json:"types,omitempty"`
 	Chain  string   `json:"chain,omitempty"`
+	Kind   string   `json:"kind,omitempty"`
 }
 
 func (s subscription) webhook() config.Webhook {
-	return config.Webhook{Name: s.Name, URL: s.URL, Types: s.Types, Chain: s.Chain}
+	return config.Webhook{Name: s.Name, URL: s.URL, Types: s.Types, Chain: s.Chain, Kind: s.Kind}
 }
 
 func subscriptionsPath(home string) string {
@@ -278,7 +293,10 @@ func saveSubscriptions(home string, subs []subscription) error {
 // its loop starts at the next entry to commit.
 func (b *backend) Subscribe(_ context.Context, r api.WebhookRequest) error {
 	n := b.n
-	w := config.Webhook{Name: r.Name, URL: r.URL, SecretFile: "(api)", Types: r.Types, Chain: r.Chain}
+	w := config.Webhook{Name: r.Name, URL: r.URL, SecretFile: "(api)", Types: r.Types, Chain: r.Chain, Kind: r.Kind}
+	if _, err := api.NewEventFilter(r.Types, r.Chain, r.Kind); err != nil {
+		return &api.InputError{Field: "types", Err: err}
+	}
 	c := config.Config{Moniker: "x", Member: "x", Role: "bank", API: config.Default().API, Keys: config.Default().Keys,
 		Log: config.Default().Log, Originals: config.Default().Originals, Webhooks: []config.Webhook{w}}
 	if err := c.Validate(); err != nil {
@@ -296,7 +314,7 @@ func (b *backend) Subscribe(_ context.Context, r api.WebhookRequest) error {
 	if err != nil {
 		return err
 	}
-	s := subscription{Name: r.Name, URL: r.URL, Secret: r.Secret, Types: r.Types, Chain: r.Chain}
+	s := subscription{Name: r.Name, URL: r.URL, Secret: r.Secret, Types: r.Types, Chain: r.Chain, Kind: r.Kind}
 	if err := saveSubscriptions(n.home, append(subs, s)); err != nil {
 		return err
 	}
@@ -342,9 +360,9 @@ func (b *backend) Subscriptions(context.Context) ([]client.Webhook, error) {
 	defer n.hooks.mu.Unlock()
 	out := make([]client.Webhook, 0, len(n.hooks.subs))
 	for _, h := range n.hooks.subs {
-		wh := client.Webhook{Name: h.w.Name, URL: h.w.URL, Types: h.w.Types, Chain: h.w.Chain, Source: h.source}
-		if next, err := readCursor(filepath.Join(n.home, WebhookDir, h.w.Name+".cursor")); err == nil {
-			wh.Next = next
+		wh := client.Webhook{Name: h.w.Name, URL: h.w.URL, Types: h.w.Types, Chain: h.w.Chain, Kind: h.w.Kind, Source: h.source}
+		if b, err := os.ReadFile(cursorPath(n.home, h.w.Name)); err == nil {
+			wh.Cursor = strings.TrimSpace(string(b))
 		}
 		out = append(out, wh)
 	}

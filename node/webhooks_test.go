@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -139,5 +141,101 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	}
 	if code, _ := call(n2, http.MethodDelete, "/v1/webhooks/core", nil); code != http.StatusNotFound {
 		t.Fatalf("unsubscribe again = %d, want 404", code)
+	}
+}
+
+// TestWebhookCheckpointsAndKind: a subscription to checkpoint events gets
+// each trusted checkpoint in height order; one filtered by evidence kind
+// gets only records of that kind; an unknown type is refused.
+func TestWebhookCheckpointsAndKind(t *testing.T) {
+	a, n, cl := startBank(t, "evidenced-webhook-kinds")
+	token := readToken(t, a.TokensFile)
+	secret := "0123456789abcdef0123456789abcdef"
+	var mu sync.Mutex
+	got := map[string][]string{} // delivery ids by path
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get(node.HeaderSignature), "sm3="))
+		if !crypto.MACEqual(sig, []byte(secret), []byte(r.Header.Get(node.HeaderTimestamp)), []byte("."), body) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		id := r.Header.Get(node.HeaderDelivery)
+		if strings.HasPrefix(id, "checkpoint-") && (r.Header.Get(node.HeaderEvent) != "checkpoint" || !bytes.Contains(body, []byte(`"checkpoint":"evidenced/`))) {
+			http.Error(w, "not a checkpoint", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		if !slices.Contains(got[r.URL.Path], id) {
+			got[r.URL.Path] = append(got[r.URL.Path], id)
+		}
+		mu.Unlock()
+	}))
+	defer recv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	subscribe := func(body map[string]any) (int, string) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, n.APIURL()+"/v1/webhooks", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	for _, sub := range []map[string]any{
+		{"name": "cps", "url": recv.URL + "/cps", "secret": secret, "types": []string{"checkpoint"}},
+		{"name": "contracts", "url": recv.URL + "/contracts", "secret": secret, "kind": "loan-contract"},
+	} {
+		if code, body := subscribe(sub); code != http.StatusCreated {
+			t.Fatalf("subscribe %v = %d %s", sub["name"], code, body)
+		}
+	}
+	if code, body := subscribe(map[string]any{"name": "bad", "url": recv.URL, "secret": secret, "types": []string{"checkpoints"}}); code != http.StatusBadRequest || !strings.Contains(body, "checkpoint") {
+		t.Fatalf("subscribe with type checkpoints = %d %s, want 400 naming the types", code, body)
+	}
+	key, err := keyfile.Load(a.ClientKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var contract uint64
+	for _, kind := range []string{"disbursement", "loan-contract"} {
+		rec := ledger.Record{Kind: kind, Chain: "LOAN-" + kind, Step: 1, Commitment: crypto.SM3([]byte(kind)), Size: 1}
+		tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := cl.Submit(ctx, tx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		contract = res.Index
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		mu.Lock()
+		cps, contracts := slices.Clone(got["/cps"]), slices.Clone(got["/contracts"])
+		mu.Unlock()
+		if len(cps) >= 2 && len(contracts) >= 1 {
+			if len(contracts) != 1 || contracts[0] != strconv.FormatUint(contract, 10) {
+				t.Fatalf("kind loan-contract delivered %v, want only entry %d", contracts, contract)
+			}
+			last := int64(-1)
+			for _, id := range cps {
+				h, err := strconv.ParseInt(strings.TrimPrefix(id, "checkpoint-"), 10, 64)
+				if err != nil || h <= last {
+					t.Fatalf("checkpoint deliveries %v are not checkpoint-HEIGHT in height order", cps)
+				}
+				last = h
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivered %v and %v, want 2 checkpoints and entry %d", cps, contracts, contract)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
 	}
 }
