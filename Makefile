@@ -11,7 +11,7 @@ DEV_DIR     ?= dev-alliance
 TESTNET_DIR ?= testnet-out
 TESTNET_MEMBERS ?= bank,notary,court,arbitration
 
-.PHONY: all build test test-short lint fmt vet staticcheck bench bench-go fuzz clean tools run testnet testnet-stop
+.PHONY: all build test test-short lint fmt vet staticcheck bench bench-go fuzz clean tools run testnet testnet-stop wasm
 
 all: lint test build
 
@@ -44,6 +44,10 @@ testnet-stop:
 	  kill $$(cat $$pid) 2>/dev/null && echo "stopped $$(dirname $$pid)"; rm -f $$pid; \
 	done
 
+## wasm: rebuild the explorer's in-browser receipt verifier (explorer/assets/verify.wasm.gz, committed; a test says when it is stale)
+wasm:
+	$(GO) test -count=1 -run TestVerifierCurrent ./internal/wasmbuild -update
+
 ## test: every test with the race detector
 test:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -61,9 +65,11 @@ fmt:
 
 vet:
 	$(GO) vet $(PKGS)
+	GOOS=js GOARCH=wasm $(GO) vet ./explorer/verifywasm
 
 staticcheck: tools
 	$(STATICCHECK) $(PKGS)
+	GOOS=js GOARCH=wasm $(STATICCHECK) ./explorer/verifywasm
 
 tools:
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -1,0 +1,107 @@
+package wasmbuild_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/evidenced/evidenced/internal/wasmbuild"
+	"github.com/evidenced/evidenced/receipt"
+)
+
+// harness runs the committed verifier in Node.js the way verify.js does
+// in a browser: the original in chunks, then the result. It prints one
+// JSON report per line: the example original, a tampered copy, and a
+// malformed receipt.
+const harness = `
+const fs = require('fs');
+globalThis.require = require; globalThis.fs = fs; globalThis.path = require('path');
+require(process.argv[2]);
+(async () => {
+  const go = new Go();
+  const {instance} = await WebAssembly.instantiate(fs.readFileSync(process.argv[3]), go.importObject);
+  go.run(instance);
+  const receipt = fs.readFileSync(process.argv[4], 'utf8');
+  const roster = fs.readFileSync(process.argv[5], 'utf8');
+  const original = fs.readFileSync(process.argv[6]);
+  const tampered = Buffer.from(original); tampered[0] ^= 1;
+  for (const file of [original, tampered]) {
+    const s = evidencedVerify(receipt, roster, '', true);
+    for (let i = 0; i < file.length; i += 7) await s.write(new Uint8Array(file.subarray(i, i + 7)));
+    s.close();
+    console.log(await s.result);
+  }
+  const s = evidencedVerify('{}', roster, '', false);
+  console.log(await s.result);
+  process.exit(0);
+})();
+`
+
+// TestVerifierInNode runs the committed verifier (not a fresh build) on
+// the receipt package's example: the original passes every step, a copy
+// with one bit flipped fails the file step, a malformed receipt is an
+// error. It needs node; CI installs it (EVIDENCED_REQUIRE_BROWSER=1).
+func TestVerifierInNode(t *testing.T) {
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("EVIDENCED_REQUIRE_BROWSER") != "" {
+			t.Fatal("node is not installed: apt-get install nodejs")
+		}
+		t.Skip("node is not installed")
+	}
+	dir := t.TempDir()
+	gz, err := os.ReadFile(filepath.Join(root, wasmbuild.WasmFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wasm bytes.Buffer
+	if _, err := wasm.ReadFrom(zr); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "harness.js")
+	for name, data := range map[string][]byte{script: []byte(harness), filepath.Join(dir, "verify.wasm"): wasm.Bytes()} {
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	abs := func(p string) string {
+		a, err := filepath.Abs(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	out, err := exec.Command(nodeBin, script, abs(wasmbuild.ExecFile), filepath.Join(dir, "verify.wasm"),
+		abs("receipt/testdata/example-receipt.json"), abs("receipt/testdata/example-roster.json"), abs("receipt/testdata/example-original.txt")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	if len(lines) != 3 {
+		t.Fatalf("node printed %d lines, want 3:\n%s", len(lines), out)
+	}
+	var good, bad receipt.Report
+	if err := json.Unmarshal(lines[0], &good); err != nil || !good.OK || len(good.Steps) != len(receipt.Steps()) {
+		t.Errorf("the example original: %s (%v)", lines[0], err)
+	}
+	for i, s := range good.Steps {
+		if !s.OK || s.Name != receipt.Steps()[i] {
+			t.Errorf("the example original: step %d = %+v, want %s passed", i, s, receipt.Steps()[i])
+		}
+	}
+	if err := json.Unmarshal(lines[1], &bad); err != nil || bad.OK || bad.FailedStep != receipt.StepFile {
+		t.Errorf("the tampered copy: %s (%v), want the file step failed", lines[1], err)
+	}
+	var malformed struct{ Error string }
+	if err := json.Unmarshal(lines[2], &malformed); err != nil || malformed.Error == "" {
+		t.Errorf("a malformed receipt: %s, want an error", lines[2])
+	}
+}
