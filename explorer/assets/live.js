@@ -1,0 +1,138 @@
+// live.js keeps the home page of the explorer current: it follows
+// /explorer/live (Server-Sent Events) and prepends each new block and
+// trusted checkpoint to its table, keeping 20 and 10 rows, and updates the
+// summary. It builds rows with DOM calls only (no HTML strings).
+(function () {
+  "use strict";
+  var summary = document.getElementById("summary");
+  if (!summary || !window.EventSource) {
+    return;
+  }
+  var KEEP_BLOCKS = 20;
+  var KEEP_CHECKPOINTS = 10;
+  var status = document.getElementById("live-status");
+  var after = summary.getAttribute("data-height") || "";
+
+  function setState(on) {
+    if (!status) {
+      return;
+    }
+    status.setAttribute("data-state", on ? "on" : "off");
+    status.textContent = status.getAttribute(on ? "data-text-on" : "data-text-off");
+  }
+
+  function text(id, value) {
+    var el = document.getElementById(id);
+    if (el) {
+      el.textContent = String(value);
+    }
+  }
+
+  // utc formats an RFC 3339 time as the pages do: 2026-11-01 00:00:01 UTC.
+  function utc(t) {
+    var d = new Date(t);
+    if (isNaN(d.getTime())) {
+      return t;
+    }
+    return d.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+  }
+
+  function cell(row, content, cls) {
+    var td = document.createElement("td");
+    if (cls) {
+      td.className = cls;
+    }
+    if (content instanceof Node) {
+      td.appendChild(content);
+    } else {
+      td.textContent = String(content);
+    }
+    row.appendChild(td);
+    return td;
+  }
+
+  function link(href, label) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.textContent = String(label);
+    return a;
+  }
+
+  function prepend(tableId, row, keep) {
+    var table = document.getElementById(tableId);
+    if (!table || !table.tBodies[0]) {
+      return;
+    }
+    var body = table.tBodies[0];
+    row.className = "fresh";
+    body.insertBefore(row, body.firstChild);
+    while (body.rows.length > keep) {
+      body.deleteRow(body.rows.length - 1);
+    }
+  }
+
+  function onBlock(ev) {
+    var b;
+    try {
+      b = JSON.parse(ev.data);
+    } catch (e) {
+      return;
+    }
+    var row = document.createElement("tr");
+    cell(row, link("/explorer/blocks/" + b.height, b.height));
+    var time = document.createElement("time");
+    time.setAttribute("datetime", b.time);
+    time.textContent = utc(b.time);
+    cell(row, time);
+    cell(row, b.size - b.first, "num");
+    prepend("latest-blocks", row, KEEP_BLOCKS);
+    text("sum-height", b.height);
+    text("sum-size", b.size);
+    text("sum-records", b.records);
+    summary.setAttribute("data-height", String(b.height));
+  }
+
+  function onCheckpoint(ev) {
+    var c;
+    try {
+      c = JSON.parse(ev.data);
+    } catch (e) {
+      return;
+    }
+    var row = document.createElement("tr");
+    cell(row, link("/explorer/blocks/" + c.height, c.height));
+    cell(row, c.size, "num");
+    var signers = document.createDocumentFragment();
+    (c.signers || []).forEach(function (name, i) {
+      if (i > 0) {
+        signers.appendChild(document.createTextNode(", "));
+      }
+      signers.appendChild(link("/explorer/members/" + encodeURIComponent(name), name));
+    });
+    cell(row, signers);
+    cell(row, c.power + "/" + c.total, "num");
+    prepend("latest-checkpoints", row, KEEP_CHECKPOINTS);
+    var sum = document.getElementById("sum-checkpoint");
+    if (sum) {
+      while (sum.firstChild) {
+        sum.removeChild(sum.firstChild);
+      }
+      sum.appendChild(link("/explorer/blocks/" + c.height, c.height));
+      var format = sum.getAttribute("data-size-format");
+      if (format) {
+        var note = document.createElement("span");
+        note.className = "muted";
+        note.textContent = format.replace("%d", String(c.size));
+        sum.appendChild(document.createTextNode(" "));
+        sum.appendChild(note);
+      }
+    }
+  }
+
+  var url = "/explorer/live" + (after ? "?after=" + encodeURIComponent(after) : "");
+  var source = new EventSource(url);
+  source.addEventListener("open", function () { setState(true); });
+  source.addEventListener("error", function () { setState(false); });
+  source.addEventListener("block", onBlock);
+  source.addEventListener("checkpoint", onCheckpoint);
+})();
