@@ -33,6 +33,7 @@ import (
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/explorer"
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/store"
@@ -189,9 +190,12 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 			return nil, err
 		}
 	}
-	// GET /metrics (Prometheus: CometBFT's and the node's) beside the API.
+	// GET /metrics (Prometheus: CometBFT's and the node's) and the block
+	// explorer (/explorer/) beside the API; / leads to the explorer.
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", n.metrics.handler())
+	mux.Handle("/explorer/", explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer")}))
+	mux.Handle("GET /{$}", http.RedirectHandler("/explorer/", http.StatusFound))
 	mux.Handle("/", api.New(&backend{n: n}, apiOpts))
 	handler := http.Handler(mux)
 	n.http = &http.Server{
