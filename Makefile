@@ -23,6 +23,7 @@ build:
 ## run: a single-member dev alliance in $(DEV_DIR) (created on first run, reused after); API on http://127.0.0.1:8080
 run: build
 	@test -f $(DEV_DIR)/alliance.json || ./$(BIN) testnet --members bank --out $(DEV_DIR) --chain-id evidenced-dev --base-port 26650 --api-port 8080
+	@echo "Explorer: http://127.0.0.1:8080/explorer/ (API under http://127.0.0.1:8080/v1/)"
 	@echo "Submit evidence with: ./$(BIN) submit --key $(DEV_DIR)/client/bank-client.pem --chain LOAN-1 --step 1 --kind loan-contract FILE"
 	./$(BIN) start --home $(DEV_DIR)/bank
 
