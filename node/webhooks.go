@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -53,7 +54,7 @@ func (n *Node) startWebhooks() error {
 		}
 		n.hooks.start(n, w, secret, "config")
 	}
-	subs, err := loadSubscriptions(n.home)
+	subs, err := n.loadSubscriptions()
 	if err != nil {
 		return err
 	}
@@ -243,16 +244,31 @@ func (h *hooks) start(n *Node, w config.Webhook, secret []byte, source string) {
 	go n.deliverLoop(ctx, w, secret)
 }
 
-// subscription is a webhook subscribed through the API, kept in
-// HOME/data/webhooks/subscriptions.json (0600: it holds the secrets, as
-// secret files do).
+// subscription is a webhook subscribed through the API. Subscriptions are
+// kept in HOME/data/webhooks/subscriptions.json (0600), each secret
+// encrypted to the member key (SM2 public-key encryption), so the file
+// holds no secret in the clear: only the member key, itself encrypted when
+// a passphrase is configured, opens them.
 type subscription struct {
-	Name   string   `json:"name"`
-	URL    string   `json:"url"`
-	Secret string   `json:"secret"`
-	Types  []string `json:"types,omitempty"`
-	Chain  string   `json:"chain,omitempty"`
-	Kind   string   `json:"kind,omitempty"`
+	Name   string
+	URL    string
+	Secret string
+	Types  []string
+	Chain  string
+	Kind   string
+}
+
+// storedSubscription is a subscription as saved. Secret is read only from
+// files written before secrets were sealed; they are sealed at the next
+// start.
+type storedSubscription struct {
+	Name         string   `json:"name"`
+	URL          string   `json:"url"`
+	SealedSecret []byte   `json:"sealed_secret,omitempty"` // SM2 ciphertext of the secret, to the member key
+	Secret       string   `json:"secret,omitempty"`
+	Types        []string `json:"types,omitempty"`
+	Chain        string   `json:"chain,omitempty"`
+	Kind         string   `json:"kind,omitempty"`
 }
 
 func (s subscription) webhook() config.Webhook {
@@ -263,30 +279,68 @@ func subscriptionsPath(home string) string {
 	return filepath.Join(home, WebhookDir, "subscriptions.json")
 }
 
-func loadSubscriptions(home string) ([]subscription, error) {
-	b, err := os.ReadFile(subscriptionsPath(home))
+// loadSubscriptions reads the API subscriptions and opens their secrets
+// with the member key. Secrets found in the clear (an older file) are
+// sealed in place.
+func (n *Node) loadSubscriptions() ([]subscription, error) {
+	path := subscriptionsPath(n.home)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read webhook subscriptions: %w", err)
 	}
-	var subs []subscription
-	if err := json.Unmarshal(b, &subs); err != nil {
-		return nil, fmt.Errorf("%s: %w", subscriptionsPath(home), err)
+	var stored []storedSubscription
+	if err := json.Unmarshal(b, &stored); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	subs := make([]subscription, 0, len(stored))
+	inClear := 0
+	for _, st := range stored {
+		secret := st.Secret
+		switch {
+		case len(st.SealedSecret) > 0:
+			plain, err := n.memberKey.Decrypt(st.SealedSecret)
+			if err != nil {
+				return nil, fmt.Errorf("%s: the secret of webhook %s does not open with this node's member key (%w): the file is of another member, or damaged; delete it and subscribe again", path, st.Name, err)
+			}
+			secret = string(plain)
+		case secret != "":
+			inClear++
+		default:
+			return nil, fmt.Errorf("%s: webhook %s has no secret: delete the file and subscribe again", path, st.Name)
+		}
+		subs = append(subs, subscription{Name: st.Name, URL: st.URL, Secret: secret, Types: st.Types, Chain: st.Chain, Kind: st.Kind})
+	}
+	if inClear > 0 {
+		if err := n.saveSubscriptions(subs); err != nil {
+			return nil, fmt.Errorf("seal the webhook secrets kept in the clear in %s: %w", path, err)
+		}
+		n.log.Warn("webhook secrets that were kept in the clear are now encrypted to the member key", "file", path, "subscriptions", inClear)
 	}
 	return subs, nil
 }
 
-func saveSubscriptions(home string, subs []subscription) error {
-	b, err := json.MarshalIndent(subs, "", "  ")
+// saveSubscriptions writes the API subscriptions, each secret encrypted to
+// the member key.
+func (n *Node) saveSubscriptions(subs []subscription) error {
+	stored := make([]storedSubscription, 0, len(subs))
+	for _, s := range subs {
+		sealed, err := n.memberKey.Public().Encrypt(rand.Reader, []byte(s.Secret))
+		if err != nil {
+			return fmt.Errorf("seal the secret of webhook %s: %w", s.Name, err)
+		}
+		stored = append(stored, storedSubscription{Name: s.Name, URL: s.URL, SealedSecret: sealed, Types: s.Types, Chain: s.Chain, Kind: s.Kind})
+	}
+	b, err := json.MarshalIndent(stored, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(subscriptionsPath(home)), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(subscriptionsPath(n.home)), 0o700); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(subscriptionsPath(home), append(b, '\n'), 0o600)
+	return atomicfile.WriteFile(subscriptionsPath(n.home), append(b, '\n'), 0o600)
 }
 
 // Subscribe implements api.Subscriber: the subscription is saved, then
@@ -310,12 +364,12 @@ func (b *backend) Subscribe(_ context.Context, r api.WebhookRequest) error {
 	if n.hooks.has(r.Name) {
 		return fmt.Errorf("webhook %s: %w", r.Name, api.ErrExists)
 	}
-	subs, err := loadSubscriptions(n.home)
+	subs, err := n.loadSubscriptions()
 	if err != nil {
 		return err
 	}
 	s := subscription{Name: r.Name, URL: r.URL, Secret: r.Secret, Types: r.Types, Chain: r.Chain, Kind: r.Kind}
-	if err := saveSubscriptions(n.home, append(subs, s)); err != nil {
+	if err := n.saveSubscriptions(append(subs, s)); err != nil {
 		return err
 	}
 	n.hooks.start(n, s.webhook(), []byte(s.Secret), "api")
@@ -337,12 +391,12 @@ func (b *backend) Unsubscribe(_ context.Context, name string) error {
 	if h.source != "api" {
 		return &api.InputError{Field: "name", Err: fmt.Errorf("webhook %s is configured in evidenced.toml: remove it there", name)}
 	}
-	subs, err := loadSubscriptions(n.home)
+	subs, err := n.loadSubscriptions()
 	if err != nil {
 		return err
 	}
 	subs = slices.DeleteFunc(subs, func(s subscription) bool { return s.Name == name })
-	if err := saveSubscriptions(n.home, subs); err != nil {
+	if err := n.saveSubscriptions(subs); err != nil {
 		return err
 	}
 	h.cancel()

@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,8 +117,23 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	first := submit(cl, "LOAN-WH1")
 	waitFor([]string{first})
 
-	// The subscription survives a restart.
+	// The secret is not on disk in the clear: it is sealed to the member key.
+	subsFile := filepath.Join(a.Members[0].Home, node.WebhookDir, "subscriptions.json")
+	saved, err := os.ReadFile(subsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(subsFile); bytes.Contains(saved, []byte(secret)) || !bytes.Contains(saved, []byte(`"sealed_secret"`)) || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("subscriptions.json (mode %v) holds the secret in the clear or no sealed secret:\n%s", fi.Mode(), saved)
+	}
+
+	// The subscription survives a restart, also from a file an earlier
+	// version wrote with the secret in the clear, which is then sealed.
 	if err := n.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	legacy := fmt.Sprintf(`[{"name": "core", "url": %q, "secret": %q, "types": ["evidence"]}]`, recv.URL, secret)
+	if err := os.WriteFile(subsFile, []byte(legacy), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	n2, err := node.New(a.Members[0].Home, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -129,6 +146,9 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	t.Cleanup(func() { n2.Stop(context.Background()) })
 	if code, body := call(n2, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || !strings.Contains(body, `"name":"core"`) {
 		t.Fatalf("list after restart = %d %s", code, body)
+	}
+	if saved, err := os.ReadFile(subsFile); err != nil || bytes.Contains(saved, []byte(secret)) {
+		t.Fatalf("after a restart from a file with the secret in the clear, it is still in the clear (%v):\n%s", err, saved)
 	}
 	second := submit(cl, "LOAN-WH2")
 	waitFor([]string{first, second})
