@@ -365,6 +365,28 @@ func TestExplorerInBrowser(t *testing.T) {
 	if s := eval[string](b, `document.querySelector("#verify-steps li[data-step=file]").dataset.state`); s != "fail" {
 		t.Errorf("the file step on the tampered file is %q, want fail:\n%s", s, b.text())
 	}
+	// Dropping the receipt and the file on the drop zone works as choosing them.
+	receiptJSON, err := os.ReadFile(receiptFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contractBytes, err := os.ReadFile(contract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the verify page", chromedp.Navigate(b.base+"/explorer/verify"))
+	b.waitFor("the verifier loaded", `document.body.dataset.page === "verify" && !document.getElementById("verify-run").disabled`)
+	js, _ := json.Marshal(map[string]string{"receipt": string(receiptJSON), "original": string(contractBytes)})
+	b.do("drop the receipt and the original", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const f = %s, dt = new DataTransfer();
+		dt.items.add(new File([f.receipt], "contract.receipt.json", {type: "application/json"}));
+		dt.items.add(new File([f.original], "contract.pdf"));
+		document.getElementById("verify-drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+	})()`, js)))
+	b.waitFor("both dropped files recognised", `(document.getElementById("verify-drop").dataset.files || "").split("\n").length === 2`)
+	b.do("verify the dropped files", chromedp.Click(chromedp.CSS("#verify-run")))
+	b.waitFor("the verification of dropped files", `document.getElementById("verify-form").dataset.state === "ok"`)
+	b.screenshot("verify-dropped")
 
 	// English, switched by the link, kept across pages; then back.
 	b.do("open home", chromedp.Navigate(b.base+"/explorer/"))
