@@ -96,7 +96,18 @@ type Keys struct {
 	// means the keys are not encrypted, or the passphrase comes from the
 	// EVIDENCED_PASSPHRASE environment variable.
 	PassphraseFile string `toml:"passphrase_file"`
+	// CometKeys says where CometBFT's validator and node keys come from:
+	// "derived" from the member key (no key file of CometBFT's on disk; the
+	// default of new homes), or "files", CometBFT's priv_validator_key.json
+	// and node_key.json (the default when empty, as in homes made before).
+	CometKeys string `toml:"comet_keys"`
 }
+
+// The values of Keys.CometKeys.
+const (
+	CometKeysDerived = "derived"
+	CometKeysFiles   = "files"
+)
 
 // Log configures logging.
 type Log struct {
@@ -191,6 +202,9 @@ func (c *Config) Validate() error {
 	}
 	if c.API.MaxWaiters <= 0 {
 		errs = append(errs, errors.New("api.max_waiters must be positive"))
+	}
+	if k := c.Keys.CometKeys; k != "" && k != CometKeysDerived && k != CometKeysFiles {
+		errs = append(errs, fmt.Errorf("keys.comet_keys %q: want %q or %q", k, CometKeysDerived, CometKeysFiles))
 	}
 	if c.Keys.MemberKey == "" {
 		errs = append(errs, errors.New("keys.member_key is empty"))

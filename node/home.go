@@ -10,7 +10,7 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
-	"github.com/cometbft/cometbft/p2p"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -79,23 +79,23 @@ func InitHome(s HomeSpec) (*HomeInfo, error) {
 	cc := CometConfig(s.Home, s.Moniker, s.Host, s.P2PPort, s.RPCPort, s.TimeoutCommit)
 	cmtcfg.WriteConfigFile(filepath.Join(s.Home, "config", "config.toml"), cc)
 
-	nk, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
-	if err != nil {
-		return nil, fmt.Errorf("create node key: %w", err)
-	}
-	pv := privval.GenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
-	pv.Save()
-	pub, err := pv.GetPubKey()
-	if err != nil {
-		return nil, fmt.Errorf("read validator key: %w", err)
-	}
-
+	// CometBFT's validator and node keys are derived from the member key
+	// (cometkeys.go): only the member key is written, encrypted when a
+	// passphrase is given.
 	mk, err := crypto.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate member key: %w", err)
 	}
+	validator, nk, err := cometKeys(mk)
+	if err != nil {
+		return nil, err
+	}
+	pv := privval.NewFilePV(validator, cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+	pv.LastSignState.Save()
+	pub := validator.PubKey()
 	ec := config.Default()
 	ec.Moniker, ec.Member, ec.Role, ec.ChainID = s.Moniker, s.Member, s.Role.String(), s.ChainID
+	ec.Keys.CometKeys = config.CometKeysDerived
 	ec.API.Listen = fmt.Sprintf("%s:%d", s.Host, s.APIPort)
 	var peer string
 	var peerAddrs []string
@@ -143,11 +143,10 @@ func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttyp
 		gs.Members = append(gs.Members, ledger.GenesisMember{Name: h.Spec.Member, Role: h.Spec.Role, Power: uint64(m.Power), Keys: keys,
 			Peer: h.Peer, Addrs: h.PeerAddrs})
 		if m.Power > 0 {
-			pv := privval.LoadFilePV(h.CometConfig.PrivValidatorKeyFile(), h.CometConfig.PrivValidatorStateFile())
-			pub, err := pv.GetPubKey()
-			if err != nil {
-				return nil, err
+			if len(h.ValidatorKey) != cmted25519.PubKeySize {
+				return nil, fmt.Errorf("member %s: the validator key is %d bytes, not an Ed25519 key", h.Spec.Member, len(h.ValidatorKey))
 			}
+			pub := cmted25519.PubKey(h.ValidatorKey)
 			doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: m.Power, Name: h.Spec.Moniker})
 		}
 	}

@@ -20,8 +20,6 @@ import (
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtnode "github.com/cometbft/cometbft/node"
-	"github.com/cometbft/cometbft/p2p"
-	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
 	cmttypes "github.com/cometbft/cometbft/types"
@@ -156,14 +154,10 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 	}
 	n.memberKey = memberKey
 	n.app.SetMemberKey(cfg.Member, memberKey)
-	nodeKey, err := p2p.LoadNodeKey(cmtCfg.NodeKeyFile())
+	pv, nodeKey, err := loadCometKeys(cfg, memberKey, cmtCfg.PrivValidatorKeyFile(), cmtCfg.PrivValidatorStateFile(), cmtCfg.NodeKeyFile())
 	if err != nil {
-		return nil, fmt.Errorf("load node key %s: %w", cmtCfg.NodeKeyFile(), err)
+		return nil, err
 	}
-	if _, err := os.Stat(cmtCfg.PrivValidatorKeyFile()); err != nil {
-		return nil, fmt.Errorf("validator key %s: %w", cmtCfg.PrivValidatorKeyFile(), err)
-	}
-	pv := privval.LoadFilePV(cmtCfg.PrivValidatorKeyFile(), cmtCfg.PrivValidatorStateFile())
 	n.cmt, err = cmtnode.NewNode(cmtCfg, pv, nodeKey,
 		proxy.NewConnSyncLocalClientCreator(n.app),
 		func() (*cmttypes.GenesisDoc, error) { return gen, nil },
