@@ -248,14 +248,14 @@ func checkRecord(prefix string, w *wireRecord) (client.EvidenceRecord, *httpErro
 	if w.Kind == nil {
 		return out, missing("kind")
 	}
-	if !validIdent(*w.Kind, ledger.MaxKindLen) {
+	if !ledger.ValidIdent(*w.Kind, ledger.MaxKindLen) {
 		return out, badRequest(prefix+"kind", "kind %q is not a kind: use 1 to %d lowercase letters, digits and . _ - (not starting with punctuation), such as loan-contract", *w.Kind, ledger.MaxKindLen)
 	}
 	out.Kind = *w.Kind
 	if w.Chain == nil {
 		return out, missing("chain")
 	}
-	if !validChainID(*w.Chain) {
+	if !ledger.ValidChainID(*w.Chain) {
 		return out, badRequest(prefix+"chain", "chain %q is not an evidence-chain id: use 1 to %d letters, digits and . _ - : (not starting with punctuation)", *w.Chain, ledger.MaxChainIDLen)
 	}
 	out.Chain = *w.Chain
@@ -300,7 +300,7 @@ func checkRecord(prefix string, w *wireRecord) (client.EvidenceRecord, *httpErro
 	}
 	for _, k := range slices.Sorted(maps.Keys(w.Labels)) {
 		v := w.Labels[k]
-		if !validIdent(k, ledger.MaxLabelKeyLen) {
+		if !ledger.ValidIdent(k, ledger.MaxLabelKeyLen) {
 			return out, badRequest(prefix+"labels", "label key %q: use 1 to %d lowercase letters, digits and . _ - (not starting with punctuation)", k, ledger.MaxLabelKeyLen)
 		}
 		if len(v) > ledger.MaxLabelValueLen || !printableASCII(v) {
@@ -311,25 +311,6 @@ func checkRecord(prefix string, w *wireRecord) (client.EvidenceRecord, *httpErro
 		out.Labels = w.Labels
 	}
 	return out, nil
-}
-
-// validIdent reports whether s is 1 to max lowercase letters, digits and
-// . _ - not starting with punctuation, as the ledger checks kinds and label
-// keys.
-func validIdent(s string, max int) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case i > 0 && (c == '.' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func printableASCII(s string) bool {

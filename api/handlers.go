@@ -219,7 +219,7 @@ func (s *server) txByID(w http.ResponseWriter, r *http.Request) error {
 // chain is GET /v1/chains/{chain}?from=1&limit=100.
 func (s *server) chain(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("chain")
-	if !validChainID(id) {
+	if !ledger.ValidChainID(id) {
 		return badRequest("chain", "chain %q is not an evidence-chain id: use 1 to %d letters, digits and . _ - : (not starting with punctuation)", id, ledger.MaxChainIDLen)
 	}
 	q, err := parseQuery(r)
@@ -402,23 +402,4 @@ func parseHash(s string) (crypto.Hash, error) {
 	var h crypto.Hash
 	err := h.UnmarshalText([]byte(strings.ToLower(s)))
 	return h, err
-}
-
-// validChainID reports whether s is an evidence-chain id as the ledger
-// accepts it: 1 to ledger.MaxChainIDLen bytes, [A-Za-z0-9] first, then
-// [A-Za-z0-9._:-].
-func validChainID(s string) bool {
-	if s == "" || len(s) > ledger.MaxChainIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '.' || c == '_' || c == '-' || c == ':'):
-		default:
-			return false
-		}
-	}
-	return true
 }

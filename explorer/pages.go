@@ -642,7 +642,7 @@ type stepRow struct {
 
 func (s *server) chain(rq *request) error {
 	id := rq.r.PathValue("chain")
-	if !validChainID(id) {
+	if !ledger.ValidChainID(id) {
 		return badRequest("err.bad_chain", id)
 	}
 	from := uint32(1)

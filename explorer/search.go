@@ -50,7 +50,7 @@ func parseQuery(s string) query {
 	if r, ok := parseRecordID(q.Text); ok && strings.Contains(q.Text, ".") {
 		q.Ref, q.IsRef = r, true
 	}
-	q.Chain = validChainID(q.Text)
+	q.Chain = ledger.ValidChainID(q.Text)
 	q.Name = validName(q.Text)
 	return q
 }
@@ -110,33 +110,8 @@ func parseRecordID(s string) (recordRef, bool) {
 	return r, true
 }
 
-// validChainID reports whether s is an evidence-chain id as the ledger
-// accepts one: 1 to 64 letters, digits and . _ - : not starting with
-// punctuation.
-func validChainID(s string) bool { return validIdent(s, ledger.MaxChainIDLen, true) }
-
-// validName reports whether s is a member name as the ledger accepts one:
-// 1 to 64 lowercase letters, digits and . _ - not starting with
-// punctuation.
-func validName(s string) bool { return validIdent(s, ledger.MaxNameLen, false) }
-
-func validIdent(s string, max int, chain bool) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case chain && c >= 'A' && c <= 'Z':
-		case i > 0 && (c == '.' || c == '_' || c == '-'):
-		case i > 0 && chain && c == ':':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// validName reports whether s is a member name as the ledger accepts one.
+func validName(s string) bool { return ledger.ValidIdent(s, ledger.MaxNameLen) }
 
 func hexString(b []byte) string { return hex.EncodeToString(b) }
 

@@ -828,6 +828,16 @@ func readString8(s *cryptobyte.String, out *string) bool {
 	return true
 }
 
+// ValidIdent reports whether s is an identifier as the ledger accepts
+// kinds, statements, label keys and member names: 1 to max bytes of
+// lowercase letters, digits and . _ -, not starting with punctuation.
+func ValidIdent(s string, max int) bool { return isIdent(s, max, identKind) }
+
+// ValidChainID reports whether s is an evidence-chain (or alliance chain)
+// id as the ledger accepts one: 1 to MaxChainIDLen bytes of letters, digits
+// and . _ - :, not starting with punctuation.
+func ValidChainID(s string) bool { return isIdent(s, MaxChainIDLen, identChain) }
+
 type identClass int
 
 const (
@@ -836,11 +846,23 @@ const (
 )
 
 func checkIdent(what, s string, max int, class identClass) error {
-	if s == "" {
+	switch {
+	case s == "":
 		return reject(CodeMalformed, "%s is empty", what)
-	}
-	if len(s) > max {
+	case len(s) > max:
 		return reject(CodeTooLarge, "%s is %d bytes, more than %d", what, len(s), max)
+	case isIdent(s, max, class):
+		return nil
+	case class == identKind:
+		return reject(CodeMalformed, "%s %q: use lowercase letters, digits and . _ - (not starting with punctuation)", what, s)
+	}
+	return reject(CodeMalformed, "%s %q: use letters, digits and . _ - : (not starting with punctuation)", what, s)
+}
+
+// isIdent is the one definition of the identifier classes.
+func isIdent(s string, max int, class identClass) bool {
+	if s == "" || len(s) > max {
+		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -854,12 +876,9 @@ func checkIdent(what, s string, max int, class identClass) error {
 		if i > 0 && (c == '.' || c == '_' || c == '-' || (class == identChain && c == ':')) {
 			continue
 		}
-		if class == identKind {
-			return reject(CodeMalformed, "%s %q: use lowercase letters, digits and . _ - (not starting with punctuation)", what, s)
-		}
-		return reject(CodeMalformed, "%s %q: use letters, digits and . _ - : (not starting with punctuation)", what, s)
+		return false
 	}
-	return nil
+	return true
 }
 
 // readU32Prefixed reads a u32-length-prefixed field (cryptobyte has no
