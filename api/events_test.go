@@ -43,27 +43,34 @@ func readEvents(t *testing.T, sc *bufio.Scanner, n int) []sseEvent {
 	return out
 }
 
+// openEvents opens GET /v1/events with query and a Last-Event-ID (none
+// when empty) and returns a scanner over the stream, closed at cleanup.
+func openEvents(ctx context.Context, t *testing.T, srv *httptest.Server, query, lastID string) *bufio.Scanner {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/events"+query, nil)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /v1/events%s = %d %s", query, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return bufio.NewScanner(resp.Body)
+}
+
 func TestEvents(t *testing.T) {
 	f := newFixture(t)
 	srv := httptest.NewServer(api.New(f.node, api.Options{}))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	open := func(query string, lastID string) *bufio.Scanner {
+	open := func(query, lastID string) *bufio.Scanner {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/events"+query, nil)
-		if lastID != "" {
-			req.Header.Set("Last-Event-ID", lastID)
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { resp.Body.Close() })
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-			t.Fatalf("GET /v1/events%s = %d %s", query, resp.StatusCode, resp.Header.Get("Content-Type"))
-		}
-		return bufio.NewScanner(resp.Body)
+		return openEvents(ctx, t, srv, query, lastID)
 	}
 
 	// From entry 6, evidence only: 6 and 7 (9 is an attestation, 8 a batch).
@@ -118,19 +125,7 @@ func TestEventsCheckpointsAndKind(t *testing.T) {
 	defer cancel()
 	open := func(query, lastID string) *bufio.Scanner {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/events"+query, nil)
-		if lastID != "" {
-			req.Header.Set("Last-Event-ID", lastID)
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { resp.Body.Close() })
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /v1/events%s = %d", query, resp.StatusCode)
-		}
-		return bufio.NewScanner(resp.Body)
+		return openEvents(ctx, t, srv, query, lastID)
 	}
 	cpID := "checkpoint-" + strconv.FormatInt(h, 10)
 

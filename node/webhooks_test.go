@@ -60,20 +60,7 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	defer cancel()
 	call := func(n *node.Node, method, path string, body any) (int, string) {
 		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequestWithContext(ctx, method, n.APIURL()+path, rd)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return callAPI(ctx, t, n, token, method, path, body)
 	}
 	sub := map[string]any{"name": "core", "url": recv.URL, "secret": secret, "types": []string{"evidence"}}
 	if code, body := call(n, http.MethodPost, "/v1/webhooks", sub); code != http.StatusCreated || !strings.Contains(body, `"source":"api"`) {
@@ -196,16 +183,7 @@ func TestWebhookCheckpointsAndKind(t *testing.T) {
 	defer cancel()
 	subscribe := func(body map[string]any) (int, string) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, n.APIURL()+"/v1/webhooks", bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(out)
+		return callAPI(ctx, t, n, token, http.MethodPost, "/v1/webhooks", body)
 	}
 	for _, sub := range []map[string]any{
 		{"name": "cps", "url": recv.URL + "/cps", "secret": secret, "types": []string{"checkpoint"}},
@@ -258,4 +236,24 @@ func TestWebhookCheckpointsAndKind(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling interval
 	}
+}
+
+// callAPI sends body (JSON, when not nil) to the node's API with the bearer
+// token and returns the status and the response body.
+func callAPI(ctx context.Context, t *testing.T, n *node.Node, token, method, path string, body any) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(ctx, method, n.APIURL()+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -186,36 +186,27 @@ func TestExplorerInBrowser(t *testing.T) {
 		return p
 	}
 	const chain = "LOAN-WEB-2026-0001"
-	auth := write("authorisation.pdf", "credit authorisation of loan LOAN-WEB-2026-0001\n")
-	o, err := c.run("submit", "--upload", "--chain", chain, "--step", "1", "--kind", "credit-authorisation",
-		"--node", bank.API, "--token-file", bank.TokensFile, "-o", "json", auth)
-	if err != nil {
-		t.Fatal(err)
+	// submit runs evidenced submit with args and returns the one result.
+	submit := func(args ...string) client.SubmitResult {
+		t.Helper()
+		o, err := c.run(append([]string{"submit", "--node", bank.API, "-o", "json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Submissions []struct {
+				Result client.SubmitResult `json:"result"`
+			} `json:"submissions"`
+		}
+		if err := json.Unmarshal(o, &out); err != nil || len(out.Submissions) != 1 {
+			t.Fatalf("submit %v: %s (%v)", args, o, err)
+		}
+		return out.Submissions[0].Result
 	}
-	var up struct {
-		Submissions []struct {
-			Result client.SubmitResult `json:"result"`
-		} `json:"submissions"`
-	}
-	if err := json.Unmarshal(o, &up); err != nil || len(up.Submissions) != 1 {
-		t.Fatalf("submit --upload: %s (%v)", o, err)
-	}
-	step1 := up.Submissions[0].Result
+	step1 := submit("--upload", "--token-file", bank.TokensFile, "--chain", chain, "--step", "1", "--kind", "credit-authorisation",
+		write("authorisation.pdf", "credit authorisation of loan LOAN-WEB-2026-0001\n"))
 	contract := write("contract.pdf", "loan contract LOAN-WEB-2026-0001, signed\n")
-	o, err = c.run("submit", "--key", c.a.ClientKey, "--chain", chain, "--step", "2", "--kind", "loan-contract",
-		"--label", "product=consumer-loan", "--node", bank.API, "-o", "json", contract)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sub struct {
-		Submissions []struct {
-			Result client.SubmitResult `json:"result"`
-		} `json:"submissions"`
-	}
-	if err := json.Unmarshal(o, &sub); err != nil || len(sub.Submissions) != 1 {
-		t.Fatalf("submit: %s (%v)", o, err)
-	}
-	step2 := sub.Submissions[0].Result
+	step2 := submit("--key", c.a.ClientKey, "--chain", chain, "--step", "2", "--kind", "loan-contract", "--label", "product=consumer-loan", contract)
 	var sidecar struct {
 		Salt       string `json:"salt"`
 		Commitment string `json:"commitment"`
@@ -285,10 +276,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 	mustContain(t, "home", home, c.a.ChainID, "区块")
 	first := eval[int](b, `parseInt(document.querySelector("#latest-blocks tbody tr td").innerText, 10)`)
-	if _, err := c.run("submit", "--key", c.a.ClientKey, "--chain", "LOAN-WEB-LIVE", "--step", "1", "--kind", "repayment",
-		"--node", bank.API, "-o", "json", write("repayment.json", `{"paid": true}`)); err != nil {
-		t.Fatal(err)
-	}
+	submit("--key", c.a.ClientKey, "--chain", "LOAN-WEB-LIVE", "--step", "1", "--kind", "repayment", write("repayment.json", `{"paid": true}`))
 	b.waitFor("a newer block at the top of the live list without a reload",
 		fmt.Sprintf(`parseInt(document.querySelector("#latest-blocks tbody tr td").innerText, 10) > %d`, first))
 	b.waitFor("trusted checkpoints listed", `document.querySelectorAll("#latest-checkpoints tbody tr").length > 0`)
