@@ -235,7 +235,7 @@ No separate cometbft binary is needed.`,
 				_ = n.Stop(context.Background())
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "evidenced node %s of chain %s is running: API %s — stop it with Ctrl-C\n", cfg.Moniker, n.ChainID(), n.APIURL())
+			fmt.Fprintf(cmd.ErrOrStderr(), "evidenced node %s of chain %s is running: explorer %s/explorer/, API %s/v1/ — stop it with Ctrl-C\n", cfg.Moniker, n.ChainID(), n.APIURL(), n.APIURL())
 			<-cmd.Context().Done()
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping…")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
