@@ -172,7 +172,16 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.RequestInitChain) (*ab
 	case !errors.Is(err, store.ErrNothingCommitted):
 		return nil, err
 	}
-	out, err := a.l.InitChain(a.db, &ledger.Genesis{ChainID: req.ChainId, Time: req.Time.UnixNano(), State: *gs})
+	// The consensus validators must be the roster's voting members.
+	validators := make([]ledger.ConsensusValidator, 0, len(req.Validators))
+	for _, v := range req.Validators {
+		pk := v.PubKey.GetEd25519()
+		if pk == nil || v.Power < 0 {
+			return nil, fmt.Errorf("init chain %s: genesis validator %v is not an Ed25519 key with a voting power", req.ChainId, v.PubKey)
+		}
+		validators = append(validators, ledger.ConsensusValidator{PubKey: pk, Power: uint64(v.Power)})
+	}
+	out, err := a.l.InitChain(a.db, &ledger.Genesis{ChainID: req.ChainId, Time: req.Time.UnixNano(), State: *gs, Validators: validators})
 	if err != nil {
 		return nil, fmt.Errorf("init chain %s: %w", req.ChainId, err)
 	}

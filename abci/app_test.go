@@ -10,6 +10,7 @@ import (
 	"time"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
+	cryptoproto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
@@ -30,6 +31,22 @@ type harness struct {
 	block []CommittedBlock
 }
 
+// initChain is the InitChain request of the harness's alliance for chain:
+// its genesis state and, as CometBFT passes them, its validators.
+func (h *harness) initChain(chain string) *abcitypes.RequestInitChain {
+	h.t.Helper()
+	state, err := json.Marshal(h.a.Genesis.State)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req := &abcitypes.RequestInitChain{ChainId: chain, Time: h.now, AppStateBytes: state}
+	for _, v := range h.a.Validators {
+		req.Validators = append(req.Validators, abcitypes.ValidatorUpdate{
+			PubKey: cryptoproto.PublicKey{Sum: &cryptoproto.PublicKey_Ed25519{Ed25519: v.PubKey}}, Power: int64(v.Power)})
+	}
+	return req
+}
+
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	a, err := ledgertest.NewAlliance(rand.Reader, chainID)
@@ -39,11 +56,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, dir: filepath.Join(t.TempDir(), "db"), a: a, now: time.Unix(0, ledgertest.GenesisTime).UTC()}
 	h.open()
 	t.Cleanup(func() { h.db.Close() })
-	state, err := json.Marshal(a.Genesis.State)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := h.app.InitChain(context.Background(), &abcitypes.RequestInitChain{ChainId: chainID, Time: h.now, AppStateBytes: state})
+	res, err := h.app.InitChain(context.Background(), h.initChain(chainID))
 	if err != nil {
 		t.Fatalf("InitChain: %v", err)
 	}
@@ -199,12 +212,11 @@ func TestInitChainTwiceAfterRestart(t *testing.T) {
 	h := newHarness(t)
 	first := h.info().LastBlockAppHash
 	h.restart()
-	state, _ := json.Marshal(h.a.Genesis.State)
-	res, err := h.app.InitChain(context.Background(), &abcitypes.RequestInitChain{ChainId: chainID, Time: h.now, AppStateBytes: state})
+	res, err := h.app.InitChain(context.Background(), h.initChain(chainID))
 	if err != nil || string(res.AppHash) != string(first) {
 		t.Fatalf("InitChain after restart at height 0 = %x, %v; want %x", res.AppHash, err, first)
 	}
-	if _, err := h.app.InitChain(context.Background(), &abcitypes.RequestInitChain{ChainId: "other", Time: h.now, AppStateBytes: state}); err == nil {
+	if _, err := h.app.InitChain(context.Background(), h.initChain("other")); err == nil {
 		t.Fatal("InitChain for another chain on this store succeeded")
 	}
 }

@@ -134,6 +134,11 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	if g.Validators != nil {
+		if err := g.State.checkValidators(g.Validators); err != nil {
+			return nil, err
+		}
+	}
 	s.params = p
 	s.set(key1(prefixParams), p.encode())
 	out := &Outcome{}

@@ -3,8 +3,10 @@ package ledger_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -534,5 +536,69 @@ func TestViewBlock(t *testing.T) {
 		if _, err := f.view().Block(h); !errors.Is(err, ledger.ErrNotFound) {
 			t.Errorf("Block(%d) = %v, want ErrNotFound", h, err)
 		}
+	}
+}
+
+// TestGenesisValidatorsBound: the consensus validators must be exactly the
+// roster's voting members, each with its consensus key and power.
+func TestGenesisValidatorsBound(t *testing.T) {
+	a, err := ledgertest.NewAlliance(rand.Reader, chainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := a.Validators
+	clone := func() []ledger.ConsensusValidator {
+		out := make([]ledger.ConsensusValidator, len(vs))
+		copy(out, vs)
+		return out
+	}
+	other := crypto.SM3([]byte("not a member's validator"))
+	for _, tc := range []struct {
+		name string
+		vs   []ledger.ConsensusValidator
+		want string
+	}{
+		{"missing", clone()[1:], "is not in the genesis validator set"},
+		{"extra", append(clone(), ledger.ConsensusValidator{PubKey: other[:], Power: 10}), "is no member's validator"},
+		{"power differs", func() []ledger.ConsensusValidator { c := clone(); c[0].Power = 11; return c }(), "must agree"},
+		{"twice", append(clone(), vs[0]), "appears twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := *a.Genesis
+			g.Validators = tc.vs
+			_, err := ledger.New(ledger.Options{}).InitChain(ledgertest.NewMemStore(), &g)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("InitChain = %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := ledger.New(ledger.Options{}).InitChain(ledgertest.NewMemStore(), a.Genesis); err != nil {
+		t.Fatalf("InitChain with the matching validators: %v", err)
+	}
+
+	// The roster itself: a voting member needs a consensus key, a member
+	// without power has none, and no two share one.
+	for _, tc := range []struct {
+		name string
+		edit func(ms []ledger.GenesisMember)
+		want string
+	}{
+		{"voting member without a key", func(ms []ledger.GenesisMember) { ms[0].Validator = "" }, "has voting power but its validator"},
+		{"short key", func(ms []ledger.GenesisMember) { ms[0].Validator = "abcd" }, "has voting power but its validator"},
+		{"key without power", func(ms []ledger.GenesisMember) { ms[5].Validator = ms[0].Validator }, "no voting power"},
+		{"shared key", func(ms []ledger.GenesisMember) { ms[1].Validator = ms[0].Validator }, "has the validator key of"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gs := a.Genesis.State
+			gs.Members = append([]ledger.GenesisMember(nil), gs.Members...)
+			tc.edit(gs.Members)
+			b, err := json.Marshal(gs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ledger.ParseGenesisState(b); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ParseGenesisState = %v, want an error saying %q", err, tc.want)
+			}
+		})
 	}
 }

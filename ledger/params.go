@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -77,7 +78,22 @@ type Genesis struct {
 	ChainID string
 	Time    int64 // Unix ns
 	State   GenesisState
+	// Validators is the consensus engine's genesis validator set. When it
+	// is not nil, InitChain checks that it is exactly the roster's members
+	// with voting power: each one's consensus key (GenesisMember.Validator)
+	// with its power, and no other validator.
+	Validators []ConsensusValidator
 }
+
+// ConsensusValidator is one validator of the consensus engine: its Ed25519
+// public key and voting power.
+type ConsensusValidator struct {
+	PubKey []byte
+	Power  uint64
+}
+
+// ConsensusKeySize is the size of a consensus (CometBFT Ed25519) public key.
+const ConsensusKeySize = 32
 
 // GenesisState is the app_state of the CometBFT genesis document.
 type GenesisState struct {
@@ -102,6 +118,11 @@ type GenesisMember struct {
 	Keys  []string `json:"keys"`
 	Peer  string   `json:"peer,omitempty"`  // libp2p peer id of the member's node
 	Addrs []string `json:"addrs,omitempty"` // its libp2p multiaddrs
+	// Validator is the hex of the member node's consensus key (the 32-byte
+	// Ed25519 public key of its CometBFT validator): required with voting
+	// power, absent without. It binds the consensus engine's validators
+	// to the roster (see Genesis.Validators).
+	Validator string `json:"validator,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string ("15m").
@@ -155,6 +176,7 @@ func (gs *GenesisState) members() ([]*Member, error) {
 	}
 	names := map[string]bool{}
 	peers := map[string]string{}
+	validators := map[string]string{}
 	keys := map[crypto.KeyID]string{}
 	var power uint64
 	out := make([]*Member, 0, len(gs.Members))
@@ -185,6 +207,16 @@ func (gs *GenesisState) members() ([]*Member, error) {
 			return nil, fmt.Errorf("genesis member %s has the peer id of %s: every member node has its own", m.Name, other)
 		}
 		peers[m.Peer] = m.Name
+		switch vk, err := hex.DecodeString(gm.Validator); {
+		case m.Power > 0 && (err != nil || len(vk) != ConsensusKeySize):
+			return nil, fmt.Errorf("genesis member %s has voting power but its validator %q is not the hex of a %d-byte Ed25519 consensus key", m.Name, gm.Validator, ConsensusKeySize)
+		case m.Power == 0 && gm.Validator != "":
+			return nil, fmt.Errorf("genesis member %s has a validator key but no voting power: give it power, or remove the key", m.Name)
+		}
+		if other, dup := validators[gm.Validator]; gm.Validator != "" && dup {
+			return nil, fmt.Errorf("genesis member %s has the validator key of %s: every member runs its own validator", m.Name, other)
+		}
+		validators[gm.Validator] = m.Name
 		names[m.Name] = true
 		if power+m.Power < power {
 			return nil, fmt.Errorf("genesis voting power overflows")
@@ -196,4 +228,35 @@ func (gs *GenesisState) members() ([]*Member, error) {
 		return nil, fmt.Errorf("genesis app_state: no member has voting power")
 	}
 	return out, nil
+}
+
+// checkValidators reports whether vs, the consensus engine's genesis
+// validators, are exactly the roster's voting members with their power.
+func (gs *GenesisState) checkValidators(vs []ConsensusValidator) error {
+	want := map[string]GenesisMember{}
+	for _, m := range gs.Members {
+		if m.Power > 0 {
+			want[strings.ToLower(m.Validator)] = m
+		}
+	}
+	seen := map[string]bool{}
+	for _, v := range vs {
+		k := hex.EncodeToString(v.PubKey)
+		m, ok := want[k]
+		switch {
+		case !ok:
+			return fmt.Errorf("genesis validator %s (power %d) is no member's validator in the roster: every validator must be a member with voting power (app_state members[].validator)", k, v.Power)
+		case seen[k]:
+			return fmt.Errorf("genesis validator %s appears twice", k)
+		case v.Power != m.Power:
+			return fmt.Errorf("genesis validator %s of member %s has power %d, but the roster gives %s power %d: they must agree, or checkpoints and consensus count votes differently", k, m.Name, v.Power, m.Name, m.Power)
+		}
+		seen[k] = true
+	}
+	for k, m := range want {
+		if !seen[k] {
+			return fmt.Errorf("member %s has voting power %d in the roster, but its validator %s is not in the genesis validator set", m.Name, m.Power, k)
+		}
+	}
+	return nil
 }

@@ -140,8 +140,12 @@ func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttyp
 		for _, k := range m.ExtraKeys {
 			keys = append(keys, fmt.Sprintf("%x", k.Bytes()))
 		}
-		gs.Members = append(gs.Members, ledger.GenesisMember{Name: h.Spec.Member, Role: h.Spec.Role, Power: uint64(m.Power), Keys: keys,
-			Peer: h.Peer, Addrs: h.PeerAddrs})
+		gm := ledger.GenesisMember{Name: h.Spec.Member, Role: h.Spec.Role, Power: uint64(m.Power), Keys: keys,
+			Peer: h.Peer, Addrs: h.PeerAddrs}
+		if m.Power > 0 {
+			gm.Validator = fmt.Sprintf("%x", h.ValidatorKey)
+		}
+		gs.Members = append(gs.Members, gm)
 		if m.Power > 0 {
 			if len(h.ValidatorKey) != cmted25519.PubKeySize {
 				return nil, fmt.Errorf("member %s: the validator key is %d bytes, not an Ed25519 key", h.Spec.Member, len(h.ValidatorKey))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -181,7 +182,12 @@ func TestRosterExportHome(t *testing.T) {
 	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
 	for i := len(roster.Members) - 1; i >= 0; i-- { // genesis order need not be name order
 		m := roster.Members[i]
-		gs.Members = append(gs.Members, ledger.GenesisMember{Name: m.Name, Role: m.Role, Power: m.Power, Keys: m.Keys})
+		gm := ledger.GenesisMember{Name: m.Name, Role: m.Role, Power: m.Power, Keys: m.Keys}
+		if m.Power > 0 {
+			vk := crypto.SM3([]byte(m.Name)) // a stand-in consensus key
+			gm.Validator = hex.EncodeToString(vk[:])
+		}
+		gs.Members = append(gs.Members, gm)
 	}
 	app, err := json.Marshal(gs)
 	if err != nil {

@@ -79,7 +79,10 @@ type Alliance struct {
 	Genesis  *ledger.Genesis
 	Parties  map[string]*Party
 	Outsider *crypto.PrivateKey
-	rand     io.Reader
+	// Validators are the consensus validators matching the roster, as a
+	// consensus engine would pass them to InitChain (Genesis.Validators).
+	Validators []ledger.ConsensusValidator
+	rand       io.Reader
 }
 
 // GenesisTime is the genesis time of every test alliance.
@@ -106,17 +109,24 @@ func NewAlliance(rand io.Reader, chainID string) (*Alliance, error) {
 			return nil, err
 		}
 		a.Parties[p.name] = &Party{Name: p.name, Role: p.role, Key: k}
-		gs.Members = append(gs.Members, ledger.GenesisMember{
+		gm := ledger.GenesisMember{
 			Name: p.name, Role: p.role, Power: p.power,
 			Keys: []string{fmt.Sprintf("%x", k.Public().Bytes())},
-		})
+		}
+		if p.power > 0 {
+			// A stand-in consensus key, unique per member (no engine runs here).
+			vk := crypto.SM3([]byte("ledgertest/validator/" + p.name))
+			gm.Validator = fmt.Sprintf("%x", vk[:])
+			a.Validators = append(a.Validators, ledger.ConsensusValidator{PubKey: vk[:], Power: p.power})
+		}
+		gs.Members = append(gs.Members, gm)
 	}
 	out, err := crypto.GenerateKey(rand)
 	if err != nil {
 		return nil, err
 	}
 	a.Outsider = out
-	a.Genesis = &ledger.Genesis{ChainID: chainID, Time: GenesisTime, State: gs}
+	a.Genesis = &ledger.Genesis{ChainID: chainID, Time: GenesisTime, State: gs, Validators: a.Validators}
 	return a, nil
 }
 
