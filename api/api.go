@@ -118,8 +118,9 @@ const (
 // Options configure the API handler. The zero value is usable: every zero
 // field takes its default.
 type Options struct {
-	// Logger receives a Debug record for each request and an Error record
-	// for each 5xx response and recovered panic. Nil discards.
+	// Logger receives a Debug record for each request, a Warn record for
+	// each 503 (overloaded or not ready) and an Error record for each other
+	// 5xx response and recovered panic. Nil discards.
 	Logger *slog.Logger
 	// MaxBodyBytes caps the POST /v1/txs body (413 beyond);
 	// 0 means DefaultMaxBodyBytes.

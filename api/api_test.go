@@ -487,9 +487,13 @@ func TestErrors(t *testing.T) {
 					t.Errorf("%s: %q, want %q", name, got, value)
 				}
 			}
-			// Every request is logged at Debug; every 5xx at Error, with its cause.
+			// Every request is logged at Debug; every 5xx at Error, with its
+			// cause, but a 503 (overloaded, not ready) at Warn.
 			level := "DEBUG"
-			if tt.want.status >= 500 {
+			switch {
+			case tt.want.status == http.StatusServiceUnavailable:
+				level = "WARN"
+			case tt.want.status >= 500:
 				level = "ERROR"
 			}
 			if !strings.Contains(logs.String(), `"level":"`+level+`","msg":"http request"`) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/evidenced/evidenced/client"
@@ -23,7 +24,12 @@ type httpError struct {
 
 func (e *httpError) Error() string {
 	if e.cause != nil {
-		return fmt.Sprintf("%d %s: %s: %v", e.body.Status, e.body.Code, e.body.Message, e.cause)
+		cause := e.cause.Error()
+		if strings.Contains(cause, e.body.Message) {
+			// The message was drawn from the cause: say it once.
+			return fmt.Sprintf("%d %s: %s", e.body.Status, e.body.Code, cause)
+		}
+		return fmt.Sprintf("%d %s: %s: %s", e.body.Status, e.body.Code, e.body.Message, cause)
 	}
 	return fmt.Sprintf("%d %s: %s", e.body.Status, e.body.Code, e.body.Message)
 }

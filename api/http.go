@@ -119,8 +119,13 @@ func cleanPath(p string) string {
 
 func (s *server) logRequest(r *http.Request, sw *statusWriter, d time.Duration) {
 	level := slog.LevelDebug
-	if sw.status >= 500 || sw.stack != nil {
+	switch {
+	case sw.stack != nil, sw.status >= 500 && sw.status != http.StatusServiceUnavailable:
 		level = slog.LevelError
+	case sw.status == http.StatusServiceUnavailable:
+		// Overloaded or not ready: expected under load, and the client is
+		// told to retry; a warning, not an error.
+		level = slog.LevelWarn
 	}
 	if !s.log.Enabled(r.Context(), level) {
 		return
