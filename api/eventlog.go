@@ -183,47 +183,58 @@ func CursorAfter(v *ledger.View, height int64, lastID string) (Cursor, error) {
 	return c, nil
 }
 
-// ReadEvents returns up to max events from c that f selects, on view v of
-// committed state, and the cursor after the last event read (which may be
-// past events f skipped). It stops at the end of the committed blocks.
-func ReadEvents(v *ledger.View, c Cursor, f EventFilter, limit int) ([]Event, Cursor, error) {
-	var out []Event
-	for len(out) < limit {
+// ReadBudget bounds the entries and blocks one ReadEvents call looks at,
+// so that a reader far behind with a filter that matches rarely does not
+// hold one view of the store for long: it reads on in the next call.
+const ReadBudget = 4096
+
+// ReadEvents returns up to limit events from c that f selects, on view v
+// of committed state, and the cursor after the last event read (which may
+// be past events f skipped). more is true when it stopped at limit or at
+// ReadBudget rather than at the end of the committed blocks: call again.
+func ReadEvents(v *ledger.View, c Cursor, f EventFilter, limit int) (out []Event, next Cursor, more bool, err error) {
+	for looked := 0; ; looked++ {
+		if len(out) >= limit || looked >= ReadBudget {
+			return out, c, true, nil
+		}
 		b, err := v.Block(c.Block)
 		if errors.Is(err, ledger.ErrNotFound) {
-			return out, c, nil // not committed yet
+			return out, c, false, nil // not committed yet
 		}
 		if err != nil {
-			return out, c, err
+			return out, c, false, err
 		}
 		c.Next = max(c.Next, b.First)
-		for ; c.Next < b.Size && len(out) < limit; c.Next++ {
+		for ; c.Next < b.Size; c.Next++ {
+			if len(out) >= limit || looked >= ReadBudget {
+				return out, c, true, nil
+			}
+			looked++
 			e, err := loadEntry(v, c.Next)
 			if err != nil {
-				return out, c, err
+				return out, c, false, err
 			}
 			if f.Matches(e) {
 				out = append(out, Event{ID: strconv.FormatUint(e.Index, 10), Type: e.Type, Entry: e})
 			}
 		}
-		if c.Next < b.Size || len(out) == limit {
-			return out, c, nil
+		if len(out) >= limit {
+			return out, c, true, nil // the block's checkpoint comes next time
 		}
 		if f.Checkpoints() && c.Block >= 2 {
 			sc, err := v.SignedCheckpoint(uint64(c.Block - 2))
 			switch {
 			case errors.Is(err, ledger.ErrNotFound):
 			case err != nil:
-				return out, c, err
+				return out, c, false, err
 			default:
 				cf, err := receipt.NewCheckpointFile(v, sc)
 				if err != nil {
-					return out, c, err
+					return out, c, false, err
 				}
 				out = append(out, Event{ID: fmt.Sprintf("%s-%d", EventCheckpoint, c.Block-2), Type: EventCheckpoint, Checkpoint: cf})
 			}
 		}
 		c.Block++
 	}
-	return out, c, nil
 }

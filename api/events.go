@@ -85,9 +85,10 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 			changed = notifier.Changed() // before reading, so no commit slips by
 		}
 		var evs []Event
+		var more bool
 		err := s.withHeight(func(v *ledger.View, _ int64) error {
 			var err error
-			evs, cur, err = ReadEvents(v, cur, filter, eventsBatch)
+			evs, cur, more, err = ReadEvents(v, cur, filter, eventsBatch)
 			if err != nil {
 				return err
 			}
@@ -111,7 +112,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 		if err := rc.Flush(); err != nil {
 			return nil
 		}
-		if len(evs) == eventsBatch {
+		if more {
 			continue
 		}
 		keepAlive := time.NewTimer(EventsKeepAlive)

@@ -198,7 +198,7 @@ func FuzzCursor(f *testing.F) {
 		}
 		defer release()
 		if c, err := api.CursorAfter(v, height, s); err == nil {
-			if _, _, err := api.ReadEvents(v, c, api.EventFilter{Types: []string{"evidence", "checkpoint"}}, 4); err != nil {
+			if _, _, _, err := api.ReadEvents(v, c, api.EventFilter{Types: []string{"evidence", "checkpoint"}}, 4); err != nil {
 				t.Fatalf("ReadEvents after %q: %v", s, err)
 			}
 		}
@@ -211,4 +211,49 @@ func FuzzCursor(f *testing.F) {
 			t.Fatalf("cursor %q → %v → %v, %v", s, c, back, err)
 		}
 	})
+}
+
+// TestReadEventsBudget: a reader whose filter matches nothing stops after
+// ReadBudget entries and blocks, says there is more, and reaches the end
+// of the log in later calls with nothing skipped twice.
+func TestReadEventsBudget(t *testing.T) {
+	f := newFixture(t)
+	for range api.ReadBudget {
+		if _, err := f.node.applyBlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, height, release, err := f.node.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	cur := api.Cursor{}
+	nothing := api.EventFilter{Kind: "no-such-kind"}
+	calls := 0
+	for {
+		evs, next, more, err := api.ReadEvents(v, cur, nothing, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls++
+		if len(evs) != 0 {
+			t.Fatalf("a filter that matches nothing read %v", evs)
+		}
+		if next.Block < cur.Block || next.Next < cur.Next {
+			t.Fatalf("the cursor went back from %v to %v", cur, next)
+		}
+		cur = next
+		if !more {
+			break
+		}
+	}
+	if calls < 2 || cur.Block != height+1 {
+		t.Fatalf("%d calls ended at %v; want more than one call, ending at block %d", calls, cur, height+1)
+	}
+	// Every entry is still found from the start with an open filter.
+	evs, _, _, err := api.ReadEvents(v, api.Cursor{}, api.EventFilter{}, 100)
+	if err != nil || len(evs) != 11 {
+		t.Fatalf("all entries: %d events, %v; want the 11 of the fixture", len(evs), err)
+	}
 }

@@ -91,13 +91,14 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 		var evs []api.Event
 		var size uint64
 		var next api.Cursor
+		var more bool
 		if err := n.withView(func(v *ledger.View, _ int64) error {
 			h, err := v.Head()
 			if err != nil {
 				return err
 			}
 			size = h.Size
-			evs, next, err = api.ReadEvents(v, cur, filter, 64)
+			evs, next, more, err = api.ReadEvents(v, cur, filter, 64)
 			return err
 		}); err != nil {
 			log.Error("webhook cannot read the event log", "cursor", cur.String(), "err", err)
@@ -125,7 +126,7 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 				log.Error("webhook cursor not saved", "err", err)
 			}
 		}
-		if len(evs) == 64 {
+		if more {
 			continue
 		}
 		n.metrics.webhookBacklog.WithLabelValues(w.Name).Set(0)
