@@ -205,6 +205,11 @@ func CometConfig(home, moniker, host string, p2pPort, rpcPort int, timeoutCommit
 	cc.Mempool.Size = 5000 // CometBFT's default: every pending tx is rechecked after each block
 	// The app indexes its own log; CometBFT's tx index would duplicate it.
 	cc.TxIndex.Indexer = "null"
+	// Every transaction's result is in the app's own log entry and served
+	// by the API; CometBFT's stored FinalizeBlock responses (its
+	// /block_results) would keep a second copy of each block's results for
+	// ever. CometBFT still keeps the last one, which crash recovery needs.
+	cc.Storage.DiscardABCIResponses = true
 	if timeoutCommit > 0 {
 		cc.Consensus.TimeoutCommit = timeoutCommit
 	}

@@ -268,6 +268,17 @@ func (c *cluster) diskBytes() []int64 {
 	return out
 }
 
+// walBytes returns the bytes allocated by each node's CometBFT consensus
+// WAL (data/cs.wal), which CometBFT caps at 1 GiB (libs/autofile's default
+// group total size): a fixed cost, not one that grows with the chain.
+func (c *cluster) walBytes() []int64 {
+	out := make([]int64, len(c.procs))
+	for i, p := range c.procs {
+		out[i] = duBytes(filepath.Join(p.home, "data", "cs.wal"))
+	}
+	return out
+}
+
 // duBytes sums the allocated blocks of the regular files under dir.
 func duBytes(dir string) int64 {
 	var n int64
