@@ -160,7 +160,7 @@ func mustContain(t *testing.T, page, text string, want ...string) {
 // four-member alliance in headless Chromium: live blocks on the home
 // page, block, transaction, evidence, chain timeline, member, alliance,
 // custody and search pages, the in-browser verification of a good and a
-// tampered file, the language switch, and a phone-width layout. A
+// tampered file, the language switch, and every page at phone width. A
 // screenshot of each page is written to test-output/explorer.
 func TestExplorerInBrowser(t *testing.T) {
 	chrome := chromium(t)
@@ -391,9 +391,21 @@ func TestExplorerInBrowser(t *testing.T) {
 	b.do("switch back to Chinese", chromedp.Click(chromedp.CSS(`a.lang-switch[hreflang=zh]`)))
 	b.waitFor("the page in Chinese", `document.documentElement.lang.startsWith("zh")`)
 
-	// A phone: the home and evidence pages fit 390 px without sideways scrolling.
+	// A phone: every page kind fits 390 px without sideways scrolling (wide
+	// tables scroll inside their own box).
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
-	for _, p := range []struct{ path, kind, name string }{{"/explorer/", "home", "phone-home"}, {"/explorer/evidence/" + id2, "evidence", "phone-evidence"}} {
+	for _, p := range []struct{ path, kind, name string }{
+		{"/explorer/", "home", "phone-home"},
+		{fmt.Sprintf("/explorer/blocks/%d", step2.Height), "block", "phone-block"},
+		{"/explorer/txs/" + step2.TxID.String(), "tx", "phone-tx"},
+		{"/explorer/evidence/" + id2, "evidence", "phone-evidence"},
+		{"/explorer/chains/" + chain, "chain", "phone-chain"},
+		{"/explorer/members/notary", "member", "phone-member"},
+		{"/explorer/alliance", "alliance", "phone-alliance"},
+		{"/explorer/evidence/" + id1 + "/custody", "custody", "phone-custody"},
+		{"/explorer/search?q=2", "search", "phone-search"},
+		{"/explorer/verify", "verify", "phone-verify"},
+	} {
 		b.open(p.path, p.kind, p.name)
 		if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("%s is %d px wide on a 390 px phone: it scrolls sideways", p.path, w)
