@@ -38,10 +38,8 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	var got []string // tx ids delivered, checked, once each
 	seen := map[string]bool{}
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get(node.HeaderSignature), "sm3="))
-		if !crypto.MACEqual(sig, []byte(secret), []byte(r.Header.Get(node.HeaderTimestamp)), []byte("."), body) {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
+		body, ok := signedBody(w, r, secret)
+		if !ok {
 			return
 		}
 		var e client.Entry
@@ -76,14 +74,7 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	submit := func(cl *client.Client, chain string) string {
 		t.Helper()
 		rec := ledger.Record{Kind: "loan-contract", Chain: chain, Step: 1, Commitment: crypto.SM3([]byte(chain)), Size: 1}
-		tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := cl.Submit(ctx, tx, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := submitRecord(ctx, t, cl, key, a.ChainID, rec)
 		return res.TxID.String()
 	}
 	waitFor := func(want []string) {
@@ -161,10 +152,8 @@ func TestWebhookCheckpointsAndKind(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string][]string{} // delivery ids by path
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get(node.HeaderSignature), "sm3="))
-		if !crypto.MACEqual(sig, []byte(secret), []byte(r.Header.Get(node.HeaderTimestamp)), []byte("."), body) {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
+		body, ok := signedBody(w, r, secret)
+		if !ok {
 			return
 		}
 		id := r.Header.Get(node.HeaderDelivery)
@@ -203,14 +192,7 @@ func TestWebhookCheckpointsAndKind(t *testing.T) {
 	var contract uint64
 	for _, kind := range []string{"disbursement", "loan-contract"} {
 		rec := ledger.Record{Kind: kind, Chain: "LOAN-" + kind, Step: 1, Commitment: crypto.SM3([]byte(kind)), Size: 1}
-		tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := cl.Submit(ctx, tx, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := submitRecord(ctx, t, cl, key, a.ChainID, rec)
 		contract = res.Index
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
@@ -256,4 +238,31 @@ func callAPI(ctx context.Context, t *testing.T, n *node.Node, token, method, pat
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// signedBody reads a webhook delivery and checks its HMAC-SM3 signature
+// under secret; a bad one is answered 401 and ok is false.
+func signedBody(w http.ResponseWriter, r *http.Request, secret string) (body []byte, ok bool) {
+	body, _ = io.ReadAll(r.Body)
+	sig, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get(node.HeaderSignature), "sm3="))
+	if !crypto.MACEqual(sig, []byte(secret), []byte(r.Header.Get(node.HeaderTimestamp)), []byte("."), body) {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	return body, true
+}
+
+// submitRecord signs rec as an evidence transaction with key and submits
+// it, waiting for its commit.
+func submitRecord(ctx context.Context, t *testing.T, cl *client.Client, key *crypto.PrivateKey, chainID string, rec ledger.Record) *client.SubmitResult {
+	t.Helper()
+	tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: chainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Submit(ctx, tx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
