@@ -1,6 +1,7 @@
 package explorer_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +20,7 @@ import (
 	"github.com/evidenced/evidenced/explorer"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
+	"github.com/evidenced/evidenced/receipt"
 )
 
 // response is what get returns.
@@ -460,6 +464,12 @@ func TestVerifyI18N(t *testing.T) {
 	want := []string{"step_roster", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures",
 		"pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt", "roster_node", "roster_file",
 		"bad_receipt", "error", "local_only", "as_receipt", "as_file", "as_roster", "as_sidecar"}
+	for _, s := range receipt.Steps() {
+		want = append(want, "ok_"+s)
+	}
+	for _, r := range receipt.Reasons() {
+		want = append(want, "why_"+r)
+	}
 	if fmt.Sprint(explorer.VerifyKeys()) != fmt.Sprint(want) {
 		t.Errorf("verify keys %v, want %v", explorer.VerifyKeys(), want)
 	}
@@ -554,4 +564,49 @@ func TestAllianceLagging(t *testing.T) {
 	r := get(t, explorer.New(n, explorer.Options{}), "/explorer/")
 	wantInOrder(t, r.body, `<table id="latest-checkpoints">`, `href="/explorer/blocks/7">7</a></td><td class="num">9</td>`, "40/50",
 		`href="/explorer/blocks/4">4</a></td><td class="num">8</td>`, `href="/explorer/blocks/1">1</a></td><td class="num">7</td>`, "50/50")
+}
+
+// TestVerifySentencesUseFacts: every {fact} in the sentences of passed
+// steps, and of a failed file step, is a fact the verifier gives, in both
+// languages, on the receipt package's example (good and tampered file).
+func TestVerifySentencesUseFacts(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "receipt", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	r, err := receipt.Parse(read("example-receipt.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roster, err := receipt.ParseRoster(read("example-roster.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := receipt.Verify(r, roster, receipt.VerifyOptions{File: bytes.NewReader(read("example-original.txt"))})
+	bad := receipt.Verify(r, roster, receipt.VerifyOptions{File: strings.NewReader("tampered")})
+	if !good.OK || bad.FailedStep != receipt.StepFile {
+		t.Fatalf("the example does not verify as expected: %+v / %+v", good, bad)
+	}
+	placeholder := regexp.MustCompile(`\{([a-z_]+)\}`)
+	check := func(key string, facts map[string]string) {
+		for lang, cat := range explorer.Catalog() {
+			text := cat["verify."+key]
+			for _, m := range placeholder.FindAllStringSubmatch(text, -1) {
+				if _, ok := facts[m[1]]; !ok {
+					t.Errorf("%s verify.%s names {%s}, which the verifier does not give (facts %v)", lang, key, m[1], facts)
+				}
+			}
+		}
+	}
+	for _, st := range good.Steps {
+		check("ok_"+st.Name, st.Facts)
+	}
+	for _, st := range bad.Steps {
+		if st.Reason != "" {
+			check("why_"+st.Reason, st.Facts)
+		}
+	}
 }

@@ -2,18 +2,29 @@ package explorer
 
 import (
 	"net/http"
+
+	"github.com/evidenced/evidenced/receipt"
 )
 
 // verifyKeys are the keys of the verify page's i18n JSON (read by
 // assets/verify.js); the catalog holds each as "verify.KEY".
 func verifyKeys() []string {
-	return []string{
+	keys := []string{
 		"step_roster", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures",
 		"pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt",
 		"roster_node", "roster_file", "bad_receipt", "error", "local_only",
 		// What a file dropped on the drop zone was taken for (verify.js).
 		"as_receipt", "as_file", "as_roster", "as_sidecar",
 	}
+	// A sentence for each passed step and each reason a step failed or was
+	// skipped (receipt.Step.Reason), with {fact} placeholders.
+	for _, s := range receipt.Steps() {
+		keys = append(keys, "ok_"+s)
+	}
+	for _, r := range receipt.Reasons() {
+		keys = append(keys, "why_"+r)
+	}
+	return keys
 }
 
 // verifyData is the verify page.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -101,6 +102,18 @@ func TestBuild(t *testing.T) {
 				}
 				if got := rep.Steps[1]; got.Skipped == withFile || got.OK != withFile {
 					t.Errorf("with file %v: file step %+v", withFile, got)
+				}
+				// Facts carry the values behind each passed step's detail.
+				for _, st := range rep.Steps {
+					if st.OK && (len(st.Facts) == 0 || st.Reason != "") {
+						t.Errorf("passed step %s: facts %v, reason %q", st.Name, st.Facts, st.Reason)
+					}
+				}
+				if fs := rep.Steps[2].Facts; fs["chain"] != r.Record.Chain || fs["commitment"] != r.Record.Commitment.String() || fs["member"] != r.Record.Submitter {
+					t.Errorf("record step facts %v do not match the record %+v", fs, r.Record)
+				}
+				if withFile && rep.Steps[1].Facts["size"] != fmt.Sprint(r.Record.Size) {
+					t.Errorf("file step facts %v, want size %d", rep.Steps[1].Facts, r.Record.Size)
 				}
 			}
 			b, err := json.Marshal(r)

@@ -184,6 +184,20 @@ func TestTamperFields(t *testing.T) {
 		{"signature removed", func(r *receipt.Receipt) { r.Signatures = r.Signatures[1:] }, nil, nil, nil, receipt.StepSignatures, "30 of 50"},
 		{"signature member renamed", func(r *receipt.Receipt) { r.Signatures[0].Member = "court" }, nil, nil, nil, receipt.StepSignatures, `"court": public_key is not the member key`},
 	}
+	wantReason := map[string]string{
+		"roster digest":      receipt.ReasonRosterDigest,
+		"chain id":           receipt.ReasonRosterChain,
+		"version":            receipt.ReasonVersion,
+		"another file":       receipt.ReasonCommitment,
+		"no salt":            receipt.ReasonNoSalt,
+		"size":               receipt.ReasonSize,
+		"kind":               receipt.ReasonRecordDiffers,
+		"position":           receipt.ReasonLeaf,
+		"tree size":          receipt.ReasonTreeSize,
+		"leaf index":         receipt.ReasonInclusion,
+		"leaf index outside": receipt.ReasonLeafIndex,
+		"signature removed":  receipt.ReasonNotTrusted,
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := clone(t, good)
@@ -217,10 +231,17 @@ func TestTamperFields(t *testing.T) {
 			if !strings.Contains(failed.Detail, tc.detail) {
 				t.Errorf("detail %q does not say %q", failed.Detail, tc.detail)
 			}
+			// The reason, for programs and translations, names the failure.
+			if want, ok := wantReason[tc.name]; ok && failed.Reason != want {
+				t.Errorf("reason %q, want %q", failed.Reason, want)
+			}
+			if failed.Reason == "" {
+				t.Errorf("the failed step has no reason: %+v", failed)
+			}
 			after := false
 			for _, s := range rep.Steps {
-				if after && (!s.Skipped || s.OK) {
-					t.Errorf("step %s after the failure ran: %+v", s.Name, s)
+				if after && (!s.Skipped || s.OK || s.Reason != receipt.ReasonAfterFailure || s.Facts["step"] != tc.want) {
+					t.Errorf("step %s after the failure ran, or does not say why not: %+v", s.Name, s)
 				}
 				after = after || s.Name == tc.want
 			}

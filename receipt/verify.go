@@ -34,7 +34,70 @@ type Step struct {
 	Name    string `json:"name"`              // one of the Step constants
 	OK      bool   `json:"ok"`                // the step ran and passed
 	Skipped bool   `json:"skipped,omitempty"` // the step did not run (no file given, or an earlier step failed)
-	Detail  string `json:"detail"`            // what was checked or what was wrong, in plain words
+	Detail  string `json:"detail"`            // what was checked or what was wrong, in plain words (English)
+	// Reason says, for programs and translations of Detail, why the step
+	// failed or was skipped: one of the Reason constants; empty when it
+	// passed.
+	Reason string `json:"reason,omitempty"`
+	// Facts are the values behind Detail (sizes, hashes, names, heights),
+	// by name, so that a program or a translation can show them.
+	Facts map[string]string `json:"facts,omitempty"`
+}
+
+// Reasons a step failed or was skipped (Step.Reason).
+const (
+	ReasonNoFile          = "no_file"          // file: skipped, no original was given
+	ReasonAfterFailure    = "after_failure"    // any: skipped, an earlier step failed (facts: step)
+	ReasonVersion         = "version"          // roster: the receipt or roster is of another format version
+	ReasonRosterUnusable  = "roster_unusable"  // roster: the roster does not index
+	ReasonRosterChain     = "roster_chain"     // roster: of another chain (facts: roster, receipt)
+	ReasonRosterDigest    = "roster_digest"    // roster: not the roster the receipt names (facts: digest, want)
+	ReasonNoSalt          = "no_salt"          // file: no salt in the receipt or given
+	ReasonFileUnreadable  = "file_unreadable"  // file: reading the file failed
+	ReasonCommitment      = "commitment"       // file: SM3(salt ‖ file) is not the commitment (facts: computed, commitment)
+	ReasonSize            = "size"             // file: the size differs (facts: size, want)
+	ReasonLeaf            = "leaf"             // record: the leaf does not decode to the record
+	ReasonRecordChain     = "record_chain"     // record: the leaf's transaction is of another chain
+	ReasonUnknownKey      = "unknown_key"      // record: signed with a key no member holds (facts: key)
+	ReasonNotBank         = "not_bank"         // record: signed by a member that is not a bank (facts: member, role)
+	ReasonTxSignature     = "tx_signature"     // record: the SM2 signature does not verify (facts: member, key)
+	ReasonRecordDiffers   = "record_differs"   // record: the receipt's record is not the leaf's (facts: fields)
+	ReasonCheckpointText  = "checkpoint_text"  // checkpoint: not a canonical checkpoint
+	ReasonCheckpointChain = "checkpoint_chain" // checkpoint: of another chain
+	ReasonTreeSize        = "tree_size"        // checkpoint: of another tree size (facts: size, want)
+	ReasonLeafIndex       = "leaf_index"       // inclusion: the index is outside the tree
+	ReasonInclusion       = "inclusion"        // inclusion: the proof does not lead to the root
+	ReasonNotTrusted      = "not_trusted"      // signatures: the valid ones hold 2/3 or less (facts: signers, power, total)
+)
+
+// Reasons returns every Reason constant, for translations of Step.Detail.
+func Reasons() []string {
+	return []string{ReasonNoFile, ReasonAfterFailure, ReasonVersion, ReasonRosterUnusable, ReasonRosterChain, ReasonRosterDigest,
+		ReasonNoSalt, ReasonFileUnreadable, ReasonCommitment, ReasonSize, ReasonLeaf, ReasonRecordChain, ReasonUnknownKey,
+		ReasonNotBank, ReasonTxSignature, ReasonRecordDiffers, ReasonCheckpointText, ReasonCheckpointChain, ReasonTreeSize,
+		ReasonLeafIndex, ReasonInclusion, ReasonNotTrusted}
+}
+
+// stepError is a failed step: its reason and facts beside the message.
+type stepError struct {
+	reason string
+	facts  map[string]string
+	msg    string
+}
+
+func (e *stepError) Error() string { return e.msg }
+
+func fail(reason string, facts map[string]string, format string, args ...any) error {
+	return &stepError{reason: reason, facts: facts, msg: fmt.Sprintf(format, args...)}
+}
+
+// facts builds a Facts map from name, value pairs.
+func facts(kv ...any) map[string]string {
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[fmt.Sprint(kv[i])] = fmt.Sprint(kv[i+1])
+	}
+	return m
 }
 
 // Report is the outcome of Verify.
@@ -81,7 +144,7 @@ func Verify(r *Receipt, roster *ledger.Roster, opts VerifyOptions) *Report {
 	rep := &Report{OK: true}
 	for _, s := range []struct {
 		name string
-		run  func() (string, error)
+		run  func() (string, map[string]string, error)
 	}{
 		{StepRoster, v.checkRoster},
 		{StepFile, v.checkFile},
@@ -91,21 +154,26 @@ func Verify(r *Receipt, roster *ledger.Roster, opts VerifyOptions) *Report {
 		{StepSignatures, v.checkSignatures},
 	} {
 		if rep.FailedStep != "" {
-			rep.Steps = append(rep.Steps, Step{Name: s.name, Skipped: true, Detail: "not run: the " + rep.FailedStep + " step failed"})
+			rep.Steps = append(rep.Steps, Step{Name: s.name, Skipped: true, Detail: "not run: the " + rep.FailedStep + " step failed",
+				Reason: ReasonAfterFailure, Facts: facts("step", rep.FailedStep)})
 			continue
 		}
 		if s.name == StepFile && opts.File == nil {
-			rep.Steps = append(rep.Steps, Step{Name: s.name, Skipped: true, Detail: "not checked: no original file was given"})
+			rep.Steps = append(rep.Steps, Step{Name: s.name, Skipped: true, Detail: "not checked: no original file was given", Reason: ReasonNoFile})
 			continue
 		}
-		detail, err := s.run()
+		detail, fs, err := s.run()
 		if err != nil {
 			rep.OK = false
 			rep.FailedStep = s.name
-			rep.Steps = append(rep.Steps, Step{Name: s.name, Detail: err.Error()})
+			st := Step{Name: s.name, Detail: err.Error()}
+			if se, ok := err.(*stepError); ok {
+				st.Reason, st.Facts = se.reason, se.facts
+			}
+			rep.Steps = append(rep.Steps, st)
 			continue
 		}
-		rep.Steps = append(rep.Steps, Step{Name: s.name, OK: true, Detail: detail})
+		rep.Steps = append(rep.Steps, Step{Name: s.name, OK: true, Detail: detail, Facts: fs})
 	}
 	return rep
 }
@@ -120,82 +188,91 @@ type verifier struct {
 	cp  *ledger.Checkpoint // set by checkCheckpoint
 }
 
-func (v *verifier) checkRoster() (string, error) {
+func (v *verifier) checkRoster() (string, map[string]string, error) {
 	if v.r.Version != Version {
-		return "", fmt.Errorf("the receipt is of version %d; this verifier reads version %d", v.r.Version, Version)
+		return "", nil, fail(ReasonVersion, nil, "the receipt is of version %d; this verifier reads version %d", v.r.Version, Version)
 	}
 	if v.roster.Version != 1 {
-		return "", fmt.Errorf("the roster is of version %d; this verifier reads version 1", v.roster.Version)
+		return "", nil, fail(ReasonVersion, nil, "the roster is of version %d; this verifier reads version 1", v.roster.Version)
 	}
 	idx, err := newRosterIndex(v.roster)
 	if err != nil {
-		return "", fmt.Errorf("the roster is unusable: %v", err)
+		return "", nil, fail(ReasonRosterUnusable, nil, "the roster is unusable: %v", err)
 	}
 	if v.roster.ChainID != v.r.ChainID {
-		return "", fmt.Errorf("the roster is of chain %q but the receipt of chain %q: use the roster of the receipt's alliance", v.roster.ChainID, v.r.ChainID)
+		return "", nil, fail(ReasonRosterChain, facts("roster", v.roster.ChainID, "receipt", v.r.ChainID),
+			"the roster is of chain %q but the receipt of chain %q: use the roster of the receipt's alliance", v.roster.ChainID, v.r.ChainID)
 	}
 	d, err := v.roster.Digest()
 	if err != nil {
-		return "", fmt.Errorf("the roster is unusable: %v", err)
+		return "", nil, fail(ReasonRosterUnusable, nil, "the roster is unusable: %v", err)
 	}
 	if d != v.r.RosterDigest {
-		return "", fmt.Errorf("the roster's digest is %s but the receipt was checked against a roster with digest %s: use that roster (the membership may have changed)", d, v.r.RosterDigest)
+		return "", nil, fail(ReasonRosterDigest, facts("digest", d, "want", v.r.RosterDigest),
+			"the roster's digest is %s but the receipt was checked against a roster with digest %s: use that roster (the membership may have changed)", d, v.r.RosterDigest)
 	}
 	v.idx = idx
 	return fmt.Sprintf("the roster is of chain %q, has %d members holding %d voting power, and its digest %s is the one the receipt names",
-		v.roster.ChainID, len(v.roster.Members), idx.total, d), nil
+			v.roster.ChainID, len(v.roster.Members), idx.total, d),
+		facts("chain", v.roster.ChainID, "members", len(v.roster.Members), "power", idx.total, "digest", d), nil
 }
 
-func (v *verifier) checkFile() (string, error) {
+func (v *verifier) checkFile() (string, map[string]string, error) {
 	salt := []byte(v.r.Record.Salt)
 	if v.opts.Salt != nil {
 		salt = v.opts.Salt
 	}
 	if len(salt) == 0 {
-		return "", fmt.Errorf("no salt: pass the sidecar FILE.evidence.json or --salt")
+		return "", nil, fail(ReasonNoSalt, nil, "no salt: pass the sidecar FILE.evidence.json or --salt")
 	}
 	h := crypto.NewSM3()
 	h.Write(salt)
 	n, err := io.Copy(h, v.opts.File)
 	if err != nil {
-		return "", fmt.Errorf("reading the original file failed: %v", err)
+		return "", nil, fail(ReasonFileUnreadable, nil, "reading the original file failed: %v", err)
 	}
 	var c crypto.Hash
 	copy(c[:], h.Sum(nil))
 	if c != v.r.Record.Commitment {
-		return "", fmt.Errorf("SM3(salt ‖ file) is %s, not the record's commitment %s: the file (or the salt) is not the one that was recorded", c, v.r.Record.Commitment)
+		return "", nil, fail(ReasonCommitment, facts("computed", c, "commitment", v.r.Record.Commitment, "size", n),
+			"SM3(salt ‖ file) is %s, not the record's commitment %s: the file (or the salt) is not the one that was recorded", c, v.r.Record.Commitment)
 	}
 	if uint64(n) != v.r.Record.Size {
-		return "", fmt.Errorf("the file is %d bytes, but the record says %d", n, v.r.Record.Size)
+		return "", nil, fail(ReasonSize, facts("size", n, "want", v.r.Record.Size), "the file is %d bytes, but the record says %d", n, v.r.Record.Size)
 	}
-	return fmt.Sprintf("SM3(salt ‖ file) over the %d-byte file is %s, the record's commitment", n, c), nil
+	return fmt.Sprintf("SM3(salt ‖ file) over the %d-byte file is %s, the record's commitment", n, c), facts("size", n, "commitment", c), nil
 }
 
-func (v *verifier) checkRecord() (string, error) {
+func (v *verifier) checkRecord() (string, map[string]string, error) {
 	r := v.r
 	want, tx, err := describe(r.Leaf, r.Record.Pos, v.idx)
 	if err != nil {
-		return "", err
+		return "", nil, fail(ReasonLeaf, nil, "%v", err)
 	}
 	if tx.Body.ChainID != r.ChainID {
-		return "", fmt.Errorf("the leaf's transaction is for chain %q, not %q", tx.Body.ChainID, r.ChainID)
+		return "", nil, fail(ReasonRecordChain, facts("chain", tx.Body.ChainID, "want", r.ChainID), "the leaf's transaction is for chain %q, not %q", tx.Body.ChainID, r.ChainID)
 	}
 	k := v.idx.byID[tx.Body.Signer]
 	if k == nil {
-		return "", fmt.Errorf("the transaction is signed with key %s, which no member of the roster holds", tx.Body.Signer)
+		return "", nil, fail(ReasonUnknownKey, facts("key", tx.Body.Signer), "the transaction is signed with key %s, which no member of the roster holds", tx.Body.Signer)
 	}
 	if k.member.Role != ledger.RoleBank {
-		return "", fmt.Errorf("the transaction is signed by %s, a %s; only banks submit evidence", k.member.Name, k.member.Role)
+		return "", nil, fail(ReasonNotBank, facts("member", k.member.Name, "role", k.member.Role),
+			"the transaction is signed by %s, a %s; only banks submit evidence", k.member.Name, k.member.Role)
 	}
 	if err := k.key.Verify(tx.BodyBytes, tx.Signature); err != nil {
-		return "", fmt.Errorf("the transaction's SM2 signature does not verify under %s's key %s: %v", k.member.Name, tx.Body.Signer.Short(), err)
+		return "", nil, fail(ReasonTxSignature, facts("member", k.member.Name, "key", tx.Body.Signer.Short()),
+			"the transaction's SM2 signature does not verify under %s's key %s: %v", k.member.Name, tx.Body.Signer.Short(), err)
 	}
 	if diff := recordDiff(want, &r.Record); len(diff) > 0 {
-		return "", fmt.Errorf("the receipt's record differs from the record in the leaf in: %s", strings.Join(diff, ", "))
+		return "", nil, fail(ReasonRecordDiffers, facts("fields", strings.Join(diff, ", ")),
+			"the receipt's record differs from the record in the leaf in: %s", strings.Join(diff, ", "))
 	}
+	at := want.Time.Format(time.RFC3339Nano)
 	return fmt.Sprintf("the leaf holds record %d of %s transaction %s (%s %q step %d, commitment %s), signed by bank %s with key %s, accepted in block %d at %s",
-		r.Record.Pos, want.Type, want.TxID, want.Kind, want.Chain, want.Step, want.Commitment, k.member.Name, tx.Body.Signer.Short(),
-		want.Height, want.Time.Format(time.RFC3339Nano)), nil
+			r.Record.Pos, want.Type, want.TxID, want.Kind, want.Chain, want.Step, want.Commitment, k.member.Name, tx.Body.Signer.Short(), want.Height, at),
+		facts("pos", r.Record.Pos, "type", want.Type, "tx", want.TxID, "kind", want.Kind, "chain", want.Chain, "step", want.Step,
+			"commitment", want.Commitment, "member", k.member.Name, "key", tx.Body.Signer.Short(), "height", want.Height, "time", at), nil
 }
 
 // recordDiff names the fields of got that differ from want (Salt aside).
@@ -225,41 +302,47 @@ func recordDiff(want, got *Record) []string {
 	return d
 }
 
-func (v *verifier) checkCheckpoint() (string, error) {
+func (v *verifier) checkCheckpoint() (string, map[string]string, error) {
 	cp, err := ledger.ParseCheckpoint([]byte(v.r.Checkpoint))
 	if err != nil {
-		return "", fmt.Errorf("the checkpoint text is not a valid checkpoint: %v", err)
+		return "", nil, fail(ReasonCheckpointText, nil, "the checkpoint text is not a valid checkpoint: %v", err)
 	}
 	if cp.ChainID != v.r.ChainID {
-		return "", fmt.Errorf("the checkpoint is of chain %q, not %q", cp.ChainID, v.r.ChainID)
+		return "", nil, fail(ReasonCheckpointChain, facts("chain", cp.ChainID, "want", v.r.ChainID), "the checkpoint is of chain %q, not %q", cp.ChainID, v.r.ChainID)
 	}
 	if cp.Size != v.r.TreeSize {
-		return "", fmt.Errorf("the checkpoint is of tree size %d, but the receipt says %d", cp.Size, v.r.TreeSize)
+		return "", nil, fail(ReasonTreeSize, facts("size", cp.Size, "want", v.r.TreeSize), "the checkpoint is of tree size %d, but the receipt says %d", cp.Size, v.r.TreeSize)
 	}
 	v.cp = cp
-	return fmt.Sprintf("the checkpoint is of chain %q, tree size %d, root %s, taken after block %d at %s",
-		cp.ChainID, cp.Size, base64.StdEncoding.EncodeToString(cp.Root[:]), cp.Height, cp.Time.Format(time.RFC3339Nano)), nil
+	root, at := base64.StdEncoding.EncodeToString(cp.Root[:]), cp.Time.Format(time.RFC3339Nano)
+	return fmt.Sprintf("the checkpoint is of chain %q, tree size %d, root %s, taken after block %d at %s", cp.ChainID, cp.Size, root, cp.Height, at),
+		facts("chain", cp.ChainID, "size", cp.Size, "root", root, "height", cp.Height, "time", at), nil
 }
 
-func (v *verifier) checkInclusion() (string, error) {
+func (v *verifier) checkInclusion() (string, map[string]string, error) {
 	r := v.r
 	if r.LeafIndex >= r.TreeSize {
-		return "", fmt.Errorf("leaf_index %d is not inside the tree of size %d", r.LeafIndex, r.TreeSize)
+		return "", nil, fail(ReasonLeafIndex, facts("index", r.LeafIndex, "size", r.TreeSize), "leaf_index %d is not inside the tree of size %d", r.LeafIndex, r.TreeSize)
 	}
 	if r.TreeSize > math.MaxInt64 {
-		return "", fmt.Errorf("tree_size %d is too large", r.TreeSize)
+		return "", nil, fail(ReasonLeafIndex, facts("index", r.LeafIndex, "size", r.TreeSize), "tree_size %d is too large", r.TreeSize)
 	}
 	if err := ledger.VerifyInclusion(r.Leaf, r.LeafIndex, r.TreeSize, r.InclusionProof, v.cp.Root); err != nil {
-		return "", fmt.Errorf("the inclusion proof does not lead from entry %d to the checkpoint's root: %v", r.LeafIndex, err)
+		return "", nil, fail(ReasonInclusion, facts("index", r.LeafIndex), "the inclusion proof does not lead from entry %d to the checkpoint's root: %v", r.LeafIndex, err)
 	}
-	return fmt.Sprintf("the inclusion proof (%d hashes) leads from entry %d, leaf hash %s, to the checkpoint's root",
-		len(r.InclusionProof), r.LeafIndex, ledger.LeafHash(r.Leaf)), nil
+	leaf := ledger.LeafHash(r.Leaf)
+	return fmt.Sprintf("the inclusion proof (%d hashes) leads from entry %d, leaf hash %s, to the checkpoint's root", len(r.InclusionProof), r.LeafIndex, leaf),
+		facts("hashes", len(r.InclusionProof), "index", r.LeafIndex, "leaf", leaf), nil
 }
 
-func (v *verifier) checkSignatures() (string, error) {
+func (v *verifier) checkSignatures() (string, map[string]string, error) {
 	t := countSignatures(v.idx, []byte(v.r.Checkpoint), v.r.Signatures)
-	if !t.trusted() {
-		return "", fmt.Errorf("%s", t.detail())
+	fs := facts("signers", strings.Join(t.valid, ", "), "count", len(t.valid), "power", t.power, "total", t.total)
+	if len(t.invalid) > 0 {
+		fs["not_counted"] = strings.Join(t.invalid, "; ")
 	}
-	return t.detail(), nil
+	if !t.trusted() {
+		return "", nil, fail(ReasonNotTrusted, fs, "%s", t.detail())
+	}
+	return t.detail(), fs, nil
 }

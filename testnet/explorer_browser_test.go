@@ -349,9 +349,19 @@ func TestExplorerInBrowser(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll("#verify-steps li[data-state=pass]").length`); n != 6 {
 		t.Errorf("%d of 6 steps passed on the good file:\n%s", n, b.text())
 	}
+	// Each step is said in Chinese, with the verifier's facts filled in.
+	if s := eval[string](b, `document.querySelector("#verify-steps li[data-step=file] p").innerText`); !strings.Contains(s, "与记录中的承诺值一致") || !strings.Contains(s, sidecar.Commitment) {
+		t.Errorf("the file step on the good file says %q, want Chinese naming the commitment %s", s, sidecar.Commitment)
+	}
 	verify(tampered, "failed")
 	if s := eval[string](b, `document.querySelector("#verify-steps li[data-step=file]").dataset.state`); s != "fail" {
 		t.Errorf("the file step on the tampered file is %q, want fail:\n%s", s, b.text())
+	}
+	if s := eval[string](b, `document.querySelector("#verify-steps li[data-step=file] p").innerText`); !strings.Contains(s, "不是记录中的承诺值") {
+		t.Errorf("the failed file step says %q, want the Chinese reason", s)
+	}
+	if s := eval[string](b, `document.querySelector("#verify-steps li[data-step=record] p").innerText`); !strings.Contains(s, "未执行") {
+		t.Errorf("the record step after the failure says %q, want 未执行 (not run)", s)
 	}
 	// Dropping the receipt and the file on the drop zone works as choosing them.
 	receiptJSON, err := os.ReadFile(receiptFile)

@@ -102,6 +102,25 @@
     return { text: await resp.text(), from: t('roster_node') };
   }
 
+  // sentence says a step's outcome in the page language: the sentence for
+  // its reason (or for passing) with the verifier's facts filled in; the
+  // verifier's English detail when there is no such sentence or a fact is
+  // missing.
+  function sentence(s) {
+    const key = s.ok ? 'ok_' + s.name : s.reason ? 'why_' + s.reason : '';
+    const tpl = key && text[key];
+    if (!tpl) return s.detail;
+    const facts = Object.assign({}, s.facts || {});
+    if (facts.step) facts.step = t('step_' + facts.step);
+    let missing = false;
+    const out = tpl.replace(/\{([a-z_]+)\}/g, (m, name) => {
+      if (Object.prototype.hasOwnProperty.call(facts, name)) return facts[name];
+      missing = true;
+      return m;
+    });
+    return missing ? s.detail : out;
+  }
+
   function render(report) {
     stepsList.textContent = '';
     for (const s of report.steps) {
@@ -113,7 +132,9 @@
       const head = document.createElement('strong');
       head.textContent = t('step_' + s.name) + ' — ' + t(state);
       const detail = document.createElement('p');
-      detail.textContent = s.detail;
+      detail.className = 'detail';
+      detail.textContent = sentence(s);
+      detail.title = s.detail; // the verifier's own words (English)
       li.append(head, detail);
       stepsList.append(li);
     }
