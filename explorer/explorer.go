@@ -47,11 +47,20 @@ type Options struct {
 	// a validator's last co-signature may be and still count as online on
 	// the alliance page; 0 means DefaultOnlineWindow.
 	OnlineWindow int64
-	// Now is the clock of the language cookie's expiry and of the "page
-	// generated at" footer; nil means time.Now. Everything about the chain
-	// is shown in block time.
+	// StaleAfter is how old the latest trusted checkpoint may be before the
+	// alliance page warns that none is being co-signed (consensus halted, or
+	// too many validators offline) and stops calling validators online;
+	// 0 means DefaultStaleAfter.
+	StaleAfter time.Duration
+	// Now is the clock of the language cookie's expiry, of the "page
+	// generated at" footer and of StaleAfter; nil means time.Now. Everything
+	// about the chain is shown in block time.
 	Now func() time.Time
 }
+
+// DefaultStaleAfter is the default Options.StaleAfter. Blocks, and so
+// checkpoints, come every second or so while the alliance is up.
+const DefaultStaleAfter = 2 * time.Minute
 
 func (o Options) withDefaults() Options {
 	if o.Logger == nil {
@@ -59,6 +68,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OnlineWindow <= 0 {
 		o.OnlineWindow = DefaultOnlineWindow
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = DefaultStaleAfter
 	}
 	if o.Now == nil {
 		o.Now = time.Now

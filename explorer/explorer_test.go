@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/crypto"
@@ -83,7 +84,7 @@ func wantInOrder(t *testing.T, body string, want ...string) {
 
 func TestPages(t *testing.T) {
 	f := newFixture(t)
-	h := explorer.New(f.n, explorer.Options{})
+	h := explorer.New(f.n, explorer.Options{Now: func() time.Time { return time.Unix(0, f.n.next()) }})
 	entry6 := f.txID[6].String()
 	bankAKey := f.n.a.Key("bank-a").Public()
 	roster, err := f.n.view().Roster()
@@ -548,6 +549,7 @@ func TestAllianceLagging(t *testing.T) {
 	if first != 1 || latest != 7 {
 		t.Fatalf("checkpoints of heights %d and %d", first, latest)
 	}
+	soon := time.Unix(0, n.next()) // the clock just after the last block
 	for _, tt := range []struct {
 		window int64
 		want   []string
@@ -557,11 +559,18 @@ func TestAllianceLagging(t *testing.T) {
 		{6, []string{`<tr data-member="arbitration" data-status="lagging">`, "落后", `href="/explorer/blocks/1">1</a></td>`, `<td class="num">6</td>`,
 			`<tr data-member="bank-a" data-status="online">`}},
 	} {
-		r := get(t, explorer.New(n, explorer.Options{OnlineWindow: tt.window}), "/explorer/alliance")
+		r := get(t, explorer.New(n, explorer.Options{OnlineWindow: tt.window, Now: func() time.Time { return soon }}), "/explorer/alliance")
 		wantInOrder(t, r.body, tt.want...)
+		if strings.Contains(r.body, "alliance-stale") {
+			t.Errorf("a fresh checkpoint is called stale")
+		}
 	}
+	// No new checkpoint for an hour: nobody can be called online.
+	r := get(t, explorer.New(n, explorer.Options{Now: func() time.Time { return soon.Add(time.Hour) }}), "/explorer/alliance")
+	wantInOrder(t, r.body, `id="alliance-stale"`, "已有 60 分钟没有新的可信检查点",
+		`<tr data-member="arbitration" data-status="stale">`, "无法确认", `<tr data-member="bank-a" data-status="stale">`)
 	// The home page lists the three, newest first.
-	r := get(t, explorer.New(n, explorer.Options{}), "/explorer/")
+	r = get(t, explorer.New(n, explorer.Options{}), "/explorer/")
 	wantInOrder(t, r.body, `<table id="latest-checkpoints">`, `href="/explorer/blocks/7">7</a></td><td class="num">9</td>`, "40/50",
 		`href="/explorer/blocks/4">4</a></td><td class="num">8</td>`, `href="/explorer/blocks/1">1</a></td><td class="num">7</td>`, "50/50")
 }

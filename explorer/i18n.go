@@ -194,6 +194,8 @@ func catalogZH() map[string]string {
 		"alliance.online":        "在线",
 		"alliance.lagging":       "落后",
 		"alliance.not_validator": "非验证者",
+		"alliance.stale":         "已有 %s 分钟没有新的可信检查点：共识可能已停止，或离线的验证者过多。以下状态截至最新可信检查点，无法确认谁在线。",
+		"alliance.unconfirmed":   "无法确认",
 
 		"search.title":              "搜索",
 		"search.several":            "“%s”匹配多项：",
@@ -494,6 +496,8 @@ func catalogEN() map[string]string {
 		"alliance.last_signed":   "Last co-signed",
 		"alliance.lag":           "Lag (heights)",
 		"alliance.online":        "online",
+		"alliance.stale":         "No trusted checkpoint for %s minutes: consensus may have halted, or too many validators are offline. The statuses below are as of the latest trusted checkpoint; who is online cannot be confirmed.",
+		"alliance.unconfirmed":   "unconfirmed",
 		"alliance.lagging":       "lagging",
 		"alliance.not_validator": "not a validator",
 

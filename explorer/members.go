@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/crypto"
@@ -165,8 +166,11 @@ type allianceData struct {
 	ChainID      string
 	RosterDigest crypto.Hash
 	Total        uint64
-	Latest       int64 // latest trusted checkpoint height; -1 if none
-	ScanFrom     int64 // the checkpoints looked at: heights [ScanFrom, Latest]
+	Latest       int64     // latest trusted checkpoint height; -1 if none
+	LatestTime   time.Time // its block time
+	Stale        bool      // LatestTime is older than Options.StaleAfter: no validator is called online
+	StaleFor     string    // how long ago, in minutes, when Stale
+	ScanFrom     int64     // the checkpoints looked at: heights [ScanFrom, Latest]
 	Window       int64
 	Members      []allianceRow
 }
@@ -210,7 +214,10 @@ func (s *server) alliance(rq *request) error {
 			}
 		}
 		if len(cps) > 0 {
-			d.Latest, d.ScanFrom = cps[0].Checkpoint.Height, low
+			d.Latest, d.ScanFrom, d.LatestTime = cps[0].Checkpoint.Height, low, cps[0].Checkpoint.Time
+			if age := s.opts.Now().Sub(d.LatestTime); age > s.opts.StaleAfter {
+				d.Stale, d.StaleFor = true, strconv.FormatInt(int64(age/time.Minute), 10)
+			}
 		}
 		ms, err := v.Members()
 		if err != nil {
@@ -220,7 +227,7 @@ func (s *server) alliance(rq *request) error {
 			row := allianceRow{Name: m.Name, Role: m.Role, Power: m.Power, Validator: m.Power > 0}
 			if h, ok := last[m.Name]; ok {
 				row.Signed, row.Last, row.Lag = true, h, d.Latest-h
-				row.Online = row.Lag < d.Window
+				row.Online = row.Lag < d.Window && !d.Stale
 			}
 			d.Members = append(d.Members, row)
 		}
