@@ -145,6 +145,9 @@ type Options struct {
 	// constant time. Empty strings are ignored; no token disables the
 	// endpoint (403 forbidden).
 	Tokens []string
+	// TokenDigests are further accepted tokens given by their SM3 digest
+	// only, so that the node need not keep the tokens themselves.
+	TokenDigests []crypto.Hash
 	// Now is the clock that sets the client time of bodies built by
 	// POST /v1/evidence; nil means time.Now.
 	Now func() time.Time
@@ -237,6 +240,7 @@ func New(b Backend, opts Options) http.Handler {
 			s.tokens = append(s.tokens, crypto.SM3([]byte(t)))
 		}
 	}
+	s.tokens = append(s.tokens, opts.TokenDigests...)
 	mux := http.NewServeMux()
 	allow := map[string][]string{} // methods by pattern, in route order
 	var patterns []string

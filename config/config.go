@@ -79,9 +79,12 @@ type API struct {
 	// MaxWaiters bounds concurrent submits waiting for commit; beyond it the
 	// API answers 503 with Retry-After.
 	MaxWaiters int `toml:"max_waiters"`
-	// TokensFile holds the bearer tokens (one per line, file mode 0600) of
-	// business systems allowed to have this node sign evidence with
-	// keys.client_key (POST /v1/evidence). Empty: the node signs for no one.
+	// TokensFile lists the bearer tokens of the API (0600), one per line:
+	// each as "sm3:" and the hex SM3 digest of the token (the node needs no
+	// more; `evidenced testnet` writes these and gives the tokens to the
+	// client side), or, in older files, the token itself (the node logs a
+	// warning). Required for POST /v1/evidence, uploads, grants and
+	// retrievals of originals, and webhooks through the API.
 	TokensFile string `toml:"tokens_file"`
 }
 

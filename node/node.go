@@ -175,7 +175,7 @@ func New(home string, logger *slog.Logger) (_ *Node, err error) {
 		DefaultWait:  time.Duration(cfg.API.CommitTimeout),
 	}
 	if cfg.API.TokensFile != "" {
-		if apiOpts.Tokens, err = loadTokens(home, cfg); err != nil {
+		if apiOpts.TokenDigests, err = loadTokens(home, cfg, logger); err != nil {
 			return nil, err
 		}
 	}
@@ -335,7 +335,7 @@ func loadClientSigning(home string, cfg *config.Config) (func(context.Context, *
 
 // loadTokens reads api.tokens_file: one token per line, # comments; the
 // file must be private to the node's user.
-func loadTokens(home string, cfg *config.Config) ([]string, error) {
+func loadTokens(home string, cfg *config.Config, logger *slog.Logger) ([]crypto.Hash, error) {
 	path := config.Path(home, cfg.API.TokensFile)
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -348,17 +348,47 @@ func loadTokens(home string, cfg *config.Config) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api.tokens_file: %w", err)
 	}
-	var tokens []string
-	for _, line := range strings.Split(string(b), "\n") {
-		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
-			if len(t) < 16 {
-				return nil, fmt.Errorf("api.tokens_file %s: a token is shorter than 16 characters; use long random tokens", path)
-			}
-			tokens = append(tokens, t)
+	digests, inClear, err := parseTokens(b)
+	if err != nil {
+		return nil, fmt.Errorf("api.tokens_file %s: %w", path, err)
+	}
+	if inClear > 0 {
+		logger.Warn("api.tokens_file holds tokens in the clear; the node needs only their SM3 digests: replace each line with sm3: and the hex of `printf %s TOKEN | openssl dgst -sm3`",
+			"file", path, "tokens", inClear)
+	}
+	return digests, nil
+}
+
+// TokenDigestPrefix begins a line of an API tokens file that holds a
+// token's SM3 digest (hex) instead of the token.
+const TokenDigestPrefix = "sm3:"
+
+// parseTokens reads an API tokens file: one token per line, either its SM3
+// digest as "sm3:" and 64 hex digits, or (older files) the token itself,
+// at least 16 characters; empty lines and # comments are skipped. inClear
+// counts the tokens given in the clear.
+func parseTokens(b []byte) (digests []crypto.Hash, inClear int, err error) {
+	for i, line := range strings.Split(string(b), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
 		}
+		if hexDigest, ok := strings.CutPrefix(t, TokenDigestPrefix); ok {
+			var d crypto.Hash
+			if err := d.UnmarshalText([]byte(strings.ToLower(hexDigest))); err != nil {
+				return nil, 0, fmt.Errorf("line %d: %q is not sm3: and 64 hex digits", i+1, t)
+			}
+			digests = append(digests, d)
+			continue
+		}
+		if len(t) < 16 {
+			return nil, 0, fmt.Errorf("line %d: a token is shorter than 16 characters; use long random tokens", i+1)
+		}
+		digests = append(digests, crypto.SM3([]byte(t)))
+		inClear++
 	}
-	if len(tokens) == 0 {
-		return nil, fmt.Errorf("api.tokens_file %s holds no token", path)
+	if len(digests) == 0 {
+		return nil, 0, errors.New("it holds no token")
 	}
-	return tokens, nil
+	return digests, inClear, nil
 }

@@ -166,7 +166,7 @@ func Generate(o Options) (*Alliance, error) {
 		if a.ClientMember == h.Spec.Member {
 			ck = a.ClientKey
 		}
-		if a.Members[i].TokensFile, err = enableTokens(h.Spec.Home, ck); err != nil {
+		if a.Members[i].TokensFile, err = enableTokens(h.Spec.Home, filepath.Join(abs, "client"), h.Spec.Member, ck); err != nil {
 			return nil, err
 		}
 		if ck != "" {
@@ -209,17 +209,28 @@ func Load(dir string) (*Alliance, error) {
 	return &a, nil
 }
 
-// enableTokens writes a fresh random API token, 0600, to
-// HOME/config/api-tokens and configures the node with it; with a client
-// key, the node also signs evidence with it for holders of the token.
-func enableTokens(home, clientKey string) (string, error) {
+// enableTokens draws a fresh random API token for member's node: the
+// token goes to CLIENTDIR/MEMBER-api-token (0600), for the CLI and
+// business systems; the node's HOME/config/api-tokens (0600) holds only its
+// SM3 digest. With a client key, the node also signs evidence with it for
+// holders of the token. It returns the token file.
+func enableTokens(home, clientDir, member, clientKey string) (string, error) {
 	tok := make([]byte, 24)
 	if _, err := rand.Read(tok); err != nil {
 		return "", err
 	}
-	path := filepath.Join(home, "config", "api-tokens")
-	content := "# bearer tokens of this node's API (evidence signing, grants, originals), one per line\n" + hex.EncodeToString(tok) + "\n"
-	if err := atomicfile.WriteFile(path, []byte(content), 0o600); err != nil {
+	token := hex.EncodeToString(tok)
+	if err := os.MkdirAll(clientDir, 0o700); err != nil {
+		return "", err
+	}
+	tokenFile := filepath.Join(clientDir, member+"-api-token")
+	if err := atomicfile.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write API token: %w", err)
+	}
+	digest := crypto.SM3([]byte(token))
+	content := "# SM3 digests of the bearer tokens of this node's API (evidence signing, grants, originals), one per line\n" +
+		node.TokenDigestPrefix + digest.String() + "\n"
+	if err := atomicfile.WriteFile(filepath.Join(home, "config", "api-tokens"), []byte(content), 0o600); err != nil {
 		return "", fmt.Errorf("write API tokens: %w", err)
 	}
 	cfg, err := config.Load(home)
@@ -233,5 +244,5 @@ func enableTokens(home, clientKey string) (string, error) {
 	if err := cfg.Save(home); err != nil {
 		return "", err
 	}
-	return path, nil
+	return tokenFile, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/atomicfile"
+	"github.com/evidenced/evidenced/node"
 )
 
 // progressMin is the file size from which submit --upload reports progress
@@ -103,6 +104,9 @@ func apiToken(file string) (string, error) {
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+				if strings.HasPrefix(t, node.TokenDigestPrefix) {
+					return "", fmt.Errorf("--token-file %s holds a token's SM3 digest (it is a node's api.tokens_file), not the token: give the token file, e.g. ALLIANCE/client/MEMBER-api-token from evidenced testnet", file)
+				}
 				return t, nil
 			}
 		}

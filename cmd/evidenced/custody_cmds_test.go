@@ -13,6 +13,10 @@ func TestCustodyCommandsRefuseBadInput(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("# node tokens\n0123456789abcdef0123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	digestFile := filepath.Join(t.TempDir(), "api-tokens")
+	if err := os.WriteFile(digestFile, []byte("sm3:"+strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	node := "http://127.0.0.1:1" // nothing listens: only input errors may be reached
 	tests := []struct {
 		name string
@@ -29,6 +33,7 @@ func TestCustodyCommandsRefuseBadInput(t *testing.T) {
 		{"fetch without --out", []string{"fetch", "12", "--token-file", tokenFile}, "--out FILE is required"},
 		{"fetch with an unreadable token file", []string{"fetch", "12", "--out", "x", "--token-file", filepath.Join(t.TempDir(), "none")}, "--token-file"},
 		{"fetch from no node", []string{"fetch", "12", "--out", filepath.Join(t.TempDir(), "x"), "--token-file", tokenFile}, "cannot reach the node"},
+		{"a node's digest file as token file", []string{"revoke", "12", "--token-file", digestFile}, "holds a token's SM3 digest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
