@@ -145,6 +145,17 @@ func TestOriginalsExchange(t *testing.T) {
 	if !bytes.Equal(out.Bytes(), original) || got.From != "bank" || !got.Via || got.Grant != g.Index || got.Access <= g.Index {
 		t.Fatalf("fetched %d bytes (equal %v) from %q via grant %v %d, access %d", out.Len(), bytes.Equal(out.Bytes(), original), got.From, got.Via, got.Grant, got.Access)
 	}
+	// The access committed on arbitration's node; the bank's may be a
+	// block behind.
+	arb, err := client.New(nodes["arbitration"].APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := arb.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHeight(ctx, t, nodes["bank"], st.Height)
 	e, err := bankAPI.Entry(ctx, got.Access)
 	if err != nil || e.Type != ledger.TxAccess.String() {
 		t.Fatalf("access entry %d: %+v, %v", got.Access, e, err)
