@@ -53,16 +53,13 @@ func loadEntry(v *ledger.View, index uint64) (*client.Entry, error) {
 			return nil, fmt.Errorf("entry %d signer: %w", index, err)
 		}
 	}
+	if recs := body.EvidenceRecords(); recs != nil {
+		out.Records = make([]client.Record, len(recs))
+		for i := range recs {
+			out.Records[i] = recordJSON(uint16(i), &recs[i])
+		}
+	}
 	switch body.Type {
-	case ledger.TxEvidence:
-		if body.Record != nil {
-			out.Records = []client.Record{recordJSON(0, body.Record)}
-		}
-	case ledger.TxBatch:
-		out.Records = make([]client.Record, len(body.Records))
-		for i := range body.Records {
-			out.Records[i] = recordJSON(uint16(i), &body.Records[i])
-		}
 	case ledger.TxAttest:
 		if a := body.Attestation; a != nil {
 			targets := make([]client.RecordRef, len(a.Targets))

@@ -205,12 +205,7 @@ func recordsIn(v *ledger.View, b *ledger.BlockInfo) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		switch tx.Body.Type {
-		case ledger.TxEvidence:
-			n++
-		case ledger.TxBatch:
-			n += uint64(len(tx.Body.Records))
-		}
+		n += uint64(len(tx.Body.EvidenceRecords()))
 	}
 	return n, nil
 }

@@ -447,10 +447,7 @@ func (s *server) txPage(rq *request, find func(v *ledger.View) (uint64, error)) 
 		}
 		*d = txData{Index: index, Height: e.Height, Time: e.Time, TxID: e.TxID, LeafHash: e.LeafHash, Type: e.Type,
 			Signer: e.Signer, SignerKey: e.SignerKey, HasKey: e.SignerKey != crypto.KeyID{}, ClientTime: e.ClientTime}
-		recs := tx.Body.Records
-		if tx.Body.Record != nil {
-			recs = []ledger.Record{*tx.Body.Record}
-		}
+		recs := tx.Body.EvidenceRecords()
 		for i := range recs {
 			d.Records = append(d.Records, rowOf(recordRef{Index: index, Pos: uint16(i)}, &recs[i]))
 		}

@@ -240,13 +240,8 @@ func (s *state) record(ref RecordRef) (*Record, *RejectError, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: entry %d tx: %v", ErrStoreCorrupt, ref.Index, err)
 	}
-	var recs []Record
-	switch tx.Body.Type {
-	case TxEvidence:
-		recs = []Record{*tx.Body.Record}
-	case TxBatch:
-		recs = tx.Body.Records
-	default:
+	recs := tx.Body.EvidenceRecords()
+	if recs == nil {
 		return nil, reject(CodeUnknownTarget, "entry %d is a %s transaction, not evidence", ref.Index, tx.Body.Type), nil
 	}
 	if int(ref.Pos) >= len(recs) {

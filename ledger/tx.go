@@ -513,6 +513,20 @@ func DecodeBody(b []byte) (*Body, error) {
 	return out, nil
 }
 
+// EvidenceRecords returns the records of an evidence body (its one record)
+// or a batch body, in position order; nil for other transaction types.
+func (b *Body) EvidenceRecords() []Record {
+	switch b.Type {
+	case TxEvidence:
+		if b.Record != nil {
+			return []Record{*b.Record}
+		}
+	case TxBatch:
+		return b.Records
+	}
+	return nil
+}
+
 func (b *Body) validate() error {
 	if err := checkIdent("chain id", b.ChainID, MaxChainIDLen, identChain); err != nil {
 		return err

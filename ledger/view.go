@@ -115,13 +115,7 @@ func (v *View) Record(ref RecordRef) (*Record, *Entry, *Tx, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var recs []Record
-	switch tx.Body.Type {
-	case TxEvidence:
-		recs = []Record{*tx.Body.Record}
-	case TxBatch:
-		recs = tx.Body.Records
-	}
+	recs := tx.Body.EvidenceRecords()
 	if int(ref.Pos) >= len(recs) {
 		return nil, nil, nil, fmt.Errorf("record %d/%d: %w", ref.Index, ref.Pos, ErrNotFound)
 	}

@@ -352,10 +352,7 @@ func (n *Node) keptOriginals(idx uint64) []crypto.Hash {
 	}); err != nil {
 		return nil
 	}
-	recs := tx.Body.Records
-	if tx.Body.Record != nil {
-		recs = []ledger.Record{*tx.Body.Record}
-	}
+	recs := tx.Body.EvidenceRecords()
 	var out []crypto.Hash
 	for _, r := range recs {
 		if r.Cipher != nil && len(r.OwnerKey) > 0 && n.blobs.Has(*r.Cipher) {

@@ -183,13 +183,8 @@ func describe(leaf []byte, pos uint16, idx *rosterIndex) (*Record, *ledger.Tx, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("the leaf's transaction does not decode: %w", err)
 	}
-	var recs []ledger.Record
-	switch tx.Body.Type {
-	case ledger.TxEvidence:
-		recs = []ledger.Record{*tx.Body.Record}
-	case ledger.TxBatch:
-		recs = tx.Body.Records
-	default:
+	recs := tx.Body.EvidenceRecords()
+	if recs == nil {
 		return nil, nil, fmt.Errorf("the leaf holds a %s transaction, not evidence", tx.Body.Type)
 	}
 	if int(pos) >= len(recs) {

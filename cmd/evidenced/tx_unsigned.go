@@ -73,10 +73,7 @@ type signInstructions struct {
 // body.json. pub is the signer's key when known; files are the originals in
 // record order; dir is where body.bin is.
 func newUnsignedTx(body *ledger.Body, bodyBytes []byte, pub *crypto.PublicKey, files []evidenceFile, dir string) (*unsignedTx, error) {
-	recs := body.Records
-	if body.Record != nil {
-		recs = []ledger.Record{*body.Record}
-	}
+	recs := body.EvidenceRecords()
 	if len(recs) != len(files) {
 		return nil, fmt.Errorf("internal error: %d records for %d files", len(recs), len(files))
 	}
