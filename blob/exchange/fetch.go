@@ -26,23 +26,8 @@ func (h *Host) Fetch(ctx context.Context, p peer.ID, addr crypto.Hash) error {
 	if h.cfg.Store.Has(addr) {
 		return nil
 	}
-	s, err := h.host.NewStream(ctx, p, FetchProtocol)
-	if err != nil {
-		return fmt.Errorf("fetch %s from %s: open stream: %w", short(addr), p, err)
-	}
-	stop := context.AfterFunc(ctx, func() { s.Reset() })
-	defer stop()
-	off, n, err := h.fetch(s, p, addr)
-	if err != nil {
-		s.Reset()
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-		}
-		return fmt.Errorf("fetch %s from %s: %w", short(addr), p, err)
-	}
-	s.Close()
-	h.log.Info("blob exchange: fetched", "peer", p, "addr", addr.String(), "offset", off, "bytes", n)
-	return nil
+	return h.transfer(ctx, p, FetchProtocol, addr, fmt.Sprintf("fetch %s from %s", short(addr), p), "fetched",
+		func(s network.Stream) (int64, int64, error) { return h.fetch(s, p, addr) })
 }
 
 // fetch runs the requester side of the fetch protocol on s. It returns the
@@ -56,18 +41,8 @@ func (h *Host) fetch(s network.Stream, p peer.ID, addr crypto.Hash) (off, n int6
 	if err != nil {
 		return 0, 0, err
 	}
-	switch hd.Status {
-	case statusOK:
-	case statusNotFound:
-		return 0, 0, fmt.Errorf("%w by %s: fetch it from another replica", ErrNotFound, p)
-	case statusForbidden:
-		return 0, 0, fmt.Errorf("%w: %s", ErrForbidden, hd.Msg)
-	case statusBusy:
-		return 0, 0, ErrBusy
-	case statusBadRequest:
-		return 0, 0, fmt.Errorf("%w: peer says: %s", ErrProtocol, hd.Msg)
-	default:
-		return 0, 0, fmt.Errorf("%w: %s", ErrPeerFailed, hd.Msg)
+	if err := hd.refusal(fmt.Errorf("%w by %s: fetch it from another replica", ErrNotFound, p)); err != nil {
+		return 0, 0, err
 	}
 	size := hd.N
 	if size > h.cfg.MaxSize {

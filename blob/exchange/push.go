@@ -31,23 +31,8 @@ func (h *Host) Push(ctx context.Context, p peer.ID, addr crypto.Hash) error {
 		return fmt.Errorf("push %s to %s: open local blob: %w", short(addr), p, err)
 	}
 	defer f.Close()
-	s, err := h.host.NewStream(ctx, p, PushProtocol)
-	if err != nil {
-		return fmt.Errorf("push %s to %s: open stream: %w", short(addr), p, err)
-	}
-	stop := context.AfterFunc(ctx, func() { s.Reset() })
-	defer stop()
-	off, n, err := h.push(s, f, addr, size)
-	if err != nil {
-		s.Reset()
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-		}
-		return fmt.Errorf("push %s to %s: %w", short(addr), p, err)
-	}
-	s.Close()
-	h.log.Info("blob exchange: pushed", "peer", p, "addr", addr.String(), "offset", off, "bytes", n)
-	return nil
+	return h.transfer(ctx, p, PushProtocol, addr, fmt.Sprintf("push %s to %s", short(addr), p), "pushed",
+		func(s network.Stream) (int64, int64, error) { return h.push(s, f, addr, size) })
 }
 
 // push runs the sender side of the push protocol on s.
@@ -60,18 +45,8 @@ func (h *Host) push(s network.Stream, f io.ReadSeeker, addr crypto.Hash, size in
 	if err != nil {
 		return 0, 0, err
 	}
-	switch hd.Status {
-	case statusOK:
-	case statusForbidden:
-		return 0, 0, fmt.Errorf("%w: %s", ErrForbidden, hd.Msg)
-	case statusBusy:
-		return 0, 0, ErrBusy
-	case statusBadRequest:
-		return 0, 0, fmt.Errorf("%w: peer says: %s", ErrProtocol, hd.Msg)
-	case statusNotFound:
-		return 0, 0, fmt.Errorf("%w: not-found answer to a push", ErrProtocol)
-	default:
-		return 0, 0, fmt.Errorf("%w: %s", ErrPeerFailed, hd.Msg)
+	if err := hd.refusal(fmt.Errorf("%w: not-found answer to a push", ErrProtocol)); err != nil {
+		return 0, 0, err
 	}
 	off = hd.N
 	if off > size {

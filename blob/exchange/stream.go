@@ -1,12 +1,16 @@
 package exchange
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/evidenced/evidenced/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // conn is a stream whose every Read and Write gets a fresh deadline of idle,
@@ -109,3 +113,28 @@ func (e *sideError) Error() string {
 }
 
 func (e *sideError) Unwrap() error { return e.err }
+
+// transfer opens a stream of protocol to p and runs one side of a transfer
+// of addr on it: the stream is reset when run fails or ctx ends, closed
+// when run succeeds, and the success logged as done. what names the
+// transfer in errors ("fetch ADDR from PEER").
+func (h *Host) transfer(ctx context.Context, p peer.ID, proto protocol.ID, addr crypto.Hash, what, done string,
+	run func(network.Stream) (off, n int64, err error)) error {
+	s, err := h.host.NewStream(ctx, p, proto)
+	if err != nil {
+		return fmt.Errorf("%s: open stream: %w", what, err)
+	}
+	stop := context.AfterFunc(ctx, func() { s.Reset() })
+	defer stop()
+	off, n, err := run(s)
+	if err != nil {
+		s.Reset()
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	s.Close()
+	h.log.Info("blob exchange: "+done, "peer", p, "addr", addr.String(), "offset", off, "bytes", n)
+	return nil
+}

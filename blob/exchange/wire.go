@@ -79,6 +79,25 @@ type header struct {
 	Msg    string
 }
 
+// refusal returns the error a requester reports for a response header
+// that is not ok (nil when it is): notFound for statusNotFound, whose
+// meaning depends on the protocol.
+func (hd header) refusal(notFound error) error {
+	switch hd.Status {
+	case statusOK:
+		return nil
+	case statusNotFound:
+		return notFound
+	case statusForbidden:
+		return fmt.Errorf("%w: %s", ErrForbidden, hd.Msg)
+	case statusBusy:
+		return ErrBusy
+	case statusBadRequest:
+		return fmt.Errorf("%w: peer says: %s", ErrProtocol, hd.Msg)
+	}
+	return fmt.Errorf("%w: %s", ErrPeerFailed, hd.Msg)
+}
+
 // okHeader returns the header that answers ok with n.
 func okHeader(n int64) header { return header{Status: statusOK, N: n} }
 
