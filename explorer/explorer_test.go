@@ -123,7 +123,7 @@ func TestPages(t *testing.T) {
 		{"/explorer/blocks/3", 200, "block", []string{
 			"<h1>区块 3</h1>", `rel="prev" href="/explorer/blocks/2"`, `rel="next" href="/explorer/blocks/4"`,
 			"2026-11-01 00:00:03 UTC", "第 8 至 8 条（共 1 条）",
-			`href="/explorer/entries/8">8</a>`, "批量存证", `href="/explorer/chains/LOAN-2">LOAN-2</a>`, `href="/explorer/evidence/8">第 1 步</a>`,
+			`<table id="block-entries">`, `href="/explorer/entries/8">8</a>`, "批量存证", `href="/explorer/chains/LOAN-2">LOAN-2</a>`, `href="/explorer/evidence/8">第 1 步</a>`,
 			`href="/explorer/chains/LOAN-3">LOAN-3</a>`, `href="/explorer/evidence/8.1">`, `href="/explorer/members/bank-b">bank-b</a>`,
 			`href="/explorer/txs/` + f.txID[8].String() + `"`,
 			"本高度没有可信检查点",
