@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/internal/testutil"
 )
 
 // marker is a distinctive plaintext string that must never appear on disk.
@@ -726,24 +727,6 @@ func TestConcurrent(t *testing.T) {
 	}
 }
 
-// genReader yields n pseudo-random-looking bytes without holding them.
-type genReader struct {
-	n, i int64
-}
-
-func (g *genReader) Read(p []byte) (int, error) {
-	if g.i >= g.n {
-		return 0, io.EOF
-	}
-	p = p[:min(int64(len(p)), g.n-g.i)]
-	for j := range p {
-		x := uint64(g.i + int64(j))
-		p[j] = byte(x*0x9e3779b97f4a7c15>>56) ^ byte(x)
-	}
-	g.i += int64(len(p))
-	return len(p), nil
-}
-
 // TestSealMemory seals 64 MiB from a generator and checks that the heap does
 // not grow with the input.
 func TestSealMemory(t *testing.T) {
@@ -756,7 +739,7 @@ func TestSealMemory(t *testing.T) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	res, err := s.Seal(context.Background(), &genReader{n: size}, key, salt, 0)
+	res, err := s.Seal(context.Background(), testutil.NewGenReader(size), key, salt, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -792,7 +775,7 @@ func BenchmarkSeal(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := s.Seal(context.Background(), &genReader{n: size}, key, salt, 0)
+		res, err := s.Seal(context.Background(), testutil.NewGenReader(size), key, salt, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -806,7 +789,7 @@ func BenchmarkDecrypt(b *testing.B) {
 	s := newStore(b)
 	key, salt := newKey(b), newSalt(b)
 	const size = 64 << 20
-	res, err := s.Seal(context.Background(), &genReader{n: size}, key, salt, 0)
+	res, err := s.Seal(context.Background(), testutil.NewGenReader(size), key, salt, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

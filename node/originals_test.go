@@ -25,23 +25,6 @@ import (
 	"github.com/evidenced/evidenced/testnet"
 )
 
-// genReader yields n deterministic pseudo-random-looking bytes without
-// holding them.
-type genReader struct{ n, i int64 }
-
-func (g *genReader) Read(p []byte) (int, error) {
-	if g.i >= g.n {
-		return 0, io.EOF
-	}
-	p = p[:min(int64(len(p)), g.n-g.i)]
-	for j := range p {
-		x := uint64(g.i + int64(j))
-		p[j] = byte(x*0x9e3779b97f4a7c15>>56) ^ byte(x)
-	}
-	g.i += int64(len(p))
-	return len(p), nil
-}
-
 // startBank starts the single bank node of a fresh alliance and returns it
 // with an API client holding the node's bearer token.
 func startBank(t testing.TB, chainID string) (*testnet.Alliance, *node.Node, *client.Client) {
@@ -103,7 +86,7 @@ func TestUploadOriginal(t *testing.T) {
 	defer cancel()
 
 	const size = 3<<20 + 12345
-	res, err := cl.UploadOriginal(ctx, &genReader{n: size}, size,
+	res, err := cl.UploadOriginal(ctx, testutil.NewGenReader(size), size,
 		client.OriginalParams{Kind: "loan-contract", Chain: "LOAN-UP1", Step: 1, Labels: map[string]string{"product": "consumer-loan"}, Wait: true})
 	if err != nil {
 		t.Fatalf("upload: %v", err)
@@ -122,14 +105,14 @@ func TestUploadOriginal(t *testing.T) {
 	}
 
 	// Rejected after the upload (prev names no entry): nothing is kept.
-	_, err = cl.UploadOriginal(ctx, &genReader{n: 100 << 10}, -1,
+	_, err = cl.UploadOriginal(ctx, testutil.NewGenReader(100<<10), -1,
 		client.OriginalParams{Kind: "loan-contract", Chain: "LOAN-NONE", Step: 2, Prev: crypto.SM3([]byte("no such entry")), Wait: true})
 	var ce *client.Error
 	if !errors.As(err, &ce) || !ce.IsRejection() {
 		t.Fatalf("step 2 of a missing chain: %v, want a rejection", err)
 	}
 	// Rejected before the upload (the node checks the chain first).
-	_, err = cl.UploadOriginal(ctx, &genReader{n: 100 << 10}, 100<<10,
+	_, err = cl.UploadOriginal(ctx, testutil.NewGenReader(100<<10), 100<<10,
 		client.OriginalParams{Kind: "loan-contract", Chain: "LOAN-UP1", Step: 1, Wait: true})
 	if !errors.As(err, &ce) || ce.LedgerCode() != ledger.CodeChainStep {
 		t.Fatalf("step 1 of an existing chain: %v, want chain_step", err)
@@ -162,7 +145,7 @@ func TestUploadOriginal(t *testing.T) {
 	if _, err := store.DecryptCommitted(res.Cipher, key, salt, rec.Commitment, &got); err != nil {
 		t.Fatalf("decrypt: %v", err)
 	}
-	want, _ := io.ReadAll(&genReader{n: size})
+	want, _ := io.ReadAll(testutil.NewGenReader(size))
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Errorf("decrypted original (%d bytes) differs from the uploaded one (%d bytes)", got.Len(), len(want))
 	}
@@ -238,7 +221,7 @@ func uploadBig(t testing.TB, cl *client.Client, chain string, size int64) (base,
 	runtime.ReadMemStats(&ms)
 	base = ms.HeapInuse
 	s := sampleHeap()
-	res, err := cl.UploadOriginal(ctx, &genReader{n: size}, size, client.OriginalParams{Kind: "recording", Chain: chain, Step: 1, Wait: true})
+	res, err := cl.UploadOriginal(ctx, testutil.NewGenReader(size), size, client.OriginalParams{Kind: "recording", Chain: chain, Step: 1, Wait: true})
 	peak = s.Stop()
 	if err != nil {
 		t.Fatalf("upload of %d MiB: %v", size>>20, err)

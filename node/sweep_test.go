@@ -11,6 +11,7 @@ import (
 	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/internal/testutil"
 	"github.com/evidenced/evidenced/node"
 )
 
@@ -20,7 +21,7 @@ func TestSweepOrphans(t *testing.T) {
 	a, n, cl := startBank(t, "evidenced-sweep-test")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := cl.UploadOriginal(ctx, &genReader{n: 64 << 10}, 64<<10, client.OriginalParams{Kind: "loan-contract", Chain: "LOAN-SW1", Step: 1, Wait: true})
+	res, err := cl.UploadOriginal(ctx, testutil.NewGenReader(64<<10), 64<<10, client.OriginalParams{Kind: "loan-contract", Chain: "LOAN-SW1", Step: 1, Wait: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,12 @@
 // Package testutil holds helpers shared by tests of several packages:
-// finding free loopback ports and requiring OpenSSL with SM2. It is
+// finding free loopback ports, requiring OpenSSL with SM2, and streaming
+// large deterministic inputs (GenReader). It is
 // imported only from _test.go files.
 package testutil
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -57,4 +59,25 @@ func portsFree(base, n int) bool {
 		ln.Close()
 	}
 	return true
+}
+
+// GenReader yields n deterministic pseudo-random-looking bytes without
+// holding them: large originals for upload and store tests.
+type GenReader struct{ N, i int64 }
+
+// NewGenReader returns a GenReader of n bytes.
+func NewGenReader(n int64) *GenReader { return &GenReader{N: n} }
+
+// Read implements io.Reader.
+func (g *GenReader) Read(p []byte) (int, error) {
+	if g.i >= g.N {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), g.N-g.i)]
+	for j := range p {
+		x := uint64(g.i + int64(j))
+		p[j] = byte(x*0x9e3779b97f4a7c15>>56) ^ byte(x)
+	}
+	g.i += int64(len(p))
+	return len(p), nil
 }
