@@ -77,6 +77,7 @@ type Event struct {
 	Type       string                  // the entry's type, or EventCheckpoint
 	Entry      *client.Entry           // set for an entry event
 	Checkpoint *receipt.CheckpointFile // set for a checkpoint event
+	After      Cursor                  // the position just after this event
 }
 
 // Data is the event's JSON body.
@@ -215,7 +216,8 @@ func ReadEvents(v *ledger.View, c Cursor, f EventFilter, limit int) (out []Event
 				return out, c, false, err
 			}
 			if f.Matches(e) {
-				out = append(out, Event{ID: strconv.FormatUint(e.Index, 10), Type: e.Type, Entry: e})
+				out = append(out, Event{ID: strconv.FormatUint(e.Index, 10), Type: e.Type, Entry: e,
+					After: Cursor{Next: c.Next + 1, Block: c.Block}})
 			}
 		}
 		if len(out) >= limit {
@@ -232,7 +234,8 @@ func ReadEvents(v *ledger.View, c Cursor, f EventFilter, limit int) (out []Event
 				if err != nil {
 					return out, c, false, err
 				}
-				out = append(out, Event{ID: fmt.Sprintf("%s-%d", EventCheckpoint, c.Block-2), Type: EventCheckpoint, Checkpoint: cf})
+				out = append(out, Event{ID: fmt.Sprintf("%s-%d", EventCheckpoint, c.Block-2), Type: EventCheckpoint, Checkpoint: cf,
+					After: Cursor{Next: c.Next, Block: c.Block + 1}})
 			}
 		}
 		c.Block++

@@ -257,3 +257,35 @@ func TestReadEventsBudget(t *testing.T) {
 		t.Fatalf("all entries: %d events, %v; want the 11 of the fixture", len(evs), err)
 	}
 }
+
+// TestEventAfter: the position ReadEvents gives after each event is the
+// one a reader resuming with that event's id gets.
+func TestEventAfter(t *testing.T) {
+	f := newFixture(t)
+	f.trust(t)
+	v, height, release, err := f.node.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	evs, _, _, err := api.ReadEvents(v, api.Cursor{}, api.EventFilter{Types: api.EventTypes}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpoints := 0
+	for _, e := range evs {
+		want, err := api.CursorAfter(v, height, e.ID)
+		if err != nil {
+			t.Fatalf("CursorAfter(%s): %v", e.ID, err)
+		}
+		if e.After != want {
+			t.Errorf("event %s: After = %v, resuming after it = %v", e.ID, e.After, want)
+		}
+		if e.Type == api.EventCheckpoint {
+			checkpoints++
+		}
+	}
+	if len(evs) != 12 || checkpoints != 1 {
+		t.Fatalf("%d events with %d checkpoints, want the 11 entries and 1 checkpoint", len(evs), checkpoints)
+	}
+}

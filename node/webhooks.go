@@ -111,11 +111,7 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 			if !n.deliver(ctx, hc, w, secret, &e) {
 				return // stopping or unsubscribed
 			}
-			if e.Entry != nil {
-				cur = api.Cursor{Next: e.Entry.Index + 1, Block: e.Entry.Height}
-			} else {
-				cur = api.Cursor{Next: max(cur.Next, e.Checkpoint.TreeSize), Block: e.Checkpoint.Height + 3}
-			}
+			cur = e.After
 			if err := writeCursor(path, cur); err != nil {
 				log.Error("webhook cursor not saved: this delivery may be repeated after a restart", "err", err)
 			}
