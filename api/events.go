@@ -1,13 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/evidenced/evidenced/ledger"
 )
@@ -19,10 +19,6 @@ type Notifier interface {
 	Changed() <-chan struct{}
 }
 
-// EventsKeepAlive is how often GET /v1/events sends a comment line while
-// nothing commits, so proxies and clients see the stream is alive.
-const EventsKeepAlive = 15 * time.Second
-
 // eventsBatch bounds the entries read under one snapshot.
 const eventsBatch = 256
 
@@ -33,7 +29,6 @@ const eventsBatch = 256
 // entry index). Without either it starts at the next block to commit. The
 // log is the durable outbox: nothing is lost.
 func (s *server) events(w http.ResponseWriter, r *http.Request) error {
-	rc := http.NewResponseController(w)
 	q, err := parseQuery(r)
 	if err != nil {
 		return err
@@ -70,23 +65,9 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	notifier, _ := s.b.(Notifier)
-
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", cacheNone)
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if err := rc.Flush(); err != nil {
-		return nil // the client is gone, or the writer cannot stream
-	}
-	for {
-		var changed <-chan struct{}
-		if notifier != nil {
-			changed = notifier.Changed() // before reading, so no commit slips by
-		}
-		var evs []Event
-		var more bool
-		err := s.withHeight(func(v *ledger.View, _ int64) error {
+	err = ServeEvents(w, r, s.b, func(buf *bytes.Buffer) (more bool, err error) {
+		err = s.withHeight(func(v *ledger.View, _ int64) error {
+			var evs []Event
 			var err error
 			evs, cur, more, err = ReadEvents(v, cur, filter, eventsBatch)
 			if err != nil {
@@ -97,35 +78,16 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 				if err != nil {
 					return err
 				}
-				if _, err := fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data); err != nil {
-					return err
-				}
+				fmt.Fprintf(buf, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
 			}
 			return nil
 		})
-		if err != nil {
-			// The stream has started: end it; the client resumes from its
-			// last event id.
-			s.log.Warn("events stream ended", "cursor", cur.String(), "err", err)
-			return nil
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
-		if more {
-			continue
-		}
-		keepAlive := time.NewTimer(EventsKeepAlive)
-		select {
-		case <-r.Context().Done():
-			keepAlive.Stop()
-			return nil
-		case <-changed:
-		case <-keepAlive.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
-				return nil
-			}
-		}
-		keepAlive.Stop()
+		return more, err
+	})
+	if err != nil {
+		// The stream has started: end it; the client resumes from its
+		// last event id.
+		s.log.Warn("events stream ended", "cursor", cur.String(), "err", err)
 	}
+	return nil
 }

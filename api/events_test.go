@@ -101,6 +101,19 @@ func TestEvents(t *testing.T) {
 	if ev := readEvents(t, sc, 1)[0]; ev.id != "8" || ev.event != "batch" {
 		t.Fatalf("chain LOAN-3: %+v", ev)
 	}
+	// HEAD gets the headers and ends, rather than streaming.
+	head, err := http.NewRequestWithContext(ctx, http.MethodHead, srv.URL+"/v1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.Client().Do(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("HEAD /v1/events = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
 	for _, bad := range []string{"?type=nonsense", "?from=x"} {
 		resp, err := srv.Client().Get(srv.URL + "/v1/events" + bad)
 		if err != nil {

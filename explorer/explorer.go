@@ -21,7 +21,7 @@ import (
 //
 // If a Source also implements api.Notifier, the live stream
 // (/explorer/live) wakes at each commit; otherwise it polls the committed
-// height every LivePoll.
+// height every api.EventsPoll.
 type Source interface {
 	// Snapshot returns a consistent read-only view of committed state, the
 	// height it was committed at, and a release func, as api.Backend

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -13,14 +12,6 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 )
-
-// LiveKeepAlive is how often /explorer/live sends a comment line while
-// nothing commits, so proxies and browsers see the stream is alive.
-const LiveKeepAlive = 15 * time.Second
-
-// LivePoll is how often /explorer/live looks at the committed height when
-// the Source is not an api.Notifier.
-const LivePoll = time.Second
 
 // liveBacklog bounds the past blocks one live event batch replays: a
 // client further behind (Last-Event-ID or ?after= long ago) gets the last
@@ -75,69 +66,22 @@ func (s *server) live(rq *request) error {
 			return err
 		}
 	}
-	notifier, _ := s.src.(api.Notifier)
-	w, ctx := rq.w, rq.r.Context()
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if rq.r.Method == http.MethodHead {
-		return nil
-	}
-	if err := rc.Flush(); err != nil {
-		return nil // the client is gone, or the writer cannot stream
-	}
-	keepAlive := time.NewTimer(LiveKeepAlive)
-	defer keepAlive.Stop()
-	var poll *time.Ticker
-	var tick <-chan time.Time
-	if notifier == nil {
-		poll = time.NewTicker(LivePoll)
-		defer poll.Stop()
-		tick = poll.C
-	}
-	for {
-		var changed <-chan struct{}
-		if notifier != nil {
-			changed = notifier.Changed() // before reading, so no commit slips by
-		}
-		var out bytes.Buffer
+	err := api.ServeEvents(rq.w, rq.r, s.src, func(buf *bytes.Buffer) (bool, error) {
 		err := s.withView(func(v *ledger.View, height int64) error {
 			var err error
-			after, err = liveEvents(&out, v, after, height)
+			after, err = liveEvents(buf, v, after, height)
 			return err
 		})
-		switch {
-		case err == nil:
-		case unavailable(err):
-			// Not ready for a moment: try again at the next change or tick.
-		default:
-			s.log.Warn("explorer live stream ended", "after", after, "err", err)
-			return nil // the stream has started: end it; the browser reconnects
+		if unavailable(err) {
+			return false, nil // not ready for a moment: try again at the next change or tick
 		}
-		if out.Len() > 0 {
-			if _, err := w.Write(out.Bytes()); err != nil {
-				return nil
-			}
-			if err := rc.Flush(); err != nil {
-				return nil
-			}
-			keepAlive.Reset(LiveKeepAlive)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
-		case <-tick:
-		case <-keepAlive.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
-				return nil
-			}
-			keepAlive.Reset(LiveKeepAlive)
-		}
+		return false, err
+	})
+	if err != nil {
+		// The stream has started: end it; the browser reconnects.
+		s.log.Warn("explorer live stream ended", "after", after, "err", err)
 	}
+	return nil
 }
 
 // liveEvents writes to out the events of the blocks after height after up
