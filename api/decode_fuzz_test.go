@@ -60,12 +60,12 @@ func FuzzParseRecordID(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		id, err := parseRecordID(s)
+		id, err := ParseRecordID(s)
 		if err != nil {
 			return
 		}
 		canon := id.String()
-		id2, err := parseRecordID(canon)
+		id2, err := ParseRecordID(canon)
 		if err != nil {
 			t.Fatalf("%q parsed, but its canonical form %q does not: %v", s, canon, err)
 		}

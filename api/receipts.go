@@ -27,46 +27,48 @@ const ReceiptRetryAfter = 2 * time.Second
 //go:embed openapi.json
 var openAPIDoc string
 
-// recordID is the {id} of GET /v1/evidence/{id}/receipt: an entry index,
-// INDEX.POS, a transaction id, or TXID.POS.
-type recordID struct {
-	byTx bool
-	tx   crypto.Hash // when byTx
-	ref  ledger.RecordRef
+// RecordID is a record id as the API and the explorer take one (the {id}
+// of GET /v1/evidence/{id}/receipt): an entry index, INDEX.POS, a
+// transaction id, or TXID.POS.
+type RecordID struct {
+	ByTx bool
+	Tx   crypto.Hash      // the transaction id, when ByTx
+	Ref  ledger.RecordRef // Ref.Index is unset when ByTx
 }
 
-// parseRecordID parses a record id. Decimal numbers are entry indexes
+// ParseRecordID parses a record id. Decimal numbers are entry indexes
 // (position 0), 64 hex digits a transaction id; either may be followed by
 // "." and a decimal position in the entry.
-func parseRecordID(s string) (recordID, error) {
-	var id recordID
+func ParseRecordID(s string) (RecordID, error) {
+	var id RecordID
 	head, pos, hasPos := strings.Cut(s, ".")
 	if hasPos {
-		p, err := parseDecimal(pos, 16)
+		p, err := ParseDecimal(pos, 16)
 		if err != nil {
 			return id, fmt.Errorf("position %q: %w", pos, err)
 		}
-		id.ref.Pos = uint16(p)
+		id.Ref.Pos = uint16(p)
 	}
 	if len(head) == 2*crypto.HashSize {
 		h, err := parseHash(head)
 		if err != nil {
 			return id, fmt.Errorf("transaction id %q: %w", head, err)
 		}
-		id.byTx, id.tx = true, h
+		id.ByTx, id.Tx = true, h
 		return id, nil
 	}
-	i, err := parseDecimal(head, 64)
+	i, err := ParseDecimal(head, 64)
 	if err != nil {
 		return id, fmt.Errorf("entry index %q: %w", head, err)
 	}
-	id.ref.Index = i
+	id.Ref.Index = i
 	return id, nil
 }
 
-// parseDecimal parses an unsigned decimal number of at most bits bits:
-// digits only, no sign, no leading zeros.
-func parseDecimal(s string, bits int) (uint64, error) {
+// ParseDecimal parses an unsigned decimal number of at most bits bits:
+// digits only, no sign, no leading zeros: the form of heights, entry
+// indexes and positions in URLs.
+func ParseDecimal(s string, bits int) (uint64, error) {
 	if len(s) > 1 && s[0] == '0' {
 		return 0, errors.New("leading zero")
 	}
@@ -78,23 +80,23 @@ func parseDecimal(s string, bits int) (uint64, error) {
 	return strconv.ParseUint(s, 10, bits)
 }
 
-// String formats id in the form parseRecordID reads; the position is
+// String formats id in the form ParseRecordID reads; the position is
 // written only when it is not 0.
-func (id recordID) String() string {
-	s := strconv.FormatUint(id.ref.Index, 10)
-	if id.byTx {
-		s = id.tx.String()
+func (id RecordID) String() string {
+	s := strconv.FormatUint(id.Ref.Index, 10)
+	if id.ByTx {
+		s = id.Tx.String()
 	}
-	if id.ref.Pos != 0 {
-		s += "." + strconv.FormatUint(uint64(id.ref.Pos), 10)
+	if id.Ref.Pos != 0 {
+		s += "." + strconv.FormatUint(uint64(id.Ref.Pos), 10)
 	}
 	return s
 }
 
 // recordParam parses the {id} of a record endpoint; a 400 when it does
 // not parse.
-func recordParam(raw string) (recordID, error) {
-	id, err := parseRecordID(raw)
+func recordParam(raw string) (RecordID, error) {
+	id, err := ParseRecordID(raw)
 	if err != nil {
 		return id, badRequest("id", "id %q is not a record id (%v): use an entry index (12), INDEX.POS for a record of a batch (12.3), or a transaction id of 64 hex digits (optionally .POS)", raw, err)
 	}
@@ -103,12 +105,12 @@ func recordParam(raw string) (recordID, error) {
 
 // findRecord resolves id to a committed evidence record on v; a 404 that
 // says what is missing otherwise.
-func (s *server) findRecord(v *ledger.View, id recordID) (ledger.RecordRef, error) {
-	ref := id.ref
-	if id.byTx {
-		index, err := v.IndexOfTx(id.tx)
+func (s *server) findRecord(v *ledger.View, id RecordID) (ledger.RecordRef, error) {
+	ref := id.Ref
+	if id.ByTx {
+		index, err := v.IndexOfTx(id.Tx)
 		if errors.Is(err, ledger.ErrNotFound) {
-			e := notFound("id", "no committed transaction has id %s", id.tx)
+			e := notFound("id", "no committed transaction has id %s", id.Tx)
 			e.body.Hint = "a transaction is found once the block holding it is committed; a rejected one never is"
 			return ref, e
 		}
@@ -173,7 +175,7 @@ func (s *server) checkpoint(w http.ResponseWriter, r *http.Request) error {
 	latest := raw == "latest"
 	var height uint64
 	if !latest {
-		h, err := parseDecimal(raw, 63)
+		h, err := ParseDecimal(raw, 63)
 		if err != nil {
 			return badRequest("height", "height %q is not a block height: use a decimal number, or latest", raw)
 		}
@@ -219,7 +221,7 @@ func sizeParam(q url.Values, name, what string) (uint64, error) {
 	if raw == "" {
 		return 0, badRequest(name, "the %s parameter is missing: give %s as a decimal number", name, what)
 	}
-	n, err := parseDecimal(raw, 64)
+	n, err := ParseDecimal(raw, 64)
 	if err != nil {
 		return 0, badRequest(name, "%s %q is not %s as a decimal number", name, raw, what)
 	}

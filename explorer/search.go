@@ -5,9 +5,9 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 
+	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 )
@@ -56,27 +56,16 @@ func parseQuery(s string) query {
 }
 
 // parseIndex parses an entry index: decimal digits, no sign, no leading
-// zero.
+// zero (api.ParseDecimal, as the API reads them).
 func parseIndex(s string) (uint64, bool) {
-	if s == "" || len(s) > 1 && s[0] == '0' {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
+	n, err := api.ParseDecimal(s, 64)
 	return n, err == nil
 }
 
 // parseHeight parses a block height as parseIndex does, at most MaxInt64.
 func parseHeight(s string) (int64, bool) {
-	n, ok := parseIndex(s)
-	if !ok || n > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(n), true
+	n, err := api.ParseDecimal(s, 63)
+	return int64(n), err == nil
 }
 
 // parseHash parses 64 hex digits, either case.
@@ -91,23 +80,14 @@ func parseHash(s string) (crypto.Hash, bool) {
 	return h, true
 }
 
-// parseRecordID parses a record id: INDEX, or INDEX.POS with a decimal
-// position below 65536.
+// parseRecordID parses a record id of the explorer's pages: INDEX, or
+// INDEX.POS (api.ParseRecordID without the transaction-id forms).
 func parseRecordID(s string) (recordRef, bool) {
-	head, pos, hasPos := strings.Cut(s, ".")
-	i, ok := parseIndex(head)
-	if !ok {
+	id, err := api.ParseRecordID(s)
+	if err != nil || id.ByTx {
 		return recordRef{}, false
 	}
-	r := recordRef{Index: i}
-	if hasPos {
-		p, ok := parseIndex(pos)
-		if !ok || p > math.MaxUint16 {
-			return recordRef{}, false
-		}
-		r.Pos = uint16(p)
-	}
-	return r, true
+	return recordRef{Index: id.Ref.Index, Pos: id.Ref.Pos}, true
 }
 
 // validName reports whether s is a member name as the ledger accepts one.
