@@ -11,34 +11,19 @@ import (
 	"time"
 
 	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/internal/testutil"
 )
 
-// sseEvent is one event of a text/event-stream.
-type sseEvent struct{ id, event, data string }
-
 // readEvents reads n events from an SSE response body.
-func readEvents(t *testing.T, sc *bufio.Scanner, n int) []sseEvent {
+func readEvents(t *testing.T, sc *bufio.Scanner, n int) []testutil.SSEEvent {
 	t.Helper()
-	var out []sseEvent
-	var cur sseEvent
-	for len(out) < n && sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			if cur.id != "" {
-				out = append(out, cur)
-			}
-			cur = sseEvent{}
-		case strings.HasPrefix(line, "id: "):
-			cur.id = line[4:]
-		case strings.HasPrefix(line, "event: "):
-			cur.event = line[7:]
-		case strings.HasPrefix(line, "data: "):
-			cur.data = line[6:]
+	var out []testutil.SSEEvent
+	for len(out) < n {
+		ev, ok := testutil.NextSSE(sc)
+		if !ok {
+			t.Fatalf("read %d events, want %d: %v", len(out), n, sc.Err())
 		}
-	}
-	if len(out) < n {
-		t.Fatalf("read %d events, want %d: %v", len(out), n, sc.Err())
+		out = append(out, ev)
 	}
 	return out
 }
@@ -76,7 +61,7 @@ func TestEvents(t *testing.T) {
 	// From entry 6, evidence only: 6 and 7 (9 is an attestation, 8 a batch).
 	sc := open("?from=6&type=evidence", "")
 	evs := readEvents(t, sc, 2)
-	if evs[0].id != "6" || evs[1].id != "7" || evs[0].event != "evidence" || !strings.Contains(evs[1].data, `"chain":"LOAN-1"`) {
+	if evs[0].ID != "6" || evs[1].ID != "7" || evs[0].Event != "evidence" || !strings.Contains(evs[1].Data, `"chain":"LOAN-1"`) {
 		t.Fatalf("events %+v", evs)
 	}
 	// A new commit arrives on the open stream.
@@ -87,18 +72,18 @@ func TestEvents(t *testing.T) {
 	want := c.Result.Index
 	for {
 		ev := readEvents(t, sc, 1)[0]
-		if ev.id == strconv.FormatUint(want, 10) {
+		if ev.ID == strconv.FormatUint(want, 10) {
 			break
 		}
 	}
 	// Resuming with Last-Event-ID continues after it, every type.
 	sc = open("", "8")
-	if ev := readEvents(t, sc, 1)[0]; ev.id != "9" || ev.event != "attest" {
+	if ev := readEvents(t, sc, 1)[0]; ev.ID != "9" || ev.Event != "attest" {
 		t.Fatalf("after Last-Event-ID 8: %+v", ev)
 	}
 	// Filter by evidence chain.
 	sc = open("?from=0&chain=LOAN-3", "")
-	if ev := readEvents(t, sc, 1)[0]; ev.id != "8" || ev.event != "batch" {
+	if ev := readEvents(t, sc, 1)[0]; ev.ID != "8" || ev.Event != "batch" {
 		t.Fatalf("chain LOAN-3: %+v", ev)
 	}
 	// HEAD gets the headers and ends, rather than streaming.
@@ -144,29 +129,29 @@ func TestEventsCheckpointsAndKind(t *testing.T) {
 
 	// Entries 9 and 10 (the last two), then the checkpoint.
 	evs := readEvents(t, open("?from=9&type=attest,evidence,checkpoint", ""), 3)
-	if evs[0].id != "9" || evs[1].id != "10" || evs[2].id != cpID || evs[2].event != "checkpoint" ||
-		!strings.Contains(evs[2].data, `"tree_size":11`) {
+	if evs[0].ID != "9" || evs[1].ID != "10" || evs[2].ID != cpID || evs[2].Event != "checkpoint" ||
+		!strings.Contains(evs[2].Data, `"tree_size":11`) {
 		t.Fatalf("events from 9 with checkpoints: %+v", evs)
 	}
 	// Without type=checkpoint, none: the next event after 10 is the next commit.
 	sc := open("?from=10", "")
-	if ev := readEvents(t, sc, 1)[0]; ev.id != "10" {
+	if ev := readEvents(t, sc, 1)[0]; ev.ID != "10" {
 		t.Fatalf("first event from 10: %+v", ev)
 	}
 	c, err := f.node.Submit(ctx, f.step3(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := readEvents(t, sc, 1)[0]; ev.id != strconv.FormatUint(c.Result.Index, 10) {
+	if ev := readEvents(t, sc, 1)[0]; ev.ID != strconv.FormatUint(c.Result.Index, 10) {
 		t.Fatalf("event after 10 without checkpoints = %+v, want entry %d", ev, c.Result.Index)
 	}
 	// Resuming after the checkpoint continues with the next entry.
-	if ev := readEvents(t, open("?type=evidence,checkpoint", cpID), 1)[0]; ev.id != strconv.FormatUint(c.Result.Index, 10) {
+	if ev := readEvents(t, open("?type=evidence,checkpoint", cpID), 1)[0]; ev.ID != strconv.FormatUint(c.Result.Index, 10) {
 		t.Fatalf("after Last-Event-ID %s: %+v, want entry %d", cpID, ev, c.Result.Index)
 	}
 	// Kind: loan-contract records are entry 7 and the batch 8.
 	evs = readEvents(t, open("?from=0&kind=loan-contract", ""), 2)
-	if evs[0].id != "7" || evs[1].id != "8" {
+	if evs[0].ID != "7" || evs[1].ID != "8" {
 		t.Fatalf("kind loan-contract: %+v", evs)
 	}
 	for _, bad := range []struct{ query, lastID string }{{"?type=checkpoints", ""}, {"", "checkpoint-x"}} {

@@ -13,14 +13,13 @@ import (
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/explorer"
+	"github.com/evidenced/evidenced/internal/testutil"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
 )
 
 // event is one Server-Sent Event.
-type event struct {
-	id, name, data string
-}
+type event = testutil.SSEEvent
 
 // liveData is the union of the block and checkpoint event data.
 type liveData struct {
@@ -62,22 +61,12 @@ func openLive(t *testing.T, ctx context.Context, url, lastID string) <-chan even
 		defer close(out)
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
-		var ev event
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.name != "" {
-					out <- ev
-				}
-				ev = event{}
-			case strings.HasPrefix(line, "id: "):
-				ev.id = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				ev.name = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				ev.data = line[6:]
+		for {
+			ev, ok := testutil.NextSSE(sc)
+			if !ok {
+				return
 			}
+			out <- ev
 		}
 	}()
 	return out
@@ -92,7 +81,7 @@ func nextEvent(t *testing.T, ctx context.Context, events <-chan event) (event, l
 			t.Fatal("the live stream ended")
 		}
 		var d liveData
-		if err := json.Unmarshal([]byte(ev.data), &d); err != nil {
+		if err := json.Unmarshal([]byte(ev.Data), &d); err != nil {
 			t.Fatalf("event %+v: %v", ev, err)
 		}
 		return ev, d
@@ -104,17 +93,17 @@ func nextEvent(t *testing.T, ctx context.Context, events <-chan event) (event, l
 
 func wantBlock(t *testing.T, ev event, d liveData, height int64, first, size, records uint64) {
 	t.Helper()
-	if ev.name != "block" || ev.id != itoa(height) || d.Height != height || d.First != first || d.Size != size ||
+	if ev.Event != "block" || ev.ID != itoa(height) || d.Height != height || d.First != first || d.Size != size ||
 		d.Records == nil || *d.Records != records || !d.Time.Equal(time.Unix(0, blockTime(height))) {
-		t.Errorf("event %s id %s %s, want block %d [%d, %d) with %d records", ev.name, ev.id, ev.data, height, first, size, records)
+		t.Errorf("event %s id %s %s, want block %d [%d, %d) with %d records", ev.Event, ev.ID, ev.Data, height, first, size, records)
 	}
 }
 
 func wantCheckpoint(t *testing.T, ev event, d liveData, id, height int64, size uint64) {
 	t.Helper()
-	if ev.name != "checkpoint" || ev.id != itoa(id) || d.Height != height || d.Size != size || len(d.Root) != 64 ||
+	if ev.Event != "checkpoint" || ev.ID != itoa(id) || d.Height != height || d.Size != size || len(d.Root) != 64 ||
 		strings.Join(d.Signers, ",") != "arbitration,bank-a,bank-b,court,notary" || d.Power != 50 || d.Total != 50 {
-		t.Errorf("event %s id %s %s, want the checkpoint of height %d (size %d) in block %d", ev.name, ev.id, ev.data, height, size, id)
+		t.Errorf("event %s id %s %s, want the checkpoint of height %d (size %d) in block %d", ev.Event, ev.ID, ev.Data, height, size, id)
 	}
 }
 

@@ -5,6 +5,7 @@
 package testutil
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -80,4 +82,30 @@ func (g *GenReader) Read(p []byte) (int, error) {
 	}
 	g.i += int64(len(p))
 	return len(p), nil
+}
+
+// SSEEvent is one event of a text/event-stream.
+type SSEEvent struct{ ID, Event, Data string }
+
+// NextSSE reads from sc up to the next complete Server-Sent Event (one
+// with an id or an event name; keep-alive comments are skipped). ok is
+// false when the stream ends first.
+func NextSSE(sc *bufio.Scanner) (ev SSEEvent, ok bool) {
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if ev.ID != "" || ev.Event != "" {
+				return ev, true
+			}
+			ev = SSEEvent{}
+		case strings.HasPrefix(line, "id: "):
+			ev.ID = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			ev.Event = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			ev.Data = line[6:]
+		}
+	}
+	return SSEEvent{}, false
 }
