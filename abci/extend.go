@@ -145,8 +145,8 @@ func (a *App) checkpointTx(height int64, votes []abcitypes.ExtendedVoteInfo) ([]
 	if err != nil {
 		return nil, err
 	}
-	body, err := ledger.EncodeBody(&ledger.Body{ChainID: p.ChainID, Type: ledger.TxCheckpoint,
-		Checkpoint: &ledger.CosignedCheckpoint{Height: uint64(target), Signatures: sigs}})
+	body, err := ledger.EncodeBody(&ledger.Body{ChainID: p.ChainID,
+		Payload: &ledger.CosignedCheckpoint{Height: uint64(target), Signatures: sigs}})
 	if err != nil {
 		return nil, err
 	}

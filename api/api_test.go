@@ -98,11 +98,11 @@ func TestEntries(t *testing.T) {
 	}{
 		{"genesis registration", 0, func(t *testing.T, e client.Entry) {
 			want := &client.MemberRegistration{Name: "bank-a", Role: ledger.RoleBank, Power: 10, Keys: []client.HexBytes{bankA.Bytes()}}
-			if e.Type != "register" || e.Height != 0 || e.Signer != "bank-a" || !reflect.DeepEqual(e.Member, want) {
-				t.Errorf("type %q height %d signer %q member %+v", e.Type, e.Height, e.Signer, e.Member)
+			if e.Type != "register" || e.Height != 0 || e.Signer != "bank-a" || !reflect.DeepEqual(e.Details, ledger.Details(want)) {
+				t.Errorf("type %q height %d signer %q member %+v", e.Type, e.Height, e.Signer, e.Details)
 			}
-			if e.SignerKey != (crypto.KeyID{}) || e.Records != nil || e.Attestation != nil {
-				t.Errorf("register entry with signer key %s, records %v, attestation %v", e.SignerKey, e.Records, e.Attestation)
+			if e.SignerKey != (crypto.KeyID{}) || e.Records != nil {
+				t.Errorf("register entry with signer key %s, records %v", e.SignerKey, e.Records)
 			}
 			if !e.Time.Equal(time.Unix(0, ledgertest.GenesisTime)) {
 				t.Errorf("time %v, want genesis time", e.Time)
@@ -137,8 +137,8 @@ func TestEntries(t *testing.T) {
 		}},
 		{"attestation", 9, func(t *testing.T, e client.Entry) {
 			want := &client.Attestation{Statement: "notarised", Targets: []client.RecordRef{{Index: 6, Pos: 0}, {Index: 8, Pos: 1}}}
-			if e.Type != "attest" || e.Signer != "notary" || e.SignerKey != notary.ID() || !reflect.DeepEqual(e.Attestation, want) || e.Records != nil {
-				t.Errorf("type %q signer %q attestation %+v records %v", e.Type, e.Signer, e.Attestation, e.Records)
+			if e.Type != "attest" || e.Signer != "notary" || e.SignerKey != notary.ID() || !reflect.DeepEqual(e.Details, ledger.Details(want)) || e.Records != nil {
+				t.Errorf("type %q signer %q attestation %+v records %v", e.Type, e.Signer, e.Details, e.Records)
 			}
 		}},
 	}

@@ -43,7 +43,7 @@ func (s *server) submitBundle(w http.ResponseWriter, r *http.Request) error {
 		// The tx id of an undecodable item stays zero; the backend rejects it.
 		if tx, err := ledger.DecodeTx(raw); err == nil {
 			ids[i].ID = tx.ID()
-			ids[i].Type = tx.Body.Type
+			ids[i].Type = tx.Body.Type()
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), wait)

@@ -1,12 +1,10 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/evidenced/evidenced/client"
-	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -18,6 +16,14 @@ func loadEntry(v *ledger.View, index uint64) (*client.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	return NewEntry(index, b, v.SignerName)
+}
+
+// NewEntry returns the JSON form of log entry index, given its bytes and
+// a way to name the member that signed its transaction (View.SignerName).
+// What the transaction carries comes from its payload: its evidence
+// records and its Details (see ledger.TxTypeInfo), whatever its type.
+func NewEntry(index uint64, b []byte, signerName func(*ledger.Tx) (string, error)) (*client.Entry, error) {
 	e, err := ledger.DecodeEntry(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: entry %d: %v", ledger.ErrStoreCorrupt, index, err)
@@ -27,6 +33,10 @@ func loadEntry(v *ledger.View, index uint64) (*client.Entry, error) {
 		return nil, fmt.Errorf("%w: entry %d tx: %v", ledger.ErrStoreCorrupt, index, err)
 	}
 	body := &tx.Body
+	signer, err := signerName(tx)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d: %w", index, err)
+	}
 	out := &client.Entry{
 		Index:      index,
 		Height:     e.Height,
@@ -34,97 +44,20 @@ func loadEntry(v *ledger.View, index uint64) (*client.Entry, error) {
 		LeafHash:   ledger.LeafHash(b),
 		Entry:      b,
 		TxID:       tx.ID(),
-		Type:       body.Type.String(),
+		Type:       body.Type().String(),
 		ChainID:    body.ChainID,
+		Signer:     signer,
 		SignerKey:  body.Signer,
 		ClientTime: unixTime(body.Time),
-	}
-	if body.Type == ledger.TxRegister && body.Member != nil {
-		out.Signer = body.Member.Name
-	} else if body.Signer != (crypto.KeyID{}) {
-		m, err := v.MemberByKey(body.Signer)
-		switch {
-		case err == nil:
-			out.Signer = m.Name
-		case errors.Is(err, ledger.ErrNotFound):
-			// A key no longer registered: the entry still names it in
-			// signer_key; leave the name empty.
-		default:
-			return nil, fmt.Errorf("entry %d signer: %w", index, err)
-		}
+		Details:    body.Payload.Details(),
 	}
 	if recs := body.EvidenceRecords(); recs != nil {
 		out.Records = make([]client.Record, len(recs))
 		for i := range recs {
-			out.Records[i] = recordJSON(uint16(i), &recs[i])
-		}
-	}
-	switch body.Type {
-	case ledger.TxAttest:
-		if a := body.Attestation; a != nil {
-			targets := make([]client.RecordRef, len(a.Targets))
-			for i, t := range a.Targets {
-				targets[i] = client.RecordRef{Index: t.Index, Pos: t.Pos}
-			}
-			out.Attestation = &client.Attestation{Statement: a.Statement, Targets: targets, Document: a.Document, Note: a.Note}
-		}
-	case ledger.TxGrant:
-		if g := body.Grant; g != nil {
-			cu := &client.EntryCustody{Grantee: g.Grantee, Purpose: g.Purpose, Chain: g.Chain}
-			if g.Expiry != 0 {
-				t := unixTime(g.Expiry)
-				cu.Expires = &t
-			}
-			for _, k := range g.Keys {
-				cu.Records = append(cu.Records, client.RecordRef{Index: k.Ref.Index, Pos: k.Ref.Pos})
-			}
-			out.Custody = cu
-		}
-	case ledger.TxRevoke:
-		if r := body.Revoke; r != nil {
-			g := r.Grant
-			out.Custody = &client.EntryCustody{Grant: &g}
-		}
-	case ledger.TxAccess:
-		if a := body.Access; a != nil {
-			cu := &client.EntryCustody{Records: []client.RecordRef{{Index: a.Ref.Index, Pos: a.Ref.Pos}}}
-			if a.ViaGrant {
-				g := a.Grant
-				cu.Grant = &g
-			}
-			out.Custody = cu
-		}
-	case ledger.TxRegister:
-		if m := body.Member; m != nil {
-			keys := make([]client.HexBytes, len(m.Keys))
-			for i, k := range m.Keys {
-				keys[i] = k.Bytes()
-			}
-			out.Member = &client.MemberRegistration{Name: m.Name, Role: m.Role, Power: m.Power, Keys: keys}
+			out.Records[i] = recs[i].Details(uint16(i))
 		}
 	}
 	return out, nil
-}
-
-// recordJSON converts the record at position pos of an entry.
-func recordJSON(pos uint16, r *ledger.Record) client.Record {
-	out := client.Record{
-		Pos:        pos,
-		Kind:       r.Kind,
-		Chain:      r.Chain,
-		Step:       r.Step,
-		Prev:       r.Prev,
-		Commitment: r.Commitment,
-		Size:       r.Size,
-		Cipher:     r.Cipher,
-	}
-	if len(r.Labels) > 0 {
-		out.Labels = make(map[string]string, len(r.Labels))
-		for _, l := range r.Labels {
-			out.Labels[l.Key] = l.Value
-		}
-	}
-	return out
 }
 
 // unixTime converts Unix nanoseconds to a UTC time.Time.

@@ -185,7 +185,7 @@ func (s *server) custody(w http.ResponseWriter, r *http.Request) error {
 		if ci, err := v.Chain(rec.Chain); err == nil {
 			out.Owner = ci.Owner
 		}
-		if rec.Cipher != nil && len(rec.OwnerKey) > 0 {
+		if rec.Kept() {
 			out.Cipher, out.CipherSize = rec.Cipher, rec.CipherSize
 		}
 		entries, err := v.Custody(ref, MaxLimit)
@@ -201,18 +201,20 @@ func (s *server) custody(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			ev := client.CustodyEvent{Index: idx, Type: tx.Body.Type.String(), Member: m.Name, Height: e.Height, Time: time.Unix(0, e.Time).UTC()}
-			switch {
-			case tx.Body.Grant != nil:
+			ev := client.CustodyEvent{Index: idx, Type: tx.Body.Type().String(), Member: m.Name, Height: e.Height, Time: time.Unix(0, e.Time).UTC()}
+			switch p := tx.Body.Payload.(type) {
+			case *ledger.Grant:
 				g, err := v.Grant(idx)
 				if err != nil {
 					return err
 				}
 				gj := grantJSON(g)
 				ev.Grant = &gj
-			case tx.Body.Access != nil && tx.Body.Access.ViaGrant:
-				gi := tx.Body.Access.Grant
-				ev.ViaGrant = &gi
+			case *ledger.Access:
+				if p.ViaGrant {
+					gi := p.Grant
+					ev.ViaGrant = &gi
+				}
 			}
 			out.Events = append(out.Events, ev)
 		}

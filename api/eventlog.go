@@ -24,8 +24,18 @@ import (
 // sent only to readers that ask for them by type: there is one per block.
 const EventCheckpoint = "checkpoint"
 
-// EventTypes are the event types a filter may name.
-var EventTypes = []string{"evidence", "batch", "attest", "register", "grant", "revoke", "access", EventCheckpoint}
+// EventTypes returns the event types a filter may name: the name of every
+// transaction type whose accepted transactions are log entries (from the
+// ledger's registry), then EventCheckpoint.
+func EventTypes() []string {
+	var out []string
+	for _, t := range ledger.TxTypes() {
+		if t.Entry() {
+			out = append(out, t.Name)
+		}
+	}
+	return append(out, EventCheckpoint)
+}
 
 // EventFilter selects events. The zero value selects every entry event
 // (and no checkpoint event).
@@ -40,9 +50,10 @@ var ErrBadFilter = errors.New("bad event filter")
 
 // NewEventFilter checks the types and returns the filter.
 func NewEventFilter(types []string, chain, kind string) (EventFilter, error) {
+	known := EventTypes()
 	for _, t := range types {
-		if !slices.Contains(EventTypes, t) {
-			return EventFilter{}, fmt.Errorf("%w: type %q is not an event type: use %s", ErrBadFilter, t, strings.Join(EventTypes, ", "))
+		if !slices.Contains(known, t) {
+			return EventFilter{}, fmt.Errorf("%w: type %q is not an event type: use %s", ErrBadFilter, t, strings.Join(known, ", "))
 		}
 	}
 	return EventFilter{Types: types, Chain: chain, Kind: kind}, nil
@@ -53,8 +64,8 @@ func (f EventFilter) Checkpoints() bool { return slices.Contains(f.Types, EventC
 
 // Matches reports whether the filter selects entry e: of one of Types
 // (every type when Types is empty), holding a record of Kind, and holding
-// a record of Chain or granting it. A filter whose only type is checkpoint
-// selects no entry.
+// a record of Chain or naming it in its details (a grant of the chain). A
+// filter whose only type is checkpoint selects no entry.
 func (f EventFilter) Matches(e *client.Entry) bool {
 	if len(f.Types) > 0 && !slices.Contains(f.Types, e.Type) {
 		return false
@@ -68,7 +79,12 @@ func (f EventFilter) Matches(e *client.Entry) bool {
 	if slices.ContainsFunc(e.Records, func(r client.Record) bool { return r.Chain == f.Chain }) {
 		return true
 	}
-	return e.Custody != nil && e.Custody.Chain == f.Chain
+	if e.Details == nil {
+		return false
+	}
+	return slices.ContainsFunc(e.Details.Fields(), func(fd ledger.Field) bool {
+		return fd.Kind == ledger.FieldChain && fd.Value == f.Chain
+	})
 }
 
 // Event is one event of the log: an entry or a trusted checkpoint.

@@ -266,7 +266,7 @@ func TestEventAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer release()
-	evs, _, _, err := api.ReadEvents(v, api.Cursor{}, api.EventFilter{Types: api.EventTypes}, 100)
+	evs, _, _, err := api.ReadEvents(v, api.Cursor{}, api.EventFilter{Types: api.EventTypes()}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -362,9 +362,9 @@ func (s *server) evidenceBody(v *ledger.View, req *client.EvidenceRequest) (*led
 		out[i] = lr
 	}
 	if req.IsBatch() {
-		body.Type, body.Records = ledger.TxBatch, out
+		body.Payload = &ledger.Batch{Records: out}
 	} else {
-		body.Type, body.Record = ledger.TxEvidence, &out[0]
+		body.Payload = &ledger.Evidence{Record: out[0]}
 	}
 	// Check the body as the ledger will, before asking for a signature.
 	if _, err := ledger.EncodeBody(body); err != nil {

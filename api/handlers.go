@@ -135,7 +135,7 @@ func (s *server) send(w http.ResponseWriter, r *http.Request, raw []byte, tx *le
 		Height: c.Height,
 		Time:   c.Time.UTC(),
 		Signer: c.Result.Signer,
-		Type:   tx.Body.Type.String(),
+		Type:   tx.Body.Type().String(),
 		Chains: chains,
 	})
 	return nil

@@ -381,8 +381,8 @@ func (f *fixture) trust(t testing.TB, signers ...string) int64 {
 		}
 		sigs = append(sigs, ledger.MemberSignature{Member: name, Signature: sig})
 	}
-	body, err := ledger.EncodeBody(&ledger.Body{ChainID: n.a.ChainID, Type: ledger.TxCheckpoint,
-		Checkpoint: &ledger.CosignedCheckpoint{Height: uint64(h), Signatures: sigs}})
+	body, err := ledger.EncodeBody(&ledger.Body{ChainID: n.a.ChainID,
+		Payload: &ledger.CosignedCheckpoint{Height: uint64(h), Signatures: sigs}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func (s *server) submitOriginal(w http.ResponseWriter, r *http.Request) error {
 	)
 	in := &bodyReader{r: r.Body}
 	orig, err := s.b.KeepOriginal(r.Context(), in, r.ContentLength, probe.Body.Signer, func(o *Original) error {
-		lr := body.Record
+		lr := &body.Payload.(*ledger.Evidence).Record
 		lr.Commitment, lr.Size = o.Commitment, uint64(o.Size)
 		lr.Cipher, lr.CipherSize, lr.OwnerKey = &o.Cipher, uint64(o.CipherSize), o.OwnerKey
 		body.Time = s.opts.Now().UnixNano() // the upload may have taken a while
@@ -125,7 +125,7 @@ func (s *server) submitOriginal(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := client.OriginalResult{
 		TxID: txID, Status: client.StatusPending,
-		Chain: body.Record.Chain, Step: body.Record.Step,
+		Chain: body.EvidenceRecords()[0].Chain, Step: body.EvidenceRecords()[0].Step,
 		Commitment: orig.Commitment, Size: uint64(orig.Size), Salt: orig.Salt,
 		Cipher: orig.Cipher, CipherSize: uint64(orig.CipherSize),
 	}
@@ -138,7 +138,7 @@ func (s *server) submitOriginal(w http.ResponseWriter, r *http.Request) error {
 		chains = []string{}
 	}
 	out.Status, out.Code, out.Index, out.Height, out.Time = client.StatusCommitted, ledger.CodeOK, c.Result.Index, c.Height, c.Time.UTC()
-	out.Signer, out.Type, out.Chains = c.Result.Signer, tx.Body.Type.String(), chains
+	out.Signer, out.Type, out.Chains = c.Result.Signer, tx.Body.Type().String(), chains
 	s.writeJSON(w, http.StatusOK, cacheNone, out)
 	return nil
 }

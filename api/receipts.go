@@ -21,12 +21,6 @@ import (
 // checkpoints are co-signed within a few blocks.
 const ReceiptRetryAfter = 2 * time.Second
 
-// openAPIDoc is the OpenAPI 3.0 description of the API, served at
-// GET /v1/openapi.json.
-//
-//go:embed openapi.json
-var openAPIDoc string
-
 // RecordID is a record id as the API and the explorer take one (the {id}
 // of GET /v1/evidence/{id}/receipt): an entry index, INDEX.POS, a
 // transaction id, or TXID.POS.
@@ -335,6 +329,10 @@ func (s *server) roster(w http.ResponseWriter, _ *http.Request) error {
 
 // openAPI is GET /v1/openapi.json.
 func (s *server) openAPI(w http.ResponseWriter, _ *http.Request) error {
-	writeBody(w, http.StatusOK, cacheNone, []byte(strings.TrimSpace(openAPIDoc)))
+	doc, err := OpenAPI()
+	if err != nil {
+		return err
+	}
+	writeBody(w, http.StatusOK, cacheNone, doc)
 	return nil
 }

@@ -556,7 +556,7 @@ func TestWireForm(t *testing.T) {
 		{"attestation", Attestation{Statement: "notarised", Targets: []RecordRef{{Index: 6}}, Note: "n"},
 			`{"statement":"notarised","targets":[{"index":6,"pos":0}],"note":"n"}`},
 		{"register", Entry{Index: 0, Time: testTime, LeafHash: testLeaf, Entry: []byte{1}, TxID: testTxID, Type: "register", ChainID: "c", Signer: "bank-a", ClientTime: testTime,
-			Member: &MemberRegistration{Name: "bank-a", Role: ledger.RoleBank, Power: 10, Keys: []HexBytes{{4, 0xab}}}},
+			Details: &MemberRegistration{Name: "bank-a", Role: ledger.RoleBank, Power: 10, Keys: []HexBytes{{4, 0xab}}}},
 			`{"index":0,"height":0,"time":"2026-11-27T03:00:01.123456789Z","leaf_hash":"` + testLeaf.String() + `","entry":"AQ==","tx_id":"` + testTxID.String() +
 				`","type":"register","chain_id":"c","signer":"bank-a","client_time":"2026-11-27T03:00:01.123456789Z","member":{"name":"bank-a","role":"bank","power":10,"keys":["04ab"]}}`},
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
-	"github.com/evidenced/evidenced/receipt"
 )
 
 // The JSON types in this file are the wire form of the evidenced HTTP API v1
@@ -97,7 +96,7 @@ type BundleResult struct {
 
 // HexBytes is a byte string whose JSON (text) form is lowercase hex. It is
 // used for public keys (65-byte uncompressed SM2 points) and salts.
-type HexBytes = receipt.HexBytes
+type HexBytes = ledger.HexBytes
 
 // ErrorResponse is the body of every non-2xx response: {"error": {...}}.
 type ErrorResponse struct {
@@ -167,7 +166,7 @@ type SubmitResult struct {
 	Height int64       `json:"height"` // block height
 	Time   time.Time   `json:"time"`   // block time
 	Signer string      `json:"signer"` // member name
-	Type   string      `json:"type"`   // ledger.TxType.String: evidence, batch, attest, register
+	Type   string      `json:"type"`   // ledger.TxType.String: evidence, batch, attest, grant, …
 	Chains []string    `json:"chains"` // evidence chains extended, in record order
 }
 
@@ -210,65 +209,89 @@ type Entry struct {
 	Entry    []byte      `json:"entry"`     // exact entry bytes (ledger.Entry encoding), base64
 
 	TxID    crypto.Hash `json:"tx_id"`
-	Type    string      `json:"type"` // evidence, batch, attest or register
+	Type    string      `json:"type"` // the ledger.TxTypeInfo name: evidence, batch, attest, register, grant, …
 	ChainID string      `json:"chain_id"`
 	Signer  string      `json:"signer"` // member name
 	// SignerKey is the signing key id; zero (omitted) for a register entry.
 	SignerKey  crypto.KeyID `json:"signer_key,omitzero"`
 	ClientTime time.Time    `json:"client_time"`
 
-	Records     []Record            `json:"records,omitempty"`     // evidence and batch only
-	Attestation *Attestation        `json:"attestation,omitempty"` // attest only
-	Member      *MemberRegistration `json:"member,omitempty"`      // register only
-	Custody     *EntryCustody       `json:"custody,omitempty"`     // grant, revoke and access only
+	// Records are the evidence records the transaction carries (evidence
+	// and batch entries).
+	Records []Record `json:"records,omitempty"`
+	// Details is what else the transaction carries, in the public form its
+	// type defines (ledger.TxTypeInfo.NewDetails): in the JSON, under the
+	// type's JSONKey ("attestation" for attest, "member" for register,
+	// "custody" for grant, revoke and access). Nil when there is none, or
+	// when this client does not know the entry's type.
+	Details ledger.Details `json:"-"`
 }
 
-// EntryCustody is the payload of a grant, revoke or access entry: metadata
-// only (the wrapped keys stay in the entry bytes).
-type EntryCustody struct {
-	Grantee string      `json:"grantee,omitempty"` // grant
-	Purpose string      `json:"purpose,omitempty"` // grant
-	Chain   string      `json:"chain,omitempty"`   // grant of a whole evidence chain
-	Expires *time.Time  `json:"expires,omitempty"` // grant with an expiry
-	Records []RecordRef `json:"records,omitempty"` // grant: the records granted; access: the record retrieved
-	Grant   *uint64     `json:"grant,omitempty"`   // revoke: the grant withdrawn; access: the grant used
+// MarshalJSON writes the entry with its Details under its type's JSONKey.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	type plain Entry // the fields without the methods
+	b, err := json.Marshal(plain(e))
+	if err != nil || e.Details == nil {
+		return b, err
+	}
+	info := ledger.TxTypeNamed(e.Type)
+	if info == nil || info.JSONKey == "" {
+		return nil, fmt.Errorf("entry %d: type %q has no details to show, yet details are set", e.Index, e.Type)
+	}
+	d, err := json.Marshal(e.Details)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d details: %w", e.Index, err)
+	}
+	key, err := json.Marshal(info.JSONKey)
+	if err != nil {
+		return nil, err
+	}
+	out := append(b[:len(b)-1:len(b)-1], ',')
+	out = append(out, key...)
+	out = append(out, ':')
+	out = append(out, d...)
+	return append(out, '}'), nil
+}
+
+// UnmarshalJSON reads an entry, and its Details when this client knows
+// its type.
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	type plain Entry
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
+	e.Details = nil
+	info := ledger.TxTypeNamed(e.Type)
+	if info == nil || info.JSONKey == "" {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	raw, ok := fields[info.JSONKey]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	d := info.NewDetails()
+	if err := json.Unmarshal(raw, d); err != nil {
+		return fmt.Errorf("entry %d %s: %w", e.Index, info.JSONKey, err)
+	}
+	e.Details = d
+	return nil
 }
 
 // Record is one evidence record inside an Entry.
-type Record struct {
-	Pos        uint16       `json:"pos"` // position in the entry; 0 for a single-record tx
-	Kind       string       `json:"kind"`
-	Chain      string       `json:"chain"`
-	Step       uint32       `json:"step"`
-	Prev       crypto.Hash  `json:"prev"` // zero for step 1
-	Commitment crypto.Hash  `json:"commitment"`
-	Size       uint64       `json:"size"`
-	Cipher     *crypto.Hash `json:"cipher,omitempty"`
-	// Labels are the record's non-personal labels.
-	Labels map[string]string `json:"labels,omitempty"`
-}
+type Record = ledger.RecordDetails
 
-// Attestation is the payload of an attest Entry.
-type Attestation struct {
-	Statement string      `json:"statement"`
-	Targets   []RecordRef `json:"targets"`
-	Document  crypto.Hash `json:"document,omitzero"` // omitted when zero
-	Note      string      `json:"note"`
-}
+// Attestation is the payload of an attest Entry (its Details).
+type Attestation = ledger.Attestation
 
 // RecordRef names one record: its entry index and position in the entry.
-type RecordRef struct {
-	Index uint64 `json:"index"`
-	Pos   uint16 `json:"pos"`
-}
+type RecordRef = ledger.RecordRef
 
-// MemberRegistration is the payload of a register Entry.
-type MemberRegistration struct {
-	Name  string      `json:"name"`
-	Role  ledger.Role `json:"role"`
-	Power uint64      `json:"power"`
-	Keys  []HexBytes  `json:"keys"` // 65-byte uncompressed SM2 public keys
-}
+// MemberRegistration is the payload of a register Entry (its Details).
+type MemberRegistration = ledger.MemberRegistration
 
 // Chain is the response of GET /v1/chains/{chain}: the head of an evidence
 // chain and one page of its steps.
@@ -346,8 +369,8 @@ func (r *MembersResponse) check() error {
 
 // check reports a decoded entry that the contract does not allow.
 func (e *Entry) check() error {
-	if e.Member != nil && !e.Member.Role.Valid() {
-		return fmt.Errorf("registered member %q has no valid role", e.Member.Name)
+	if m, ok := e.Details.(*MemberRegistration); ok && !m.Role.Valid() {
+		return fmt.Errorf("registered member %q has no valid role", m.Name)
 	}
 	return nil
 }

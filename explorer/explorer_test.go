@@ -145,9 +145,9 @@ func TestPages(t *testing.T) {
 			`href="/explorer/evidence/6">6</a>`, `href="/explorer/evidence/8.1">8.1</a>`}, nil},
 		{"/explorer/entries/12", 200, "tx", []string{`id="tx-custody"`, `href="/explorer/members/court">court</a>`, "case-2026-001",
 			`href="/explorer/evidence/6">6</a>`, `href="/explorer/entries/14">已由条目 14 撤销</a>`}, nil},
-		{"/explorer/entries/13", 200, "tx", []string{"调取原件", `href="/explorer/entries/12">条目 12 的授权</a>`}, nil},
+		{"/explorer/entries/13", 200, "tx", []string{"调取原件", `id="tx-custody"`, "授权条目", `href="/explorer/entries/12">条目 12</a>`}, nil},
 		{"/explorer/entries/14", 200, "tx", []string{"撤销授权", `href="/explorer/entries/12">条目 12</a>`}, nil},
-		{fmt.Sprintf("/explorer/entries/%d", bankA.Entry), 200, "tx", []string{`id="tx-registration"`, "银行", "<td><code class=\"full\">" + bankAKey.ID().String()}, nil},
+		{fmt.Sprintf("/explorer/entries/%d", bankA.Entry), 200, "tx", []string{`id="tx-member"`, "银行", "<td><code class=\"full\">" + bankAKey.ID().String()}, nil},
 		{"/explorer/evidence/6", 200, "evidence", []string{
 			"<h1>存证记录 6</h1>", `id="ev-kind"><code>credit-authorisation</code>`, `href="/explorer/chains/LOAN-1">LOAN-1</a> · 第 1 步`,
 			`id="ev-prev">无（第一步）`, `id="ev-next"><a href="/explorer/evidence/7">7</a>`,

@@ -3,7 +3,9 @@ package explorer
 import (
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 
+	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -36,4 +38,21 @@ func ParseQuery(s string) Query { return parseQuery(s) }
 // newest first, and whether there are older ones.
 func NewestEntries(v *ledger.View, name string, before uint64, n int) ([]uint64, bool, error) {
 	return newestEntries(v, name, before, n)
+}
+
+// RenderEntry renders entry e as the explorer shows it in lang: its row in
+// entry lists (the row's detail text) and its page.
+func RenderEntry(lang string, e *client.Entry) (detail, html string, err error) {
+	pages, err := parsePages()
+	if err != nil {
+		return "", "", err
+	}
+	s := &server{opts: Options{}.withDefaults(), cat: newCatalog(), pages: pages}
+	s.log = s.opts.Logger
+	w := httptest.NewRecorder()
+	rq := s.newRequest(w, httptest.NewRequest(http.MethodGet, "/explorer/entries/3?lang="+lang, nil))
+	d := &txData{Index: e.Index, Height: e.Height, Time: e.Time, TxID: e.TxID, LeafHash: e.LeafHash, Type: e.Type,
+		Signer: e.Signer, SignerKey: e.SignerKey, ClientTime: e.ClientTime, Details: rq.details(e)}
+	rq.render(http.StatusOK, "tx", rq.T("tx.title", e.Index), d)
+	return rq.entryRow(e).Detail, w.Body.String(), nil
 }

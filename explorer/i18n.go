@@ -90,6 +90,20 @@ func catalogZH() map[string]string {
 		"type.access":     "调取原件",
 		"type.bundle":     "交易包",
 
+		"field.statement": "声明",
+		"field.targets":   "涉及的记录",
+		"field.document":  "文书承诺值",
+		"field.member":    "成员",
+		"field.role":      "角色",
+		"field.power":     "投票权",
+		"field.keys":      "SM2 公钥",
+		"field.grantee":   "被授权方",
+		"field.purpose":   "用途",
+		"field.chain":     "证据链（保全号）",
+		"field.expires":   "到期时间",
+		"field.records":   "涉及的记录",
+		"field.grant":     "授权条目",
+
 		"role.bank":        "银行",
 		"role.notary":      "公证处",
 		"role.arbitration": "仲裁机构",
@@ -118,25 +132,16 @@ func catalogZH() map[string]string {
 		"cp.text":         "检查点正文（成员所签的原文）",
 		"cp.power":        "（投票权 %d）",
 
-		"tx.title":           "条目 %d",
-		"tx.block":           "区块",
-		"tx.entry":           "条目",
-		"tx.leaf":            "叶哈希（RFC 9162，SM3）",
-		"tx.signer_key":      "签名密钥 ID",
-		"tx.client_time":     "客户端时间",
-		"tx.records":         "存证记录",
-		"tx.labels_note":     "标签只显示键名；标签值、盐值和密钥封装不在本浏览器中显示。",
-		"tx.attestation":     "见证声明",
-		"tx.targets":         "涉及的记录",
-		"tx.document":        "文书承诺值",
-		"tx.registration":    "成员注册",
-		"tx.custody":         "原件保管",
-		"tx.granted_chain":   "授权的证据链",
-		"tx.custody_records": "涉及的记录",
-		"tx.via":             "调取依据",
-		"tx.via_grant":       "条目 %d 的授权",
-		"tx.via_owner":       "所有者本人调取",
-		"tx.revokes":         "撤销的授权",
+		"tx.title":       "条目 %d",
+		"tx.block":       "区块",
+		"tx.entry":       "条目",
+		"tx.leaf":        "叶哈希（RFC 9162，SM3）",
+		"tx.signer_key":  "签名密钥 ID",
+		"tx.client_time": "客户端时间",
+		"tx.records":     "存证记录",
+		"tx.labels_note": "标签只显示键名；标签值、盐值和密钥封装不在本浏览器中显示。",
+		"tx.via_grant":   "条目 %d 的授权",
+		"tx.via_owner":   "所有者本人调取",
 
 		"evidence.title":           "存证记录 %s",
 		"evidence.prev":            "上一步",
@@ -315,7 +320,7 @@ func catalogZH() map[string]string {
 }
 
 func catalogEN() map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		"site.name":          "Evidence ledger explorer",
 		"nav.label":          "Main",
 		"nav.home":           "Overview",
@@ -376,23 +381,18 @@ func catalogEN() map[string]string {
 		"col.key_id":     "Key id (SM3 of the key)",
 		"col.public_key": "SM2 public key",
 
-		"row.step":     "step %d",
-		"row.more":     "and %d more records",
-		"row.attest":   "%s, %d records",
-		"row.register": "registers %s (%s)",
-		"row.grant":    "grants %s access to %d records",
-		"row.revoke":   "revokes the grant of entry %d",
-		"row.access":   "retrieves the original of record %s",
+		"row.step": "step %d",
+		"row.more": "and %d more records",
 
-		"type.evidence":   "Evidence",
-		"type.batch":      "Evidence batch",
-		"type.attest":     "Attestation",
-		"type.register":   "Member registration",
-		"type.checkpoint": "Checkpoint",
-		"type.grant":      "Grant",
-		"type.revoke":     "Revocation",
-		"type.access":     "Access",
-		"type.bundle":     "Bundle",
+		"type.bundle": "Bundle",
+
+		// The rest of "type.", "row." and "field." comes from the ledger's
+		// registry (registryCatalogEN); these read better.
+		"field.targets":  "Records attested",
+		"field.document": "Document commitment",
+		"field.keys":     "SM2 public keys",
+		"field.chain":    "Evidence chain",
+		"field.grant":    "Grant entry",
 
 		"role.bank":        "Bank",
 		"role.notary":      "Notary office",
@@ -422,25 +422,16 @@ func catalogEN() map[string]string {
 		"cp.text":         "Checkpoint text (the exact bytes members sign)",
 		"cp.power":        "(power %d)",
 
-		"tx.title":           "Entry %d",
-		"tx.block":           "Block",
-		"tx.entry":           "Entry",
-		"tx.leaf":            "Leaf hash (RFC 9162, SM3)",
-		"tx.signer_key":      "Signing key id",
-		"tx.client_time":     "Client time",
-		"tx.records":         "Evidence records",
-		"tx.labels_note":     "Labels show their keys only; label values, salts and wrapped keys are never shown here.",
-		"tx.attestation":     "Attestation",
-		"tx.targets":         "Records attested",
-		"tx.document":        "Document commitment",
-		"tx.registration":    "Member registration",
-		"tx.custody":         "Custody",
-		"tx.granted_chain":   "Evidence chain granted",
-		"tx.custody_records": "Records",
-		"tx.via":             "Retrieved",
-		"tx.via_grant":       "through the grant of entry %d",
-		"tx.via_owner":       "by the owner",
-		"tx.revokes":         "Grant revoked",
+		"tx.title":       "Entry %d",
+		"tx.block":       "Block",
+		"tx.entry":       "Entry",
+		"tx.leaf":        "Leaf hash (RFC 9162, SM3)",
+		"tx.signer_key":  "Signing key id",
+		"tx.client_time": "Client time",
+		"tx.records":     "Evidence records",
+		"tx.labels_note": "Labels show their keys only; label values, salts and wrapped keys are never shown here.",
+		"tx.via_grant":   "through the grant of entry %d",
+		"tx.via_owner":   "by the owner",
 
 		"evidence.title":           "Evidence record %s",
 		"evidence.prev":            "Previous step",
@@ -616,4 +607,10 @@ func catalogEN() map[string]string {
 		"err.how_to_search": "Use the search box at the top of the page: it takes a block height, entry index, transaction id, evidence-chain id, commitment or record id.",
 		"err.home":          "Back to the overview",
 	}
+	for k, v := range registryCatalogEN() {
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
+	}
+	return m
 }

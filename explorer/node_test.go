@@ -145,8 +145,8 @@ func (n *node) trustBy(t testing.TB, signers ...string) int64 {
 		}
 		sigs = append(sigs, ledger.MemberSignature{Member: name, Signature: sig})
 	}
-	body, err := ledger.EncodeBody(&ledger.Body{ChainID: testChain, Type: ledger.TxCheckpoint,
-		Checkpoint: &ledger.CosignedCheckpoint{Height: uint64(h), Signatures: sigs}})
+	body, err := ledger.EncodeBody(&ledger.Body{ChainID: testChain,
+		Payload: &ledger.CosignedCheckpoint{Height: uint64(h), Signatures: sigs}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,15 +258,15 @@ func newFixture(t testing.TB) *fixture {
 		a.Evidence(bankA, n.next(), ledger.Record{Kind: "disbursement", Chain: "LOAN-4", Step: 1, Size: 3, Commitment: ledgertest.Commitment("shared")}),
 		a.Evidence(bankA, n.next(), ledger.Record{Kind: "repayment", Chain: "LOAN-1", Step: 3, Size: 4, Prev: n.leaf(t, 7),
 			Commitment: ledgertest.Commitment("loan1-step3")}))
-	commit([]uint64{12}, a.Sign(bankA, &ledger.Body{ChainID: testChain, Type: ledger.TxGrant, Time: n.next(), Grant: &ledger.Grant{
+	commit([]uint64{12}, a.Sign(bankA, &ledger.Body{ChainID: testChain, Time: n.next(), Payload: &ledger.Grant{
 		Grantee: "court", Purpose: "case-2026-001", Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 6}, Wrapped: courtKey}},
 	}}))
-	commit([]uint64{13}, a.Sign(court, &ledger.Body{ChainID: testChain, Type: ledger.TxAccess, Time: n.next(),
-		Access: &ledger.Access{Ref: ledger.RecordRef{Index: 6}, ViaGrant: true, Grant: 12}}))
+	commit([]uint64{13}, a.Sign(court, &ledger.Body{ChainID: testChain, Time: n.next(),
+		Payload: &ledger.Access{Ref: ledger.RecordRef{Index: 6}, ViaGrant: true, Grant: 12}}))
 	if h := n.trust(t); h != 7 {
 		t.Fatalf("trusted checkpoint of height %d, want 7", h)
 	}
-	commit([]uint64{14}, a.Sign(bankA, &ledger.Body{ChainID: testChain, Type: ledger.TxRevoke, Time: n.next(), Revoke: &ledger.Revoke{Grant: 12}}))
+	commit([]uint64{14}, a.Sign(bankA, &ledger.Body{ChainID: testChain, Time: n.next(), Payload: &ledger.Revoke{Grant: 12}}))
 	commit([]uint64{15}, a.Evidence(bankB, n.next(), ledger.Record{Kind: "loan-contract", Chain: "LOAN-5", Step: 1, Size: 5,
 		Commitment: ledgertest.Commitment("loan5")}))
 	if n.height != 11 {

@@ -214,30 +214,9 @@ func (rq *request) entryRow(e *client.Entry) entryRow {
 		}
 		r.Steps = append(r.Steps, chainStep{Ref: recordRef{Index: e.Index, Pos: rec.Pos}, Chain: rec.Chain, Step: rec.Step})
 	}
-	switch {
-	case e.Attestation != nil:
-		r.Detail = rq.T("row.attest", e.Attestation.Statement, len(e.Attestation.Targets))
-	case e.Member != nil:
-		r.Detail = rq.T("row.register", e.Member.Name, rq.name("role.", e.Member.Role.String()))
-	case e.Custody != nil:
-		c := e.Custody
-		switch e.Type {
-		case "grant":
-			r.Detail = rq.T("row.grant", c.Grantee, len(c.Records))
-		case "revoke":
-			if c.Grant != nil {
-				r.Detail = rq.T("row.revoke", *c.Grant)
-			}
-		case "access":
-			if len(c.Records) == 1 {
-				r.Detail = rq.T("row.access", refOfClient(c.Records[0]).ID())
-			}
-		}
-	}
+	r.Detail = rq.summary(e)
 	return r
 }
-
-func refOfClient(r client.RecordRef) recordRef { return recordRef{Index: r.Index, Pos: r.Pos} }
 
 func (s *server) block(rq *request) error {
 	raw := rq.r.PathValue("height")
@@ -336,9 +315,8 @@ type txData struct {
 	HasKey     bool
 	ClientTime time.Time
 	Records    []recordRow
-	Attest     *attestData
-	Member     *registerData
-	Custody    *custodyMeta
+	Details    *detailsData
+	Grant      *grantState // a grant's revocation, from state
 }
 
 // recordRow is an evidence record: metadata only (label keys, never values).
@@ -357,7 +335,7 @@ type recordRow struct {
 // rowOf describes record rec at ref.
 func rowOf(ref recordRef, rec *ledger.Record) recordRow {
 	r := recordRow{Ref: ref, Kind: rec.Kind, Chain: rec.Chain, Step: rec.Step, Commitment: rec.Commitment, Size: rec.Size}
-	if rec.Cipher != nil && len(rec.OwnerKey) > 0 {
+	if rec.Kept() {
 		r.Kept, r.CipherSize = true, rec.CipherSize
 	}
 	for _, l := range rec.Labels {
@@ -366,39 +344,15 @@ func rowOf(ref recordRef, rec *ledger.Record) recordRow {
 	return r
 }
 
-// attestData is the payload of an attestation (its note is not shown).
-type attestData struct {
-	Statement   string
-	Targets     []recordRef
-	Document    crypto.Hash
-	HasDocument bool
-}
-
-// registerData is a member's genesis registration.
-type registerData struct {
-	Name  string
-	Role  ledger.Role
-	Power uint64
-	Keys  []keyRow
-}
-
 // keyRow is one SM2 public key and its id (SM3 of the key).
 type keyRow struct {
 	ID     crypto.KeyID
 	Public string // hex of the 65-byte uncompressed point
 }
 
-// custodyMeta is the payload of a grant, revoke or access entry.
-type custodyMeta struct {
-	Grantee   string
-	Purpose   string
-	Chain     string
-	Expires   time.Time
-	HasExpiry bool
-	Records   []recordRef
-	Grant     uint64 // revoke: the grant withdrawn; access: the grant used
-	HasGrant  bool
-	Revoked   bool   // grant: it was revoked since
+// grantState is whether a grant entry was revoked since.
+type grantState struct {
+	Revoked   bool
 	RevokedAt uint64 // the revoke's entry
 }
 
@@ -451,37 +405,13 @@ func (s *server) txPage(rq *request, find func(v *ledger.View) (uint64, error)) 
 		for i := range recs {
 			d.Records = append(d.Records, rowOf(recordRef{Index: index, Pos: uint16(i)}, &recs[i]))
 		}
-		if a := e.Attestation; a != nil {
-			d.Attest = &attestData{Statement: a.Statement, Document: a.Document, HasDocument: a.Document != crypto.Hash{}}
-			for _, t := range a.Targets {
-				d.Attest.Targets = append(d.Attest.Targets, refOfClient(t))
-			}
-		}
-		if m := e.Member; m != nil {
-			d.Member = &registerData{Name: m.Name, Role: m.Role, Power: m.Power}
-			for _, k := range m.Keys {
-				d.Member.Keys = append(d.Member.Keys, keyRow{ID: crypto.KeyID(crypto.SM3(k)), Public: k.String()})
-			}
-		}
-		if c := e.Custody; c != nil {
-			cm := &custodyMeta{Grantee: c.Grantee, Purpose: c.Purpose, Chain: c.Chain}
-			if c.Expires != nil {
-				cm.Expires, cm.HasExpiry = c.Expires.UTC(), true
-			}
-			for _, r := range c.Records {
-				cm.Records = append(cm.Records, refOfClient(r))
-			}
-			if c.Grant != nil {
-				cm.Grant, cm.HasGrant = *c.Grant, true
-			}
-			if e.Type == "grant" {
-				g, err := v.Grant(index)
-				if err != nil {
-					return err
-				}
-				cm.Revoked, cm.RevokedAt = g.Revoked, g.RevokedAt
-			}
-			d.Custody = cm
+		d.Details = rq.details(e)
+		// A grant's page also says whether it still holds.
+		switch g, err := v.Grant(index); {
+		case err == nil:
+			d.Grant = &grantState{Revoked: g.Revoked, RevokedAt: g.RevokedAt}
+		case !errors.Is(err, ledger.ErrNotFound):
+			return err
 		}
 		return nil
 	})
@@ -574,8 +504,8 @@ func (s *server) evidence(rq *request) error {
 				return err
 			}
 			row := attestRow{Index: idx, Member: ae.Signer, Time: ae.Time}
-			if ae.Attestation != nil {
-				row.Statement = ae.Attestation.Statement
+			if a, ok := ae.Details.(*ledger.Attestation); ok {
+				row.Statement = a.Statement
 			}
 			d.Attestations = append(d.Attestations, row)
 		}
@@ -603,19 +533,7 @@ func stepRef(v *ledger.View, chain string, step uint32) (*recordRef, error) {
 
 // signerName is the member that signed tx ("" for a key no longer
 // registered).
-func signerName(v *ledger.View, tx *ledger.Tx) (string, error) {
-	if tx.Body.Type == ledger.TxRegister && tx.Body.Member != nil {
-		return tx.Body.Member.Name, nil
-	}
-	m, err := v.MemberByKey(tx.Body.Signer)
-	if errors.Is(err, ledger.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return m.Name, nil
-}
+func signerName(v *ledger.View, tx *ledger.Tx) (string, error) { return v.SignerName(tx) }
 
 // chainData is an evidence chain's timeline page.
 type chainData struct {
@@ -761,9 +679,9 @@ func (s *server) custody(rq *request) error {
 			if err != nil {
 				return err
 			}
-			row := custodyRow{Index: idx, Type: tx.Body.Type.String(), Member: who, Height: e.Height, Time: unixTime(e.Time)}
-			switch {
-			case tx.Body.Grant != nil:
+			row := custodyRow{Index: idx, Type: tx.Body.Type().String(), Member: who, Height: e.Height, Time: unixTime(e.Time)}
+			switch p := tx.Body.Payload.(type) {
+			case *ledger.Grant:
 				g, err := v.Grant(idx)
 				if err != nil {
 					return err
@@ -772,8 +690,8 @@ func (s *server) custody(rq *request) error {
 				if g.Expiry != 0 {
 					row.Expires, row.HasExpiry, row.Expired = unixTime(g.Expiry), true, now >= g.Expiry
 				}
-			case tx.Body.Access != nil:
-				row.Via, row.ViaGrant = tx.Body.Access.ViaGrant, tx.Body.Access.Grant
+			case *ledger.Access:
+				row.Via, row.ViaGrant = p.ViaGrant, p.Grant
 			}
 			d.Events = append(d.Events, row)
 		}

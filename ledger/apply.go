@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/cryptobyte"
-
 	"github.com/evidenced/evidenced/crypto"
 )
 
@@ -22,25 +20,21 @@ import (
 // coordinated upgrade.
 const MaxBlockWrites = 80000
 
+// entryCost is the state writes of a log entry itself: the entry, its
+// Merkle nodes, the tx id and the member index.
+const entryCost = 5
+
 // WriteCost is the most state writes accepting a transaction with this body
 // makes, the unit of MaxBlockWrites: 5 for its log entry (the entry, its
-// Merkle nodes, the tx id and the member index) plus 3 per evidence record
-// (chain head, step and commitment index) and 1 per attestation target.
+// Merkle nodes, the tx id and the member index) plus what its payload
+// writes (3 per evidence record: chain head, step and commitment index; 1
+// per attestation target; …). Transactions that are not submitted (genesis
+// registrations, checkpoints) cost 0.
 func (b *Body) WriteCost() int {
-	const entry, record = 5, 3
-	switch b.Type {
-	case TxEvidence:
-		return entry + record
-	case TxBatch:
-		return entry + record*len(b.Records)
-	case TxAttest:
-		return entry + len(b.Attestation.Targets)
-	case TxGrant:
-		return entry + custodyCostOne + grantCostPer*len(b.Grant.Keys)
-	case TxRevoke, TxAccess:
-		return entry + custodyCostOne
+	if b.Payload == nil || b.Type().Info() == nil || b.Type().Info().Origin != OriginMember {
+		return 0
 	}
-	return 0
+	return entryCost + b.Payload.writeCost()
 }
 
 // VerifyFunc checks an SM2 signature. It must return nil exactly when
@@ -143,7 +137,7 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 	s.set(key1(prefixParams), p.encode())
 	out := &Outcome{}
 	for _, m := range members {
-		body := &Body{ChainID: p.ChainID, Type: TxRegister, Time: g.Time, Member: m}
+		body := &Body{ChainID: p.ChainID, Time: g.Time, Payload: m}
 		bb, err := EncodeBody(body)
 		if err != nil {
 			return nil, fmt.Errorf("genesis member %s: %w", m.Name, err)
@@ -152,24 +146,11 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		entry := &Entry{Height: 0, Time: g.Time, TxBytes: txb}
-		idx, _, err := s.appendEntry(entry.Encode())
-		if err != nil {
+		res := TxResult{Code: CodeOK, ID: crypto.SM3(bb), Type: TxRegister, Signer: m.Name}
+		if err := l.appendTx(&txContext{l: l, s: s, Block: Block{Height: 0, Time: g.Time}, Body: body, Member: m.Name, Staging: true, Result: &res}, txb); err != nil {
 			return nil, err
 		}
-		id := crypto.SM3(bb)
-		s.set(keyBytes(prefixTxID, id[:]), u64(idx))
-		rec := &memberRecord{Name: m.Name, Role: m.Role, Power: m.Power, Entry: idx, Keys: m.Keys, Peer: m.Peer, Addrs: m.Addrs}
-		s.set(keyString8(prefixMember, m.Name), rec.encode())
-		for _, k := range m.Keys {
-			kid := k.ID()
-			var b cryptobyte.Builder
-			addString8(&b, m.Name)
-			b.AddBytes(k.Bytes())
-			s.set(keyBytes(prefixKey, kid[:]), b.BytesOrPanic())
-		}
-		s.set(keyMemberEntry(m.Name, idx), nil)
-		out.Results = append(out.Results, TxResult{Code: CodeOK, ID: id, Type: TxRegister, Signer: m.Name, Index: idx})
+		out.Results = append(out.Results, res)
 	}
 	var total uint64
 	for _, m := range members {
@@ -380,7 +361,7 @@ func (l *Ledger) prepareOne(s *state, p *prepared, raw []byte, work *[]*prepared
 		return nil
 	}
 	p.tx = tx
-	if tx.Body.Type == TxRegister || tx.Body.Type == TxCheckpoint || len(tx.Signature) == 0 {
+	if tx.Body.Type().Info().Origin != OriginMember || len(tx.Signature) == 0 {
 		return nil
 	}
 	sg, err := s.signer(tx.Body.Signer)
@@ -402,42 +383,65 @@ func asReject(err error) *RejectError {
 	return re
 }
 
+// txContext is what a payload's check and stage see of the transaction
+// being applied.
+type txContext struct {
+	l       *Ledger
+	s       *state
+	Block   Block
+	Body    *Body
+	Member  string // the signer's member name ("" for a proposer's transaction)
+	Staging bool   // Apply (stage the changes), not Check
+	Result  *TxResult
+
+	// Set by appendTx before stage: the entry appended for the transaction.
+	Index uint64
+	Leaf  crypto.Hash
+
+	checkpointSize uint64 // a checkpoint's tree size, from check to stage
+}
+
 // applyTx validates one prepared transaction against the staged state and,
-// if it is accepted and stage is set, stages its effects.
+// if it is accepted and stage is set, stages its effects. The checks every
+// transaction goes through come first, in this order: chain id, origin,
+// block budget, time window, duplicate, signer and signature, role; then
+// its payload's own check.
 func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool) (TxResult, error) {
 	if p.err != nil {
 		return TxResult{Code: p.err.Code, Log: p.err.Msg}, nil
 	}
 	tx := p.tx
-	res := TxResult{ID: tx.ID(), Type: tx.Body.Type}
+	body := &tx.Body
+	info := body.Type().Info()
+	res := TxResult{ID: tx.ID(), Type: body.Type()}
 	rej := func(e *RejectError) (TxResult, error) {
 		res.Code, res.Log = e.Code, e.Msg
 		return res, nil
 	}
-	body := &tx.Body
 	if body.ChainID != s.params.ChainID {
 		return rej(reject(CodeWrongChain, "transaction is for chain %q, this is %q", body.ChainID, s.params.ChainID))
 	}
-	if body.Type == TxRegister {
-		return rej(reject(CodeGenesisOnly, "member registration is only valid in genesis"))
-	}
-	if body.Type == TxCheckpoint {
+	c := &txContext{l: l, s: s, Block: b, Body: body, Staging: stage, Result: &res}
+	switch info.Origin {
+	case OriginGenesis:
+		return rej(reject(CodeGenesisOnly, "%s transactions are only valid in genesis", info.Name))
+	case OriginProposer:
 		if !stage {
-			return rej(reject(CodeProposerOnly, "checkpoint transactions are built by block proposers from vote extensions"))
+			return rej(reject(CodeProposerOnly, "%s transactions are built by block proposers from vote extensions", info.Name))
 		}
-		e, err := l.applyCheckpoint(s, b, body.Checkpoint)
-		if err != nil {
-			return res, err
-		}
-		if e != nil {
+		if e, err := body.Payload.check(c); err != nil || e != nil {
+			if err != nil {
+				return res, err
+			}
 			return rej(e)
 		}
-		return res, nil
+		return res, body.Payload.stage(c)
 	}
 	// A full block is checked first: it is the cheapest answer, and a
 	// proposer simulating a long mempool reaches it for most transactions.
-	if c := body.WriteCost(); c > 0 && s.cost+c > MaxBlockWrites {
-		return rej(reject(CodeBlockFull, "the block's transactions already cost %d writes; %d more would pass the limit of %d", s.cost, c, MaxBlockWrites))
+	cost := body.WriteCost()
+	if s.cost+cost > MaxBlockWrites {
+		return rej(reject(CodeBlockFull, "the block's transactions already cost %d writes; %d more would pass the limit of %d", s.cost, cost, MaxBlockWrites))
 	}
 	if d := body.Time - b.Time; d > s.params.TimeWindow || -d > s.params.TimeWindow {
 		return rej(reject(CodeTimeWindow, "client time is %s from block time, the window is ±%s", fmtDur(d), fmtDur(s.params.TimeWindow)))
@@ -476,194 +480,42 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 	if m == nil {
 		return res, fmt.Errorf("%w: key %s names missing member %s", ErrStoreCorrupt, body.Signer.Short(), sg.Member)
 	}
-	if e := allowed(m.Role, body.Type); e != nil {
+	if e := info.allowed(m.Role); e != nil {
 		return rej(e)
 	}
-	switch body.Type {
-	case TxGrant, TxRevoke, TxAccess:
-		e, err := l.checkCustody(s, b, body, sg.Member)
-		if err != nil {
-			return res, err
-		}
-		if e != nil {
-			return rej(e)
-		}
+	c.Member = sg.Member
+	// The payload's rules, checked completely before anything is staged.
+	e, err := body.Payload.check(c)
+	if err != nil {
+		return res, err
 	}
-
-	// Payload rules, checked completely before anything is staged.
-	var records []Record
-	switch body.Type {
-	case TxEvidence:
-		records = []Record{*body.Record}
-	case TxBatch:
-		records = body.Records
-		if len(records) > int(s.params.MaxBatchRecords) {
-			return rej(reject(CodeBatchTooLarge, "batch holds %d records, the chain allows %d", len(records), s.params.MaxBatchRecords))
-		}
-	case TxAttest:
-		for i, t := range body.Attestation.Targets {
-			e, err := l.targetExists(s, t)
-			if err != nil {
-				return res, err
-			}
-			if e != nil {
-				e.Msg = fmt.Sprintf("target %d: %s", i, e.Msg)
-				return rej(e)
-			}
-		}
+	if e != nil {
+		return rej(e)
 	}
-	heads := make([]*chainHead, len(records))
-	var seen map[string]bool
-	if len(records) > 1 {
-		seen = make(map[string]bool, len(records))
-	}
-	for i := range records {
-		rec := &records[i]
-		if seen != nil {
-			if seen[rec.Chain] {
-				return rej(reject(CodeBatchChainRepeat, "record %d: evidence chain %s appears twice in the batch", i, rec.Chain))
-			}
-			seen[rec.Chain] = true
-		}
-		if s.checkedChains[rec.Chain] {
-			return rej(reject(CodeChainStep, "evidence chain %s is already extended earlier in the same bundle; submit the next step after that one is committed", rec.Chain))
-		}
-		h, err := s.chainHead(rec.Chain)
-		if err != nil {
-			return res, err
-		}
-		if e := checkLink(h, rec, sg.Member); e != nil {
-			if len(records) > 1 {
-				e.Msg = fmt.Sprintf("record %d: %s", i, e.Msg)
-			}
-			return rej(e)
-		}
-		heads[i] = h
-	}
-
 	if !stage {
 		if s.checkedTxs != nil {
 			s.checkedTxs[res.ID] = true
-			for i := range records {
-				s.checkedChains[records[i].Chain] = true
-			}
-			s.records += len(records)
-			s.cost += body.WriteCost()
+			s.cost += cost
 		}
 		return res, nil
 	}
-	// Accept: one log entry, then the view.
-	entry := (&Entry{Height: b.Height, Time: b.Time, TxBytes: raw}).Encode()
+	s.cost += cost
+	return res, l.appendTx(c, raw)
+}
+
+// appendTx accepts the transaction of c: one log entry at the next index,
+// its tx id and member indexes, then its payload's state changes.
+func (l *Ledger) appendTx(c *txContext, raw []byte) error {
+	s := c.s
+	entry := (&Entry{Height: c.Block.Height, Time: c.Block.Time, TxBytes: raw}).Encode()
 	idx, leaf, err := s.appendEntry(entry)
 	if err != nil {
-		return res, err
+		return err
 	}
-	res.Index = idx
-	s.records += len(records)
-	s.cost += body.WriteCost()
-	s.set(keyBytes(prefixTxID, res.ID[:]), u64(idx))
-	s.set(keyMemberEntry(sg.Member, idx), nil)
-	for i := range records {
-		rec := &records[i]
-		ref := RecordRef{Index: idx, Pos: uint16(i)}
-		h := &chainHead{Owner: sg.Member, Step: rec.Step, LeafHash: leaf, LastEntry: idx}
-		s.set(keyString8(prefixChain, rec.Chain), h.encode())
-		s.set(keyStep(rec.Chain, rec.Step), encodeRef(ref))
-		s.set(keyCommitment(rec.Commitment[:], ref), nil)
-		if rec.Cipher != nil && len(rec.OwnerKey) > 0 {
-			s.set(append(keyBytes(prefixCipher, rec.Cipher[:]), encodeRef(ref)...), nil)
-		}
-		res.Chains = append(res.Chains, rec.Chain)
-	}
-	if body.Type == TxAttest {
-		for _, t := range body.Attestation.Targets {
-			s.set(keyAttested(t, idx), nil)
-		}
-	}
-	if err := s.stageCustody(body, sg.Member, idx); err != nil {
-		return res, err
-	}
-	return res, nil
-}
-
-// allowed is the role table: who may submit what.
-func allowed(r Role, t TxType) *RejectError {
-	switch t {
-	case TxEvidence, TxBatch:
-		if r == RoleBank {
-			return nil
-		}
-		return reject(CodeRoleNotAllowed, "a %s member may not submit evidence; only banks do", r)
-	case TxAttest:
-		if r == RoleNotary || r == RoleArbitration || r == RoleCourt {
-			return nil
-		}
-		return reject(CodeRoleNotAllowed, "a %s member may not attest; only notary, arbitration and court members do", r)
-	case TxGrant, TxRevoke:
-		if r == RoleBank {
-			return nil
-		}
-		return reject(CodeRoleNotAllowed, "a %s member owns no evidence, so it may not grant or revoke access; owners (banks) do", r)
-	case TxAccess:
-		return nil
-	}
-	return reject(CodeUnsupported, "transaction type %s is not accepted in blocks", t)
-}
-
-// checkLink enforces the evidence-chain rules for one record: steps in
-// order from 1, each naming the previous step's entry, all by one member.
-func checkLink(h *chainHead, rec *Record, member string) *RejectError {
-	if h == nil {
-		if rec.Step != 1 {
-			return reject(CodeChainStep, "evidence chain %s does not exist yet, so step %d cannot follow; start it with step 1", rec.Chain, rec.Step)
-		}
-		return nil
-	}
-	if h.Owner != member {
-		return reject(CodeChainOwner, "evidence chain %s belongs to %s, not %s", rec.Chain, h.Owner, member)
-	}
-	if rec.Step != h.Step+1 {
-		return reject(CodeChainStep, "evidence chain %s is at step %d, so the next step is %d, not %d", rec.Chain, h.Step, h.Step+1, rec.Step)
-	}
-	if rec.Prev != h.LeafHash {
-		return reject(CodeChainPrev, "evidence chain %s step %d: prev %s is not the leaf hash %s of step %d (entry %d)", rec.Chain, rec.Step, rec.Prev.String()[:16], h.LeafHash.String()[:16], h.Step, h.LastEntry)
-	}
-	return nil
-}
-
-// targetExists checks that ref names a record of an evidence or batch entry.
-func (l *Ledger) targetExists(s *state, ref RecordRef) (*RejectError, error) {
-	if ref.Index >= s.meta.Size {
-		return reject(CodeUnknownTarget, "entry %d does not exist (log size %d)", ref.Index, s.meta.Size), nil
-	}
-	v, found, err := s.get(keyU64(prefixEntry, ref.Index))
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("%w: entry %d missing below log size %d", ErrStoreCorrupt, ref.Index, s.meta.Size)
-	}
-	e, err := DecodeEntry(v)
-	if err != nil {
-		return nil, fmt.Errorf("%w: entry %d: %v", ErrStoreCorrupt, ref.Index, err)
-	}
-	tx, err := DecodeTx(e.TxBytes)
-	if err != nil {
-		return nil, fmt.Errorf("%w: entry %d tx: %v", ErrStoreCorrupt, ref.Index, err)
-	}
-	n := 0
-	switch tx.Body.Type {
-	case TxEvidence:
-		n = 1
-	case TxBatch:
-		n = len(tx.Body.Records)
-	default:
-		return reject(CodeUnknownTarget, "entry %d is a %s transaction, not evidence", ref.Index, tx.Body.Type), nil
-	}
-	if int(ref.Pos) >= n {
-		return reject(CodeUnknownTarget, "entry %d holds %d records, there is no record %d", ref.Index, n, ref.Pos), nil
-	}
-	return nil, nil
+	c.Index, c.Leaf, c.Result.Index = idx, leaf, idx
+	s.set(keyBytes(prefixTxID, c.Result.ID[:]), u64(idx))
+	s.set(keyMemberEntry(c.Member, idx), nil)
+	return c.Body.Payload.stage(c)
 }
 
 func fmtDur(ns int64) string { return time.Duration(ns).String() }

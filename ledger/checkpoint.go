@@ -206,8 +206,94 @@ func (s *state) totalPower() (uint64, error) {
 // trusted checkpoint: strictly more than 2/3 of the voting power.
 func Trusted(power, total uint64) bool { return total > 0 && 3*power > 2*total }
 
-// applyCheckpoint validates and stages a checkpoint transaction in block b.
-func (l *Ledger) applyCheckpoint(s *state, b Block, c *CosignedCheckpoint) (*RejectError, error) {
+var checkpointType = TxTypeInfo{
+	Type: TxCheckpoint, Name: "checkpoint", Title: "Checkpoint",
+	Doc:    "validators' co-signatures on the checkpoint of an earlier block, put in a block by its proposer (state, not a log entry)",
+	Origin: OriginProposer,
+	Example: func() Payload {
+		return &CosignedCheckpoint{Height: 4, Signatures: []MemberSignature{{Member: "court", Signature: []byte{0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01}}}}
+	},
+	decode: decodeCosignedCheckpoint,
+}
+
+// CosignedCheckpoint is the payload of TxCheckpoint: members' SM2
+// signatures on the checkpoint of the state after block Height (see
+// CheckpointText), sorted by member name, one per member. Encoding:
+//
+//	u64 height ‖ u8 count ‖ count × (u8-prefixed member ‖ u8-prefixed DER signature)
+type CosignedCheckpoint struct {
+	Height     uint64
+	Signatures []MemberSignature
+}
+
+// MemberSignature is one member's SM2 signature (DER) with its member key.
+type MemberSignature struct {
+	Member    string
+	Signature []byte
+}
+
+// TxType implements Payload.
+func (*CosignedCheckpoint) TxType() TxType { return TxCheckpoint }
+
+// Details implements Payload: checkpoints are not log entries, and the
+// API shows them as checkpoint files, not entries.
+func (*CosignedCheckpoint) Details() Details { return nil }
+
+func (c *CosignedCheckpoint) encode(b *cryptobyte.Builder) {
+	b.AddUint64(c.Height)
+	b.AddUint8(uint8(len(c.Signatures)))
+	for _, sg := range c.Signatures {
+		addString8(b, sg.Member)
+		b.AddUint8LengthPrefixed(func(x *cryptobyte.Builder) { x.AddBytes(sg.Signature) })
+	}
+}
+
+func decodeCosignedCheckpoint(s *cryptobyte.String) (Payload, error) {
+	c := &CosignedCheckpoint{}
+	var n uint8
+	if !s.ReadUint64(&c.Height) || !s.ReadUint8(&n) {
+		return nil, reject(CodeMalformed, "checkpoint is truncated")
+	}
+	for i := 0; i < int(n); i++ {
+		var ms MemberSignature
+		var sig cryptobyte.String
+		if !readString8(s, &ms.Member) || !s.ReadUint8LengthPrefixed(&sig) {
+			return nil, reject(CodeMalformed, "checkpoint signature %d is truncated", i)
+		}
+		ms.Signature = []byte(sig)
+		c.Signatures = append(c.Signatures, ms)
+	}
+	return c, nil
+}
+
+func (c *CosignedCheckpoint) validate() error {
+	if len(c.Signatures) == 0 || len(c.Signatures) > 255 {
+		return reject(CodeMalformed, "checkpoint carries %d signatures, want 1 to 255", len(c.Signatures))
+	}
+	for i, sg := range c.Signatures {
+		if err := checkIdent("member name", sg.Member, MaxNameLen, identKind); err != nil {
+			return err
+		}
+		if i > 0 && c.Signatures[i-1].Member >= sg.Member {
+			return reject(CodeMalformed, "checkpoint signatures must be sorted by member, one each (%s after %s)", sg.Member, c.Signatures[i-1].Member)
+		}
+		if len(sg.Signature) == 0 || len(sg.Signature) > crypto.MaxSignatureSize {
+			return reject(CodeMalformed, "checkpoint signature of %s is %d bytes", sg.Member, len(sg.Signature))
+		}
+	}
+	return nil
+}
+
+// writeCost is 0: a checkpoint is not a log entry and does not count
+// against MaxBlockWrites (a block holds at most one).
+func (*CosignedCheckpoint) writeCost() int { return 0 }
+
+// check validates a checkpoint transaction in block c.Block: the one of
+// the block, for the state after block Height = the block's height - 2,
+// covering entries the last trusted checkpoint did not, co-signed by
+// members holding more than 2/3 of the voting power.
+func (c *CosignedCheckpoint) check(x *txContext) (*RejectError, error) {
+	s, b := x.s, x.Block
 	if s.checkpointSeen {
 		return reject(CodeCheckpoint, "a block holds at most one checkpoint transaction"), nil
 	}
@@ -239,7 +325,7 @@ func (l *Ledger) applyCheckpoint(s *state, b Block, c *CosignedCheckpoint) (*Rej
 		if m == nil || m.Power == 0 {
 			return reject(CodeCheckpoint, "signer %s is not a voting member", sg.Member), nil
 		}
-		if err := l.verify(m.Keys[0], text, sg.Signature); err != nil {
+		if err := x.l.verify(m.Keys[0], text, sg.Signature); err != nil {
 			return reject(CodeCheckpoint, "signature of %s does not verify: %v", sg.Member, err), nil
 		}
 		power += m.Power
@@ -247,11 +333,19 @@ func (l *Ledger) applyCheckpoint(s *state, b Block, c *CosignedCheckpoint) (*Rej
 	if !Trusted(power, total) {
 		return reject(CodeCheckpoint, "signers hold %d of %d voting power, not more than 2/3", power, total), nil
 	}
+	x.checkpointSize = size
+	return nil, nil
+}
+
+// stage records the trusted checkpoint: its signatures, the latest trusted
+// checkpoint, and the by-size index receipts look it up by.
+func (c *CosignedCheckpoint) stage(x *txContext) error {
+	s, size := x.s, x.checkpointSize
 	s.checkpointSeen = true
 	s.set(keyU64(prefixCheckpoint, c.Height), encodeSignatures(c.Signatures))
 	s.set(key1(prefixLatestCheckpoint), binary.BigEndian.AppendUint64(u64(c.Height), size))
 	s.set(binary.BigEndian.AppendUint64(keyU64(prefixCheckpointBySize, size), c.Height), nil)
-	return nil, nil
+	return nil
 }
 
 func encodeSignatures(sigs []MemberSignature) []byte {

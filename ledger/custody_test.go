@@ -63,10 +63,10 @@ func TestGrantAccessRevoke(t *testing.T) {
 	}
 
 	grant := func(signer *crypto.PrivateKey, g ledger.Grant) []byte {
-		return f.a.Sign(signer, &ledger.Body{ChainID: chainID, Type: ledger.TxGrant, Time: f.now, Grant: &g})
+		return f.a.Sign(signer, &ledger.Body{ChainID: chainID, Time: f.now, Payload: &g})
 	}
 	access := func(signer *crypto.PrivateKey, a ledger.Access) []byte {
-		return f.a.Sign(signer, &ledger.Body{ChainID: chainID, Type: ledger.TxAccess, Time: f.now, Access: &a})
+		return f.a.Sign(signer, &ledger.Body{ChainID: chainID, Time: f.now, Payload: &a})
 	}
 	key1 := []ledger.GrantKey{{Ref: ref, Wrapped: wrapTo(t, court, dk1)}}
 
@@ -118,7 +118,7 @@ func TestGrantAccessRevoke(t *testing.T) {
 
 	// Revoke: only the maker, once; afterwards access is refused.
 	revoke := func(signer *crypto.PrivateKey, idx uint64) []byte {
-		return f.a.Sign(signer, &ledger.Body{ChainID: chainID, Type: ledger.TxRevoke, Time: f.now, Revoke: &ledger.Revoke{Grant: idx}})
+		return f.a.Sign(signer, &ledger.Body{ChainID: chainID, Time: f.now, Payload: &ledger.Revoke{Grant: idx}})
 	}
 	wantCode(t, f.one(revoke(f.a.Key("bank-b"), g.Index)), ledger.CodeChainOwner)
 	wantCode(t, f.one(revoke(bank, acc.Index)), ledger.CodeNoGrant)
@@ -146,8 +146,8 @@ func TestChainGrantMustCoverEveryOriginal(t *testing.T) {
 	k1 := ledger.GrantKey{Ref: ledger.RecordRef{Index: s1.Index}, Wrapped: wrapTo(t, court, dk1)}
 	k2 := ledger.GrantKey{Ref: ledger.RecordRef{Index: s2.Index}, Wrapped: wrapTo(t, court, dk2)}
 	g := func(keys ...ledger.GrantKey) []byte {
-		return f.a.Sign(bank, &ledger.Body{ChainID: chainID, Type: ledger.TxGrant, Time: f.now,
-			Grant: &ledger.Grant{Grantee: "court", Purpose: "arbitration 7", Chain: "LOAN-C", Keys: keys}})
+		return f.a.Sign(bank, &ledger.Body{ChainID: chainID, Time: f.now,
+			Payload: &ledger.Grant{Grantee: "court", Purpose: "arbitration 7", Chain: "LOAN-C", Keys: keys}})
 	}
 	wantCode(t, f.one(g(k1)), ledger.CodeGrantScope)
 	res := f.one(g(k1, k2))
@@ -162,9 +162,9 @@ func TestChainGrantMustCoverEveryOriginal(t *testing.T) {
 func FuzzDecodeCustody(f *testing.F) {
 	a := ledger.Grant{Grantee: "court", Purpose: "case 1", Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 7}, Wrapped: []byte{1, 2, 3}}}}
 	for _, b := range []*ledger.Body{
-		{ChainID: chainID, Type: ledger.TxGrant, Grant: &a},
-		{ChainID: chainID, Type: ledger.TxRevoke, Revoke: &ledger.Revoke{Grant: 9}},
-		{ChainID: chainID, Type: ledger.TxAccess, Access: &ledger.Access{Ref: ledger.RecordRef{Index: 7, Pos: 1}, ViaGrant: true, Grant: 9}},
+		{ChainID: chainID, Payload: &a},
+		{ChainID: chainID, Payload: &ledger.Revoke{Grant: 9}},
+		{ChainID: chainID, Payload: &ledger.Access{Ref: ledger.RecordRef{Index: 7, Pos: 1}, ViaGrant: true, Grant: 9}},
 	} {
 		enc, err := ledger.EncodeBody(b)
 		if err != nil {

@@ -123,7 +123,7 @@ func TestInitChainRegistersRoster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Height != 0 || e.Time != ledgertest.GenesisTime || tx.Body.Type != ledger.TxRegister || tx.Body.Member.Name != "court" {
+	if e.Height != 0 || e.Time != ledgertest.GenesisTime || tx.Body.Type() != ledger.TxRegister || tx.Body.Payload.(*ledger.Member).Name != "court" {
 		t.Fatalf("court's registration entry = %+v / %+v", e, tx.Body)
 	}
 	if _, err := f.l.InitChain(f.st, f.a.Genesis); !errors.Is(err, ledger.ErrAlreadyInitialized) {
@@ -227,7 +227,7 @@ func TestFork(t *testing.T) {
 func TestReplay(t *testing.T) {
 	f := newFixture(t)
 	bankA := f.a.Key("bank-a")
-	body := &ledger.Body{ChainID: chainID, Type: ledger.TxEvidence, Time: f.now, Record: ptr(rec("LOAN-R", 1, crypto.Hash{}, "r"))}
+	body := &ledger.Body{ChainID: chainID, Time: f.now, Payload: &ledger.Evidence{Record: *ptr(rec("LOAN-R", 1, crypto.Hash{}, "r"))}}
 	tx1, err := ledger.SignTx(bankA, rand.Reader, body)
 	if err != nil {
 		t.Fatal(err)
@@ -285,10 +285,10 @@ func TestWrongChainAndGenesisOnly(t *testing.T) {
 	f := newFixture(t)
 	bankA := f.a.Key("bank-a")
 	r := rec("LOAN-W", 1, crypto.Hash{}, "w")
-	wrong := f.a.Sign(bankA, &ledger.Body{ChainID: "other-chain", Type: ledger.TxEvidence, Time: f.now, Record: &r})
+	wrong := f.a.Sign(bankA, &ledger.Body{ChainID: "other-chain", Time: f.now, Payload: &ledger.Evidence{Record: r}})
 	wantCode(t, f.one(wrong), ledger.CodeWrongChain)
-	reg := f.a.Sign(bankA, &ledger.Body{ChainID: chainID, Type: ledger.TxRegister, Time: f.now,
-		Member: &ledger.Member{Name: "evil", Role: ledger.RoleBank, Power: 100, Keys: []*crypto.PublicKey{f.a.Outsider.Public()}}})
+	reg := f.a.Sign(bankA, &ledger.Body{ChainID: chainID, Time: f.now,
+		Payload: &ledger.Member{Name: "evil", Role: ledger.RoleBank, Power: 100, Keys: []*crypto.PublicKey{f.a.Outsider.Public()}}})
 	wantCode(t, f.one(reg), ledger.CodeGenesisOnly)
 }
 
@@ -484,7 +484,7 @@ func TestBlockFull(t *testing.T) {
 	// Fill the block's write budget exactly: full batches, then one batch
 	// of what is left; a one-record batch after that does not fit.
 	cost := func(n int) int {
-		return (&ledger.Body{Type: ledger.TxBatch, Records: make([]ledger.Record, n)}).WriteCost()
+		return (&ledger.Body{Payload: &ledger.Batch{Records: make([]ledger.Record, n)}}).WriteCost()
 	}
 	var txs [][]byte
 	full := ledger.MaxBlockWrites / cost(ledger.DefaultMaxBatchRecords)
@@ -493,7 +493,7 @@ func TestBlockFull(t *testing.T) {
 	}
 	left := ledger.MaxBlockWrites - full*cost(ledger.DefaultMaxBatchRecords)
 	last := (left - cost(0)) / (cost(1) - cost(0))
-	signed := (&ledger.Body{Type: ledger.TxEvidence}).WriteCost()
+	signed := (&ledger.Body{Payload: &ledger.Evidence{}}).WriteCost()
 	if ledger.MaxBlockWrites/signed != 10000 || ledger.MaxBlockWrites/cost(1000) != 26 {
 		t.Fatalf("a block takes %d signed records or %d batches of 1000: the docs say 10000 and 26", ledger.MaxBlockWrites/signed, ledger.MaxBlockWrites/cost(1000))
 	}

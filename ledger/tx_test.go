@@ -30,7 +30,7 @@ func sampleTxs(t testing.TB) [][]byte {
 		a.Evidence(a.Key("bank-a"), -5, r),
 		a.Batch(a.Key("bank-a"), 7, []ledger.Record{rec("A", 1, crypto.Hash{}, "a"), rec("B", 1, crypto.Hash{}, "b")}),
 		a.Attest(a.Key("notary"), 9, "notarised", ledger.RecordRef{Index: 1}, ledger.RecordRef{Index: 1, Pos: 3}, ledger.RecordRef{Index: 4}),
-		a.Sign(a.Key("notary"), &ledger.Body{ChainID: chainID, Type: ledger.TxAttest, Time: 3, Attestation: &ledger.Attestation{
+		a.Sign(a.Key("notary"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Attestation{
 			Statement: "certificate-issued", Targets: []ledger.RecordRef{{Index: 2}}, Document: crypto.SM3([]byte("cert")), Note: "(2026)沪东证经字第123号"}}),
 	}
 }
@@ -111,16 +111,14 @@ func TestEncodeBodyValidates(t *testing.T) {
 		name string
 		b    ledger.Body
 	}{
-		{"no payload", ledger.Body{ChainID: chainID, Type: ledger.TxEvidence}},
-		{"two payloads", ledger.Body{ChainID: chainID, Type: ledger.TxEvidence, Record: ptr(rec("A", 1, crypto.Hash{}, "a")), Records: []ledger.Record{rec("A", 1, crypto.Hash{}, "a")}}},
-		{"step 0", ledger.Body{ChainID: chainID, Type: ledger.TxEvidence, Record: ptr(rec("A", 0, crypto.Hash{}, "a"))}},
-		{"step 1 with prev", ledger.Body{ChainID: chainID, Type: ledger.TxEvidence, Record: ptr(rec("A", 1, crypto.SM3(nil), "a"))}},
-		{"step 2 without prev", ledger.Body{ChainID: chainID, Type: ledger.TxEvidence, Record: ptr(rec("A", 2, crypto.Hash{}, "a"))}},
-		{"empty chain id", ledger.Body{ChainID: "", Type: ledger.TxEvidence, Record: ptr(rec("A", 1, crypto.Hash{}, "a"))}},
-		{"long chain id", ledger.Body{ChainID: strings.Repeat("a", 65), Type: ledger.TxEvidence, Record: ptr(rec("A", 1, crypto.Hash{}, "a"))}},
-		{"empty batch", ledger.Body{ChainID: chainID, Type: ledger.TxBatch, Records: []ledger.Record{}}},
-		{"unsorted targets", ledger.Body{ChainID: chainID, Type: ledger.TxAttest, Attestation: &ledger.Attestation{Statement: "x", Targets: []ledger.RecordRef{{Index: 2}, {Index: 1}}}}},
-		{"unknown type", ledger.Body{ChainID: chainID, Type: 99, Record: ptr(rec("A", 1, crypto.Hash{}, "a"))}},
+		{"no payload", ledger.Body{ChainID: chainID}},
+		{"step 0", ledger.Body{ChainID: chainID, Payload: &ledger.Evidence{Record: (rec("A", 0, crypto.Hash{}, "a"))}}},
+		{"step 1 with prev", ledger.Body{ChainID: chainID, Payload: &ledger.Evidence{Record: (rec("A", 1, crypto.SM3(nil), "a"))}}},
+		{"step 2 without prev", ledger.Body{ChainID: chainID, Payload: &ledger.Evidence{Record: (rec("A", 2, crypto.Hash{}, "a"))}}},
+		{"empty chain id", ledger.Body{ChainID: "", Payload: &ledger.Evidence{Record: (rec("A", 1, crypto.Hash{}, "a"))}}},
+		{"long chain id", ledger.Body{ChainID: strings.Repeat("a", 65), Payload: &ledger.Evidence{Record: (rec("A", 1, crypto.Hash{}, "a"))}}},
+		{"empty batch", ledger.Body{ChainID: chainID, Payload: &ledger.Batch{Records: []ledger.Record{}}}},
+		{"unsorted targets", ledger.Body{ChainID: chainID, Payload: &ledger.Attestation{Statement: "x", Targets: []ledger.RecordRef{{Index: 2}, {Index: 1}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

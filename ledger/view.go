@@ -368,3 +368,23 @@ func (v *View) Block(height int64) (*BlockInfo, error) {
 	}
 	return b, nil
 }
+
+// SignerName returns the member that signed tx: the registered holder of
+// its signer key, or for a genesis registration the member it registers.
+// It returns "" for a key no longer registered.
+func (v *View) SignerName(tx *Tx) (string, error) {
+	if r, ok := tx.Body.Payload.(interface{ signedBy() string }); ok {
+		return r.signedBy(), nil
+	}
+	if tx.Body.Signer == (crypto.KeyID{}) {
+		return "", nil
+	}
+	m, err := v.MemberByKey(tx.Body.Signer)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("signer of tx %s: %w", tx.ID(), err)
+	}
+	return m.Name, nil
+}

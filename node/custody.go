@@ -73,12 +73,12 @@ func (n *Node) Grant(ctx context.Context, req GrantRequest) (*api.Committed, err
 	if err != nil {
 		return nil, err
 	}
-	return n.signAndSubmit(ctx, &ledger.Body{Type: ledger.TxGrant, Grant: g})
+	return n.signAndSubmit(ctx, &ledger.Body{Payload: g})
 }
 
 // Revoke withdraws the grant made at entry index, signed with the member key.
 func (n *Node) Revoke(ctx context.Context, index uint64) (*api.Committed, error) {
-	return n.signAndSubmit(ctx, &ledger.Body{Type: ledger.TxRevoke, Revoke: &ledger.Revoke{Grant: index}})
+	return n.signAndSubmit(ctx, &ledger.Body{Payload: &ledger.Revoke{Grant: index}})
 }
 
 // signAndSubmit signs b with the member key and waits for its commit.

@@ -448,8 +448,8 @@ func (n *Node) FetchOriginal(ctx context.Context, ref ledger.RecordRef, w io.Wri
 	out := &Fetched{Ref: ref, Record: *r, Grant: grant, Via: via}
 
 	// The access is on chain before anything is decrypted.
-	body := &ledger.Body{ChainID: n.genesis.ChainID, Type: ledger.TxAccess, Time: time.Now().UnixNano(),
-		Access: &ledger.Access{Ref: ref, ViaGrant: via, Grant: grant}}
+	body := &ledger.Body{ChainID: n.genesis.ChainID, Time: time.Now().UnixNano(),
+		Payload: &ledger.Access{Ref: ref, ViaGrant: via, Grant: grant}}
 	tx, err := ledger.SignTx(n.memberKey, rand.Reader, body)
 	if err != nil {
 		return nil, err

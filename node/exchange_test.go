@@ -104,14 +104,14 @@ func TestOriginalsExchange(t *testing.T) {
 		}
 		res, err := api.Submit(ctx, tx, true)
 		if err != nil {
-			t.Fatalf("submit %s: %v", b.Type, err)
+			t.Fatalf("submit %s: %v", b.Type(), err)
 		}
 		return res
 	}
 	for _, n := range nodes {
 		waitHeight(ctx, t, n, 2)
 	}
-	res := submit(clientKey, &ledger.Body{Type: ledger.TxEvidence, Record: &rec})
+	res := submit(clientKey, &ledger.Body{Payload: &ledger.Evidence{Record: rec}})
 	ref := ledger.RecordRef{Index: res.Index}
 	for _, n := range nodes {
 		waitHeight(ctx, t, n, res.Height)
@@ -248,7 +248,7 @@ func TestOriginalsExchange(t *testing.T) {
 	}
 
 	// Revoked: refused again, and nothing more is logged.
-	rv := submit(bankKey, &ledger.Body{Type: ledger.TxRevoke, Revoke: &ledger.Revoke{Grant: g.Index}})
+	rv := submit(bankKey, &ledger.Body{Payload: &ledger.Revoke{Grant: g.Index}})
 	waitHeight(ctx, t, nodes["arbitration"], rv.Height)
 	if _, err := nodes["arbitration"].FetchOriginal(ctx, ref, &out); !errors.Is(err, ledger.ErrNotGranted) {
 		t.Fatalf("fetch after revoke = %v, want ErrNotGranted", err)

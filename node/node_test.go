@@ -57,7 +57,7 @@ func TestSingleNodeSubmitAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := ledger.Record{Kind: "loan-contract", Chain: "LOAN-N1", Step: 1, Commitment: crypto.SM3([]byte("x")), Size: 1}
-	tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
+	tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Time: time.Now().UnixNano(), Payload: &ledger.Evidence{Record: rec}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestSingleNodeSubmitAndRestart(t *testing.T) {
 	}
 	// wait=sync: accepted into the mempool, then committed.
 	rec2 := ledger.Record{Kind: "loan-contract", Chain: "LOAN-N2", Step: 1, Commitment: crypto.SM3([]byte("y")), Size: 1}
-	tx2, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec2})
+	tx2, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Time: time.Now().UnixNano(), Payload: &ledger.Evidence{Record: rec2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestSingleNodeSubmitAndRestart(t *testing.T) {
 		if i == 2 {
 			r.Step, r.Prev = 2, crypto.SM3([]byte("no such step")) // a gap: chain_step
 		}
-		tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &r})
+		tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Time: time.Now().UnixNano(), Payload: &ledger.Evidence{Record: r}})
 		if err != nil {
 			t.Fatal(err)
 		}

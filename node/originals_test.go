@@ -74,10 +74,10 @@ func committedRecord(t *testing.T, e *client.Entry) *ledger.Record {
 		t.Fatal(err)
 	}
 	tx, err := ledger.DecodeTx(entry.TxBytes)
-	if err != nil || tx.Body.Record == nil {
+	if err != nil || len(tx.Body.EvidenceRecords()) != 1 {
 		t.Fatalf("entry %d: %v, record %v", e.Index, err, tx)
 	}
-	return tx.Body.Record
+	return &tx.Body.EvidenceRecords()[0]
 }
 
 func TestUploadOriginal(t *testing.T) {

@@ -256,7 +256,7 @@ func signedBody(w http.ResponseWriter, r *http.Request, secret string) (body []b
 // it, waiting for its commit.
 func submitRecord(ctx context.Context, t *testing.T, cl *client.Client, key *crypto.PrivateKey, chainID string, rec ledger.Record) *client.SubmitResult {
 	t.Helper()
-	tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: chainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
+	tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: chainID, Time: time.Now().UnixNano(), Payload: &ledger.Evidence{Record: rec}})
 	if err != nil {
 		t.Fatal(err)
 	}

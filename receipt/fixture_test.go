@@ -150,8 +150,8 @@ func (f *fixture) checkpointTx(tb testing.TB, height int64, signers []string) []
 		sigs = append(sigs, ledger.MemberSignature{Member: name, Signature: sig})
 	}
 	slices.SortFunc(sigs, func(x, y ledger.MemberSignature) int { return strings.Compare(x.Member, y.Member) })
-	body, err := ledger.EncodeBody(&ledger.Body{ChainID: testChain, Type: ledger.TxCheckpoint,
-		Checkpoint: &ledger.CosignedCheckpoint{Height: uint64(height), Signatures: sigs}})
+	body, err := ledger.EncodeBody(&ledger.Body{ChainID: testChain,
+		Payload: &ledger.CosignedCheckpoint{Height: uint64(height), Signatures: sigs}})
 	if err != nil {
 		tb.Fatal(err)
 	}

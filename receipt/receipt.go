@@ -40,27 +40,7 @@ type Signature struct {
 
 // HexBytes is a byte string whose JSON (text) form is lowercase hex, as
 // the client's sidecar files write salts.
-type HexBytes []byte
-
-// MarshalText returns b as lowercase hex.
-func (b HexBytes) MarshalText() ([]byte, error) {
-	out := make([]byte, hex.EncodedLen(len(b)))
-	hex.Encode(out, b)
-	return out, nil
-}
-
-// UnmarshalText sets b from hex digits (either case).
-func (b *HexBytes) UnmarshalText(text []byte) error {
-	out := make([]byte, hex.DecodedLen(len(text)))
-	if _, err := hex.Decode(out, text); err != nil {
-		return fmt.Errorf("decode hex bytes: %w", err)
-	}
-	*b = out
-	return nil
-}
-
-// String returns b as lowercase hex.
-func (b HexBytes) String() string { return hex.EncodeToString(b) }
+type HexBytes = ledger.HexBytes
 
 // Record is the decoded evidence record a receipt proves, with the facts
 // of its transaction and block. Every field but Salt is derived from the
@@ -185,7 +165,7 @@ func describe(leaf []byte, pos uint16, idx *rosterIndex) (*Record, *ledger.Tx, e
 	}
 	recs := tx.Body.EvidenceRecords()
 	if recs == nil {
-		return nil, nil, fmt.Errorf("the leaf holds a %s transaction, not evidence", tx.Body.Type)
+		return nil, nil, fmt.Errorf("the leaf holds a %s transaction, not evidence", tx.Body.Type())
 	}
 	if int(pos) >= len(recs) {
 		return nil, nil, fmt.Errorf("the leaf holds %d records, so there is no record at position %d", len(recs), pos)
@@ -193,7 +173,7 @@ func describe(leaf []byte, pos uint16, idx *rosterIndex) (*Record, *ledger.Tx, e
 	lr := recs[pos]
 	r := &Record{
 		Pos:          pos,
-		Type:         tx.Body.Type.String(),
+		Type:         tx.Body.Type().String(),
 		Kind:         lr.Kind,
 		Chain:        lr.Chain,
 		Step:         lr.Step,

@@ -224,7 +224,7 @@ func (l *load) run(workers int) {
 				p := live[mrand.IntN(len(live))]
 				rec := ledger.Record{Kind: "loan-contract", Chain: fmt.Sprintf("LOAD-%d-%d-%d", w, i, time.Now().UnixNano()), Step: 1,
 					Commitment: crypto.SM3([]byte(fmt.Sprint("load", w, i, time.Now().UnixNano()))), Size: 100}
-				tx, err := ledger.SignTx(l.key, rand.Reader, &ledger.Body{ChainID: l.chainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: &rec})
+				tx, err := ledger.SignTx(l.key, rand.Reader, &ledger.Body{ChainID: l.chainID, Time: time.Now().UnixNano(), Payload: &ledger.Evidence{Record: rec}})
 				if err != nil {
 					panic(err)
 				}
@@ -482,7 +482,7 @@ func TestEndToEnd(t *testing.T) {
 		return &ledger.Record{Kind: "loan-contract", Chain: chain, Step: step, Prev: prev, Commitment: crypto.SM3([]byte(chain), []byte(fmt.Sprint(step))), Size: 1}
 	}
 	sign := func(k *crypto.PrivateKey, r *ledger.Record) []byte {
-		tx, err := ledger.SignTx(k, rand.Reader, &ledger.Body{ChainID: c.a.ChainID, Type: ledger.TxEvidence, Time: time.Now().UnixNano(), Record: r})
+		tx, err := ledger.SignTx(k, rand.Reader, &ledger.Body{ChainID: c.a.ChainID, Time: time.Now().UnixNano(), Payload: &ledger.Evidence{Record: *r}})
 		if err != nil {
 			t.Fatal(err)
 		}

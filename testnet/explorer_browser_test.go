@@ -225,8 +225,8 @@ func TestExplorerInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	att, err := ledger.SignTx(nkey, rand.Reader, &ledger.Body{ChainID: c.a.ChainID, Type: ledger.TxAttest, Time: time.Now().UnixNano(),
-		Attestation: &ledger.Attestation{Statement: "notarised", Targets: []ledger.RecordRef{{Index: step2.Index}}, Note: "(2026) 京证字第 0001 号"}})
+	att, err := ledger.SignTx(nkey, rand.Reader, &ledger.Body{ChainID: c.a.ChainID, Time: time.Now().UnixNano(),
+		Payload: &ledger.Attestation{Statement: "notarised", Targets: []ledger.RecordRef{{Index: step2.Index}}, Note: "(2026) 京证字第 0001 号"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/peertest"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/testnet"
 )
 
@@ -150,8 +151,9 @@ func TestOriginalsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ae, err := api.Entry(context.Background(), cu.Events[1].Index)
-	if err != nil || ae.Type != "access" || ae.Custody == nil || ae.Custody.Grant == nil || *ae.Custody.Grant != g1 ||
-		len(ae.Custody.Records) != 1 || strconv.FormatUint(ae.Custody.Records[0].Index, 10) != id {
+	acc, _ := ae.Details.(*ledger.AccessDetails)
+	if err != nil || ae.Type != "access" || acc == nil || acc.Grant == nil || *acc.Grant != g1 ||
+		len(acc.Records) != 1 || strconv.FormatUint(acc.Records[0].Index, 10) != id {
 		t.Fatalf("access entry %+v, %v", ae, err)
 	}
 

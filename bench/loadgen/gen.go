@@ -128,7 +128,7 @@ func (g *generator) tx(i int) ([]byte, error) {
 			}
 			recs[j] = r
 		}
-		return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Type: ledger.TxBatch, Time: g.now().UnixNano(), Records: recs})
+		return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Time: g.now().UnixNano(), Payload: &ledger.Batch{Records: recs}})
 	}
 	return nil, fmt.Errorf("unknown mode %q", g.mode)
 }
@@ -139,7 +139,7 @@ func (g *generator) signed(n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Type: ledger.TxEvidence, Time: g.now().UnixNano(), Record: &r})
+	return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Time: g.now().UnixNano(), Payload: &ledger.Evidence{Record: r}})
 }
 
 // kvTx returns a kvstore transaction of kvTxSize bytes: "k<hex>=v<hex>".

@@ -98,16 +98,15 @@ func TestPresignSigned(t *testing.T) {
 				if tx.Body.ChainID != "bench-chain" || tx.Body.Signer != key.Public().ID() || tx.Body.Time != 1_800_000_000*int64(time.Second) {
 					t.Fatalf("tx %d: chain %q signer %v time %d", i, tx.Body.ChainID, tx.Body.Signer, tx.Body.Time)
 				}
-				recs := tx.Body.Records
+				recs := tx.Body.EvidenceRecords()
 				switch tt.mode {
 				case modeSigned:
-					if tx.Body.Type != ledger.TxEvidence {
-						t.Fatalf("tx %d is %v, want evidence", i, tx.Body.Type)
+					if tx.Body.Type() != ledger.TxEvidence {
+						t.Fatalf("tx %d is %v, want evidence", i, tx.Body.Type())
 					}
-					recs = []ledger.Record{*tx.Body.Record}
 				case modeBatch:
-					if tx.Body.Type != ledger.TxBatch || len(recs) != tt.batchSize {
-						t.Fatalf("tx %d is %v with %d records, want batch of %d", i, tx.Body.Type, len(recs), tt.batchSize)
+					if tx.Body.Type() != ledger.TxBatch || len(recs) != tt.batchSize {
+						t.Fatalf("tx %d is %v with %d records, want batch of %d", i, tx.Body.Type(), len(recs), tt.batchSize)
 					}
 				}
 				for _, r := range recs {

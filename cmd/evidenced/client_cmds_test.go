@@ -109,10 +109,7 @@ func (n *fakeNode) records(i int) []ledger.Record {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	tx := n.txs[i]
-	if tx.Body.Record != nil {
-		return []ledger.Record{*tx.Body.Record}
-	}
-	return tx.Body.Records
+	return tx.Body.EvidenceRecords()
 }
 
 func TestSubmitStep1(t *testing.T) {
@@ -129,8 +126,8 @@ func TestSubmitStep1(t *testing.T) {
 		t.Fatalf("node accepted %d transactions, want 1", len(n.txs))
 	}
 	tx := n.txs[0]
-	if tx.Body.Type != ledger.TxEvidence || tx.Body.Signer != key.Public().ID() || tx.Body.ChainID != "evidenced-test" {
-		t.Errorf("body = type %v signer %s chain %q", tx.Body.Type, tx.Body.Signer.Short(), tx.Body.ChainID)
+	if tx.Body.Type() != ledger.TxEvidence || tx.Body.Signer != key.Public().ID() || tx.Body.ChainID != "evidenced-test" {
+		t.Errorf("body = type %v signer %s chain %q", tx.Body.Type(), tx.Body.Signer.Short(), tx.Body.ChainID)
 	}
 	sc := readSidecar(t, f)
 	rec := n.records(0)[0]
@@ -240,7 +237,7 @@ func TestSubmitBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("batch: %v %s", err, e)
 	}
-	if len(n.txs) != 1 || n.txs[0].Body.Type != ledger.TxBatch {
+	if len(n.txs) != 1 || n.txs[0].Body.Type() != ledger.TxBatch {
 		t.Fatalf("want one batch transaction, got %d", len(n.txs))
 	}
 	recs := n.records(0)

@@ -132,10 +132,7 @@ func (n *fakeNode) submit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	recs := tx.Body.Records
-	if tx.Body.Record != nil {
-		recs = []ledger.Record{*tx.Body.Record}
-	}
+	recs := tx.Body.EvidenceRecords()
 	for _, rec := range recs {
 		head := n.chains[rec.Chain]
 		steps, leaf := uint32(0), crypto.Hash{}
@@ -157,7 +154,7 @@ func (n *fakeNode) submit(w http.ResponseWriter, r *http.Request) {
 	eb := (&ledger.Entry{Height: height, Time: btime.UnixNano(), TxBytes: body}).Encode()
 	leaf := ledger.LeafHash(eb)
 	e := client.Entry{Index: index, Height: height, Time: btime, LeafHash: leaf, Entry: eb, TxID: tx.ID(),
-		Type: tx.Body.Type.String(), ChainID: tx.Body.ChainID, Signer: "bank-a", SignerKey: tx.Body.Signer,
+		Type: tx.Body.Type().String(), ChainID: tx.Body.ChainID, Signer: "bank-a", SignerKey: tx.Body.Signer,
 		ClientTime: time.Unix(0, tx.Body.Time).UTC()}
 	var chains []string
 	for i, rec := range recs {
@@ -187,7 +184,7 @@ func (n *fakeNode) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.write(w, 200, client.SubmitResult{TxID: tx.ID(), Status: client.StatusCommitted, Index: index, Height: height, Time: btime,
-		Signer: "bank-a", Type: tx.Body.Type.String(), Chains: chains})
+		Signer: "bank-a", Type: tx.Body.Type().String(), Chains: chains})
 }
 
 func (n *fakeNode) entry(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
 )
 
 // chainPageSize is how many steps `chain` asks for per request.
@@ -216,29 +217,31 @@ func printEntry(w io.Writer, e *client.Entry) error {
 			ew.printf("\tlabels %s\n", formatLabels(r.Labels))
 		}
 	}
-	if a := e.Attestation; a != nil {
-		ew.printf("attestation\t%s\n", a.Statement)
-		for _, t := range a.Targets {
-			ew.printf("\ttarget entry %d record %d\n", t.Index, t.Pos)
-		}
-		if a.Document != (crypto.Hash{}) {
-			ew.printf("\tdocument %s\n", a.Document)
-		}
-		if a.Note != "" {
-			ew.printf("\tnote %s\n", a.Note)
-		}
-	}
-	if m := e.Member; m != nil {
-		ew.printf("member\t%s, role %s, power %d\n", m.Name, m.Role, m.Power)
-		for i, k := range m.Keys {
-			id := crypto.KeyID(crypto.SM3(k))
-			ew.printf("\tkey %d %s %s\n", i, id.Short(), k)
-		}
+	if e.Details != nil {
+		printDetails(ew, e.Details)
 	}
 	if ew.err != nil {
 		return ew.err
 	}
 	return tw.Flush()
+}
+
+// printDetails prints what an entry's transaction carries beyond its
+// records, field by field, whatever its type: one "name<TAB>value" line a
+// field, keys one per line with their ids.
+func printDetails(ew *errWriter, d ledger.Details) {
+	for _, f := range d.Fields() {
+		label := strings.ReplaceAll(f.Name, "_", " ")
+		keys, ok := f.Value.([]ledger.HexBytes)
+		if !ok {
+			ew.printf("%s\t%s\n", label, f.Text())
+			continue
+		}
+		for i, k := range keys {
+			ew.printf("%s\t%d %s %s\n", label, i, crypto.KeyID(crypto.SM3(k)).Short(), k)
+			label = ""
+		}
+	}
 }
 
 func printCommitment(w io.Writer, r *client.CommitmentRecords) error {

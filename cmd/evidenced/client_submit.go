@@ -251,7 +251,7 @@ func planSubmit(o *submitOpts, paths []string, labels []ledger.Label) ([]evidenc
 		if f.step > 1 {
 			probe.Prev = crypto.Hash{1}
 		}
-		if _, err := ledger.EncodeBody(&ledger.Body{ChainID: "probe", Type: ledger.TxEvidence, Record: &probe}); err != nil {
+		if _, err := ledger.EncodeBody(&ledger.Body{ChainID: "probe", Payload: &ledger.Evidence{Record: probe}}); err != nil {
 			return nil, fmt.Errorf("%s: %v", p, rejectText(err))
 		}
 		if _, err := os.Lstat(f.sidecar); err == nil && !o.force {
@@ -412,16 +412,16 @@ func (s *submitter) chainHead(chain string, step uint32) (crypto.Hash, error) {
 
 // body builds the transaction body for files with their prev links.
 func (s *submitter) body(typ ledger.TxType, files []evidenceFile, prevs []crypto.Hash) *ledger.Body {
-	b := &ledger.Body{ChainID: s.chainID, Type: typ, Time: time.Now().UnixNano()}
+	b := &ledger.Body{ChainID: s.chainID, Time: time.Now().UnixNano()}
 	recs := make([]ledger.Record, len(files))
 	for i, f := range files {
 		recs[i] = ledger.Record{Kind: s.o.kind, Chain: f.chain, Step: f.step, Prev: prevs[i],
 			Commitment: f.comm, Size: f.size, Labels: s.labels}
 	}
 	if typ == ledger.TxBatch {
-		b.Records = recs
+		b.Payload = &ledger.Batch{Records: recs}
 	} else {
-		b.Record = &recs[0]
+		b.Payload = &ledger.Evidence{Record: recs[0]}
 	}
 	return b
 }

@@ -296,13 +296,13 @@ func TestTxBuildOfflineDigestBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dec.Type != ledger.TxBatch || dec.ChainID != "evidenced-test" || dec.Signer != pub.ID() || len(dec.Records) != 2 ||
-		dec.Records[0].Chain != "DAY-1.1" || dec.Records[1].Prev != prev2 || dec.Records[0].Prev != prev1 || dec.Records[1].Step != 2 {
+	if dec.Type() != ledger.TxBatch || dec.ChainID != "evidenced-test" || dec.Signer != pub.ID() || len(dec.EvidenceRecords()) != 2 ||
+		dec.EvidenceRecords()[0].Chain != "DAY-1.1" || dec.EvidenceRecords()[1].Prev != prev2 || dec.EvidenceRecords()[0].Prev != prev1 || dec.EvidenceRecords()[1].Step != 2 {
 		t.Fatalf("body = %+v", dec)
 	}
 	for i, f := range files {
 		sc := readSidecar(t, f)
-		if sc.Status != sidecarPending || sc.TxID != u.TxID || sc.Commitment != dec.Records[i].Commitment || u.Records[i].Sidecar != f+sidecarSuffix {
+		if sc.Status != sidecarPending || sc.TxID != u.TxID || sc.Commitment != dec.EvidenceRecords()[i].Commitment || u.Records[i].Sidecar != f+sidecarSuffix {
 			t.Errorf("sidecar %d = %+v", i, sc)
 		}
 	}

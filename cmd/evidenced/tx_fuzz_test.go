@@ -21,7 +21,7 @@ func FuzzParseUnsignedTx(f *testing.F) {
 	}
 	rec := &ledger.Record{Kind: "loan-contract", Chain: "LOAN-1", Step: 2, Prev: crypto.Hash{1}, Commitment: crypto.Hash{2}, Size: 9,
 		Labels: []ledger.Label{{Key: "product", Value: "consumer-loan"}}}
-	body := &ledger.Body{ChainID: "evidenced-test", Type: ledger.TxEvidence, Signer: k.Public().ID(), Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano(), Record: rec}
+	body := &ledger.Body{ChainID: "evidenced-test", Signer: k.Public().ID(), Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano(), Payload: &ledger.Evidence{Record: *rec}}
 	bb, err := ledger.EncodeBody(body)
 	if err != nil {
 		f.Fatal(err)

@@ -78,7 +78,7 @@ func newUnsignedTx(body *ledger.Body, bodyBytes []byte, pub *crypto.PublicKey, f
 		return nil, fmt.Errorf("internal error: %d records for %d files", len(recs), len(files))
 	}
 	u := &unsignedTx{Version: unsignedVersion, TxID: crypto.SM3(bodyBytes), BodySize: len(bodyBytes), ChainID: body.ChainID,
-		Type: body.Type.String(), Signer: body.Signer, ClientTime: time.Unix(0, body.Time).UTC()}
+		Type: body.Type().String(), Signer: body.Signer, ClientTime: time.Unix(0, body.Time).UTC()}
 	for i, r := range recs {
 		// Absolute paths, so that tx attach finds the sidecars from any directory.
 		file, err := filepath.Abs(files[i].path)

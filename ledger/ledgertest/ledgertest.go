@@ -146,18 +146,18 @@ func Commitment(s string) crypto.Hash { return crypto.SM3([]byte("test-commitmen
 
 // Evidence builds a signed single-record evidence transaction.
 func (a *Alliance) Evidence(key *crypto.PrivateKey, t int64, rec ledger.Record) []byte {
-	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxEvidence, Time: t, Record: &rec})
+	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Time: t, Payload: &ledger.Evidence{Record: rec}})
 }
 
 // Batch builds a signed batch transaction.
 func (a *Alliance) Batch(key *crypto.PrivateKey, t int64, recs []ledger.Record) []byte {
-	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxBatch, Time: t, Records: recs})
+	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Time: t, Payload: &ledger.Batch{Records: recs}})
 }
 
 // Attest builds a signed attestation transaction.
 func (a *Alliance) Attest(key *crypto.PrivateKey, t int64, statement string, targets ...ledger.RecordRef) []byte {
-	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Type: ledger.TxAttest, Time: t,
-		Attestation: &ledger.Attestation{Statement: statement, Targets: targets}})
+	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Time: t,
+		Payload: &ledger.Attestation{Statement: statement, Targets: targets}})
 }
 
 // Sign encodes and signs b with key; it panics if b is invalid (a bug in the test).
@@ -167,4 +167,24 @@ func (a *Alliance) Sign(key *crypto.PrivateKey, b *ledger.Body) []byte {
 		panic("ledgertest: sign: " + err.Error())
 	}
 	return tx
+}
+
+// ExampleEntry returns the bytes of a log entry at height 7 holding a
+// transaction of type info with its registry example payload (Example),
+// signed by signer's key id with a stand-in signature: what the tests that
+// walk the registry show, in every place that shows entries.
+func ExampleEntry(info *ledger.TxTypeInfo, signer crypto.KeyID) []byte {
+	b := &ledger.Body{ChainID: "evidenced-example", Signer: signer, Time: GenesisTime + 7e9, Payload: info.Example()}
+	if info.Origin == ledger.OriginGenesis {
+		b.Signer = crypto.KeyID{}
+	}
+	body, err := ledger.EncodeBody(b)
+	if err != nil {
+		panic("ledgertest: example of " + info.Name + ": " + err.Error())
+	}
+	tx, err := ledger.EncodeTx(body, []byte{0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01})
+	if err != nil {
+		panic("ledgertest: example of " + info.Name + ": " + err.Error())
+	}
+	return (&ledger.Entry{Height: 7, Time: GenesisTime + 7e9, TxBytes: tx}).Encode()
 }

@@ -172,7 +172,7 @@ func (g *generator) tx(now int64, used map[string]bool) []byte {
 		if g.rng.IntN(3) == 0 {
 			exp = now + int64(g.rng.IntN(4))*int64(time.Second)
 		}
-		return g.a.Sign(bank, &ledger.Body{ChainID: g.a.ChainID, Type: ledger.TxGrant, Time: now, Grant: &ledger.Grant{
+		return g.a.Sign(bank, &ledger.Body{ChainID: g.a.ChainID, Time: now, Payload: &ledger.Grant{
 			Grantee: grantee, Purpose: "case-" + fmt.Sprint(g.nextID), Expiry: exp,
 			Keys: []ledger.GrantKey{{Ref: g.keptRef(), Wrapped: g.bytes(100)}}}})
 	case k < 38: // an access, by the owner, a grantee or someone else
@@ -181,9 +181,9 @@ func (g *generator) tx(now int64, used map[string]bool) []byte {
 		if g.rng.IntN(4) > 0 {
 			a.ViaGrant, a.Grant = true, g.grantRef()
 		}
-		return g.a.Sign(g.a.Key(who), &ledger.Body{ChainID: g.a.ChainID, Type: ledger.TxAccess, Time: now, Access: a})
+		return g.a.Sign(g.a.Key(who), &ledger.Body{ChainID: g.a.ChainID, Time: now, Payload: a})
 	case k < 40: // a revoke, by the maker or not
-		return g.a.Sign(bank, &ledger.Body{ChainID: g.a.ChainID, Type: ledger.TxRevoke, Time: now, Revoke: &ledger.Revoke{Grant: g.grantRef()}})
+		return g.a.Sign(bank, &ledger.Body{ChainID: g.a.ChainID, Time: now, Payload: &ledger.Revoke{Grant: g.grantRef()}})
 	case k < 55: // batch
 		var recs []ledger.Record
 		for range 1 + g.rng.IntN(20) {
@@ -241,6 +241,33 @@ func TestDeterminism(t *testing.T) {
 	if testing.Short() && blocks > 200 {
 		blocks = 200
 	}
+	simulate(t, seed, blocks)
+}
+
+// Golden simulation: a fixed seed gives the same blocks and so, run after
+// run and release after release, the same app hash. A change to the
+// consensus path that changes the hash changes what replicas of different
+// versions agree on: it needs a coordinated upgrade. A change to the
+// generator (a new transaction type to cover) changes the blocks, and so
+// the hash: then record the new one here, saying why in the commit.
+const (
+	goldenSeed   = 20261202
+	goldenBlocks = 1000
+	// goldenAppHash was first recorded at 0e441d8, before the registry of
+	// transaction types, and holds after it.
+	goldenAppHash = "91a4ebc6fd4ecf495d5843c9ec92c60c555e567369051cdaa4bbbc47602a9385"
+)
+
+func TestDeterminismGolden(t *testing.T) {
+	head := simulate(t, goldenSeed, goldenBlocks)
+	if got := head.AppHash.String(); got != goldenAppHash {
+		t.Fatalf("seed %d, %d blocks: final app hash %s, want %s: the consensus path or the generator changed", goldenSeed, goldenBlocks, got, goldenAppHash)
+	}
+}
+
+// simulate runs the simulation and returns the final log head.
+func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
+	t.Helper()
 	t.Logf("determinism simulation: seed %d, %d blocks, %d replicas (reproduce with -sim.seed=%d)", seed, blocks, replicas, seed)
 	defer func() {
 		if t.Failed() {
@@ -394,6 +421,7 @@ func TestDeterminism(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("final app hash %s at height %d, log root %s", head.AppHash, blocks, head.Root)
 	t.Logf("replicas agreed on the app hash at all %d heights: %d txs accepted, %d rejected, %d bundles, log size %d, %d records, %d kept originals, %d grants, %d restarts after commit, %d crashes before commit",
 		blocks, accepted, rejected, g.bundles, head.Size, head.Records, len(g.kept), len(g.grants), kills, crashes)
 	if blocks >= 200 && g.bundles == 0 {
@@ -406,4 +434,5 @@ func TestDeterminism(t *testing.T) {
 			t.Errorf("the simulation never produced code %s: the generator no longer exercises that rule", c)
 		}
 	}
+	return head
 }
