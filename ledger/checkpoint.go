@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,8 +204,17 @@ func (s *state) totalPower() (uint64, error) {
 }
 
 // Trusted reports whether signers holding power out of total make a
-// trusted checkpoint: strictly more than 2/3 of the voting power.
-func Trusted(power, total uint64) bool { return total > 0 && 3*power > 2*total }
+// trusted checkpoint: strictly more than 2/3 of the voting power. It
+// compares 3·power with 2·total in 128 bits, so it holds for any uint64
+// powers (a genesis roster may give a total up to 2^64-1).
+func Trusted(power, total uint64) bool {
+	if total == 0 {
+		return false
+	}
+	ph, pl := bits.Mul64(power, 3)
+	th, tl := bits.Mul64(total, 2)
+	return ph > th || ph == th && pl > tl
+}
 
 // applyCheckpoint validates and stages a checkpoint transaction in block b.
 func (l *Ledger) applyCheckpoint(s *state, b Block, c *CosignedCheckpoint) (*RejectError, error) {

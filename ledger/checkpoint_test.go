@@ -328,6 +328,9 @@ func TestCheckpointQuorum(t *testing.T) {
 		{"four members with 40 of 140", map[string]uint64{"court": 100}, quorum, ledger.CodeCheckpoint},
 		{"exactly 2/3 with power 1 each: 2 of 3", map[string]uint64{"bank-a": 1, "bank-b": 1, "court": 1, "notary": 0, "arbitration": 0}, []string{"bank-a", "bank-b"}, ledger.CodeCheckpoint},
 		{"3 of 3", map[string]uint64{"bank-a": 1, "bank-b": 1, "court": 1, "notary": 0, "arbitration": 0}, []string{"bank-a", "bank-b", "court"}, ledger.CodeOK},
+		// Twice the total does not fit in 64 bits.
+		{"10 of 2^63", map[string]uint64{"bank-a": 1<<63 - 40}, []string{"court"}, ledger.CodeCheckpoint},
+		{"2^63-10 of 2^63", map[string]uint64{"bank-a": 1<<63 - 40}, []string{"arbitration", "bank-a", "bank-b", "notary"}, ledger.CodeOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -618,6 +621,13 @@ func TestTrusted(t *testing.T) {
 		{67, 100, true},
 		{200, 300, false},
 		{201, 300, true},
+		// Powers whose double or triple does not fit in 64 bits.
+		{1, 1 << 63, false},
+		{1 << 62, 1 << 63, false},
+		{3 << 62, 3 << 62, true},
+		{math.MaxUint64 / 3 * 2, math.MaxUint64, false}, // exactly 2/3
+		{math.MaxUint64/3*2 + 1, math.MaxUint64, true},
+		{math.MaxUint64, math.MaxUint64, true},
 	}
 	for _, tt := range tests {
 		if got := ledger.Trusted(tt.power, tt.total); got != tt.want {
