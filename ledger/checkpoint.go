@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -351,9 +352,12 @@ func (v *View) LatestCheckpoint() (*SignedCheckpoint, error) {
 // includes entry index (tree size > index). Receipts use it, so a receipt
 // once available never changes.
 func (v *View) CheckpointCovering(index uint64) (*SignedCheckpoint, error) {
-	kvs, err := v.r.Scan(key1(prefixCheckpointBySize), keyU64(prefixCheckpointBySize, index+1), 1)
-	if err != nil {
-		return nil, err
+	var kvs []KV
+	if index < math.MaxUint64 { // no tree size exceeds 2^64-1; index+1 would wrap to 0
+		var err error
+		if kvs, err = v.r.Scan(key1(prefixCheckpointBySize), keyU64(prefixCheckpointBySize, index+1), 1); err != nil {
+			return nil, err
+		}
 	}
 	if len(kvs) == 0 {
 		return nil, fmt.Errorf("no trusted checkpoint covers entry %d yet: %w", index, ErrNotFound)

@@ -450,12 +450,14 @@ func TestCheckpointLifecycle(t *testing.T) {
 		index  uint64
 		height int64 // of the covering checkpoint; -1: none
 	}{
-		{0, 1}, {5, 1}, {6, 1}, {7, 4}, {8, -1}, {1 << 40, -1},
+		{0, 1}, {5, 1}, {6, 1}, {7, 4}, {8, -1}, {1 << 40, -1}, {math.MaxUint64, -1},
 	} {
 		got, err := v.CheckpointCovering(tc.index)
 		if tc.height < 0 {
-			if !errors.Is(err, ledger.ErrNotFound) {
-				t.Errorf("CheckpointCovering(%d) = %+v, %v; want ErrNotFound", tc.index, got, err)
+			if err == nil {
+				t.Errorf("CheckpointCovering(%d) = the checkpoint of height %d, want ErrNotFound", tc.index, got.Checkpoint.Height)
+			} else if !errors.Is(err, ledger.ErrNotFound) {
+				t.Errorf("CheckpointCovering(%d) = %v, want ErrNotFound", tc.index, err)
 			}
 			continue
 		}
