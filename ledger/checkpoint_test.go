@@ -720,3 +720,31 @@ func TestParseCheckpointRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckpointStorageErrors: a storage failure while applying a block
+// with a checkpoint is an error of Apply, never a verdict on the
+// checkpoint.
+func TestCheckpointStorageErrors(t *testing.T) {
+	f := newFixture(t)
+	f.advanceTo(3)
+	tx := checkpointTx(t, chainID, 1, f.cosign(f.text(1), quorum...))
+	b := ledger.Block{Height: 3, Time: f.now + int64(time.Second), Txs: [][]byte{tx}}
+	for n := 1; ; n++ {
+		reads := 0
+		r := &errReader{r: f.st, fail: func([]byte) bool { reads++; return reads == n }}
+		out, err := f.l.Apply(r, b)
+		if reads < n { // no read failed
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCode(t, out.Results[0], ledger.CodeOK)
+			if n < 10 {
+				t.Fatalf("Apply made only %d reads", n-1)
+			}
+			break
+		}
+		if !errors.Is(err, errDisk) {
+			t.Fatalf("Apply with read %d failing = %v, want an error wrapping the storage error", n, err)
+		}
+	}
+}
