@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,10 @@ func TestParseGenesisStateRejects(t *testing.T) {
 			ms[court].Validator = ms[bankA].Validator
 			return ms
 		}), "member court has the validator key of bank-a"},
+		{"one validator for two members, in another case", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[court].Validator = strings.ToUpper(ms[bankA].Validator)
+			return ms
+		}), "member court has the validator key of bank-a"},
 		{"validator of 31 bytes", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
 			ms[court].Validator = ms[court].Validator[2:]
 			return ms
@@ -175,6 +180,13 @@ func TestInitChainChecksGenesis(t *testing.T) {
 		{"the test alliance", func(*ledger.Genesis) {}, ""},
 		{"no validators to check", func(g *ledger.Genesis) { g.Validators = nil }, ""},
 		{"validator keys in upper case", upper, ""},
+		{"court runs bank-a's validator, in upper case", func(g *ledger.Genesis) {
+			court := slices.IndexFunc(g.State.Members, func(m ledger.GenesisMember) bool { return m.Name == "court" })
+			g.State.Members[court].Validator = strings.ToUpper(g.State.Members[0].Validator)
+			g.Validators = slices.DeleteFunc(slices.Clone(g.Validators), func(v ledger.ConsensusValidator) bool {
+				return bytes.Equal(v.PubKey, hexBytes(t, a.Genesis.State.Members[court].Validator))
+			})
+		}, "member court has the validator key of bank-a"},
 		{"empty validator set", func(g *ledger.Genesis) { g.Validators = []ledger.ConsensusValidator{} }, "is not in the genesis validator set"},
 		{"zero time window", func(g *ledger.Genesis) { g.State.Params.TimeWindow = 0 }, "genesis params: time_window must be positive"},
 		{"negative time window", func(g *ledger.Genesis) { g.State.Params.TimeWindow = -1 }, "genesis params: time_window must be positive"},
