@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,8 +205,17 @@ func (s *state) totalPower() (uint64, error) {
 }
 
 // Trusted reports whether signers holding power out of total make a
-// trusted checkpoint: strictly more than 2/3 of the voting power.
-func Trusted(power, total uint64) bool { return total > 0 && 3*power > 2*total }
+// trusted checkpoint: strictly more than 2/3 of the voting power. It
+// compares 3·power with 2·total in 128 bits, so it holds for any uint64
+// powers (a genesis roster may give a total up to 2^64-1).
+func Trusted(power, total uint64) bool {
+	if total == 0 {
+		return false
+	}
+	ph, pl := bits.Mul64(power, 3)
+	th, tl := bits.Mul64(total, 2)
+	return ph > th || ph == th && pl > tl
+}
 
 var checkpointType = TxTypeInfo{
 	Type: TxCheckpoint, Name: "checkpoint", Title: "Checkpoint",
@@ -435,9 +446,12 @@ func (v *View) LatestCheckpoint() (*SignedCheckpoint, error) {
 // includes entry index (tree size > index). Receipts use it, so a receipt
 // once available never changes.
 func (v *View) CheckpointCovering(index uint64) (*SignedCheckpoint, error) {
-	kvs, err := v.r.Scan(key1(prefixCheckpointBySize), keyU64(prefixCheckpointBySize, index+1), 1)
-	if err != nil {
-		return nil, err
+	var kvs []KV
+	if index < math.MaxUint64 { // no tree size exceeds 2^64-1; index+1 would wrap to 0
+		var err error
+		if kvs, err = v.r.Scan(key1(prefixCheckpointBySize), keyU64(prefixCheckpointBySize, index+1), 1); err != nil {
+			return nil, err
+		}
 	}
 	if len(kvs) == 0 {
 		return nil, fmt.Errorf("no trusted checkpoint covers entry %d yet: %w", index, ErrNotFound)

@@ -213,10 +213,12 @@ func (gs *GenesisState) members() ([]*Member, error) {
 		case m.Power == 0 && gm.Validator != "":
 			return nil, fmt.Errorf("genesis member %s has a validator key but no voting power: give it power, or remove the key", m.Name)
 		}
-		if other, dup := validators[gm.Validator]; gm.Validator != "" && dup {
+		// Hex is case-insensitive: compare keys, not their spelling.
+		vkey := strings.ToLower(gm.Validator)
+		if other, dup := validators[vkey]; vkey != "" && dup {
 			return nil, fmt.Errorf("genesis member %s has the validator key of %s: every member runs its own validator", m.Name, other)
 		}
-		validators[gm.Validator] = m.Name
+		validators[vkey] = m.Name
 		names[m.Name] = true
 		if power+m.Power < power {
 			return nil, fmt.Errorf("genesis voting power overflows")
