@@ -315,8 +315,15 @@ func (l *Ledger) prepare(s *state, txs [][]byte) ([]prepared, error) {
 			p.bundle = inner
 			p.inner = make([]prepared, len(inner))
 			for j, in := range inner {
-				if err := l.prepareOne(s, &p.inner[j], in, &work); err != nil {
+				q := &p.inner[j]
+				if err := l.prepareOne(s, q, in, &work); err != nil {
 					return nil, err
+				}
+				// A bundle carries members' transactions only: a proposer's
+				// checkpoint inside one would be accepted by Apply but not
+				// by Check, and a block holds its checkpoint first, alone.
+				if q.tx != nil && q.tx.Body.Type().Info().Origin == OriginProposer {
+					q.err = reject(CodeProposerOnly, "a %s transaction is never carried in a bundle: proposers put it in blocks alone", q.tx.Body.Type())
 				}
 			}
 			continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/evidenced/evidenced/crypto"
@@ -153,4 +154,34 @@ func FuzzDecodeBundle(f *testing.F) {
 			t.Fatalf("bundle round trip differs:\n%x\n%x", b, again)
 		}
 	})
+}
+
+// TestBundleRefusesCheckpoint: a bundle carries members' transactions only.
+// A valid checkpoint inside one is refused (proposer_only) by Check and by
+// Apply alike, and trusts nothing; the same checkpoint alone is accepted.
+func TestBundleRefusesCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	f.advanceTo(3)
+	cp := checkpointTx(t, chainID, 1, f.cosign(f.text(1), quorum...))
+	ev := f.a.Evidence(f.a.Key("bank-a"), f.now, rec("LOAN-BC", 1, crypto.Hash{}, "bc"))
+	b, err := ledger.EncodeBundle([][]byte{ev, cp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.l.Check(f.st, b, f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Inner) != 2 || res.Inner[0].Code != ledger.CodeOK || res.Inner[1].Code != ledger.CodeProposerOnly {
+		t.Fatalf("Check: %+v", res)
+	}
+	out := f.block(b)
+	r := out.Results[0]
+	if r.Code != ledger.CodeBundleRejected || r.Inner[1].Code != ledger.CodeProposerOnly || !strings.Contains(r.Inner[1].Log, "bundle") {
+		t.Fatalf("Apply: %+v", r)
+	}
+	if _, err := f.view().LatestCheckpoint(); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("a checkpoint in a bundle was trusted: %v", err)
+	}
+	wantCode(t, f.block(cp).Results[0], ledger.CodeCheckpoint) // now at the wrong height: it was for block 3
 }

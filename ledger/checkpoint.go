@@ -383,6 +383,9 @@ func decodeSignatures(v []byte) ([]MemberSignature, error) {
 		}
 		out[i].Signature = []byte(sig)
 	}
+	if !s.Empty() {
+		return nil, fmt.Errorf("%w: checkpoint signatures have %d trailing bytes", ErrStoreCorrupt, len(s))
+	}
 	return out, nil
 }
 
