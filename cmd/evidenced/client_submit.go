@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,46 +15,9 @@ import (
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
-	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
-
-// saltSize is the size of the random salt in a commitment.
-const saltSize = 32
-
-// sidecarSuffix is appended to a file's path to name its sidecar.
-const sidecarSuffix = ".evidence.json"
-
-// sidecarVersion is the version of the sidecar format.
-const sidecarVersion = 1
-
-// Sidecar status values.
-const (
-	sidecarPending   = "pending"   // written before submitting; the tx may not be committed
-	sidecarCommitted = "committed" // the tx is in a committed block
-)
-
-// sidecar is the FILE.evidence.json written next to each submitted file.
-// It holds the salt, the secret without which the file cannot be proven
-// against its on-chain commitment later.
-type sidecar struct {
-	Version    int               `json:"version"`
-	File       string            `json:"file"` // base name of the original
-	Size       uint64            `json:"size"`
-	Salt       client.HexBytes   `json:"salt"`
-	Commitment crypto.Hash       `json:"commitment"` // SM3(salt ‖ file bytes)
-	Chain      string            `json:"chain"`
-	Step       uint32            `json:"step"`
-	Pos        uint16            `json:"pos"` // record position in the entry (batch)
-	Kind       string            `json:"kind"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Status     string            `json:"status"` // pending or committed
-	TxID       crypto.Hash       `json:"tx_id"`
-	Index      uint64            `json:"index,omitempty"`
-	Height     int64             `json:"height,omitempty"`
-	Time       time.Time         `json:"time,omitzero"` // block time
-	ChainID    string            `json:"chain_id"`      // the alliance chain id
-}
 
 // submission is one file's outcome, as printed with --output json.
 type submission struct {
@@ -241,7 +203,7 @@ func planSubmit(o *submitOpts, paths []string, labels []ledger.Label) ([]evidenc
 			return nil, fmt.Errorf("%s is given twice", p)
 		}
 		seen[p] = true
-		f := evidenceFile{path: p, sidecar: p + sidecarSuffix, chain: o.chain, step: o.step + uint32(i)}
+		f := evidenceFile{path: p, sidecar: sidecar.Path(p), chain: o.chain, step: o.step + uint32(i)}
 		if o.batch {
 			f.chain, f.step, f.pos = o.chain+"."+strconv.Itoa(i+1), o.step, uint16(i)
 		}
@@ -306,23 +268,20 @@ func parseLabels(flags []string) ([]ledger.Label, error) {
 // commitFile draws f's salt and computes its commitment and size, reading
 // the file once, in constant memory.
 func commitFile(f *evidenceFile) error {
-	f.salt = make([]byte, saltSize)
-	if _, err := io.ReadFull(rand.Reader, f.salt); err != nil {
-		return fmt.Errorf("draw salt: %w", err)
+	salt, err := sidecar.NewSalt(rand.Reader)
+	if err != nil {
+		return err
 	}
 	in, err := os.Open(f.path)
 	if err != nil {
 		return fmt.Errorf("evidence file: %w", err)
 	}
 	defer in.Close()
-	h := crypto.NewSM3()
-	h.Write(f.salt)
-	n, err := io.Copy(h, in)
+	comm, size, err := sidecar.Commit(salt, in)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", f.path, err)
 	}
-	copy(f.comm[:], h.Sum(nil))
-	f.size = uint64(n)
+	f.salt, f.comm, f.size = salt, comm, size
 	return nil
 }
 
@@ -491,22 +450,17 @@ func (s *submitter) submitError(err error, txID crypto.Hash, files []evidenceFil
 // writeSidecar writes f's sidecar: pending (res nil) or with the result.
 // The first write refuses an existing file unless --force.
 func (s *submitter) writeSidecar(f *evidenceFile, txID crypto.Hash, res *client.SubmitResult) error {
-	sc := sidecar{Version: sidecarVersion, File: filepath.Base(f.path), Size: f.size, Salt: f.salt, Commitment: f.comm,
+	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(f.path), Size: f.size, Salt: f.salt, Commitment: f.comm,
 		Chain: f.chain, Step: f.step, Pos: f.pos, Kind: s.o.kind, Labels: labelMap(s.labels),
-		Status: sidecarPending, TxID: txID, ChainID: s.chainID}
+		Status: sidecar.StatusPending, TxID: txID, ChainID: s.chainID}
 	if res != nil && res.Status == client.StatusCommitted {
-		sc.Status, sc.Index, sc.Height, sc.Time = sidecarCommitted, res.Index, res.Height, res.Time.UTC()
+		sc.MarkCommitted(res.Index, res.Height, res.Time)
 	}
-	data, err := jsonIndent(sc)
-	if err != nil {
-		return err
-	}
+	save := sidecar.SaveNew
 	if f.written || s.o.force {
-		err = atomicfile.WriteFile(f.sidecar, data, 0o600)
-	} else {
-		err = atomicfile.WriteNew(f.sidecar, data, 0o600)
+		save = sidecar.Save
 	}
-	if err != nil {
+	if err := save(f.sidecar, sc); err != nil {
 		return fmt.Errorf("write sidecar %s: %w", f.sidecar, err)
 	}
 	f.written = true

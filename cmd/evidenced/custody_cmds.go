@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evidenced/evidenced/client"
-	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/receipt"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // envToken names the environment variable with the node's API token.
@@ -263,7 +263,7 @@ record's receipt is then checked against the roster and the file.`,
 			if err := os.Rename(tmp.Name(), out); err != nil {
 				return fmt.Errorf("keep the original: %w", err)
 			}
-			res := fetched{File: out, Size: f.Size, Access: f.Access, Sidecar: out + ".evidence.json"}
+			res := fetched{File: out, Size: f.Size, Access: f.Access, Sidecar: sidecar.Path(out)}
 			if err := writeFetchSidecar(res.Sidecar, out, f); err != nil {
 				return err
 			}
@@ -286,12 +286,8 @@ record's receipt is then checked against the roster and the file.`,
 // writeFetchSidecar saves the salt of a fetched original beside it, in the
 // sidecar format submit writes, so receipt and verify can use it.
 func writeFetchSidecar(path, file string, f *client.FetchedOriginal) error {
-	sc := sidecar{Version: sidecarVersion, File: filepath.Base(file), Size: uint64(f.Size), Salt: client.HexBytes(f.Salt), Status: "committed"}
-	data, err := jsonIndent(sc)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
+	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(file), Size: uint64(f.Size), Salt: sidecar.Salt(f.Salt), Status: sidecar.StatusCommitted}
+	if err := sidecar.Save(path, sc); err != nil {
 		return fmt.Errorf("write the sidecar: %w", err)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/receipt"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // exitVerifyFailed is the exit status of verify and verify-consistency
@@ -76,9 +77,9 @@ written with mode 0600. Without --out the receipt is printed.`,
   evidenced receipt 4f1c…e9 --sidecar contract.pdf.evidence.json --out contract.receipt.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var sc *sidecar
+			var sc *sidecar.File
 			if sidecarPath != "" {
-				s, err := loadSidecar(sidecarPath)
+				s, err := sidecar.Load(sidecarPath)
 				if err != nil {
 					return err
 				}
@@ -148,22 +149,6 @@ written with mode 0600. Without --out the receipt is printed.`,
 	return cmd
 }
 
-// loadSidecar reads a sidecar written by submit.
-func loadSidecar(path string) (*sidecar, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read the sidecar: %w", err)
-	}
-	sc := &sidecar{}
-	if err := json.Unmarshal(data, sc); err != nil {
-		return nil, fmt.Errorf("%s is not a sidecar file (FILE.evidence.json): %w", path, err)
-	}
-	if len(sc.Salt) == 0 {
-		return nil, fmt.Errorf("%s holds no salt", path)
-	}
-	return sc, nil
-}
-
 // readRoster reads and parses a roster file; failure is unusable input
 // (exit 1).
 func readRoster(path string) (*ledger.Roster, error) {
@@ -228,14 +213,14 @@ step is named), 1 when an input cannot be read or parsed.`,
 			var opts receipt.VerifyOptions
 			switch {
 			case sidecarPath != "":
-				sc, err := loadSidecar(sidecarPath)
+				sc, err := sidecar.Load(sidecarPath)
 				if err != nil {
 					return err
 				}
 				opts.Salt = sc.Salt
 			case saltHex != "":
-				if opts.Salt, err = hex.DecodeString(saltHex); err != nil || len(opts.Salt) == 0 {
-					return fmt.Errorf("--salt %q is not hex digits", saltHex)
+				if opts.Salt, err = sidecar.ParseSalt(saltHex); err != nil {
+					return fmt.Errorf("--salt: %w", err)
 				}
 			}
 			if filePath != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // addTxCommands registers tx build and tx attach (external signing).
@@ -551,13 +551,9 @@ func attachFiles(u *unsignedTx) []evidenceFile {
 // markSidecar records a submission result in the sidecar tx build wrote,
 // if it still belongs to transaction txID.
 func markSidecar(path string, txID crypto.Hash, res *client.SubmitResult) error {
-	data, err := os.ReadFile(path)
+	sc, err := sidecar.Load(path)
 	if err != nil {
-		return fmt.Errorf("read sidecar: %w", err)
-	}
-	var sc sidecar
-	if err := json.Unmarshal(data, &sc); err != nil {
-		return fmt.Errorf("sidecar %s: %w", path, err)
+		return err
 	}
 	if sc.TxID != txID {
 		return fmt.Errorf("sidecar %s belongs to transaction %s, not %s: it was not updated", path, sc.TxID, txID)
@@ -565,12 +561,8 @@ func markSidecar(path string, txID crypto.Hash, res *client.SubmitResult) error 
 	if res.Status != client.StatusCommitted {
 		return nil
 	}
-	sc.Status, sc.Index, sc.Height, sc.Time = sidecarCommitted, res.Index, res.Height, res.Time.UTC()
-	out, err := jsonIndent(sc)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, out, 0o600); err != nil {
+	sc.MarkCommitted(res.Index, res.Height, res.Time)
+	if err := sidecar.Save(path, sc); err != nil {
 		return fmt.Errorf("write sidecar %s: %w", path, err)
 	}
 	return nil
