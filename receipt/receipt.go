@@ -269,8 +269,8 @@ func ParseRoster(data []byte) (*ledger.Roster, error) {
 	if err := decodeStrict(data, r); err != nil {
 		return nil, fmt.Errorf("%w: roster: %v", ErrMalformed, err)
 	}
-	if r.Version != 1 {
-		return nil, fmt.Errorf("%w: roster version %d: this program reads version 1 only", ErrMalformed, r.Version)
+	if r.Version != ledger.RosterVersion {
+		return nil, fmt.Errorf("%w: roster version %d: this program reads version %d only", ErrMalformed, r.Version, ledger.RosterVersion)
 	}
 	if _, err := newRosterIndex(r); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)

@@ -192,8 +192,8 @@ func (v *verifier) checkRoster() (string, map[string]string, error) {
 	if v.r.Version != Version {
 		return "", nil, fail(ReasonVersion, nil, "the receipt is of version %d; this verifier reads version %d", v.r.Version, Version)
 	}
-	if v.roster.Version != 1 {
-		return "", nil, fail(ReasonVersion, nil, "the roster is of version %d; this verifier reads version 1", v.roster.Version)
+	if v.roster.Version != ledger.RosterVersion {
+		return "", nil, fail(ReasonVersion, nil, "the roster is of version %d; this verifier reads version %d", v.roster.Version, ledger.RosterVersion)
 	}
 	idx, err := newRosterIndex(v.roster)
 	if err != nil {

@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -519,22 +517,9 @@ func rosterFromGenesis(path string) (*ledger.Roster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s app_state: %w", path, err)
 	}
-	r := &ledger.Roster{Version: 1, ChainID: doc.ChainID}
-	for _, m := range gs.Members {
-		rm := ledger.RosterMember{Name: m.Name, Role: m.Role, Power: m.Power}
-		for i, k := range m.Keys {
-			b, err := hex.DecodeString(k)
-			if err != nil {
-				return nil, fmt.Errorf("%s: member %s key %d is not hex", path, m.Name, i)
-			}
-			pk, err := crypto.ParsePublicKey(b)
-			if err != nil {
-				return nil, fmt.Errorf("%s: member %s key %d: %w", path, m.Name, i, err)
-			}
-			rm.Keys = append(rm.Keys, hex.EncodeToString(pk.Bytes()))
-		}
-		r.Members = append(r.Members, rm)
+	r, err := gs.Roster(doc.ChainID)
+	if err != nil {
+		return nil, fmt.Errorf("%s app_state: %w", path, err)
 	}
-	slices.SortFunc(r.Members, func(a, b ledger.RosterMember) int { return strings.Compare(a.Name, b.Name) })
 	return r, nil
 }
