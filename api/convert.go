@@ -118,12 +118,7 @@ func recordJSON(pos uint16, r *ledger.Record) client.Record {
 		Size:       r.Size,
 		Cipher:     r.Cipher,
 	}
-	if len(r.Labels) > 0 {
-		out.Labels = make(map[string]string, len(r.Labels))
-		for _, l := range r.Labels {
-			out.Labels[l.Key] = l.Value
-		}
-	}
+	out.Labels = ledger.LabelMap(r.Labels)
 	return out
 }
 

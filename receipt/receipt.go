@@ -210,12 +210,7 @@ func describe(leaf []byte, pos uint16, idx *rosterIndex) (*Record, *ledger.Tx, e
 		c := *lr.Cipher
 		r.Cipher = &c
 	}
-	if len(lr.Labels) > 0 {
-		r.Labels = make(map[string]string, len(lr.Labels))
-		for _, l := range lr.Labels {
-			r.Labels[l.Key] = l.Value
-		}
-	}
+	r.Labels = ledger.LabelMap(lr.Labels)
 	if k := idx.byID[tx.Body.Signer]; k != nil {
 		r.Submitter = k.member.Name
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -213,7 +212,7 @@ func planSubmit(o *submitOpts, paths []string, labels []ledger.Label) ([]evidenc
 		if f.step > 1 {
 			probe.Prev = crypto.Hash{1}
 		}
-		if _, err := ledger.EncodeBody(&ledger.Body{ChainID: "probe", Type: ledger.TxEvidence, Record: &probe}); err != nil {
+		if _, err := ledger.EvidenceBody("probe", 0, probe); err != nil {
 			return nil, fmt.Errorf("%s: %v", p, rejectText(err))
 		}
 		if _, err := os.Lstat(f.sidecar); err == nil && !o.force {
@@ -245,22 +244,20 @@ func parseLabels(flags []string) ([]ledger.Label, error) {
 	if len(flags) == 0 {
 		return nil, nil
 	}
-	labels := make([]ledger.Label, 0, len(flags))
+	m := make(map[string]string, len(flags))
 	for _, s := range flags {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("--label %q: want key=value, e.g. product=consumer-loan", s)
 		}
-		labels = append(labels, ledger.Label{Key: k, Value: v})
-	}
-	slices.SortStableFunc(labels, func(a, b ledger.Label) int { return strings.Compare(a.Key, b.Key) })
-	for i := 1; i < len(labels); i++ {
-		if labels[i].Key == labels[i-1].Key {
-			return nil, fmt.Errorf("--label %s is given twice: each key may appear once", labels[i].Key)
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("--label %s is given twice: each key may appear once", k)
 		}
+		m[k] = v
 	}
-	if len(labels) > ledger.MaxLabels {
-		return nil, fmt.Errorf("%d labels, more than the %d a record may carry", len(labels), ledger.MaxLabels)
+	labels, err := ledger.LabelsFromMap(m)
+	if err != nil {
+		return nil, fmt.Errorf("--label: %w", err)
 	}
 	return labels, nil
 }
@@ -305,7 +302,10 @@ func (s *submitter) sequence(files []evidenceFile) error {
 	}
 	for i := range files {
 		f := &files[i]
-		body := s.body(ledger.TxEvidence, []evidenceFile{*f}, []crypto.Hash{prev})
+		body, err := s.body(files[i:i+1], []crypto.Hash{prev})
+		if err != nil {
+			return err
+		}
 		res, err := s.send(body, files[i:i+1])
 		if err != nil {
 			if i > 0 {
@@ -339,7 +339,11 @@ func (s *submitter) batch(files []evidenceFile) error {
 		}
 		prevs[i] = p
 	}
-	_, err := s.send(s.body(ledger.TxBatch, files, prevs), files)
+	body, err := s.body(files, prevs)
+	if err != nil {
+		return err
+	}
+	_, err = s.send(body, files)
 	return err
 }
 
@@ -369,20 +373,27 @@ func (s *submitter) chainHead(chain string, step uint32) (crypto.Hash, error) {
 	return ch.HeadLeafHash, nil
 }
 
-// body builds the transaction body for files with their prev links.
-func (s *submitter) body(typ ledger.TxType, files []evidenceFile, prevs []crypto.Hash) *ledger.Body {
-	b := &ledger.Body{ChainID: s.chainID, Type: typ, Time: time.Now().UnixNano()}
+// body builds the transaction body for files with their prev links: an
+// evidence transaction, or with --batch a batch (even of one file).
+func (s *submitter) body(files []evidenceFile, prevs []crypto.Hash) (*ledger.Body, error) {
 	recs := make([]ledger.Record, len(files))
 	for i, f := range files {
 		recs[i] = ledger.Record{Kind: s.o.kind, Chain: f.chain, Step: f.step, Prev: prevs[i],
 			Commitment: f.comm, Size: f.size, Labels: s.labels}
 	}
-	if typ == ledger.TxBatch {
-		b.Records = recs
+	var (
+		b   *ledger.Body
+		err error
+	)
+	if s.o.batch {
+		b, err = ledger.BatchBody(s.chainID, time.Now().UnixNano(), recs)
 	} else {
-		b.Record = &recs[0]
+		b, err = ledger.EvidenceBody(s.chainID, time.Now().UnixNano(), recs[0])
 	}
-	return b
+	if err != nil {
+		return nil, fmt.Errorf("build body: %v", rejectText(err))
+	}
+	return b, nil
 }
 
 // send signs body, writes the pending sidecars of files, submits, and on
@@ -451,7 +462,7 @@ func (s *submitter) submitError(err error, txID crypto.Hash, files []evidenceFil
 // The first write refuses an existing file unless --force.
 func (s *submitter) writeSidecar(f *evidenceFile, txID crypto.Hash, res *client.SubmitResult) error {
 	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(f.path), Size: f.size, Salt: f.salt, Commitment: f.comm,
-		Chain: f.chain, Step: f.step, Pos: f.pos, Kind: s.o.kind, Labels: labelMap(s.labels),
+		Chain: f.chain, Step: f.step, Pos: f.pos, Kind: s.o.kind, Labels: ledger.LabelMap(s.labels),
 		Status: sidecar.StatusPending, TxID: txID, ChainID: s.chainID}
 	if res != nil && res.Status == client.StatusCommitted {
 		sc.MarkCommitted(res.Index, res.Height, res.Time)
@@ -495,17 +506,6 @@ func (s *submitter) report(f *evidenceFile, res *client.SubmitResult) {
 			f.path, f.chain, f.step, res.TxID, res.TxID)
 	}
 	fmt.Fprintf(w, "  salt and commitment saved to %s: keep it with the file, it is needed to prove the file later\n", f.sidecar)
-}
-
-func labelMap(labels []ledger.Label) map[string]string {
-	if len(labels) == 0 {
-		return nil
-	}
-	m := make(map[string]string, len(labels))
-	for _, l := range labels {
-		m[l.Key] = l.Value
-	}
-	return m
 }
 
 // jsonIndent returns v as indented JSON with a final newline.

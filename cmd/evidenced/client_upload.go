@@ -12,6 +12,7 @@ import (
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/node"
 	"github.com/evidenced/evidenced/sidecar"
 )
@@ -67,7 +68,7 @@ func runUpload(cmd *cobra.Command, g *globals, o *submitOpts, paths []string) er
 	}
 	var done []uploaded
 	for i := range files {
-		u, err := uploadFile(cmd, g, o, c, st.ChainID, labelMap(labels), &files[i])
+		u, err := uploadFile(cmd, g, o, c, st.ChainID, ledger.LabelMap(labels), &files[i])
 		if err != nil {
 			if i > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%d of %d files were preserved before this failure; continue from step %d\n", i, len(files), files[i].step)

@@ -168,11 +168,10 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 			return err
 		}
 	}
-	typ := ledger.TxEvidence
-	if o.batch {
-		typ = ledger.TxBatch
+	body, err := s.body(files, prevs)
+	if err != nil {
+		return err
 	}
-	body := s.body(typ, files, prevs)
 	body.Signer = signer
 	bodyBytes, err := ledger.EncodeBody(body)
 	if err != nil {

@@ -87,7 +87,7 @@ func newUnsignedTx(body *ledger.Body, bodyBytes []byte, pub *crypto.PublicKey, f
 			return nil, fmt.Errorf("evidence file: %w", err)
 		}
 		u.Records = append(u.Records, unsignedRecord{Pos: uint16(i), Kind: r.Kind, Chain: r.Chain, Step: r.Step, Prev: r.Prev,
-			Commitment: r.Commitment, Size: r.Size, Labels: labelMap(r.Labels), File: file, Sidecar: sidecar.Path(file)})
+			Commitment: r.Commitment, Size: r.Size, Labels: ledger.LabelMap(r.Labels), File: file, Sidecar: sidecar.Path(file)})
 	}
 	bin := filepath.Join(dir, bodyBinName)
 	sig := filepath.Join(dir, "sig.der")
