@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -153,11 +154,9 @@ func runSubmit(cmd *cobra.Command, g *globals, o *submitOpts, paths []string) er
 	if err != nil {
 		return err
 	}
-	qctx, cancel := commandContext(cmd, queryTimeout)
-	defer cancel()
-	st, err := c.Status(qctx)
+	st, err := callNode(cmd, c, queryTimeout, nodeStatus)
 	if err != nil {
-		return nodeError(c, err)
+		return err
 	}
 	for i := range files {
 		if err := commitFile(&files[i]); err != nil {
@@ -314,11 +313,11 @@ func (s *submitter) sequence(files []evidenceFile) error {
 			return err
 		}
 		if i+1 < len(files) {
-			ctx, cancel := commandContext(s.cmd, queryTimeout)
-			e, err := s.c.Entry(ctx, res.Index)
-			cancel()
+			e, err := callNode(s.cmd, s.c, queryTimeout, func(ctx context.Context, c *client.Client) (*client.Entry, error) {
+				return c.Entry(ctx, res.Index)
+			})
 			if err != nil {
-				return fmt.Errorf("fetch the entry of step %d to link step %d: %w", f.step, f.step+1, nodeError(s.c, err))
+				return fmt.Errorf("fetch the entry of step %d to link step %d: %w", f.step, f.step+1, err)
 			}
 			if e.TxID != res.TxID {
 				return fmt.Errorf("%w: entry %d holds transaction %s, not %s", client.ErrBadResponse, res.Index, e.TxID, res.TxID)
@@ -350,9 +349,9 @@ func (s *submitter) batch(files []evidenceFile) error {
 // chainHead checks that step is the next step of chain and returns the
 // prev link it must carry (zero for step 1).
 func (s *submitter) chainHead(chain string, step uint32) (crypto.Hash, error) {
-	ctx, cancel := commandContext(s.cmd, queryTimeout)
-	defer cancel()
-	ch, err := s.c.Chain(ctx, chain, 1, 1)
+	ch, err := callNode(s.cmd, s.c, queryTimeout, func(ctx context.Context, c *client.Client) (*client.Chain, error) {
+		return c.Chain(ctx, chain, 1, 1)
+	})
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) && apiErr.Code == client.CodeNotFound {
 		if step == 1 {
@@ -361,7 +360,7 @@ func (s *submitter) chainHead(chain string, step uint32) (crypto.Hash, error) {
 		return crypto.Hash{}, fmt.Errorf("evidence chain %s does not exist yet, so its next step is 1, not %d (use --step 1)", chain, step)
 	}
 	if err != nil {
-		return crypto.Hash{}, nodeError(s.c, err)
+		return crypto.Hash{}, err
 	}
 	if step == 1 {
 		return crypto.Hash{}, fmt.Errorf("evidence chain %s already exists (owner %s, %d step(s)): the next step is %d (use --step %d, or choose a new chain id)",

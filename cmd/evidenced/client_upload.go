@@ -60,11 +60,9 @@ func runUpload(cmd *cobra.Command, g *globals, o *submitOpts, paths []string) er
 	if err != nil {
 		return fmt.Errorf("--node %q is not a node URL: use http://HOST:PORT, for example %s", o.node, defaultNode)
 	}
-	qctx, cancel := commandContext(cmd, queryTimeout)
-	st, err := c.Status(qctx)
-	cancel()
+	st, err := callNode(cmd, c, queryTimeout, nodeStatus)
 	if err != nil {
-		return nodeError(c, err)
+		return err
 	}
 	var done []uploaded
 	for i := range files {

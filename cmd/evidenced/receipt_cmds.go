@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,15 +88,16 @@ written with mode 0600. Without --out the receipt is printed.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := commandContext(cmd, queryTimeout)
-			defer cancel()
-			r, err := c.Receipt(ctx, args[0])
-			var apiErr *client.Error
-			if errors.As(err, &apiErr) && apiErr.Code == client.CodeUnavailable && apiErr.Status == 503 {
-				return fmt.Errorf("no receipt for %s yet: %s; retry in a few seconds", args[0], apiErr.Message)
-			}
+			r, err := callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) (*receipt.Receipt, error) {
+				r, err := c.Receipt(ctx, args[0])
+				var apiErr *client.Error
+				if errors.As(err, &apiErr) && apiErr.Code == client.CodeUnavailable && apiErr.Status == 503 {
+					return nil, fmt.Errorf("no receipt for %s yet: %s; retry in a few seconds", args[0], apiErr.Message)
+				}
+				return r, err
+			})
 			if err != nil {
-				return nodeError(c, err)
+				return err
 			}
 			if sc != nil {
 				if sc.Commitment != r.Record.Commitment {
@@ -129,15 +131,15 @@ written with mode 0600. Without --out the receipt is printed.`,
 				saved.Signers = append(saved.Signers, s.Member)
 			}
 			return g.emit(cmd.OutOrStdout(), saved, func(w io.Writer) error {
-				ew := &errWriter{w: w}
-				ew.printf("receipt of record %d.%d (%s %q step %d) written to %s\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, out)
-				ew.printf("  proven in the log of %d entries, checkpoint after block %d, signed by %s\n", r.TreeSize, cp.Height, strings.Join(saved.Signers, ", "))
-				ew.printf("  roster digest %s\n", r.RosterDigest)
-				if saved.SaltIncluded {
-					ew.printf("  the receipt holds the salt (mode 0600): whoever has it and the file can prove the file\n")
-				}
-				ew.printf("  check it offline: evidenced verify --receipt %s --roster ROSTER.json --file ORIGINAL\n", out)
-				return ew.err
+				return lines(w, func(ew *errWriter) {
+					ew.printf("receipt of record %d.%d (%s %q step %d) written to %s\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, out)
+					ew.printf("  proven in the log of %d entries, checkpoint after block %d, signed by %s\n", r.TreeSize, cp.Height, strings.Join(saved.Signers, ", "))
+					ew.printf("  roster digest %s\n", r.RosterDigest)
+					if saved.SaltIncluded {
+						ew.printf("  the receipt holds the salt (mode 0600): whoever has it and the file can prove the file\n")
+					}
+					ew.printf("  check it offline: evidenced verify --receipt %s --roster ROSTER.json --file ORIGINAL\n", out)
+				})
 			})
 		},
 	}
@@ -249,24 +251,24 @@ step is named), 1 when an input cannot be read or parsed.`,
 
 // printReport prints a verification report for people.
 func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
-	ew := &errWriter{w: w}
-	ew.printf("receipt of record %d.%d (%s %q step %d) on chain %q\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, r.ChainID)
-	for _, s := range rep.Steps {
-		mark := "✓"
-		switch {
-		case s.Skipped:
-			mark = "–"
-		case !s.OK:
-			mark = "✗"
+	return lines(w, func(ew *errWriter) {
+		ew.printf("receipt of record %d.%d (%s %q step %d) on chain %q\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, r.ChainID)
+		for _, s := range rep.Steps {
+			mark := "✓"
+			switch {
+			case s.Skipped:
+				mark = "–"
+			case !s.OK:
+				mark = "✗"
+			}
+			ew.printf("%s %-10s %s\n", mark, s.Name, s.Detail)
 		}
-		ew.printf("%s %-10s %s\n", mark, s.Name, s.Detail)
-	}
-	if rep.OK {
-		ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))
-	} else {
-		ew.printf("NOT VERIFIED: the %s step failed\n", rep.FailedStep)
-	}
-	return ew.err
+		if rep.OK {
+			ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))
+		} else {
+			ew.printf("NOT VERIFIED: the %s step failed\n", rep.FailedStep)
+		}
+	})
 }
 
 // consistencyResult is what verify-consistency prints with --output json.
@@ -336,10 +338,10 @@ not trusted, 1 when an input cannot be read.`,
 						return err
 					}
 					res.ProofFrom = "node " + c.BaseURL()
-					ctx, cancel := commandContext(cmd, queryTimeout)
-					defer cancel()
-					if p, err = c.ConsistencyProof(ctx, older.TreeSize, newer.TreeSize); err != nil {
-						return nodeError(c, err)
+					if p, err = callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) (*client.ConsistencyProof, error) {
+						return c.ConsistencyProof(ctx, older.TreeSize, newer.TreeSize)
+					}); err != nil {
+						return err
 					}
 				}
 				if p.From != older.TreeSize || p.To != newer.TreeSize {
@@ -457,10 +459,11 @@ with the alliance's published one.`,
 					return err
 				}
 				source = c.BaseURL()
-				ctx, cancel := commandContext(cmd, queryTimeout)
-				defer cancel()
-				if r, _, err = c.Roster(ctx); err != nil {
-					return nodeError(c, err)
+				if r, err = callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) (*ledger.Roster, error) {
+					r, _, err := c.Roster(ctx)
+					return r, err
+				}); err != nil {
+					return err
 				}
 			}
 			digest, err := r.Digest()

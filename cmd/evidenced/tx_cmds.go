@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -145,11 +146,9 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 		}
 	}
 	if o.chainID == "" {
-		ctx, cancel := commandContext(cmd, queryTimeout)
-		st, err := s.c.Status(ctx)
-		cancel()
+		st, err := callNode(cmd, s.c, queryTimeout, nodeStatus)
 		if err != nil {
-			return nodeError(s.c, err)
+			return err
 		}
 		s.chainID = st.ChainID
 	}
@@ -195,9 +194,13 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 		s.removeSidecars(files)
 		return err
 	}
-	return g.emit(cmd.OutOrStdout(), u, func(w io.Writer) error {
-		ew := &errWriter{w: w}
-		ew.printf("wrote %s (%d bytes): sign exactly these bytes\n", binPath, len(bodyBytes))
+	return g.emit(cmd.OutOrStdout(), u, func(w io.Writer) error { return printBuilt(w, u, binPath, jsonPath, len(bodyBytes)) })
+}
+
+// printBuilt says what tx build wrote and how to sign it.
+func printBuilt(w io.Writer, u *unsignedTx, binPath, jsonPath string, size int) error {
+	return lines(w, func(ew *errWriter) {
+		ew.printf("wrote %s (%d bytes): sign exactly these bytes\n", binPath, size)
 		ew.printf("wrote %s: the decoded body and how to sign it\n", jsonPath)
 		ew.printf("  tx id      %s\n  signer key %s\n  chain id   %s\n", u.TxID, u.Signer, u.ChainID)
 		for _, r := range u.Records {
@@ -209,7 +212,6 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 		ew.printf("Sign (SM2, SM3, user id %s, DER), e.g. with OpenSSL 3:\n  %s\n", sm2UserID, u.Sign.OpenSSL)
 		ew.printf("then assemble and submit:\n  %s\n", u.Sign.Attach)
 		ew.printf("%s.\n", u.Sign.Deadline)
-		return ew.err
 	})
 }
 
@@ -402,10 +404,10 @@ func runTxAttach(cmd *cobra.Command, g *globals, o *txAttachOpts) error {
 	out := &attached{TxFile: o.out, TxID: u.TxID, Size: len(tx), Signer: body.Signer, VerifiedBy: from}
 	if !o.submit {
 		return g.emit(cmd.OutOrStdout(), out, func(w io.Writer) error {
-			ew := &errWriter{w: w}
-			ew.printf("wrote %s (%d bytes): transaction %s\n  signature verified with key %s (from %s)\n", o.out, len(tx), u.TxID, body.Signer, from)
-			ew.printf("submit it with `evidenced tx attach ... --submit`, or POST it to /v1/txs\n")
-			return ew.err
+			return lines(w, func(ew *errWriter) {
+				ew.printf("wrote %s (%d bytes): transaction %s\n  signature verified with key %s (from %s)\n", o.out, len(tx), u.TxID, body.Signer, from)
+				ew.printf("submit it with `evidenced tx attach ... --submit`, or POST it to /v1/txs\n")
+			})
 		})
 	}
 	s := &submitter{cmd: cmd, g: g, c: c, o: &submitOpts{noWait: o.noWait}}
@@ -516,11 +518,11 @@ func attachKey(cmd *cobra.Command, pubPath string, u *unsignedTx, signer crypto.
 		}
 		return pub, bodyJSONName, nil
 	}
-	ctx, cancel := commandContext(cmd, queryTimeout)
-	defer cancel()
-	members, err := c.Members(ctx)
+	members, err := callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) ([]client.Member, error) {
+		return c.Members(ctx)
+	})
 	if err != nil {
-		return nil, "", fmt.Errorf("the signer's public key is needed to check the signature: pass --pub PUB.pem, or reach a node that lists it: %w", nodeError(c, err))
+		return nil, "", fmt.Errorf("the signer's public key is needed to check the signature: pass --pub PUB.pem, or reach a node that lists it: %w", err)
 	}
 	for _, m := range members {
 		for _, k := range m.Keys {
