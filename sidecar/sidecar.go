@@ -85,7 +85,7 @@ func Parse(data []byte) (*File, error) {
 	}
 	f := &File{}
 	if err := json.Unmarshal(data, f); err != nil {
-		return nil, fmt.Errorf("not a sidecar file (FILE%s): %w", Suffix, err)
+		return nil, fmt.Errorf("not a sidecar file (FILE%s): give the one evidenced wrote beside the original: %w", Suffix, err)
 	}
 	if f.Version != Version {
 		return nil, fmt.Errorf("sidecar version %d is not supported (this evidenced reads version %d): read it with the evidenced that wrote it", f.Version, Version)
