@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/evidenced/evidenced/client"
@@ -295,31 +293,13 @@ func checkRecord(prefix string, w *wireRecord) (client.EvidenceRecord, *httpErro
 		}
 		out.Cipher = &h
 	}
-	if len(w.Labels) > ledger.MaxLabels {
-		return out, badRequest(prefix+"labels", "%d labels, more than %d", len(w.Labels), ledger.MaxLabels)
-	}
-	for _, k := range slices.Sorted(maps.Keys(w.Labels)) {
-		v := w.Labels[k]
-		if !ledger.ValidIdent(k, ledger.MaxLabelKeyLen) {
-			return out, badRequest(prefix+"labels", "label key %q: use 1 to %d lowercase letters, digits and . _ - (not starting with punctuation)", k, ledger.MaxLabelKeyLen)
-		}
-		if len(v) > ledger.MaxLabelValueLen || !printableASCII(v) {
-			return out, badRequest(prefix+"labels", "label %s: the value must be at most %d printable ASCII characters; labels must not hold personal data", k, ledger.MaxLabelValueLen)
-		}
+	if _, err := ledger.LabelsFromMap(w.Labels); err != nil {
+		return out, badRequest(prefix+"labels", "%v", err)
 	}
 	if len(w.Labels) > 0 {
 		out.Labels = w.Labels
 	}
 	return out, nil
-}
-
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // evidenceBody builds the unsigned transaction body of req over v: chain
@@ -329,7 +309,6 @@ func (s *server) evidenceBody(v *ledger.View, req *client.EvidenceRequest) (*led
 	if err != nil {
 		return nil, err
 	}
-	body := &ledger.Body{ChainID: p.ChainID, Time: s.opts.Now().UnixNano()}
 	recs := req.Records
 	prefix := "records[%d]."
 	if !req.IsBatch() {
@@ -342,10 +321,11 @@ func (s *server) evidenceBody(v *ledger.View, req *client.EvidenceRequest) (*led
 		if pre != "" {
 			pre = fmt.Sprintf(prefix, i)
 		}
-		lr := ledger.Record{Kind: r.Kind, Chain: r.Chain, Step: r.Step, Prev: r.Prev, Commitment: r.Commitment, Size: r.Size, Cipher: r.Cipher}
-		for _, k := range slices.Sorted(maps.Keys(r.Labels)) {
-			lr.Labels = append(lr.Labels, ledger.Label{Key: k, Value: r.Labels[k]})
+		labels, err := ledger.LabelsFromMap(r.Labels)
+		if err != nil {
+			return nil, badRequest(pre+"labels", "%v", err)
 		}
+		lr := ledger.Record{Kind: r.Kind, Chain: r.Chain, Step: r.Step, Prev: r.Prev, Commitment: r.Commitment, Size: r.Size, Cipher: r.Cipher, Labels: labels}
 		if r.Step > 1 && r.Prev == (crypto.Hash{}) {
 			head, err := v.Chain(r.Chain)
 			if errors.Is(err, ledger.ErrNotFound) {
@@ -361,13 +341,16 @@ func (s *server) evidenceBody(v *ledger.View, req *client.EvidenceRequest) (*led
 		}
 		out[i] = lr
 	}
+	// The builders check the body as the ledger will, before asking for a
+	// signature.
+	now := s.opts.Now().UnixNano()
+	var body *ledger.Body
 	if req.IsBatch() {
-		body.Payload = &ledger.Batch{Records: out}
+		body, err = ledger.BatchBody(p.ChainID, now, out)
 	} else {
-		body.Payload = &ledger.Evidence{Record: out[0]}
+		body, err = ledger.EvidenceBody(p.ChainID, now, out[0])
 	}
-	// Check the body as the ledger will, before asking for a signature.
-	if _, err := ledger.EncodeBody(body); err != nil {
+	if err != nil {
 		if rej, ok := errors.AsType[*ledger.RejectError](err); ok {
 			e := rejection(rej, crypto.Hash{}, 0)
 			if req.IsBatch() && e.body.Field == "" {

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	"math/bits"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -472,72 +470,4 @@ func (v *View) TotalPower() (uint64, error) {
 		return 0, err
 	}
 	return v.s.totalPower()
-}
-
-// RosterMember is one member of a roster file.
-type RosterMember struct {
-	Name  string   `json:"name"`
-	Role  Role     `json:"role"`
-	Power uint64   `json:"power"`
-	Keys  []string `json:"keys"` // hex of 65-byte uncompressed SM2 public keys; the first is the member key
-}
-
-// Roster is the alliance roster as a verifier needs it: chain id, members,
-// roles, voting power and SM2 keys.
-type Roster struct {
-	Version int            `json:"version"`
-	ChainID string         `json:"chain_id"`
-	Members []RosterMember `json:"members"` // sorted by name
-}
-
-// RosterDigest returns SM3 over the canonical roster encoding:
-//
-//	"evidenced/roster/v1" ‖ u8-prefixed chain id ‖ u16 member count ‖
-//	for each member, sorted by name: u8-prefixed name ‖ u8 role ‖ u64 power ‖ u8 key count ‖ 65-byte keys
-func (r *Roster) Digest() (crypto.Hash, error) {
-	var b cryptobyte.Builder
-	b.AddBytes([]byte("evidenced/roster/v1"))
-	addString8(&b, r.ChainID)
-	ms := slices.Clone(r.Members)
-	slices.SortFunc(ms, func(a, b RosterMember) int { return strings.Compare(a.Name, b.Name) })
-	b.AddUint16(uint16(len(ms)))
-	for _, m := range ms {
-		addString8(&b, m.Name)
-		b.AddUint8(uint8(m.Role))
-		b.AddUint64(m.Power)
-		b.AddUint8(uint8(len(m.Keys)))
-		for i, k := range m.Keys {
-			kb, err := hex.DecodeString(k)
-			if err != nil || len(kb) != crypto.PublicKeySize {
-				return crypto.Hash{}, fmt.Errorf("roster member %s key %d is not a 65-byte hex SM2 key", m.Name, i)
-			}
-			b.AddBytes(kb)
-		}
-	}
-	out, err := b.Bytes()
-	if err != nil {
-		return crypto.Hash{}, err
-	}
-	return crypto.SM3(out), nil
-}
-
-// Roster returns the committed roster.
-func (v *View) Roster() (*Roster, error) {
-	p, err := v.Params()
-	if err != nil {
-		return nil, err
-	}
-	ms, err := v.Members()
-	if err != nil {
-		return nil, err
-	}
-	r := &Roster{Version: 1, ChainID: p.ChainID}
-	for _, m := range ms {
-		rm := RosterMember{Name: m.Name, Role: m.Role, Power: m.Power}
-		for _, k := range m.Keys {
-			rm.Keys = append(rm.Keys, fmt.Sprintf("%x", k.Bytes()))
-		}
-		r.Members = append(r.Members, rm)
-	}
-	return r, nil
 }

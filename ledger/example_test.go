@@ -40,3 +40,27 @@ func ExampleLedger_Apply() {
 	// ok 7
 	// role_not_allowed
 }
+
+// A client turns a business system's labels and a file's commitment into
+// the body of an evidence transaction, then signs it.
+func ExampleEvidenceBody() {
+	labels, err := ledger.LabelsFromMap(map[string]string{"product": "consumer-loan", "channel": "app"})
+	if err != nil {
+		panic(err)
+	}
+	rec := ledger.Record{Kind: "loan-contract", Chain: "LOAN-2026-000001", Step: 1,
+		Commitment: crypto.SM3([]byte("salt"), []byte("loan agreement")), Size: 14, Labels: labels}
+	body, err := ledger.EvidenceBody("evidenced-dev", ledgertest.GenesisTime, rec)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(body.Type(), body.EvidenceRecords()[0].Labels)
+
+	// A record that breaks a rule is refused before anything is signed.
+	rec.Step = 0
+	_, err = ledger.EvidenceBody("evidenced-dev", ledgertest.GenesisTime, rec)
+	fmt.Println(err)
+	// Output:
+	// evidence [{channel app} {product consumer-loan}]
+	// malformed (code 1): chain LOAN-2026-000001: step numbers start at 1
+}

@@ -190,12 +190,7 @@ func describe(leaf []byte, pos uint16, idx *rosterIndex) (*Record, *ledger.Tx, e
 		c := *lr.Cipher
 		r.Cipher = &c
 	}
-	if len(lr.Labels) > 0 {
-		r.Labels = make(map[string]string, len(lr.Labels))
-		for _, l := range lr.Labels {
-			r.Labels[l.Key] = l.Value
-		}
-	}
+	r.Labels = ledger.LabelMap(lr.Labels)
 	if k := idx.byID[tx.Body.Signer]; k != nil {
 		r.Submitter = k.member.Name
 	}
@@ -249,8 +244,8 @@ func ParseRoster(data []byte) (*ledger.Roster, error) {
 	if err := decodeStrict(data, r); err != nil {
 		return nil, fmt.Errorf("%w: roster: %v", ErrMalformed, err)
 	}
-	if r.Version != 1 {
-		return nil, fmt.Errorf("%w: roster version %d: this program reads version 1 only", ErrMalformed, r.Version)
+	if r.Version != ledger.RosterVersion {
+		return nil, fmt.Errorf("%w: roster version %d: this program reads version %d only", ErrMalformed, r.Version, ledger.RosterVersion)
 	}
 	if _, err := newRosterIndex(r); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // Names of the verification steps, in the order Verify runs them.
@@ -192,8 +192,8 @@ func (v *verifier) checkRoster() (string, map[string]string, error) {
 	if v.r.Version != Version {
 		return "", nil, fail(ReasonVersion, nil, "the receipt is of version %d; this verifier reads version %d", v.r.Version, Version)
 	}
-	if v.roster.Version != 1 {
-		return "", nil, fail(ReasonVersion, nil, "the roster is of version %d; this verifier reads version 1", v.roster.Version)
+	if v.roster.Version != ledger.RosterVersion {
+		return "", nil, fail(ReasonVersion, nil, "the roster is of version %d; this verifier reads version %d", v.roster.Version, ledger.RosterVersion)
 	}
 	idx, err := newRosterIndex(v.roster)
 	if err != nil {
@@ -225,19 +225,15 @@ func (v *verifier) checkFile() (string, map[string]string, error) {
 	if len(salt) == 0 {
 		return "", nil, fail(ReasonNoSalt, nil, "no salt: pass the sidecar FILE.evidence.json or --salt")
 	}
-	h := crypto.NewSM3()
-	h.Write(salt)
-	n, err := io.Copy(h, v.opts.File)
+	c, n, err := sidecar.Commit(salt, v.opts.File)
 	if err != nil {
 		return "", nil, fail(ReasonFileUnreadable, nil, "reading the original file failed: %v", err)
 	}
-	var c crypto.Hash
-	copy(c[:], h.Sum(nil))
 	if c != v.r.Record.Commitment {
 		return "", nil, fail(ReasonCommitment, facts("computed", c, "commitment", v.r.Record.Commitment, "size", n),
 			"SM3(salt ‖ file) is %s, not the record's commitment %s: the file (or the salt) is not the one that was recorded", c, v.r.Record.Commitment)
 	}
-	if uint64(n) != v.r.Record.Size {
+	if n != v.r.Record.Size {
 		return "", nil, fail(ReasonSize, facts("size", n, "want", v.r.Record.Size), "the file is %d bytes, but the record says %d", n, v.r.Record.Size)
 	}
 	return fmt.Sprintf("SM3(salt ‖ file) over the %d-byte file is %s, the record's commitment", n, c), facts("size", n, "commitment", c), nil

@@ -128,7 +128,11 @@ func (g *generator) tx(i int) ([]byte, error) {
 			}
 			recs[j] = r
 		}
-		return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Time: g.now().UnixNano(), Payload: &ledger.Batch{Records: recs}})
+		body, err := ledger.BatchBody(g.chainID, g.now().UnixNano(), recs)
+		if err != nil {
+			return nil, err
+		}
+		return ledger.SignTx(g.key, g.rand, body)
 	}
 	return nil, fmt.Errorf("unknown mode %q", g.mode)
 }
@@ -139,7 +143,11 @@ func (g *generator) signed(n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ledger.SignTx(g.key, g.rand, &ledger.Body{ChainID: g.chainID, Time: g.now().UnixNano(), Payload: &ledger.Evidence{Record: r}})
+	body, err := ledger.EvidenceBody(g.chainID, g.now().UnixNano(), r)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.SignTx(g.key, g.rand, body)
 }
 
 // kvTx returns a kvstore transaction of kvTxSize bytes: "k<hex>=v<hex>".

@@ -16,6 +16,7 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // runCLI runs the evidenced root command in-process and returns stdout,
@@ -71,20 +72,20 @@ func writeFile(t *testing.T, dir, name, content string) string {
 
 // readSidecar reads and checks the sidecar of path: mode 0600 and a
 // commitment that is SM3(salt ‖ file bytes).
-func readSidecar(t *testing.T, path string) sidecar {
+func readSidecar(t *testing.T, path string) sidecar.File {
 	t.Helper()
-	fi, err := os.Stat(path + sidecarSuffix)
+	fi, err := os.Stat(path + sidecar.Suffix)
 	if err != nil {
 		t.Fatalf("sidecar: %v", err)
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("sidecar mode = %v, want 0600", fi.Mode().Perm())
 	}
-	data, err := os.ReadFile(path + sidecarSuffix)
+	data, err := os.ReadFile(path + sidecar.Suffix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sc sidecar
+	var sc sidecar.File
 	if err := json.Unmarshal(data, &sc); err != nil {
 		t.Fatalf("sidecar JSON: %v\n%s", err, data)
 	}
@@ -92,13 +93,13 @@ func readSidecar(t *testing.T, path string) sidecar {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sc.Salt) != saltSize {
-		t.Errorf("salt is %d bytes, want %d", len(sc.Salt), saltSize)
+	if len(sc.Salt) != crypto.SaltSize {
+		t.Errorf("salt is %d bytes, want %d", len(sc.Salt), crypto.SaltSize)
 	}
 	if want := crypto.SM3(sc.Salt, content); sc.Commitment != want {
 		t.Errorf("sidecar commitment %s != SM3(salt ‖ file) %s", sc.Commitment, want)
 	}
-	if sc.Size != uint64(len(content)) || sc.File != filepath.Base(path) || sc.Version != 1 {
+	if sc.Size != uint64(len(content)) || sc.Name != filepath.Base(path) || sc.Version != 1 {
 		t.Errorf("sidecar = %+v: wrong size, file or version", sc)
 	}
 	return sc
@@ -136,13 +137,13 @@ func TestSubmitStep1(t *testing.T) {
 	if !reflect.DeepEqual(rec, want) {
 		t.Errorf("record = %+v\nwant %+v", rec, want)
 	}
-	wantSC := sidecar{Version: 1, File: "auth.pdf", Size: sc.Size, Salt: sc.Salt, Commitment: sc.Commitment, Chain: "LOAN-1", Step: 1,
+	wantSC := sidecar.File{Version: 1, Name: "auth.pdf", Size: sc.Size, Salt: sc.Salt, Commitment: sc.Commitment, Chain: "LOAN-1", Step: 1,
 		Kind: "credit-authorisation", Labels: map[string]string{"channel": "app", "product": "consumer-loan"}, Status: "committed",
 		TxID: tx.ID(), Index: fakeGenesis, Height: 1, Time: fakeBase.Add(1e9), ChainID: "evidenced-test"}
 	if !reflect.DeepEqual(sc, wantSC) {
 		t.Errorf("sidecar = %+v\nwant %+v", sc, wantSC)
 	}
-	for _, s := range []string{"entry 3", "height 1", "tx " + tx.ID().String(), f + sidecarSuffix, "2026-11-27T03:00:01Z"} {
+	for _, s := range []string{"entry 3", "height 1", "tx " + tx.ID().String(), f + sidecar.Suffix, "2026-11-27T03:00:01Z"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
@@ -220,7 +221,7 @@ func TestSubmitStepChecks(t *testing.T) {
 			if exitCode(err) != tt.code || n.posts != before+tt.posts {
 				t.Errorf("exit %d, posts %d; want exit %d and %d posts", exitCode(err), n.posts-before, tt.code, tt.posts)
 			}
-			if _, err := os.Stat(f + sidecarSuffix); !os.IsNotExist(err) {
+			if _, err := os.Stat(f + sidecar.Suffix); !os.IsNotExist(err) {
 				t.Errorf("a sidecar was left behind: %v", err)
 			}
 		})
@@ -260,7 +261,7 @@ func TestSubmitBatch(t *testing.T) {
 			t.Errorf("record %d = %+v; sidecar %+v", i, recs[i], sc)
 		}
 		s := got.Submissions[i]
-		if s.Chain != wantChain || s.Pos != uint16(i) || s.Sidecar != f+sidecarSuffix || s.Result.TxID != n.txs[0].ID() || s.Result.Index != fakeGenesis {
+		if s.Chain != wantChain || s.Pos != uint16(i) || s.Sidecar != f+sidecar.Suffix || s.Result.TxID != n.txs[0].ID() || s.Result.Index != fakeGenesis {
 			t.Errorf("submission %d = %+v", i, s)
 		}
 	}
@@ -293,7 +294,7 @@ func TestSubmitRejected(t *testing.T) {
 	if errOut != want {
 		t.Errorf("stderr = %q, want %q", errOut, want)
 	}
-	if _, err := os.Stat(f + sidecarSuffix); !os.IsNotExist(err) {
+	if _, err := os.Stat(f + sidecar.Suffix); !os.IsNotExist(err) {
 		t.Errorf("sidecar of a rejected transaction was kept: %v", err)
 	}
 }
@@ -303,7 +304,7 @@ func TestSubmitSidecarExists(t *testing.T) {
 	keyPath, key := testKey(t, dir, "")
 	n := newFakeNode(t, key.Public())
 	f := writeFile(t, dir, "c.pdf", "contract")
-	if err := os.WriteFile(f+sidecarSuffix, []byte("old salt"), 0o600); err != nil {
+	if err := os.WriteFile(f+sidecar.Suffix, []byte("old salt"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"submit", "--node", n.srv.URL, "--key", keyPath, "--chain", "C-1", "--step", "1", "--kind", "contract", f}
@@ -311,7 +312,7 @@ func TestSubmitSidecarExists(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already exists") || n.posts != 0 {
 		t.Fatalf("err = %v, posts %d; want a refusal before submitting", err, n.posts)
 	}
-	if b, _ := os.ReadFile(f + sidecarSuffix); string(b) != "old salt" {
+	if b, _ := os.ReadFile(f + sidecar.Suffix); string(b) != "old salt" {
 		t.Errorf("existing sidecar was changed")
 	}
 	if _, e, err := runCLI(t, append(args, "--force")...); err != nil {

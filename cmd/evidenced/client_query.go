@@ -31,37 +31,28 @@ SM3 Merkle root of the evidence log, and whether the node is catching up.`,
   evidenced status --node http://10.0.0.5:8080 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newNodeClient(node)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := commandContext(cmd, queryTimeout)
-			defer cancel()
-			st, err := c.Status(ctx)
-			if err != nil {
-				return nodeError(c, err)
-			}
-			return g.emit(cmd.OutOrStdout(), st, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				ew := &errWriter{w: tw}
-				ew.printf("chain id\t%s\n", st.ChainID)
-				ew.printf("node\t%s (member %s, role %s)\n", st.Moniker, orDash(st.Member), orDash(st.Role))
-				ew.printf("height\t%d\n", st.Height)
-				ew.printf("block time\t%s\n", formatTime(st.BlockTime))
-				ew.printf("app hash\t%s\n", st.AppHash)
-				ew.printf("log size\t%d entries\n", st.LogSize)
-				ew.printf("log root\t%s\n", st.LogRoot)
-				ew.printf("validators\t%d\n", st.Validators)
-				ew.printf("catching up\t%s\n", yesNo(st.CatchingUp))
-				if ew.err != nil {
-					return ew.err
-				}
-				return tw.Flush()
-			})
+			return query(cmd, g, node, nodeStatus, printStatus)
 		},
 	}
 	nodeFlag(cmd, &node)
 	return cmd
+}
+
+// nodeStatus asks c for the node's status (query and callNode take it).
+func nodeStatus(ctx context.Context, c *client.Client) (*client.Status, error) { return c.Status(ctx) }
+
+func printStatus(w io.Writer, st *client.Status) error {
+	return table(w, func(ew *errWriter) {
+		ew.printf("chain id\t%s\n", st.ChainID)
+		ew.printf("node\t%s (member %s, role %s)\n", st.Moniker, orDash(st.Member), orDash(st.Role))
+		ew.printf("height\t%d\n", st.Height)
+		ew.printf("block time\t%s\n", formatTime(st.BlockTime))
+		ew.printf("app hash\t%s\n", st.AppHash)
+		ew.printf("log size\t%d entries\n", st.LogSize)
+		ew.printf("log root\t%s\n", st.LogRoot)
+		ew.printf("validators\t%d\n", st.Validators)
+		ew.printf("catching up\t%s\n", yesNo(st.CatchingUp))
+	})
 }
 
 func newMembersCmd(g *globals) *cobra.Command {
@@ -77,39 +68,30 @@ Use -o json for the full key ids and public keys.`,
   evidenced members -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newNodeClient(node)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := commandContext(cmd, queryTimeout)
-			defer cancel()
-			ms, err := c.Members(ctx)
-			if err != nil {
-				return nodeError(c, err)
-			}
-			if ms == nil {
-				ms = []client.Member{}
-			}
-			return g.emit(cmd.OutOrStdout(), client.MembersResponse{Members: ms}, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				ew := &errWriter{w: tw}
-				ew.printf("NAME\tROLE\tPOWER\tKEYS\n")
-				for _, m := range ms {
-					ids := make([]string, len(m.Keys))
-					for i, k := range m.Keys {
-						ids[i] = k.ID.Short()
-					}
-					ew.printf("%s\t%s\t%d\t%s\n", m.Name, m.Role, m.Power, strings.Join(ids, ","))
+			return query(cmd, g, node, func(ctx context.Context, c *client.Client) (client.MembersResponse, error) {
+				ms, err := c.Members(ctx)
+				if ms == nil {
+					ms = []client.Member{}
 				}
-				if ew.err != nil {
-					return ew.err
-				}
-				return tw.Flush()
-			})
+				return client.MembersResponse{Members: ms}, err
+			}, printMembers)
 		},
 	}
 	nodeFlag(cmd, &node)
 	return cmd
+}
+
+func printMembers(w io.Writer, r client.MembersResponse) error {
+	return table(w, func(ew *errWriter) {
+		ew.printf("NAME\tROLE\tPOWER\tKEYS\n")
+		for _, m := range r.Members {
+			ids := make([]string, len(m.Keys))
+			for i, k := range m.Keys {
+				ids[i] = k.ID.Short()
+			}
+			ew.printf("%s\t%s\t%d\t%s\n", m.Name, m.Role, m.Power, strings.Join(ids, ","))
+		}
+	})
 }
 
 func newGetCmd(g *globals) *cobra.Command {
@@ -140,38 +122,28 @@ commitment (the commitment is in the file's .evidence.json sidecar).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newNodeClient(node)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := commandContext(cmd, queryTimeout)
-			defer cancel()
 			if commitment != "" {
 				h, err := parseHash("--commitment", commitment)
 				if err != nil {
 					return err
 				}
-				recs, err := c.Commitment(ctx, h)
-				if err != nil {
-					return nodeError(c, err)
-				}
-				return g.emit(cmd.OutOrStdout(), recs, func(w io.Writer) error { return printCommitment(w, recs) })
+				return query(cmd, g, node, func(ctx context.Context, c *client.Client) (*client.CommitmentRecords, error) {
+					return c.Commitment(ctx, h)
+				}, printCommitment)
 			}
-			var e *client.Entry
 			arg := args[0]
-			if idx, perr := strconv.ParseUint(arg, 10, 64); perr == nil && len(arg) < 64 {
-				e, err = c.Entry(ctx, idx)
-			} else {
-				id, herr := parseHash("transaction id", arg)
-				if herr != nil {
-					return fmt.Errorf("%q is neither an entry index (a decimal number) nor a transaction id (64 hex digits)", arg)
-				}
-				e, err = c.EntryByTx(ctx, id)
+			if idx, err := strconv.ParseUint(arg, 10, 64); err == nil && len(arg) < 64 {
+				return query(cmd, g, node, func(ctx context.Context, c *client.Client) (*client.Entry, error) {
+					return c.Entry(ctx, idx)
+				}, printEntry)
 			}
+			id, err := parseHash("transaction id", arg)
 			if err != nil {
-				return nodeError(c, err)
+				return fmt.Errorf("%q is neither an entry index (a decimal number) nor a transaction id (64 hex digits)", arg)
 			}
-			return g.emit(cmd.OutOrStdout(), e, func(w io.Writer) error { return printEntry(w, e) })
+			return query(cmd, g, node, func(ctx context.Context, c *client.Client) (*client.Entry, error) {
+				return c.EntryByTx(ctx, id)
+			}, printEntry)
 		},
 	}
 	nodeFlag(cmd, &node)
@@ -245,22 +217,18 @@ func printDetails(ew *errWriter, d ledger.Details) {
 }
 
 func printCommitment(w io.Writer, r *client.CommitmentRecords) error {
-	ew := &errWriter{w: w}
 	if len(r.Records) == 0 {
-		ew.printf("no record carries commitment %s\n", r.Commitment)
-		return ew.err
+		return lines(w, func(ew *errWriter) { ew.printf("no record carries commitment %s\n", r.Commitment) })
 	}
-	ew.printf("commitment %s: %d record(s)\n", r.Commitment, len(r.Records))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	ew.w = tw
-	ew.printf("ENTRY\tPOS\tCHAIN\tSTEP\tHEIGHT\tTIME\tTX\n")
-	for _, c := range r.Records {
-		ew.printf("%d\t%d\t%s\t%d\t%d\t%s\t%s\n", c.Index, c.Pos, c.Chain, c.Step, c.Height, formatTime(c.Time), shortHash(c.TxID.String()))
+	if err := lines(w, func(ew *errWriter) { ew.printf("commitment %s: %d record(s)\n", r.Commitment, len(r.Records)) }); err != nil {
+		return err
 	}
-	if ew.err != nil {
-		return ew.err
-	}
-	return tw.Flush()
+	return table(w, func(ew *errWriter) {
+		ew.printf("ENTRY\tPOS\tCHAIN\tSTEP\tHEIGHT\tTIME\tTX\n")
+		for _, c := range r.Records {
+			ew.printf("%d\t%d\t%s\t%d\t%d\t%s\t%s\n", c.Index, c.Pos, c.Chain, c.Step, c.Height, formatTime(c.Time), shortHash(c.TxID.String()))
+		}
+	})
 }
 
 func newChainCmd(g *globals) *cobra.Command {
@@ -276,35 +244,28 @@ kind and commitment. Long chains are fetched page by page.`,
   evidenced chain LOAN-2026-000001 -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newNodeClient(node)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := commandContext(cmd, queryTimeout)
-			defer cancel()
-			ch, err := fetchChain(ctx, c, args[0])
-			if err != nil {
-				return nodeError(c, err)
-			}
-			return g.emit(cmd.OutOrStdout(), ch, func(w io.Writer) error {
-				ew := &errWriter{w: w}
-				ew.printf("chain %s, owner %s, %d step(s); next step %d names prev %s (entry %d)\n",
-					ch.Chain, ch.Owner, ch.Steps, ch.Steps+1, ch.HeadLeafHash, ch.HeadIndex)
-				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				ew.w = tw
-				ew.printf("STEP\tENTRY\tHEIGHT\tTIME\tKIND\tCOMMITMENT\n")
-				for _, r := range ch.Records {
-					ew.printf("%d\t%d\t%d\t%s\t%s\t%s\n", r.Step, r.Index, r.Height, formatTime(r.Time), r.Kind, r.Commitment)
-				}
-				if ew.err != nil {
-					return ew.err
-				}
-				return tw.Flush()
-			})
+			return query(cmd, g, node, func(ctx context.Context, c *client.Client) (*client.Chain, error) {
+				return fetchChain(ctx, c, args[0])
+			}, printChain)
 		},
 	}
 	nodeFlag(cmd, &node)
 	return cmd
+}
+
+func printChain(w io.Writer, ch *client.Chain) error {
+	if err := lines(w, func(ew *errWriter) {
+		ew.printf("chain %s, owner %s, %d step(s); next step %d names prev %s (entry %d)\n",
+			ch.Chain, ch.Owner, ch.Steps, ch.Steps+1, ch.HeadLeafHash, ch.HeadIndex)
+	}); err != nil {
+		return err
+	}
+	return table(w, func(ew *errWriter) {
+		ew.printf("STEP\tENTRY\tHEIGHT\tTIME\tKIND\tCOMMITMENT\n")
+		for _, r := range ch.Records {
+			ew.printf("%d\t%d\t%d\t%s\t%s\t%s\n", r.Step, r.Index, r.Height, formatTime(r.Time), r.Kind, r.Commitment)
+		}
+	})
 }
 
 func orDash(s string) string {

@@ -1,13 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,46 +15,9 @@ import (
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
-	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
-
-// saltSize is the size of the random salt in a commitment.
-const saltSize = 32
-
-// sidecarSuffix is appended to a file's path to name its sidecar.
-const sidecarSuffix = ".evidence.json"
-
-// sidecarVersion is the version of the sidecar format.
-const sidecarVersion = 1
-
-// Sidecar status values.
-const (
-	sidecarPending   = "pending"   // written before submitting; the tx may not be committed
-	sidecarCommitted = "committed" // the tx is in a committed block
-)
-
-// sidecar is the FILE.evidence.json written next to each submitted file.
-// It holds the salt, the secret without which the file cannot be proven
-// against its on-chain commitment later.
-type sidecar struct {
-	Version    int               `json:"version"`
-	File       string            `json:"file"` // base name of the original
-	Size       uint64            `json:"size"`
-	Salt       client.HexBytes   `json:"salt"`
-	Commitment crypto.Hash       `json:"commitment"` // SM3(salt ‖ file bytes)
-	Chain      string            `json:"chain"`
-	Step       uint32            `json:"step"`
-	Pos        uint16            `json:"pos"` // record position in the entry (batch)
-	Kind       string            `json:"kind"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Status     string            `json:"status"` // pending or committed
-	TxID       crypto.Hash       `json:"tx_id"`
-	Index      uint64            `json:"index,omitempty"`
-	Height     int64             `json:"height,omitempty"`
-	Time       time.Time         `json:"time,omitzero"` // block time
-	ChainID    string            `json:"chain_id"`      // the alliance chain id
-}
 
 // submission is one file's outcome, as printed with --output json.
 type submission struct {
@@ -192,11 +154,9 @@ func runSubmit(cmd *cobra.Command, g *globals, o *submitOpts, paths []string) er
 	if err != nil {
 		return err
 	}
-	qctx, cancel := commandContext(cmd, queryTimeout)
-	defer cancel()
-	st, err := c.Status(qctx)
+	st, err := callNode(cmd, c, queryTimeout, nodeStatus)
 	if err != nil {
-		return nodeError(c, err)
+		return err
 	}
 	for i := range files {
 		if err := commitFile(&files[i]); err != nil {
@@ -241,7 +201,7 @@ func planSubmit(o *submitOpts, paths []string, labels []ledger.Label) ([]evidenc
 			return nil, fmt.Errorf("%s is given twice", p)
 		}
 		seen[p] = true
-		f := evidenceFile{path: p, sidecar: p + sidecarSuffix, chain: o.chain, step: o.step + uint32(i)}
+		f := evidenceFile{path: p, sidecar: sidecar.Path(p), chain: o.chain, step: o.step + uint32(i)}
 		if o.batch {
 			f.chain, f.step, f.pos = o.chain+"."+strconv.Itoa(i+1), o.step, uint16(i)
 		}
@@ -251,7 +211,7 @@ func planSubmit(o *submitOpts, paths []string, labels []ledger.Label) ([]evidenc
 		if f.step > 1 {
 			probe.Prev = crypto.Hash{1}
 		}
-		if _, err := ledger.EncodeBody(&ledger.Body{ChainID: "probe", Payload: &ledger.Evidence{Record: probe}}); err != nil {
+		if _, err := ledger.EvidenceBody("probe", 0, probe); err != nil {
 			return nil, fmt.Errorf("%s: %v", p, rejectText(err))
 		}
 		if _, err := os.Lstat(f.sidecar); err == nil && !o.force {
@@ -283,22 +243,20 @@ func parseLabels(flags []string) ([]ledger.Label, error) {
 	if len(flags) == 0 {
 		return nil, nil
 	}
-	labels := make([]ledger.Label, 0, len(flags))
+	m := make(map[string]string, len(flags))
 	for _, s := range flags {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("--label %q: want key=value, e.g. product=consumer-loan", s)
 		}
-		labels = append(labels, ledger.Label{Key: k, Value: v})
-	}
-	slices.SortStableFunc(labels, func(a, b ledger.Label) int { return strings.Compare(a.Key, b.Key) })
-	for i := 1; i < len(labels); i++ {
-		if labels[i].Key == labels[i-1].Key {
-			return nil, fmt.Errorf("--label %s is given twice: each key may appear once", labels[i].Key)
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("--label %s is given twice: each key may appear once", k)
 		}
+		m[k] = v
 	}
-	if len(labels) > ledger.MaxLabels {
-		return nil, fmt.Errorf("%d labels, more than the %d a record may carry", len(labels), ledger.MaxLabels)
+	labels, err := ledger.LabelsFromMap(m)
+	if err != nil {
+		return nil, fmt.Errorf("--label: %w", err)
 	}
 	return labels, nil
 }
@@ -306,23 +264,20 @@ func parseLabels(flags []string) ([]ledger.Label, error) {
 // commitFile draws f's salt and computes its commitment and size, reading
 // the file once, in constant memory.
 func commitFile(f *evidenceFile) error {
-	f.salt = make([]byte, saltSize)
-	if _, err := io.ReadFull(rand.Reader, f.salt); err != nil {
-		return fmt.Errorf("draw salt: %w", err)
+	salt, err := sidecar.NewSalt(rand.Reader)
+	if err != nil {
+		return err
 	}
 	in, err := os.Open(f.path)
 	if err != nil {
 		return fmt.Errorf("evidence file: %w", err)
 	}
 	defer in.Close()
-	h := crypto.NewSM3()
-	h.Write(f.salt)
-	n, err := io.Copy(h, in)
+	comm, size, err := sidecar.Commit(salt, in)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", f.path, err)
 	}
-	copy(f.comm[:], h.Sum(nil))
-	f.size = uint64(n)
+	f.salt, f.comm, f.size = salt, comm, size
 	return nil
 }
 
@@ -346,7 +301,10 @@ func (s *submitter) sequence(files []evidenceFile) error {
 	}
 	for i := range files {
 		f := &files[i]
-		body := s.body(ledger.TxEvidence, []evidenceFile{*f}, []crypto.Hash{prev})
+		body, err := s.body(files[i:i+1], []crypto.Hash{prev})
+		if err != nil {
+			return err
+		}
 		res, err := s.send(body, files[i:i+1])
 		if err != nil {
 			if i > 0 {
@@ -355,11 +313,11 @@ func (s *submitter) sequence(files []evidenceFile) error {
 			return err
 		}
 		if i+1 < len(files) {
-			ctx, cancel := commandContext(s.cmd, queryTimeout)
-			e, err := s.c.Entry(ctx, res.Index)
-			cancel()
+			e, err := callNode(s.cmd, s.c, queryTimeout, func(ctx context.Context, c *client.Client) (*client.Entry, error) {
+				return c.Entry(ctx, res.Index)
+			})
 			if err != nil {
-				return fmt.Errorf("fetch the entry of step %d to link step %d: %w", f.step, f.step+1, nodeError(s.c, err))
+				return fmt.Errorf("fetch the entry of step %d to link step %d: %w", f.step, f.step+1, err)
 			}
 			if e.TxID != res.TxID {
 				return fmt.Errorf("%w: entry %d holds transaction %s, not %s", client.ErrBadResponse, res.Index, e.TxID, res.TxID)
@@ -380,16 +338,20 @@ func (s *submitter) batch(files []evidenceFile) error {
 		}
 		prevs[i] = p
 	}
-	_, err := s.send(s.body(ledger.TxBatch, files, prevs), files)
+	body, err := s.body(files, prevs)
+	if err != nil {
+		return err
+	}
+	_, err = s.send(body, files)
 	return err
 }
 
 // chainHead checks that step is the next step of chain and returns the
 // prev link it must carry (zero for step 1).
 func (s *submitter) chainHead(chain string, step uint32) (crypto.Hash, error) {
-	ctx, cancel := commandContext(s.cmd, queryTimeout)
-	defer cancel()
-	ch, err := s.c.Chain(ctx, chain, 1, 1)
+	ch, err := callNode(s.cmd, s.c, queryTimeout, func(ctx context.Context, c *client.Client) (*client.Chain, error) {
+		return c.Chain(ctx, chain, 1, 1)
+	})
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) && apiErr.Code == client.CodeNotFound {
 		if step == 1 {
@@ -398,7 +360,7 @@ func (s *submitter) chainHead(chain string, step uint32) (crypto.Hash, error) {
 		return crypto.Hash{}, fmt.Errorf("evidence chain %s does not exist yet, so its next step is 1, not %d (use --step 1)", chain, step)
 	}
 	if err != nil {
-		return crypto.Hash{}, nodeError(s.c, err)
+		return crypto.Hash{}, err
 	}
 	if step == 1 {
 		return crypto.Hash{}, fmt.Errorf("evidence chain %s already exists (owner %s, %d step(s)): the next step is %d (use --step %d, or choose a new chain id)",
@@ -410,20 +372,27 @@ func (s *submitter) chainHead(chain string, step uint32) (crypto.Hash, error) {
 	return ch.HeadLeafHash, nil
 }
 
-// body builds the transaction body for files with their prev links.
-func (s *submitter) body(typ ledger.TxType, files []evidenceFile, prevs []crypto.Hash) *ledger.Body {
-	b := &ledger.Body{ChainID: s.chainID, Time: time.Now().UnixNano()}
+// body builds the transaction body for files with their prev links: an
+// evidence transaction, or with --batch a batch (even of one file).
+func (s *submitter) body(files []evidenceFile, prevs []crypto.Hash) (*ledger.Body, error) {
 	recs := make([]ledger.Record, len(files))
 	for i, f := range files {
 		recs[i] = ledger.Record{Kind: s.o.kind, Chain: f.chain, Step: f.step, Prev: prevs[i],
 			Commitment: f.comm, Size: f.size, Labels: s.labels}
 	}
-	if typ == ledger.TxBatch {
-		b.Payload = &ledger.Batch{Records: recs}
+	var (
+		b   *ledger.Body
+		err error
+	)
+	if s.o.batch {
+		b, err = ledger.BatchBody(s.chainID, time.Now().UnixNano(), recs)
 	} else {
-		b.Payload = &ledger.Evidence{Record: recs[0]}
+		b, err = ledger.EvidenceBody(s.chainID, time.Now().UnixNano(), recs[0])
 	}
-	return b
+	if err != nil {
+		return nil, fmt.Errorf("build body: %v", rejectText(err))
+	}
+	return b, nil
 }
 
 // send signs body, writes the pending sidecars of files, submits, and on
@@ -491,22 +460,17 @@ func (s *submitter) submitError(err error, txID crypto.Hash, files []evidenceFil
 // writeSidecar writes f's sidecar: pending (res nil) or with the result.
 // The first write refuses an existing file unless --force.
 func (s *submitter) writeSidecar(f *evidenceFile, txID crypto.Hash, res *client.SubmitResult) error {
-	sc := sidecar{Version: sidecarVersion, File: filepath.Base(f.path), Size: f.size, Salt: f.salt, Commitment: f.comm,
-		Chain: f.chain, Step: f.step, Pos: f.pos, Kind: s.o.kind, Labels: labelMap(s.labels),
-		Status: sidecarPending, TxID: txID, ChainID: s.chainID}
+	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(f.path), Size: f.size, Salt: f.salt, Commitment: f.comm,
+		Chain: f.chain, Step: f.step, Pos: f.pos, Kind: s.o.kind, Labels: ledger.LabelMap(s.labels),
+		Status: sidecar.StatusPending, TxID: txID, ChainID: s.chainID}
 	if res != nil && res.Status == client.StatusCommitted {
-		sc.Status, sc.Index, sc.Height, sc.Time = sidecarCommitted, res.Index, res.Height, res.Time.UTC()
+		sc.MarkCommitted(res.Index, res.Height, res.Time)
 	}
-	data, err := jsonIndent(sc)
-	if err != nil {
-		return err
-	}
+	save := sidecar.SaveNew
 	if f.written || s.o.force {
-		err = atomicfile.WriteFile(f.sidecar, data, 0o600)
-	} else {
-		err = atomicfile.WriteNew(f.sidecar, data, 0o600)
+		save = sidecar.Save
 	}
-	if err != nil {
+	if err := save(f.sidecar, sc); err != nil {
 		return fmt.Errorf("write sidecar %s: %w", f.sidecar, err)
 	}
 	f.written = true
@@ -541,17 +505,6 @@ func (s *submitter) report(f *evidenceFile, res *client.SubmitResult) {
 			f.path, f.chain, f.step, res.TxID, res.TxID)
 	}
 	fmt.Fprintf(w, "  salt and commitment saved to %s: keep it with the file, it is needed to prove the file later\n", f.sidecar)
-}
-
-func labelMap(labels []ledger.Label) map[string]string {
-	if len(labels) == 0 {
-		return nil
-	}
-	m := make(map[string]string, len(labels))
-	for _, l := range labels {
-		m[l.Key] = l.Value
-	}
-	return m
 }
 
 // jsonIndent returns v as indented JSON with a final newline.

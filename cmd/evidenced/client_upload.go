@@ -12,22 +12,14 @@ import (
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
-	"github.com/evidenced/evidenced/internal/atomicfile"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/node"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // progressMin is the file size from which submit --upload reports progress
 // on stderr.
 const progressMin = 16 << 20
-
-// uploadSidecar is the sidecar of an uploaded file: the submit sidecar plus
-// where the node keeps the encrypted original.
-type uploadSidecar struct {
-	sidecar
-	Cipher     crypto.Hash `json:"cipher"`      // SM3 address of the ciphertext at the owner's node
-	CipherSize uint64      `json:"cipher_size"` // bytes of ciphertext
-	Owner      string      `json:"owner"`       // the member whose node keeps it
-}
 
 // uploaded is one file's outcome, as printed with --output json.
 type uploaded struct {
@@ -68,15 +60,13 @@ func runUpload(cmd *cobra.Command, g *globals, o *submitOpts, paths []string) er
 	if err != nil {
 		return fmt.Errorf("--node %q is not a node URL: use http://HOST:PORT, for example %s", o.node, defaultNode)
 	}
-	qctx, cancel := commandContext(cmd, queryTimeout)
-	st, err := c.Status(qctx)
-	cancel()
+	st, err := callNode(cmd, c, queryTimeout, nodeStatus)
 	if err != nil {
-		return nodeError(c, err)
+		return err
 	}
 	var done []uploaded
 	for i := range files {
-		u, err := uploadFile(cmd, g, o, c, st.ChainID, labelMap(labels), &files[i])
+		u, err := uploadFile(cmd, g, o, c, st.ChainID, ledger.LabelMap(labels), &files[i])
 		if err != nil {
 			if i > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%d of %d files were preserved before this failure; continue from step %d\n", i, len(files), files[i].step)
@@ -146,23 +136,17 @@ func uploadFile(cmd *cobra.Command, g *globals, o *submitOpts, c *client.Client,
 			client.ErrBadResponse, res.Size, len(res.Salt), f.path, fi.Size(), res.TxID, res.TxID)
 	}
 	f.size, f.salt, f.comm = res.Size, res.Salt, res.Commitment
-	sc := uploadSidecar{
-		sidecar: sidecar{Version: sidecarVersion, File: filepath.Base(f.path), Size: res.Size, Salt: res.Salt, Commitment: res.Commitment,
-			Chain: f.chain, Step: f.step, Kind: o.kind, Labels: labels, Status: sidecarPending, TxID: res.TxID, ChainID: chainID},
-		Cipher: res.Cipher, CipherSize: res.CipherSize, Owner: res.Signer,
-	}
+	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(f.path), Size: res.Size, Salt: sidecar.Salt(res.Salt), Commitment: res.Commitment,
+		Chain: f.chain, Step: f.step, Kind: o.kind, Labels: labels, Status: sidecar.StatusPending, TxID: res.TxID, ChainID: chainID,
+		Kept: &sidecar.Kept{Cipher: res.Cipher, CipherSize: res.CipherSize, Owner: res.Signer}}
 	if res.Status == client.StatusCommitted {
-		sc.Status, sc.Index, sc.Height, sc.Time = sidecarCommitted, res.Index, res.Height, res.Time.UTC()
+		sc.MarkCommitted(res.Index, res.Height, res.Time)
 	}
-	data, err := jsonIndent(sc)
-	if err != nil {
-		return nil, err
-	}
-	write := atomicfile.WriteNew
+	save := sidecar.SaveNew
 	if o.force {
-		write = atomicfile.WriteFile
+		save = sidecar.Save
 	}
-	if err := write(f.sidecar, data, 0o600); err != nil {
+	if err := save(f.sidecar, sc); err != nil {
 		return nil, fmt.Errorf("transaction %s was accepted, but writing sidecar %s failed: %w; the salt is %x: save it with the file", res.TxID, f.sidecar, err, []byte(res.Salt))
 	}
 	u := &uploaded{File: f.path, Sidecar: f.sidecar, Chain: f.chain, Step: f.step, Commitment: res.Commitment, Size: res.Size,

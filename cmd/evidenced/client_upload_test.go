@@ -15,6 +15,7 @@ import (
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // uploadNode is a fake node for submit --upload: GET /v1/status and
@@ -96,18 +97,18 @@ func TestSubmitUpload(t *testing.T) {
 		t.Errorf("output does not say what happened:\n%s", out)
 	}
 	// The sidecar holds a salt that proves the file against the commitment.
-	raw, err := os.ReadFile(a + sidecarSuffix)
+	raw, err := os.ReadFile(a + sidecar.Suffix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(a + sidecarSuffix); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(a + sidecar.Suffix); fi.Mode().Perm() != 0o600 {
 		t.Errorf("sidecar mode %v, want 0600", fi.Mode().Perm())
 	}
-	var sc uploadSidecar
+	var sc sidecar.File
 	if err := json.Unmarshal(raw, &sc); err != nil {
 		t.Fatal(err)
 	}
-	if sc.Status != sidecarCommitted || sc.Chain != "LOAN-UP" || sc.Step != 1 || sc.ChainID != "evidenced-upload" || sc.Owner != "bank" ||
+	if sc.Status != sidecar.StatusCommitted || sc.Chain != "LOAN-UP" || sc.Step != 1 || sc.ChainID != "evidenced-upload" || sc.Owner != "bank" ||
 		sc.Commitment != crypto.Commitment(sc.Salt, []byte("the loan contract")) || sc.Cipher == (crypto.Hash{}) || sc.CipherSize != 17+35 {
 		t.Errorf("sidecar %s", raw)
 	}
@@ -161,7 +162,7 @@ func TestSubmitUploadErrors(t *testing.T) {
 			if exitCode(err) != tt.code || err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v (exit %d), want exit %d containing %q", err, exitCode(err), tt.code, tt.want)
 			}
-			if _, serr := os.Stat(file + sidecarSuffix); serr == nil {
+			if _, serr := os.Stat(file + sidecar.Suffix); serr == nil {
 				t.Errorf("a sidecar was written for a failed upload")
 			}
 		})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evidenced/evidenced/client"
-	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/receipt"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // envToken names the environment variable with the node's API token.
@@ -91,13 +92,9 @@ Revoke it with ` + "`evidenced revoke GRANT`" + `.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := commandContext(cmd, submitTimeout)
-			defer cancel()
-			res, err := c.Grant(ctx, req)
-			if err != nil {
-				return nodeError(c, err)
-			}
-			return g.emit(cmd.OutOrStdout(), res, func(w io.Writer) error {
+			return request(cmd, g, c, submitTimeout, func(ctx context.Context, c *client.Client) (*client.SubmitResult, error) {
+				return c.Grant(ctx, req)
+			}, func(w io.Writer, res *client.SubmitResult) error {
 				what := "record " + req.Record
 				if chain != "" {
 					what = "evidence chain " + chain
@@ -146,13 +143,9 @@ func newRevokeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := commandContext(cmd, submitTimeout)
-			defer cancel()
-			res, err := c.Revoke(ctx, index)
-			if err != nil {
-				return nodeError(c, err)
-			}
-			return g.emit(cmd.OutOrStdout(), res, func(w io.Writer) error {
+			return request(cmd, g, c, submitTimeout, func(ctx context.Context, c *client.Client) (*client.SubmitResult, error) {
+				return c.Revoke(ctx, index)
+			}, func(w io.Writer, res *client.SubmitResult) error {
 				_, err := fmt.Fprintf(w, "grant %d revoked at entry %d, block %d\n", index, res.Index, res.Height)
 				return err
 			})
@@ -170,49 +163,43 @@ func newCustodyCmd(g *globals) *cobra.Command {
 		Example: `  evidenced custody 12`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newNodeClient(node)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := commandContext(cmd, queryTimeout)
-			defer cancel()
-			cu, err := c.Custody(ctx, args[0])
-			if err != nil {
-				return nodeError(c, err)
-			}
-			return g.emit(cmd.OutOrStdout(), cu, func(w io.Writer) error {
-				ew := &errWriter{w: w}
-				if cu.Cipher == nil {
-					ew.printf("record %s (owner %s) has no original kept by the alliance\n", cu.Record, cu.Owner)
-				} else {
-					ew.printf("record %s, owner %s, original %s (%d bytes encrypted)\n", cu.Record, cu.Owner, cu.Cipher.String()[:16], cu.CipherSize)
-				}
-				if len(cu.Events) == 0 {
-					ew.printf("  nobody has been given or has taken it\n")
-				}
-				for _, e := range cu.Events {
-					at := e.Time.Format(time.RFC3339)
-					switch {
-					case e.Grant != nil:
-						state := "live"
-						if e.Grant.Revoked {
-							state = fmt.Sprintf("revoked at entry %d", *e.Grant.RevokedAt)
-						} else if e.Grant.Expires != nil {
-							state = "until " + e.Grant.Expires.Format(time.RFC3339)
-						}
-						ew.printf("  %s  entry %-6d %s granted %s access (%s), %s\n", at, e.Index, e.Member, e.Grant.Grantee, e.Grant.Purpose, state)
-					case e.ViaGrant != nil:
-						ew.printf("  %s  entry %-6d %s retrieved it under grant %d\n", at, e.Index, e.Member, *e.ViaGrant)
-					default:
-						ew.printf("  %s  entry %-6d %s (owner) retrieved it\n", at, e.Index, e.Member)
-					}
-				}
-				return ew.err
-			})
+			return query(cmd, g, node, func(ctx context.Context, c *client.Client) (*client.Custody, error) {
+				return c.Custody(ctx, args[0])
+			}, printCustody)
 		},
 	}
 	nodeFlag(cmd, &node)
 	return cmd
+}
+
+func printCustody(w io.Writer, cu *client.Custody) error {
+	return lines(w, func(ew *errWriter) {
+		if cu.Cipher == nil {
+			ew.printf("record %s (owner %s) has no original kept by the alliance\n", cu.Record, cu.Owner)
+		} else {
+			ew.printf("record %s, owner %s, original %s (%d bytes encrypted)\n", cu.Record, cu.Owner, cu.Cipher.String()[:16], cu.CipherSize)
+		}
+		if len(cu.Events) == 0 {
+			ew.printf("  nobody has been given or has taken it\n")
+		}
+		for _, e := range cu.Events {
+			at := e.Time.Format(time.RFC3339)
+			switch {
+			case e.Grant != nil:
+				state := "live"
+				if e.Grant.Revoked {
+					state = fmt.Sprintf("revoked at entry %d", *e.Grant.RevokedAt)
+				} else if e.Grant.Expires != nil {
+					state = "until " + e.Grant.Expires.Format(time.RFC3339)
+				}
+				ew.printf("  %s  entry %-6d %s granted %s access (%s), %s\n", at, e.Index, e.Member, e.Grant.Grantee, e.Grant.Purpose, state)
+			case e.ViaGrant != nil:
+				ew.printf("  %s  entry %-6d %s retrieved it under grant %d\n", at, e.Index, e.Member, *e.ViaGrant)
+			default:
+				ew.printf("  %s  entry %-6d %s (owner) retrieved it\n", at, e.Index, e.Member)
+			}
+		}
+	})
 }
 
 // fetched is what fetch prints with --output json.
@@ -263,18 +250,18 @@ record's receipt is then checked against the roster and the file.`,
 			if err := os.Rename(tmp.Name(), out); err != nil {
 				return fmt.Errorf("keep the original: %w", err)
 			}
-			res := fetched{File: out, Size: f.Size, Access: f.Access, Sidecar: out + ".evidence.json"}
+			res := fetched{File: out, Size: f.Size, Access: f.Access, Sidecar: sidecar.Path(out)}
 			if err := writeFetchSidecar(res.Sidecar, out, f); err != nil {
 				return err
 			}
 			res.Receipt = checkFetched(cmd, c, args[0], out, f)
 			return g.emit(cmd.OutOrStdout(), res, func(w io.Writer) error {
-				ew := &errWriter{w: w}
-				ew.printf("original of record %s written to %s (%d bytes); it matches the record's commitment\n", args[0], out, f.Size)
-				ew.printf("  the retrieval is logged on chain at entry %d\n", f.Access)
-				ew.printf("  salt saved to %s (0600)\n", res.Sidecar)
-				ew.printf("  receipt check: %s\n", res.Receipt)
-				return ew.err
+				return lines(w, func(ew *errWriter) {
+					ew.printf("original of record %s written to %s (%d bytes); it matches the record's commitment\n", args[0], out, f.Size)
+					ew.printf("  the retrieval is logged on chain at entry %d\n", f.Access)
+					ew.printf("  salt saved to %s (0600)\n", res.Sidecar)
+					ew.printf("  receipt check: %s\n", res.Receipt)
+				})
 			})
 		},
 	}
@@ -286,12 +273,8 @@ record's receipt is then checked against the roster and the file.`,
 // writeFetchSidecar saves the salt of a fetched original beside it, in the
 // sidecar format submit writes, so receipt and verify can use it.
 func writeFetchSidecar(path, file string, f *client.FetchedOriginal) error {
-	sc := sidecar{Version: sidecarVersion, File: filepath.Base(file), Size: uint64(f.Size), Salt: client.HexBytes(f.Salt), Status: "committed"}
-	data, err := jsonIndent(sc)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
+	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(file), Size: uint64(f.Size), Salt: sidecar.Salt(f.Salt), Status: sidecar.StatusCommitted}
+	if err := sidecar.Save(path, sc); err != nil {
 		return fmt.Errorf("write the sidecar: %w", err)
 	}
 	return nil

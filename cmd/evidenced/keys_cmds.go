@@ -37,7 +37,6 @@ func newKeyInfo(file string, pub *crypto.PublicKey, private, encrypted bool) (*k
 }
 
 func (k *keyInfo) text(w io.Writer) error {
-	ew := &errWriter{w: w}
 	kind := "public key"
 	if k.Private {
 		kind = "private key (unencrypted)"
@@ -45,12 +44,13 @@ func (k *keyInfo) text(w io.Writer) error {
 			kind = "private key (encrypted)"
 		}
 	}
-	ew.printf("file:       %s (%s)\n", k.File, kind)
-	ew.printf("key id:     %s\n", k.KeyID)
-	ew.printf("short id:   %s\n", k.ShortID)
-	ew.printf("public key: %s\n", k.PublicKey)
-	ew.printf("%s", k.PublicPEM)
-	return ew.err
+	return lines(w, func(ew *errWriter) {
+		ew.printf("file:       %s (%s)\n", k.File, kind)
+		ew.printf("key id:     %s\n", k.KeyID)
+		ew.printf("short id:   %s\n", k.ShortID)
+		ew.printf("public key: %s\n", k.PublicKey)
+		ew.printf("%s", k.PublicPEM)
+	})
 }
 
 func newKeysCmd(g *globals) *cobra.Command {

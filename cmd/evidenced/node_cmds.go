@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,13 +82,14 @@ alliance use 'evidenced testnet' instead.`,
 				"member_key_file": h.MemberKeyFile, "encrypted": pass != nil,
 				"api": fmt.Sprintf("http://127.0.0.1:%d", apiPort)}
 			return g.emit(cmd.OutOrStdout(), out, func(w io.Writer) error {
-				fmt.Fprintf(w, "Created node home %s for member %s (%s) of chain %s.\n", home, member, role, chainID)
-				fmt.Fprintf(w, "  node id        %s\n  member key     %s (%s)\n", h.NodeID, h.MemberKey.ID().Short(), h.MemberKeyFile)
-				if pass == nil {
-					fmt.Fprintln(w, "  warning: the member key is NOT encrypted (--no-passphrase); use this home for tests only")
-				}
-				fmt.Fprintf(w, "Start it with: evidenced start --home %s\n", home)
-				return nil
+				return lines(w, func(ew *errWriter) {
+					ew.printf("Created node home %s for member %s (%s) of chain %s.\n", home, member, role, chainID)
+					ew.printf("  node id        %s\n  member key     %s (%s)\n", h.NodeID, h.MemberKey.ID().Short(), h.MemberKeyFile)
+					if pass == nil {
+						ew.printf("  warning: the member key is NOT encrypted (--no-passphrase); use this home for tests only\n")
+					}
+					ew.printf("Start it with: evidenced start --home %s\n", home)
+				})
 			})
 		},
 	}
@@ -144,22 +144,25 @@ with 'make testnet'.`,
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), a, func(w io.Writer) error {
-				fmt.Fprintf(w, "Created alliance %s with %d members in %s.\n\n", a.ChainID, len(a.Members), a.Dir)
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "MEMBER\tROLE\tVOTE\tAPI\tRPC\tHOME")
-				for _, m := range a.Members {
-					vote := "yes"
-					if !m.Validator {
-						vote = "no"
+				if err := lines(w, func(ew *errWriter) {
+					ew.printf("Created alliance %s with %d members in %s.\n\n", a.ChainID, len(a.Members), a.Dir)
+				}); err != nil {
+					return err
+				}
+				if err := table(w, func(ew *errWriter) {
+					ew.printf("MEMBER\tROLE\tVOTE\tAPI\tRPC\tHOME\n")
+					for _, m := range a.Members {
+						ew.printf("%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Role, yesNo(m.Validator), m.API, m.RPC, m.Home)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Role, vote, m.API, m.RPC, m.Home)
+				}); err != nil {
+					return err
 				}
-				tw.Flush()
-				if a.ClientKey != "" {
-					fmt.Fprintf(w, "\nBank client key (registered to %s): %s\n", a.ClientMember, a.ClientKey)
-				}
-				fmt.Fprintf(w, "Start a member with: evidenced start --home %s\n", filepath.Join(a.Dir, a.Members[0].Name))
-				return nil
+				return lines(w, func(ew *errWriter) {
+					if a.ClientKey != "" {
+						ew.printf("\nBank client key (registered to %s): %s\n", a.ClientMember, a.ClientKey)
+					}
+					ew.printf("Start a member with: evidenced start --home %s\n", filepath.Join(a.Dir, a.Members[0].Name))
+				})
 			})
 		},
 	}

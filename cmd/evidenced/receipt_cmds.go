@@ -2,14 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/hex"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,6 +18,7 @@ import (
 	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/receipt"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // exitVerifyFailed is the exit status of verify and verify-consistency
@@ -76,9 +76,9 @@ written with mode 0600. Without --out the receipt is printed.`,
   evidenced receipt 4f1c…e9 --sidecar contract.pdf.evidence.json --out contract.receipt.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var sc *sidecar
+			var sc *sidecar.File
 			if sidecarPath != "" {
-				s, err := loadSidecar(sidecarPath)
+				s, err := sidecar.Load(sidecarPath)
 				if err != nil {
 					return err
 				}
@@ -88,15 +88,16 @@ written with mode 0600. Without --out the receipt is printed.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := commandContext(cmd, queryTimeout)
-			defer cancel()
-			r, err := c.Receipt(ctx, args[0])
-			var apiErr *client.Error
-			if errors.As(err, &apiErr) && apiErr.Code == client.CodeUnavailable && apiErr.Status == 503 {
-				return fmt.Errorf("no receipt for %s yet: %s; retry in a few seconds", args[0], apiErr.Message)
-			}
+			r, err := callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) (*receipt.Receipt, error) {
+				r, err := c.Receipt(ctx, args[0])
+				var apiErr *client.Error
+				if errors.As(err, &apiErr) && apiErr.Code == client.CodeUnavailable && apiErr.Status == 503 {
+					return nil, fmt.Errorf("no receipt for %s yet: %s; retry in a few seconds", args[0], apiErr.Message)
+				}
+				return r, err
+			})
 			if err != nil {
-				return nodeError(c, err)
+				return err
 			}
 			if sc != nil {
 				if sc.Commitment != r.Record.Commitment {
@@ -130,15 +131,15 @@ written with mode 0600. Without --out the receipt is printed.`,
 				saved.Signers = append(saved.Signers, s.Member)
 			}
 			return g.emit(cmd.OutOrStdout(), saved, func(w io.Writer) error {
-				ew := &errWriter{w: w}
-				ew.printf("receipt of record %d.%d (%s %q step %d) written to %s\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, out)
-				ew.printf("  proven in the log of %d entries, checkpoint after block %d, signed by %s\n", r.TreeSize, cp.Height, strings.Join(saved.Signers, ", "))
-				ew.printf("  roster digest %s\n", r.RosterDigest)
-				if saved.SaltIncluded {
-					ew.printf("  the receipt holds the salt (mode 0600): whoever has it and the file can prove the file\n")
-				}
-				ew.printf("  check it offline: evidenced verify --receipt %s --roster ROSTER.json --file ORIGINAL\n", out)
-				return ew.err
+				return lines(w, func(ew *errWriter) {
+					ew.printf("receipt of record %d.%d (%s %q step %d) written to %s\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, out)
+					ew.printf("  proven in the log of %d entries, checkpoint after block %d, signed by %s\n", r.TreeSize, cp.Height, strings.Join(saved.Signers, ", "))
+					ew.printf("  roster digest %s\n", r.RosterDigest)
+					if saved.SaltIncluded {
+						ew.printf("  the receipt holds the salt (mode 0600): whoever has it and the file can prove the file\n")
+					}
+					ew.printf("  check it offline: evidenced verify --receipt %s --roster ROSTER.json --file ORIGINAL\n", out)
+				})
 			})
 		},
 	}
@@ -146,22 +147,6 @@ written with mode 0600. Without --out the receipt is printed.`,
 	cmd.Flags().StringVar(&out, "out", "", "write the receipt to this file (default: print it)")
 	cmd.Flags().StringVar(&sidecarPath, "sidecar", "", "FILE.evidence.json whose salt to include in the receipt")
 	return cmd
-}
-
-// loadSidecar reads a sidecar written by submit.
-func loadSidecar(path string) (*sidecar, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read the sidecar: %w", err)
-	}
-	sc := &sidecar{}
-	if err := json.Unmarshal(data, sc); err != nil {
-		return nil, fmt.Errorf("%s is not a sidecar file (FILE.evidence.json): %w", path, err)
-	}
-	if len(sc.Salt) == 0 {
-		return nil, fmt.Errorf("%s holds no salt", path)
-	}
-	return sc, nil
 }
 
 // readRoster reads and parses a roster file; failure is unusable input
@@ -228,14 +213,14 @@ step is named), 1 when an input cannot be read or parsed.`,
 			var opts receipt.VerifyOptions
 			switch {
 			case sidecarPath != "":
-				sc, err := loadSidecar(sidecarPath)
+				sc, err := sidecar.Load(sidecarPath)
 				if err != nil {
 					return err
 				}
 				opts.Salt = sc.Salt
 			case saltHex != "":
-				if opts.Salt, err = hex.DecodeString(saltHex); err != nil || len(opts.Salt) == 0 {
-					return fmt.Errorf("--salt %q is not hex digits", saltHex)
+				if opts.Salt, err = sidecar.ParseSalt(saltHex); err != nil {
+					return fmt.Errorf("--salt: %w", err)
 				}
 			}
 			if filePath != "" {
@@ -266,24 +251,24 @@ step is named), 1 when an input cannot be read or parsed.`,
 
 // printReport prints a verification report for people.
 func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
-	ew := &errWriter{w: w}
-	ew.printf("receipt of record %d.%d (%s %q step %d) on chain %q\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, r.ChainID)
-	for _, s := range rep.Steps {
-		mark := "✓"
-		switch {
-		case s.Skipped:
-			mark = "–"
-		case !s.OK:
-			mark = "✗"
+	return lines(w, func(ew *errWriter) {
+		ew.printf("receipt of record %d.%d (%s %q step %d) on chain %q\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, r.ChainID)
+		for _, s := range rep.Steps {
+			mark := "✓"
+			switch {
+			case s.Skipped:
+				mark = "–"
+			case !s.OK:
+				mark = "✗"
+			}
+			ew.printf("%s %-10s %s\n", mark, s.Name, s.Detail)
 		}
-		ew.printf("%s %-10s %s\n", mark, s.Name, s.Detail)
-	}
-	if rep.OK {
-		ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))
-	} else {
-		ew.printf("NOT VERIFIED: the %s step failed\n", rep.FailedStep)
-	}
-	return ew.err
+		if rep.OK {
+			ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))
+		} else {
+			ew.printf("NOT VERIFIED: the %s step failed\n", rep.FailedStep)
+		}
+	})
 }
 
 // consistencyResult is what verify-consistency prints with --output json.
@@ -353,10 +338,10 @@ not trusted, 1 when an input cannot be read.`,
 						return err
 					}
 					res.ProofFrom = "node " + c.BaseURL()
-					ctx, cancel := commandContext(cmd, queryTimeout)
-					defer cancel()
-					if p, err = c.ConsistencyProof(ctx, older.TreeSize, newer.TreeSize); err != nil {
-						return nodeError(c, err)
+					if p, err = callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) (*client.ConsistencyProof, error) {
+						return c.ConsistencyProof(ctx, older.TreeSize, newer.TreeSize)
+					}); err != nil {
+						return err
 					}
 				}
 				if p.From != older.TreeSize || p.To != newer.TreeSize {
@@ -474,10 +459,11 @@ with the alliance's published one.`,
 					return err
 				}
 				source = c.BaseURL()
-				ctx, cancel := commandContext(cmd, queryTimeout)
-				defer cancel()
-				if r, _, err = c.Roster(ctx); err != nil {
-					return nodeError(c, err)
+				if r, err = callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) (*ledger.Roster, error) {
+					r, _, err := c.Roster(ctx)
+					return r, err
+				}); err != nil {
+					return err
 				}
 			}
 			digest, err := r.Digest()
@@ -534,22 +520,9 @@ func rosterFromGenesis(path string) (*ledger.Roster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s app_state: %w", path, err)
 	}
-	r := &ledger.Roster{Version: 1, ChainID: doc.ChainID}
-	for _, m := range gs.Members {
-		rm := ledger.RosterMember{Name: m.Name, Role: m.Role, Power: m.Power}
-		for i, k := range m.Keys {
-			b, err := hex.DecodeString(k)
-			if err != nil {
-				return nil, fmt.Errorf("%s: member %s key %d is not hex", path, m.Name, i)
-			}
-			pk, err := crypto.ParsePublicKey(b)
-			if err != nil {
-				return nil, fmt.Errorf("%s: member %s key %d: %w", path, m.Name, i, err)
-			}
-			rm.Keys = append(rm.Keys, hex.EncodeToString(pk.Bytes()))
-		}
-		r.Members = append(r.Members, rm)
+	r, err := gs.Roster(doc.ChainID)
+	if err != nil {
+		return nil, fmt.Errorf("%s app_state: %w", path, err)
 	}
-	slices.SortFunc(r.Members, func(a, b ledger.RosterMember) int { return strings.Compare(a.Name, b.Name) })
 	return r, nil
 }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +17,7 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // addTxCommands registers tx build and tx attach (external signing).
@@ -145,11 +146,9 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 		}
 	}
 	if o.chainID == "" {
-		ctx, cancel := commandContext(cmd, queryTimeout)
-		st, err := s.c.Status(ctx)
-		cancel()
+		st, err := callNode(cmd, s.c, queryTimeout, nodeStatus)
 		if err != nil {
-			return nodeError(s.c, err)
+			return err
 		}
 		s.chainID = st.ChainID
 	}
@@ -168,11 +167,10 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 			return err
 		}
 	}
-	typ := ledger.TxEvidence
-	if o.batch {
-		typ = ledger.TxBatch
+	body, err := s.body(files, prevs)
+	if err != nil {
+		return err
 	}
-	body := s.body(typ, files, prevs)
 	body.Signer = signer
 	bodyBytes, err := ledger.EncodeBody(body)
 	if err != nil {
@@ -196,9 +194,13 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 		s.removeSidecars(files)
 		return err
 	}
-	return g.emit(cmd.OutOrStdout(), u, func(w io.Writer) error {
-		ew := &errWriter{w: w}
-		ew.printf("wrote %s (%d bytes): sign exactly these bytes\n", binPath, len(bodyBytes))
+	return g.emit(cmd.OutOrStdout(), u, func(w io.Writer) error { return printBuilt(w, u, binPath, jsonPath, len(bodyBytes)) })
+}
+
+// printBuilt says what tx build wrote and how to sign it.
+func printBuilt(w io.Writer, u *unsignedTx, binPath, jsonPath string, size int) error {
+	return lines(w, func(ew *errWriter) {
+		ew.printf("wrote %s (%d bytes): sign exactly these bytes\n", binPath, size)
 		ew.printf("wrote %s: the decoded body and how to sign it\n", jsonPath)
 		ew.printf("  tx id      %s\n  signer key %s\n  chain id   %s\n", u.TxID, u.Signer, u.ChainID)
 		for _, r := range u.Records {
@@ -210,7 +212,6 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 		ew.printf("Sign (SM2, SM3, user id %s, DER), e.g. with OpenSSL 3:\n  %s\n", sm2UserID, u.Sign.OpenSSL)
 		ew.printf("then assemble and submit:\n  %s\n", u.Sign.Attach)
 		ew.printf("%s.\n", u.Sign.Deadline)
-		return ew.err
 	})
 }
 
@@ -403,10 +404,10 @@ func runTxAttach(cmd *cobra.Command, g *globals, o *txAttachOpts) error {
 	out := &attached{TxFile: o.out, TxID: u.TxID, Size: len(tx), Signer: body.Signer, VerifiedBy: from}
 	if !o.submit {
 		return g.emit(cmd.OutOrStdout(), out, func(w io.Writer) error {
-			ew := &errWriter{w: w}
-			ew.printf("wrote %s (%d bytes): transaction %s\n  signature verified with key %s (from %s)\n", o.out, len(tx), u.TxID, body.Signer, from)
-			ew.printf("submit it with `evidenced tx attach ... --submit`, or POST it to /v1/txs\n")
-			return ew.err
+			return lines(w, func(ew *errWriter) {
+				ew.printf("wrote %s (%d bytes): transaction %s\n  signature verified with key %s (from %s)\n", o.out, len(tx), u.TxID, body.Signer, from)
+				ew.printf("submit it with `evidenced tx attach ... --submit`, or POST it to /v1/txs\n")
+			})
 		})
 	}
 	s := &submitter{cmd: cmd, g: g, c: c, o: &submitOpts{noWait: o.noWait}}
@@ -517,11 +518,11 @@ func attachKey(cmd *cobra.Command, pubPath string, u *unsignedTx, signer crypto.
 		}
 		return pub, bodyJSONName, nil
 	}
-	ctx, cancel := commandContext(cmd, queryTimeout)
-	defer cancel()
-	members, err := c.Members(ctx)
+	members, err := callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) ([]client.Member, error) {
+		return c.Members(ctx)
+	})
 	if err != nil {
-		return nil, "", fmt.Errorf("the signer's public key is needed to check the signature: pass --pub PUB.pem, or reach a node that lists it: %w", nodeError(c, err))
+		return nil, "", fmt.Errorf("the signer's public key is needed to check the signature: pass --pub PUB.pem, or reach a node that lists it: %w", err)
 	}
 	for _, m := range members {
 		for _, k := range m.Keys {
@@ -551,13 +552,9 @@ func attachFiles(u *unsignedTx) []evidenceFile {
 // markSidecar records a submission result in the sidecar tx build wrote,
 // if it still belongs to transaction txID.
 func markSidecar(path string, txID crypto.Hash, res *client.SubmitResult) error {
-	data, err := os.ReadFile(path)
+	sc, err := sidecar.Load(path)
 	if err != nil {
-		return fmt.Errorf("read sidecar: %w", err)
-	}
-	var sc sidecar
-	if err := json.Unmarshal(data, &sc); err != nil {
-		return fmt.Errorf("sidecar %s: %w", path, err)
+		return err
 	}
 	if sc.TxID != txID {
 		return fmt.Errorf("sidecar %s belongs to transaction %s, not %s: it was not updated", path, sc.TxID, txID)
@@ -565,12 +562,8 @@ func markSidecar(path string, txID crypto.Hash, res *client.SubmitResult) error 
 	if res.Status != client.StatusCommitted {
 		return nil
 	}
-	sc.Status, sc.Index, sc.Height, sc.Time = sidecarCommitted, res.Index, res.Height, res.Time.UTC()
-	out, err := jsonIndent(sc)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, out, 0o600); err != nil {
+	sc.MarkCommitted(res.Index, res.Height, res.Time)
+	if err := sidecar.Save(path, sc); err != nil {
 		return fmt.Errorf("write sidecar %s: %w", path, err)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // openssl runs openssl with args in dir.
@@ -113,7 +114,7 @@ func TestTxBuildAttachOpenSSL(t *testing.T) {
 		}
 		sc := readSidecar(t, f)
 		rec := n.records(step)[0]
-		if rec.Commitment != sc.Commitment || sc.Status != sidecarCommitted || sc.TxID != u.TxID || sc.Index != uint64(fakeGenesis+step) ||
+		if rec.Commitment != sc.Commitment || sc.Status != sidecar.StatusCommitted || sc.TxID != u.TxID || sc.Index != uint64(fakeGenesis+step) ||
 			sc.Height != int64(step+1) || sc.Step != uint32(step+1) || sc.ChainID != "evidenced-test" {
 			t.Errorf("record commitment %s; sidecar %+v", rec.Commitment, sc)
 		}
@@ -302,7 +303,7 @@ func TestTxBuildOfflineDigestBatch(t *testing.T) {
 	}
 	for i, f := range files {
 		sc := readSidecar(t, f)
-		if sc.Status != sidecarPending || sc.TxID != u.TxID || sc.Commitment != dec.EvidenceRecords()[i].Commitment || u.Records[i].Sidecar != f+sidecarSuffix {
+		if sc.Status != sidecar.StatusPending || sc.TxID != u.TxID || sc.Commitment != dec.EvidenceRecords()[i].Commitment || u.Records[i].Sidecar != f+sidecar.Suffix {
 			t.Errorf("sidecar %d = %+v", i, sc)
 		}
 	}
@@ -353,7 +354,7 @@ func TestTxBuildFlagErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
-			if _, err := os.Stat(f + sidecarSuffix); !os.IsNotExist(err) {
+			if _, err := os.Stat(f + sidecar.Suffix); !os.IsNotExist(err) {
 				t.Errorf("a sidecar was left behind")
 			}
 		})

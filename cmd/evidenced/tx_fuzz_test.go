@@ -9,6 +9,7 @@ import (
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // FuzzParseUnsignedTx checks that body.json decoding never panics and that
@@ -26,7 +27,7 @@ func FuzzParseUnsignedTx(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	files := []evidenceFile{{path: "c.pdf", sidecar: "c.pdf" + sidecarSuffix}}
+	files := []evidenceFile{{path: "c.pdf", sidecar: "c.pdf" + sidecar.Suffix}}
 	for _, pub := range []*crypto.PublicKey{k.Public(), nil} {
 		u, err := newUnsignedTx(body, bb, pub, files, filepath.Join("sign dir", "x"))
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 // unsignedVersion is the version of the body.json format.
@@ -86,7 +87,7 @@ func newUnsignedTx(body *ledger.Body, bodyBytes []byte, pub *crypto.PublicKey, f
 			return nil, fmt.Errorf("evidence file: %w", err)
 		}
 		u.Records = append(u.Records, unsignedRecord{Pos: uint16(i), Kind: r.Kind, Chain: r.Chain, Step: r.Step, Prev: r.Prev,
-			Commitment: r.Commitment, Size: r.Size, Labels: labelMap(r.Labels), File: file, Sidecar: file + sidecarSuffix})
+			Commitment: r.Commitment, Size: r.Size, Labels: ledger.LabelMap(r.Labels), File: file, Sidecar: sidecar.Path(file)})
 	}
 	bin := filepath.Join(dir, bodyBinName)
 	sig := filepath.Join(dir, "sig.der")

@@ -20,15 +20,15 @@ package main
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"syscall/js"
 
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/receipt"
+	"github.com/evidenced/evidenced/sidecar"
 )
 
 func main() {
@@ -100,11 +100,12 @@ func parseInputs(receiptJSON, rosterJSON, saltHex string) (*receipt.Receipt, *le
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("the roster: %w", err)
 	}
-	var salt []byte
-	if s := strings.TrimSpace(saltHex); s != "" {
-		if salt, err = hex.DecodeString(s); err != nil {
-			return nil, nil, nil, fmt.Errorf("the salt %q is not hex: paste the salt field of the FILE.evidence.json sidecar", s)
-		}
+	salt, err := sidecar.ParseSalt(saltHex)
+	switch {
+	case errors.Is(err, sidecar.ErrNoSalt):
+		salt = nil // the receipt's own salt, if it has one
+	case err != nil:
+		return nil, nil, nil, err
 	}
 	return rec, roster, salt, nil
 }
