@@ -138,8 +138,10 @@ func TestDriveClosedLoop(t *testing.T) {
 	if res.Errors[errUnavailable] != int64(f.served503) || f.served503 != 3 {
 		t.Errorf("errors %v, the node answered 503 %d times (want 3 counted)", res.Errors, f.served503)
 	}
-	if len(res.Errors) != 1 {
-		t.Errorf("errors %v, want only the 503s", res.Errors)
+	// Apart from the 503s, only skipped latency samples may be counted:
+	// how many depends on how fast the machine answers the timed ones.
+	if n := len(res.Errors); n != 1 && (n != 2 || res.Errors["sample_skipped"] == 0) {
+		t.Errorf("errors %v, want only the 503s (and skipped samples)", res.Errors)
 	}
 	// One receipt per timed tx, up to --receipt-max.
 	if wantReceipts := min(res.Latency.N, testConfig(modeSigned).receiptMax); res.Latency.N == 0 || res.Latency.N > f.commits || res.ReceiptLag.N != wantReceipts {

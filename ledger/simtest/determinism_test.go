@@ -320,6 +320,7 @@ func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
 	now := ledgertest.GenesisTime
 	accepted, rejected, kills, crashes := 0, 0, 0, 0
 	codes := map[ledger.Code]int{}
+	acceptedTypes := map[ledger.TxType]int{}
 	var acceptedIDs []crypto.Hash
 	for h := int64(1); h <= int64(blocks); h++ {
 		now += int64(time.Second) + int64(rng.IntN(int(time.Second)))
@@ -372,6 +373,7 @@ func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
 			codes[res.Code]++
 			if res.Code == ledger.CodeOK {
 				accepted++
+				acceptedTypes[res.Type]++
 				acceptedIDs = append(acceptedIDs, res.ID)
 				if res.Type == ledger.TxGrant {
 					g.grants = append(g.grants, res.Index)
@@ -432,6 +434,15 @@ func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
 		ledger.CodeNoGrant, ledger.CodeUnknownMember, ledger.CodeNoOriginal} {
 		if blocks >= 200 && codes[c] == 0 {
 			t.Errorf("the simulation never produced code %s: the generator no longer exercises that rule", c)
+		}
+	}
+	// Every type members submit must be generated, and accepted now and
+	// then: a new transaction type is not covered until the generator
+	// makes it.
+	t.Logf("accepted by type: %v", acceptedTypes)
+	for _, info := range ledger.TxTypes() {
+		if blocks >= 200 && info.Origin == ledger.OriginMember && acceptedTypes[info.Type] == 0 {
+			t.Errorf("the simulation never accepted a %s transaction: the generator does not cover that type", info.Name)
 		}
 	}
 	return head
