@@ -100,9 +100,11 @@ func (e *errReader) Scan(prefix, start []byte, limit int) ([]ledger.KV, error) {
 	return e.r.Scan(prefix, start, limit)
 }
 
-// TestViewReaderErrors: every query passes a storage failure up, wrapped
-// so that errors.Is finds it, whichever of its reads fails.
-func TestViewReaderErrors(t *testing.T) {
+// newViewSubject commits what every View query can be asked about: a kept
+// original (entry 6), a trusted checkpoint, and a grant of the original to
+// the court.
+func newViewSubject(t *testing.T) (*fixture, subject) {
+	t.Helper()
 	f := newFixture(t)
 	bank := f.a.Key("bank-a")
 	r1, dk := kept(t, bank, "VIEW-1", 1, crypto.Hash{}, "v")
@@ -114,6 +116,13 @@ func TestViewReaderErrors(t *testing.T) {
 		Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 6}, Wrapped: wrapTo(t, f.a.Key("court"), dk)}}}))
 	wantCode(t, g, ledger.CodeOK)
 	s := subject{tx: e6.ID, cipher: *r1.Cipher, grant: g.Index}
+	return f, s
+}
+
+// TestViewReaderErrors: every query passes a storage failure up, wrapped
+// so that errors.Is finds it, whichever of its reads fails.
+func TestViewReaderErrors(t *testing.T) {
+	f, s := newViewSubject(t)
 	for _, q := range viewQueries {
 		if err := q.call(f.view(), s); err != nil {
 			t.Fatalf("%s on the healthy store: %v", q.name, err)
@@ -532,17 +541,7 @@ func (d *damageReader) Scan(prefix, start []byte, limit int) ([]ledger.KV, error
 // TestViewDamagedStore: a query reading a damaged value fails with
 // ErrStoreCorrupt, or does not need the value; it never panics.
 func TestViewDamagedStore(t *testing.T) {
-	f := newFixture(t)
-	bank := f.a.Key("bank-a")
-	r1, dk := kept(t, bank, "VIEW-1", 1, crypto.Hash{}, "v")
-	e6 := f.one(f.a.Evidence(bank, f.now, r1))
-	wantCode(t, e6, ledger.CodeOK)
-	f.advanceTo(3)
-	wantCode(t, f.one(checkpointTx(t, chainID, 1, f.cosign(f.text(1), quorum...))), ledger.CodeOK)
-	g := f.one(buildTx(t, chainID, bank, f.now, &ledger.Grant{Grantee: "court", Purpose: "case 1",
-		Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 6}, Wrapped: wrapTo(t, f.a.Key("court"), dk)}}}))
-	wantCode(t, g, ledger.CodeOK)
-	s := subject{tx: e6.ID, cipher: *r1.Cipher, grant: g.Index}
+	f, s := newViewSubject(t)
 	for _, q := range viewQueries {
 		for _, grow := range []bool{false, true} {
 			for n := 1; ; n++ {
