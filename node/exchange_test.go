@@ -181,20 +181,7 @@ func TestOriginalsExchange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := notaryBlobs.OpenBlob(sealed.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := f.Name()
-	f.Close()
-	w, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteAt([]byte{0xff, 0x00, 0xff}, 1000); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	peertest.CorruptBlob(t, notaryBlobs, sealed.Address)
 	checked, corrupt, repaired, err := nodes["notary"].Originals().Scrub(ctx)
 	if err != nil || checked != 1 || corrupt != 1 || repaired != 1 {
 		t.Fatalf("scrub: checked %d, corrupt %d, repaired %d, %v; want 1, 1, 1", checked, corrupt, repaired, err)

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/internal/peertest"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
 	"github.com/evidenced/evidenced/originals"
@@ -366,15 +366,23 @@ func TestReplicatesToReplicas(t *testing.T) {
 	}
 }
 
+// uploadWhileCourtIsDown starts bank-a and its replicas bank-b and court,
+// stops court, and has bank-a keep an original that reaches bank-b only.
+func uploadWhileCourtIsDown(t *testing.T) (*cluster, *api.Original) {
+	t.Helper()
+	c := newCluster(t)
+	c.start("bank-a", "bank-b", "court")
+	c.nodes["court"].stop()
+	_, o := c.upload("bank-a", "LOAN-D1", content("d1", 64<<10))
+	c.waitHeld(o.Cipher, "bank-b")
+	return c, o
+}
+
 // TestCatchUpAfterRestart: a push lost while a replica was down, and its
 // owner stopped before the replica came back, is redone by the owner's
 // catch-up when it starts again.
 func TestCatchUpAfterRestart(t *testing.T) {
-	c := newCluster(t)
-	c.start("bank-a", "bank-b", "court")
-	c.nodes["court"].stop()
-	_, o := c.upload("bank-a", "LOAN-C1", content("c1", 64<<10))
-	c.waitHeld(o.Cipher, "bank-b")
+	c, o := uploadWhileCourtIsDown(t)
 	c.nodes["bank-a"].stop()
 	c.start("court")
 	if c.nodes["court"].blobs.Has(o.Cipher) {
@@ -391,11 +399,7 @@ func TestCatchUpAfterRestart(t *testing.T) {
 // with backoff and then given up; a later pass delivers it once the
 // replica is back, without a restart of the owner.
 func TestReplicaBackAfterOutage(t *testing.T) {
-	c := newCluster(t)
-	c.start("bank-a", "bank-b", "court")
-	c.nodes["court"].stop()
-	_, o := c.upload("bank-a", "LOAN-O1", content("o1", 64<<10))
-	c.waitHeld(o.Cipher, "bank-b")
+	c, o := uploadWhileCourtIsDown(t)
 	eventually(t, "bank-a gives the push to court up", func() bool {
 		return c.logged.has("a replica does not take this member's originals now; pushing them all again later")
 	})
@@ -537,23 +541,7 @@ func TestScrubRepairsFromReplica(t *testing.T) {
 	_, o := c.upload("bank-a", "LOAN-S1", content("s1", 300<<10))
 	c.waitHeld(o.Cipher, "bank-b", "court")
 	owner := c.nodes["bank-a"]
-	f, err := owner.blobs.OpenBlob(o.Cipher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := f.Name()
-	f.Close()
-	w, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteAt([]byte{0xff, 0x00, 0xff}, 1000); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	if err := owner.blobs.Verify(o.Cipher); err == nil {
-		t.Fatal("the corrupted copy still verifies")
-	}
+	peertest.CorruptBlob(t, owner.blobs, o.Cipher)
 	checked, corrupt, repaired, err := owner.svc.Scrub(ctx)
 	if err != nil || checked != 1 || corrupt != 1 || repaired != 1 {
 		t.Fatalf("scrub: checked %d, corrupt %d, repaired %d, %v; want 1, 1, 1", checked, corrupt, repaired, err)
