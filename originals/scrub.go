@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/evidenced/evidenced/blob"
+	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/crypto"
 )
 
@@ -33,6 +34,9 @@ func (s *Service) Scrub(ctx context.Context) (checked, corrupt, repaired int, er
 }
 
 // refetch gets addr again from the owner's node or one of its replicas.
+// When the store is busy receiving addr (its owner's push, say), it waits
+// for that transfer, retrying with backoff, and counts the copy it stored:
+// the store checked its SM3 address.
 func (s *Service) refetch(ctx context.Context, addr crypto.Hash) error {
 	if s.trans == nil {
 		return ErrNoExchange
@@ -44,12 +48,26 @@ func (s *Service) refetch(ctx context.Context, addr crypto.Hash) error {
 	if owner == "" {
 		return errors.New("no committed record names this original")
 	}
-	from, err := s.fetchCopy(ctx, owner, addr)
-	if err != nil {
-		return err
+	wait := s.conf.RetryWait
+	for attempt := 1; ; attempt++ {
+		if s.blobs.Has(addr) {
+			s.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", "a transfer received meanwhile")
+			return nil
+		}
+		from, err := s.fetchCopy(ctx, owner, addr)
+		if err == nil {
+			s.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", from)
+			return nil
+		}
+		if !errors.Is(err, exchange.ErrBusy) || attempt == pushAttempts {
+			return err
+		}
+		s.log.Debug("the original is being received; waiting for that transfer", "addr", addr.String()[:16], "retry_in", wait)
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		wait = min(2*wait, 30*s.conf.RetryWait)
 	}
-	s.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", from)
-	return nil
 }
 
 // scrubber runs every Config.ScrubInterval until Close: the scrub, the

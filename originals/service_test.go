@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,8 +48,10 @@ type cluster struct {
 	roster *originals.Roster
 	log    *slog.Logger
 	logged *messages // what the services logged
-	dirs   map[string]string
-	nodes  map[string]*member
+	// wrapStore, when set, wraps the store a member's transport uses.
+	wrapStore func(name string, s *blob.Store, inner exchange.Store) exchange.Store
+	dirs      map[string]string
+	nodes     map[string]*member
 }
 
 // member is one member's running node: its blob store, transport, policy
@@ -114,8 +119,12 @@ func (c *cluster) startOne(name string) *member {
 		t.Fatal(err)
 	}
 	policy := originals.NewPolicy(conf, c.roster, c.chain)
+	store := originals.ExchangeStore(blobs)
+	if c.wrapStore != nil {
+		store = c.wrapStore(name, blobs, store)
+	}
 	trans, err := c.net.New(exchange.Config{Identity: id, Members: c.roster.Member, Authorize: policy.Authorize,
-		AcceptPush: policy.AcceptPush, Store: originals.ExchangeStore(blobs)})
+		AcceptPush: policy.AcceptPush, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,8 +241,9 @@ func content(seed string, size int) []byte {
 	return bytes.Repeat(unit, size/len(unit)+1)[:size]
 }
 
-// testLogger logs to the test log, notes every message in logged, and
-// fails the test on any ERROR record: a healthy service logs none.
+// testLogger logs Info and above to the test log, notes every message (of
+// any level) in logged, and fails the test on any ERROR record: a healthy
+// service logs none.
 func testLogger(t *testing.T, logged *messages) *slog.Logger {
 	h := slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})
 	return slog.New(errorFails{Handler: h, t: t, logged: logged})
@@ -263,11 +273,17 @@ type errorFails struct {
 	logged *messages
 }
 
+// Enabled notes every level; Handle writes Info and above.
+func (h errorFails) Enabled(context.Context, slog.Level) bool { return true }
+
 func (h errorFails) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelError {
 		h.t.Errorf("a service logged an ERROR: %s", r.Message)
 	}
 	h.logged.add(r.Message)
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
 	return h.Handler.Handle(ctx, r)
 }
 
@@ -552,6 +568,77 @@ func TestScrubRepairsFromReplica(t *testing.T) {
 	if checked, corrupt, _, err := owner.svc.Scrub(ctx); err != nil || checked != 1 || corrupt != 0 {
 		t.Fatalf("scrub after the repair: checked %d, corrupt %d, %v; want 1, 0", checked, corrupt, err)
 	}
+}
+
+// TestScrubWaitsForATransfer: when the scrub's repair finds the store busy
+// receiving the same original (the owner's push, say), it waits for that
+// transfer and counts the copy it stored as the repair.
+func TestScrubWaitsForATransfer(t *testing.T) {
+	c := newCluster(t)
+	var pushed *api.Original // set before court's scrub runs
+	busy := new(atomic.Int32)
+	c.wrapStore = func(name string, s *blob.Store, inner exchange.Store) exchange.Store {
+		if name != "court" {
+			return inner
+		}
+		return busyStore{Store: inner, busy: busy, arrive: func() {
+			// The owner's push lands while this node's fetch is refused.
+			good, err := c.nodes["bank-a"].blobs.OpenBlob(pushed.Cipher)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer good.Close()
+			in, err := s.Receive(pushed.Cipher, pushed.CipherSize)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := io.Copy(in, good); err != nil {
+				t.Error(err)
+			}
+			if err := in.Commit(); err != nil {
+				t.Error(err)
+			}
+		}}
+	}
+	c.start("bank-a", "bank-b", "court")
+	_, pushed = c.upload("bank-a", "LOAN-S2", content("s2", 100<<10))
+	c.waitHeld(pushed.Cipher, "bank-b", "court")
+	replica := c.nodes["court"]
+	peertest.CorruptBlob(t, replica.blobs, pushed.Cipher)
+	busy.Store(2) // both members court fetches from: bank-a, then bank-b
+	checked, corrupt, repaired, err := replica.svc.Scrub(context.Background())
+	if err != nil || checked != 1 || corrupt != 1 || repaired != 1 {
+		t.Fatalf("scrub: checked %d, corrupt %d, repaired %d, %v; want 1, 1, 1", checked, corrupt, repaired, err)
+	}
+	if !c.logged.has("the original is being received; waiting for that transfer") {
+		t.Error("the scrub did not wait for the transfer")
+	}
+	if err := replica.blobs.Verify(pushed.Cipher); err != nil {
+		t.Fatalf("the repaired copy does not verify: %v", err)
+	}
+}
+
+// busyStore is a transport store whose next busy Receive calls find
+// another transfer of the blob under way, which lands (arrive) at the last
+// of them: they report busy.
+type busyStore struct {
+	exchange.Store
+	busy   *atomic.Int32
+	arrive func()
+}
+
+func (b busyStore) Receive(addr crypto.Hash, size int64) (exchange.Incoming, error) {
+	switch n := b.busy.Add(-1); {
+	case n > 0:
+		return nil, fmt.Errorf("receive %s: %w", addr, exchange.ErrBusy)
+	case n == 0:
+		b.arrive()
+		return nil, fmt.Errorf("receive %s: %w", addr, exchange.ErrBusy)
+	}
+	b.busy.Store(0)
+	return b.Store.Receive(addr, size)
 }
 
 // TestSweepOrphans: a ciphertext no committed record names is removed once
