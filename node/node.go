@@ -97,6 +97,11 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		},
 	})
 	n.app.SetMemberKey(cfg.Member, h.MemberKey)
+	// Before CometBFT: its handshake may replay blocks, and OnCommit hands
+	// them to the originals service.
+	if err := n.wireOriginals(); err != nil {
+		return nil, err
+	}
 	n.cmt, err = cmtnode.NewNode(h.Comet, h.Validator, h.NodeKey,
 		proxy.NewConnSyncLocalClientCreator(n.app),
 		func() (*cmttypes.GenesisDoc, error) { return h.Genesis, nil },
@@ -108,9 +113,6 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		return nil, fmt.Errorf("create CometBFT node: %w", err)
 	}
 	n.rpc = rpclocal.New(n.cmt)
-	if err := n.wireOriginals(); err != nil {
-		return nil, err
-	}
 
 	// GET /metrics (Prometheus: CometBFT's and the node's) and the block
 	// explorer (/explorer/) beside the API; / leads to the explorer.
