@@ -15,8 +15,10 @@ import (
 // with blob's errors mapped to the ones package exchange names.
 func ExchangeStore(s *blob.Store) exchange.Store { return blobAdapter{s} }
 
+// blobAdapter is the exchange.Store over a blob.Store.
 type blobAdapter struct{ s *blob.Store }
 
+// mapBlobErr maps blob's errors to the ones package exchange names.
 func mapBlobErr(err error) error {
 	switch {
 	case err == nil:
@@ -31,13 +33,16 @@ func mapBlobErr(err error) error {
 	return err
 }
 
+// Has implements exchange.Store.
 func (a blobAdapter) Has(addr crypto.Hash) bool { return a.s.Has(addr) }
 
+// Size implements exchange.Store.
 func (a blobAdapter) Size(addr crypto.Hash) (int64, error) {
 	n, err := a.s.Size(addr)
 	return n, mapBlobErr(err)
 }
 
+// OpenBlob implements exchange.Store.
 func (a blobAdapter) OpenBlob(addr crypto.Hash) (io.ReadSeekCloser, error) {
 	f, err := a.s.OpenBlob(addr)
 	if err != nil {
@@ -46,6 +51,7 @@ func (a blobAdapter) OpenBlob(addr crypto.Hash) (io.ReadSeekCloser, error) {
 	return f, nil
 }
 
+// Receive implements exchange.Store.
 func (a blobAdapter) Receive(addr crypto.Hash, size int64) (exchange.Incoming, error) {
 	in, err := a.s.Receive(addr, size)
 	if err != nil {
@@ -54,6 +60,8 @@ func (a blobAdapter) Receive(addr crypto.Hash, size int64) (exchange.Incoming, e
 	return incomingAdapter{in}, nil
 }
 
+// incomingAdapter gives the exchange a blob.Incoming with its errors mapped.
 type incomingAdapter struct{ *blob.Incoming }
 
+// Commit implements exchange.Incoming.
 func (i incomingAdapter) Commit() error { return mapBlobErr(i.Incoming.Commit()) }

@@ -216,6 +216,7 @@ type ctxReader struct {
 	r   io.Reader
 }
 
+// Read reads from c.r unless ctx ended.
 func (c ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
