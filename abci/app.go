@@ -81,7 +81,7 @@ type Options struct {
 type App struct {
 	abcitypes.BaseApplication
 
-	db       *store.DB
+	db       Store
 	l        *ledger.Ledger
 	log      *slog.Logger
 	cache    *verifyCache
@@ -106,8 +106,8 @@ type stagedBlock struct {
 
 var _ abcitypes.Application = (*App)(nil)
 
-// New returns an App over db.
-func New(db *store.DB, opts Options) *App {
+// New returns an App over the committed state in db.
+func New(db Store, opts Options) *App {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -136,8 +136,11 @@ func (a *App) Info(context.Context, *abcitypes.RequestInfo) (*abcitypes.Response
 	if err != nil {
 		return nil, fmt.Errorf("info: read committed height: %w", err)
 	}
-	head, err := ledger.NewView(a.db).Head()
-	if err != nil {
+	var head ledger.LogHead
+	if err := a.db.Read(func(r ledger.Reader, _ int64) (err error) {
+		head, err = ledger.NewView(r).Head()
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("info: read log head: %w", err)
 	}
 	data, _ := json.Marshal(map[string]any{"log_size": head.Size, "log_root": head.Root.String()})
@@ -159,8 +162,11 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.RequestInitChain) (*ab
 	case err == nil && h == 0:
 		// InitChain again after a restart before block 1: the genesis state
 		// is already committed. Check it is the same chain.
-		p, err := ledger.NewView(a.db).Params()
-		if err != nil {
+		var p *ledger.Params
+		if err := a.db.Read(func(r ledger.Reader, _ int64) (err error) {
+			p, err = ledger.NewView(r).Params()
+			return err
+		}); err != nil {
 			return nil, err
 		}
 		if p.ChainID != req.ChainId {
@@ -181,7 +187,11 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.RequestInitChain) (*ab
 		}
 		validators = append(validators, ledger.ConsensusValidator{PubKey: pk, Power: uint64(v.Power)})
 	}
-	out, err := a.l.InitChain(a.db, &ledger.Genesis{ChainID: req.ChainId, Time: req.Time.UnixNano(), State: *gs, Validators: validators})
+	var out *ledger.Outcome
+	err = a.db.Read(func(r ledger.Reader, _ int64) (err error) {
+		out, err = a.l.InitChain(r, &ledger.Genesis{ChainID: req.ChainId, Time: req.Time.UnixNano(), State: *gs, Validators: validators})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("init chain %s: %w", req.ChainId, err)
 	}
@@ -194,9 +204,11 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.RequestInitChain) (*ab
 
 // CheckTx validates a transaction against committed state for the mempool.
 func (a *App) CheckTx(_ context.Context, req *abcitypes.RequestCheckTx) (*abcitypes.ResponseCheckTx, error) {
-	snap := a.db.Snapshot()
-	defer snap.Close()
-	res, err := a.l.Check(snap, req.Tx, a.now().UnixNano())
+	var res ledger.TxResult
+	err := a.db.Read(func(r ledger.Reader, _ int64) (err error) {
+		res, err = a.l.Check(r, req.Tx, a.now().UnixNano())
+		return err
+	})
 	if err != nil {
 		// CometBFT halts on a CheckTx error (a recheck may even run while
 		// the node stops and its store is closed): refuse the tx instead.
@@ -311,10 +323,13 @@ func acceptedPart(raw []byte, r *ledger.TxResult) ([]byte, ledger.TxResult, erro
 	return b, res, nil
 }
 
-func (a *App) simulate(height int64, t time.Time, txs [][]byte) (*ledger.Outcome, error) {
-	snap := a.db.Snapshot()
-	defer snap.Close()
-	return a.l.Apply(snap, ledger.Block{Height: height, Time: t.UnixNano(), Txs: txs})
+// simulate applies a block to committed state without staging it.
+func (a *App) simulate(height int64, t time.Time, txs [][]byte) (out *ledger.Outcome, err error) {
+	err = a.db.Read(func(r ledger.Reader, _ int64) error {
+		out, err = a.l.Apply(r, ledger.Block{Height: height, Time: t.UnixNano(), Txs: txs})
+		return err
+	})
+	return out, err
 }
 
 // FinalizeBlock applies the decided block to committed state and stages the
@@ -331,10 +346,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.RequestFinalizeBlo
 	out, cached := a.outcomes.get(keyOf(req.Height, req.Time, req.Txs)), true
 	if out == nil {
 		cached = false
-		snap := a.db.Snapshot()
-		out, err = a.l.Apply(snap, ledger.Block{Height: req.Height, Time: req.Time.UnixNano(), Txs: req.Txs})
-		snap.Close()
-		if err != nil {
+		if out, err = a.simulate(req.Height, req.Time, req.Txs); err != nil {
 			return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
 		}
 	}
@@ -378,12 +390,19 @@ func (a *App) Commit(context.Context, *abcitypes.RequestCommit) (*abcitypes.Resp
 //
 // The node's HTTP API (/v1) is the richer interface; this one exists for
 // standard CometBFT clients.
-func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (*abcitypes.ResponseQuery, error) {
-	snap := a.db.Snapshot()
-	defer snap.Close()
-	v := ledger.NewView(snap)
-	fail := func(code uint32, err error) (*abcitypes.ResponseQuery, error) {
-		return &abcitypes.ResponseQuery{Code: code, Log: err.Error(), Codespace: Codespace, Height: snap.Height()}, nil
+func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (res *abcitypes.ResponseQuery, err error) {
+	err = a.db.Read(func(r ledger.Reader, height int64) error {
+		res = query(ledger.NewView(r), req)
+		res.Height = height
+		return nil
+	})
+	return res, err
+}
+
+// query answers req from v.
+func query(v *ledger.View, req *abcitypes.RequestQuery) *abcitypes.ResponseQuery {
+	fail := func(code uint32, err error) *abcitypes.ResponseQuery {
+		return &abcitypes.ResponseQuery{Code: code, Log: err.Error(), Codespace: Codespace}
 	}
 	switch req.Path {
 	case "/head":
@@ -392,7 +411,7 @@ func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (*abcitypes.
 			return fail(2, err)
 		}
 		b, _ := json.Marshal(map[string]any{"log_size": head.Size, "log_root": head.Root.String(), "app_hash": head.AppHash.String()})
-		return &abcitypes.ResponseQuery{Value: b, Height: snap.Height()}, nil
+		return &abcitypes.ResponseQuery{Value: b}
 	case "/entry", "/tx":
 		var idx uint64
 		if req.Path == "/entry" {
@@ -413,7 +432,7 @@ func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (*abcitypes.
 		if err != nil {
 			return fail(3, err)
 		}
-		return &abcitypes.ResponseQuery{Key: req.Data, Value: b, Height: snap.Height()}, nil
+		return &abcitypes.ResponseQuery{Key: req.Data, Value: b}
 	}
 	return fail(1, fmt.Errorf("unknown query path %q: use /head, /entry or /tx", req.Path))
 }

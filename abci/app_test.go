@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -225,6 +226,48 @@ func TestCommitWithoutFinalize(t *testing.T) {
 	h := newHarness(t)
 	if _, err := h.app.Commit(context.Background(), &abcitypes.RequestCommit{}); err == nil {
 		t.Fatal("Commit with nothing staged succeeded")
+	}
+}
+
+// failingStore is a Store whose Commit fails while fail is set.
+type failingStore struct {
+	Store
+	fail error
+}
+
+func (s *failingStore) Commit(c store.Commit) error {
+	if s.fail != nil {
+		return s.fail
+	}
+	return s.Store.Commit(c)
+}
+
+// TestStoreCommitFailure: a store that cannot commit makes Commit return
+// the failure (CometBFT halts rather than diverge), OnCommit hears nothing,
+// Info stays at the last committed height, and the replayed block commits
+// with the same app hash once the store works again.
+func TestStoreCommitFailure(t *testing.T) {
+	h := newHarness(t)
+	fs := &failingStore{Store: h.db, fail: errors.New("disk full")}
+	h.app = New(fs, Options{Now: func() time.Time { return h.now }, OnCommit: func(b CommittedBlock) { h.block = append(h.block, b) }})
+	tx := h.evidence("LOAN-F", "bank-a")
+	fb := h.finalize(tx)
+	if _, err := h.app.Commit(context.Background(), &abcitypes.RequestCommit{}); !errors.Is(err, fs.fail) {
+		t.Fatalf("Commit over a failing store = %v, want the store's error", err)
+	}
+	if len(h.block) != 0 {
+		t.Fatalf("OnCommit heard of a block the store did not commit: %+v", h.block)
+	}
+	if got := h.info(); got.LastBlockHeight != 0 {
+		t.Fatalf("Info after a failed commit = height %d, want 0", got.LastBlockHeight)
+	}
+	fs.fail = nil
+	h.h--
+	h.now = h.now.Add(-time.Second)
+	again := h.finalize(tx)
+	h.commit()
+	if got := h.info(); got.LastBlockHeight != 1 || string(got.LastBlockAppHash) != string(fb.AppHash) || string(again.AppHash) != string(fb.AppHash) {
+		t.Fatalf("after the store recovered: Info %d %x, replay %x; want 1 %x", got.LastBlockHeight, got.LastBlockAppHash, again.AppHash, fb.AppHash)
 	}
 }
 

@@ -22,11 +22,15 @@ func (a *App) ExtendVote(_ context.Context, req *abcitypes.RequestExtendVote) (*
 	if a.memberKey == nil || req.Height < 1 {
 		return &abcitypes.ResponseExtendVote{}, nil
 	}
-	snap := a.db.Snapshot()
-	v := ledger.NewView(snap)
-	text, err := v.CheckpointText(req.Height - 1)
-	m, merr := v.Member(a.member)
-	snap.Close()
+	var text []byte
+	var m *ledger.MemberInfo
+	var merr error
+	err := a.db.Read(func(r ledger.Reader, _ int64) (err error) {
+		v := ledger.NewView(r)
+		text, err = v.CheckpointText(req.Height - 1)
+		m, merr = v.Member(a.member)
+		return err
+	})
 	if err != nil {
 		a.log.Warn("no checkpoint to sign", "height", req.Height-1, "err", err)
 		return &abcitypes.ResponseExtendVote{}, nil
@@ -58,9 +62,10 @@ func (a *App) VerifyVoteExtension(_ context.Context, req *abcitypes.RequestVerif
 	if len(req.VoteExtension) == 0 {
 		return &abcitypes.ResponseVerifyVoteExtension{Status: abcitypes.ResponseVerifyVoteExtension_ACCEPT}, nil
 	}
-	snap := a.db.Snapshot()
-	defer snap.Close()
-	if _, _, err := a.verifiedExtension(ledger.NewView(snap), req.Height-1, req.VoteExtension); err != nil {
+	if err := a.db.Read(func(r ledger.Reader, _ int64) error {
+		_, _, err := a.verifiedExtension(ledger.NewView(r), req.Height-1, req.VoteExtension)
+		return err
+	}); err != nil {
 		a.log.Warn("rejecting a vote extension", "height", req.Height, "validator", fmt.Sprintf("%X", req.ValidatorAddress), "err", err)
 		return &abcitypes.ResponseVerifyVoteExtension{Status: abcitypes.ResponseVerifyVoteExtension_REJECT}, nil
 	}
@@ -103,9 +108,16 @@ func (a *App) checkpointTx(height int64, votes []abcitypes.ExtendedVoteInfo) ([]
 	if height < 3 {
 		return nil, nil
 	}
-	snap := a.db.Snapshot()
-	defer snap.Close()
-	v := ledger.NewView(snap)
+	var tx []byte
+	err := a.db.Read(func(r ledger.Reader, _ int64) (err error) {
+		tx, err = a.checkpointTxOn(ledger.NewView(r), height, votes)
+		return err
+	})
+	return tx, err
+}
+
+// checkpointTxOn is checkpointTx over the committed state v.
+func (a *App) checkpointTxOn(v *ledger.View, height int64, votes []abcitypes.ExtendedVoteInfo) ([]byte, error) {
 	target := height - 2
 	text, err := v.CheckpointText(target)
 	if err != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -21,9 +23,9 @@ var (
 	_ api.Subscriber = (*backend)(nil)
 )
 
-// Snapshot implements api.Backend.
+// Snapshot implements api.Backend (and originals.State).
 func (b *backend) Snapshot() (*ledger.View, int64, func(), error) {
-	db := b.n.db
+	db := b.n.home.DB
 	if db == nil {
 		return nil, 0, nil, api.ErrOverloaded
 	}
@@ -91,11 +93,11 @@ func (b *backend) Status(ctx context.Context) (*client.Status, error) {
 		return nil, fmt.Errorf("read log head: %w", err)
 	}
 	st := &client.Status{
-		ChainID: b.n.genesis.ChainID, Moniker: b.n.cfg.Moniker, Member: b.n.cfg.Member, Role: b.n.cfg.Role,
+		ChainID: b.n.home.Genesis.ChainID, Moniker: b.n.home.Config.Moniker, Member: b.n.home.Config.Member, Role: b.n.home.Config.Role,
 		Height: height, LogSize: head.Size, Records: head.Records, LogRoot: head.Root, AppHash: head.AppHash,
 	}
-	if t, err := b.n.db.CommittedTime(); err == nil {
-		st.BlockTime = time.Unix(0, t).UTC()
+	if blk, err := view.Block(height); err == nil {
+		st.BlockTime = time.Unix(0, blk.Time).UTC()
 	}
 	cs, err := b.n.rpc.Status(ctx)
 	if err != nil {
@@ -104,7 +106,7 @@ func (b *backend) Status(ctx context.Context) (*client.Status, error) {
 	st.CatchingUp = cs.SyncInfo.CatchingUp
 	if cs.SyncInfo.LatestBlockHeight == 0 {
 		// Before the first block CometBFT has no validator set to report.
-		st.Validators = len(b.n.genesis.Validators)
+		st.Validators = len(b.n.home.Genesis.Validators)
 		return st, nil
 	}
 	vals, err := b.n.rpc.Validators(ctx, nil, nil, nil)
@@ -127,4 +129,24 @@ func (b *backend) committedIndex(tx *ledger.Tx) *ledger.RejectError {
 		return nil
 	}
 	return &ledger.RejectError{Code: ledger.CodeDuplicate, Msg: fmt.Sprintf("tx %s was already accepted, at entry %d", tx.ID(), idx)}
+}
+
+// KeepOriginal implements api.Backend through the originals service.
+func (b *backend) KeepOriginal(ctx context.Context, r io.Reader, size int64, signer crypto.KeyID, commit func(*api.Original) error) (*api.Original, error) {
+	return b.n.originals.KeepOriginal(ctx, r, size, signer, commit)
+}
+
+// Grant implements api.Custodian through the originals service.
+func (b *backend) Grant(ctx context.Context, req api.GrantRequest) (*api.Committed, error) {
+	return b.n.originals.Grant(ctx, req)
+}
+
+// Revoke implements api.Custodian through the originals service.
+func (b *backend) Revoke(ctx context.Context, index uint64) (*api.Committed, error) {
+	return b.n.originals.Revoke(ctx, index)
+}
+
+// FetchOriginal implements api.Custodian through the originals service.
+func (b *backend) FetchOriginal(ctx context.Context, ref ledger.RecordRef, w io.Writer) (*api.Fetched, error) {
+	return b.n.originals.FetchOriginal(ctx, ref, w)
 }

@@ -24,7 +24,7 @@ func (b *backend) SubmitBundle(ctx context.Context, txs [][]byte, waitCommit boo
 	if err != nil {
 		return nil, err
 	}
-	if b.n.db == nil {
+	if b.n.home.DB == nil {
 		return nil, api.ErrOverloaded
 	}
 	// Refuse at once when the mempool cannot take the bundle, before
@@ -134,17 +134,18 @@ func (b *backend) precheck(ctx context.Context, bundle []byte) (*ledger.Params, 
 	if err := b.mempoolRoom(len(bundle)); err != nil {
 		return nil, ledger.TxResult{}, err
 	}
-	snap := b.n.db.Snapshot()
-	defer snap.Close()
-	params, err := ledger.NewView(snap).Params()
-	if err != nil {
-		return nil, ledger.TxResult{}, err
-	}
-	pre, err := b.n.app.Ledger().Check(snap, bundle, time.Now().UnixNano())
-	if err != nil {
-		return nil, ledger.TxResult{}, fmt.Errorf("check bundle: %w", err)
-	}
-	return params, pre, nil
+	var params *ledger.Params
+	var pre ledger.TxResult
+	err := b.n.home.DB.Read(func(r ledger.Reader, _ int64) (err error) {
+		if params, err = ledger.NewView(r).Params(); err != nil {
+			return err
+		}
+		if pre, err = b.n.app.Ledger().Check(r, bundle, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("check bundle: %w", err)
+		}
+		return nil
+	})
+	return params, pre, err
 }
 
 // admitWait is how long a bundle waits for its turn to be checked before
@@ -194,7 +195,7 @@ func (b *backend) mempoolRoom(n int) error {
 		return api.ErrOverloaded
 	}
 	mp := b.n.cmt.Mempool()
-	cfg := b.n.cmtCfg.Mempool
+	cfg := b.n.home.Comet.Mempool
 	if mp.SizeBytes()+int64(n) > cfg.MaxTxsBytes/2 || mp.Size() >= cfg.Size/2 {
 		return fmt.Errorf("%w: the mempool holds %d transactions, %d bytes; this node takes submissions up to half its limits (%d, %d bytes)", api.ErrOverloaded, mp.Size(), mp.SizeBytes(), cfg.Size, cfg.MaxTxsBytes)
 	}

@@ -33,9 +33,11 @@ func TestCheckpointsForm(t *testing.T) {
 	defer n.Stop(context.Background())
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		snap := n.db.Snapshot()
-		cp, err := ledger.NewView(snap).LatestCheckpoint()
-		snap.Close()
+		var cp *ledger.SignedCheckpoint
+		err := n.withView(func(v *ledger.View, _ int64) (err error) {
+			cp, err = v.LatestCheckpoint()
+			return err
+		})
 		if err == nil {
 			if len(cp.Signatures) != 1 || cp.Signatures[0].Member != "bank" || cp.Checkpoint.ChainID != "evidenced-cp" {
 				t.Fatalf("checkpoint %+v", cp)

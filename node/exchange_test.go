@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/client"
@@ -94,7 +95,7 @@ func TestOriginalsExchange(t *testing.T) {
 	}
 	rec := ledger.Record{Kind: "loan-contract", Chain: "LOAN-O1", Step: 1, Commitment: sealed.Commitment, Size: uint64(sealed.PlainSize),
 		Cipher: &sealed.Address, CipherSize: uint64(sealed.CipherSize), OwnerKey: wrap(bankKey.Public())}
-	api := bankAPI
+	apiClient := bankAPI
 	submit := func(key *crypto.PrivateKey, b *ledger.Body) *client.SubmitResult {
 		t.Helper()
 		b.ChainID, b.Time = a.ChainID, time.Now().UnixNano()
@@ -102,7 +103,7 @@ func TestOriginalsExchange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := api.Submit(ctx, tx, true)
+		res, err := apiClient.Submit(ctx, tx, true)
 		if err != nil {
 			t.Fatalf("submit %s: %v", b.Type(), err)
 		}
@@ -119,26 +120,26 @@ func TestOriginalsExchange(t *testing.T) {
 
 	// Without a grant, arbitration's node refuses before anything is logged.
 	var out bytes.Buffer
-	if _, err := nodes["arbitration"].FetchOriginal(ctx, ref, &out); !errors.Is(err, ledger.ErrNotGranted) {
+	if _, err := nodes["arbitration"].Originals().FetchOriginal(ctx, ref, &out); !errors.Is(err, ledger.ErrNotGranted) {
 		t.Fatalf("fetch without a grant = %v, want ErrNotGranted", err)
 	}
 
 	// The bank grants it; arbitration fetches it from the bank's node.
-	// (Node.Grant rewraps the bank's key and salt to arbitration's member key.)
-	if _, err := nodes["bank"].Grant(ctx, node.GrantRequest{Chain: "LOAN-O1", Grantee: "nobody", Purpose: "x"}); !isCode(err, ledger.CodeUnknownMember) {
+	// (the originals service's Grant rewraps the bank's key and salt to arbitration's member key.)
+	if _, err := nodes["bank"].Originals().Grant(ctx, api.GrantRequest{Chain: "LOAN-O1", Grantee: "nobody", Purpose: "x"}); !isCode(err, ledger.CodeUnknownMember) {
 		t.Fatalf("grant to a non-member = %v", err)
 	}
-	if _, err := nodes["court"].Grant(ctx, node.GrantRequest{Ref: &ref, Grantee: "arbitration", Purpose: "x"}); !isCode(err, ledger.CodeChainOwner) {
+	if _, err := nodes["court"].Originals().Grant(ctx, api.GrantRequest{Ref: &ref, Grantee: "arbitration", Purpose: "x"}); !isCode(err, ledger.CodeChainOwner) {
 		t.Fatalf("grant by a member that does not own the record = %v", err)
 	}
-	gc, err := nodes["bank"].Grant(ctx, node.GrantRequest{Chain: "LOAN-O1", Grantee: "arbitration", Purpose: "arbitration case 2026-17",
+	gc, err := nodes["bank"].Originals().Grant(ctx, api.GrantRequest{Chain: "LOAN-O1", Grantee: "arbitration", Purpose: "arbitration case 2026-17",
 		Expiry: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatalf("grant: %v", err)
 	}
 	g := &client.SubmitResult{Index: gc.Result.Index, Height: gc.Height}
 	waitHeight(ctx, t, nodes["arbitration"], g.Height)
-	got, err := nodes["arbitration"].FetchOriginal(ctx, ref, &out)
+	got, err := nodes["arbitration"].Originals().FetchOriginal(ctx, ref, &out)
 	if err != nil {
 		t.Fatalf("fetch with a grant: %v", err)
 	}
@@ -180,21 +181,8 @@ func TestOriginalsExchange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := notaryBlobs.OpenBlob(sealed.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := f.Name()
-	f.Close()
-	w, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteAt([]byte{0xff, 0x00, 0xff}, 1000); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	checked, corrupt, repaired, err := nodes["notary"].Scrub(ctx)
+	peertest.CorruptBlob(t, notaryBlobs, sealed.Address)
+	checked, corrupt, repaired, err := nodes["notary"].Originals().Scrub(ctx)
 	if err != nil || checked != 1 || corrupt != 1 || repaired != 1 {
 		t.Fatalf("scrub: checked %d, corrupt %d, repaired %d, %v; want 1, 1, 1", checked, corrupt, repaired, err)
 	}
@@ -206,7 +194,7 @@ func TestOriginalsExchange(t *testing.T) {
 	if err := nodes["bank"].Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if api, err = client.New(nodes["court"].APIURL()); err != nil {
+	if apiClient, err = client.New(nodes["court"].APIURL()); err != nil {
 		t.Fatal(err)
 	}
 	arbBlobs, err := blob.Open(filepath.Join(homes["arbitration"], node.BlobDir))
@@ -217,7 +205,7 @@ func TestOriginalsExchange(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	got, err = nodes["arbitration"].FetchOriginal(ctx, ref, &out)
+	got, err = nodes["arbitration"].Originals().FetchOriginal(ctx, ref, &out)
 	if err != nil || !bytes.Equal(out.Bytes(), original) || (got.From != "court" && got.From != "notary") {
 		t.Fatalf("fetch with the bank down: from %q, %v", got.From, err)
 	}
@@ -250,7 +238,7 @@ func TestOriginalsExchange(t *testing.T) {
 	// Revoked: refused again, and nothing more is logged.
 	rv := submit(bankKey, &ledger.Body{Payload: &ledger.Revoke{Grant: g.Index}})
 	waitHeight(ctx, t, nodes["arbitration"], rv.Height)
-	if _, err := nodes["arbitration"].FetchOriginal(ctx, ref, &out); !errors.Is(err, ledger.ErrNotGranted) {
+	if _, err := nodes["arbitration"].Originals().FetchOriginal(ctx, ref, &out); !errors.Is(err, ledger.ErrNotGranted) {
 		t.Fatalf("fetch after revoke = %v, want ErrNotGranted", err)
 	}
 }

@@ -82,7 +82,7 @@ type blobUsage struct {
 func (b *blobUsage) Describe(ch chan<- *prometheus.Desc) { ch <- b.bytes; ch <- b.count }
 
 func (b *blobUsage) Collect(ch chan<- prometheus.Metric) {
-	count, bytes, err := b.n.blobs.Usage()
+	count, bytes, err := b.n.home.Blobs.Usage()
 	if err != nil {
 		count, bytes = -1, -1
 	}

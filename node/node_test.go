@@ -197,3 +197,50 @@ func TestRefusesForeignHome(t *testing.T) {
 		t.Fatalf("New on an empty dir = %v", err)
 	}
 }
+
+// TestLoadHome: LoadHome reads what a generated home holds and opens its
+// stores; Wire takes it from there; a home that is closed again can be
+// loaded again (the store's lock is released).
+func TestLoadHome(t *testing.T) {
+	a := generate(t, "evidenced-load-home")
+	home := a.Members[0].Home
+	logger := slog.New(slog.DiscardHandler)
+	h, err := node.LoadHome(home, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := keyfile.Load(filepath.Join(home, "keys", "member.pem"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Dir != home || h.Config.Member != "bank" || h.Genesis.ChainID != a.ChainID || !h.MemberKey.Public().Equal(member.Public()) ||
+		h.ClientKey == nil || len(h.TokenDigests) == 0 || h.Validator == nil || h.NodeKey == nil || h.DB == nil || h.Blobs == nil {
+		t.Fatalf("loaded home %+v", h)
+	}
+	if _, err := node.LoadHome(home, logger); err == nil {
+		t.Fatal("a home whose store is open loaded a second time")
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	h, err = node.LoadHome(home, logger)
+	if err != nil {
+		t.Fatalf("load after Close: %v", err)
+	}
+	n, err := node.Wire(h, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.ChainID() != a.ChainID || n.Originals() == nil {
+		t.Fatalf("wired node: chain %q, originals %v", n.ChainID(), n.Originals())
+	}
+	if err := n.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h.DB != nil {
+		t.Error("Stop left the home's store open")
+	}
+}

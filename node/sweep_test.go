@@ -37,10 +37,10 @@ func TestSweepOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if removed, err := n.SweepOrphans(ctx, time.Hour); err != nil || removed != 0 {
+	if removed, err := n.Originals().SweepOrphans(ctx, time.Hour); err != nil || removed != 0 {
 		t.Fatalf("sweep of young blobs removed %d, %v; want 0", removed, err)
 	}
-	if removed, err := n.SweepOrphans(ctx, 0); err != nil || removed != 1 {
+	if removed, err := n.Originals().SweepOrphans(ctx, 0); err != nil || removed != 1 {
 		t.Fatalf("sweep removed %d, %v; want the 1 orphan", removed, err)
 	}
 	if store.Has(orphan.Address) || !store.Has(res.Cipher) {

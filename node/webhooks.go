@@ -23,7 +23,6 @@ import (
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/atomicfile"
-	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -39,20 +38,12 @@ const (
 // WebhookDir holds each subscription's delivery cursor under HOME.
 const WebhookDir = "data/webhooks"
 
-// startWebhooks starts one delivery loop per configured subscription.
+// startWebhooks starts one delivery loop per configured subscription
+// (their secrets read by LoadHome) and per subscription made through the
+// API.
 func (n *Node) startWebhooks() error {
-	for _, w := range n.cfg.Webhooks {
-		secret, err := keyfile.ReadPassphrase(config.Path(n.home, w.SecretFile))
-		if err != nil {
-			return fmt.Errorf("webhook %s: secret: %w", w.Name, err)
-		}
-		if len(secret) < 16 {
-			return fmt.Errorf("webhook %s: the secret in %s is shorter than 16 bytes; use a long random one", w.Name, w.SecretFile)
-		}
-		if _, err := api.NewEventFilter(w.Types, w.Chain, w.Kind); err != nil {
-			return fmt.Errorf("webhook %s in evidenced.toml: %w", w.Name, err)
-		}
-		n.hooks.start(n, w, secret, "config")
+	for _, w := range n.home.Config.Webhooks {
+		n.hooks.start(n, w, n.home.WebhookSecrets[w.Name], "config")
 	}
 	subs, err := n.loadSubscriptions()
 	if err != nil {
@@ -79,7 +70,7 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 		log.Error("webhook not started", "err", err) // Validate and Subscribe refuse it first
 		return
 	}
-	path := cursorPath(n.home, w.Name)
+	path := cursorPath(n.home.Dir, w.Name)
 	cur, err := n.loadCursor(path)
 	if err != nil {
 		log.Error("webhook not started", "err", err)
@@ -211,8 +202,9 @@ func writeCursor(path string, c api.Cursor) error {
 
 // hooks are the running webhook loops, by name.
 type hooks struct {
-	mu   sync.Mutex
-	subs map[string]*hook
+	changeMu sync.Mutex // serialises subscription changes
+	mu       sync.Mutex // guards subs
+	subs     map[string]*hook
 }
 
 type hook struct {
@@ -280,7 +272,7 @@ func subscriptionsPath(home string) string {
 // with the member key. Secrets found in the clear (an older file) are
 // sealed in place.
 func (n *Node) loadSubscriptions() ([]subscription, error) {
-	path := subscriptionsPath(n.home)
+	path := subscriptionsPath(n.home.Dir)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -298,7 +290,7 @@ func (n *Node) loadSubscriptions() ([]subscription, error) {
 		secret := st.Secret
 		switch {
 		case len(st.SealedSecret) > 0:
-			plain, err := n.memberKey.Decrypt(st.SealedSecret)
+			plain, err := n.home.MemberKey.Decrypt(st.SealedSecret)
 			if err != nil {
 				return nil, fmt.Errorf("%s: the secret of webhook %s does not open with this node's member key (%w): the file is of another member, or damaged; delete it and subscribe again", path, st.Name, err)
 			}
@@ -324,7 +316,7 @@ func (n *Node) loadSubscriptions() ([]subscription, error) {
 func (n *Node) saveSubscriptions(subs []subscription) error {
 	stored := make([]storedSubscription, 0, len(subs))
 	for _, s := range subs {
-		sealed, err := n.memberKey.Public().Encrypt(rand.Reader, []byte(s.Secret))
+		sealed, err := n.home.MemberKey.Public().Encrypt(rand.Reader, []byte(s.Secret))
 		if err != nil {
 			return fmt.Errorf("seal the secret of webhook %s: %w", s.Name, err)
 		}
@@ -334,10 +326,10 @@ func (n *Node) saveSubscriptions(subs []subscription) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(subscriptionsPath(n.home)), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(subscriptionsPath(n.home.Dir)), 0o700); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(subscriptionsPath(n.home), append(b, '\n'), 0o600)
+	return atomicfile.WriteFile(subscriptionsPath(n.home.Dir), append(b, '\n'), 0o600)
 }
 
 // Subscribe implements api.Subscriber: the subscription is saved, then
@@ -356,8 +348,8 @@ func (b *backend) Subscribe(_ context.Context, r api.WebhookRequest) error {
 	if len(r.Secret) < 16 {
 		return &api.InputError{Field: "secret", Err: errors.New("the secret is shorter than 16 bytes: use a long random one")}
 	}
-	n.hookMu.Lock()
-	defer n.hookMu.Unlock()
+	n.hooks.changeMu.Lock()
+	defer n.hooks.changeMu.Unlock()
 	if n.hooks.has(r.Name) {
 		return fmt.Errorf("webhook %s: %w", r.Name, api.ErrExists)
 	}
@@ -377,8 +369,8 @@ func (b *backend) Subscribe(_ context.Context, r api.WebhookRequest) error {
 // removed this way (configured ones are in evidenced.toml).
 func (b *backend) Unsubscribe(_ context.Context, name string) error {
 	n := b.n
-	n.hookMu.Lock()
-	defer n.hookMu.Unlock()
+	n.hooks.changeMu.Lock()
+	defer n.hooks.changeMu.Unlock()
 	n.hooks.mu.Lock()
 	h, ok := n.hooks.subs[name]
 	n.hooks.mu.Unlock()
@@ -400,7 +392,7 @@ func (b *backend) Unsubscribe(_ context.Context, name string) error {
 	n.hooks.mu.Lock()
 	delete(n.hooks.subs, name)
 	n.hooks.mu.Unlock()
-	os.Remove(filepath.Join(n.home, WebhookDir, name+".cursor"))
+	os.Remove(cursorPath(n.home.Dir, name))
 	return nil
 }
 
@@ -412,7 +404,7 @@ func (b *backend) Subscriptions(context.Context) ([]client.Webhook, error) {
 	out := make([]client.Webhook, 0, len(n.hooks.subs))
 	for _, h := range n.hooks.subs {
 		wh := client.Webhook{Name: h.w.Name, URL: h.w.URL, Types: h.w.Types, Chain: h.w.Chain, Kind: h.w.Kind, Source: h.source}
-		if b, err := os.ReadFile(cursorPath(n.home, h.w.Name)); err == nil {
+		if b, err := os.ReadFile(cursorPath(n.home.Dir, h.w.Name)); err == nil {
 			wh.Cursor = strings.TrimSpace(string(b))
 		}
 		out = append(out, wh)

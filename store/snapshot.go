@@ -129,3 +129,14 @@ func (s *Snapshot) discard() {
 	s.closed = true
 	s.txn.Discard()
 }
+
+// Read calls fn with a Snapshot of the committed state, as a ledger.Reader,
+// and the height it shows (-1 when nothing had been committed), and closes
+// the snapshot when fn returns; fn must not keep r. It returns fn's error.
+// On a closed DB, fn still runs and every read through r fails with
+// ErrClosed.
+func (db *DB) Read(fn func(r ledger.Reader, height int64) error) error {
+	s := db.Snapshot()
+	defer s.Close()
+	return fn(s, s.Height())
+}

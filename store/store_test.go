@@ -532,6 +532,44 @@ func TestSnapshot(t *testing.T) {
 	}
 }
 
+// TestRead: Read shows one consistent snapshot with its height, releases
+// it when fn returns, and passes fn's error through.
+func TestRead(t *testing.T) {
+	db := openMem(t)
+	key := k('E', 1)
+	var h int64
+	if err := db.Read(func(_ ledger.Reader, height int64) error { h = height; return nil }); err != nil || h != -1 {
+		t.Errorf("Read of an empty store: height %d, %v; want -1", h, err)
+	}
+	mustCommit(t, db, Commit{Height: 0, Changes: []ledger.KV{set(key, "v0")}})
+	var kept ledger.Reader
+	err := db.Read(func(r ledger.Reader, height int64) error {
+		mustCommit(t, db, Commit{Height: 1, Changes: []ledger.KV{set(key, "v1")}})
+		v, found, err := r.Get(key)
+		if err != nil || !found || string(v) != "v0" || height != 0 {
+			t.Errorf("Read at height %d sees %q, %v, %v; want v0 at height 0", height, v, found, err)
+		}
+		kept = r
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := kept.Get(key); !errors.Is(err, ErrClosed) {
+		t.Errorf("a reader kept after Read returned: %v, want ErrClosed", err)
+	}
+	want := errors.New("fn failed")
+	if err := db.Read(func(ledger.Reader, int64) error { return want }); err != want {
+		t.Errorf("Read = %v, want fn's error", err)
+	}
+	db.mu.RLock()
+	open := len(db.snaps)
+	db.mu.RUnlock()
+	if open != 0 {
+		t.Errorf("%d snapshots still open after Read", open)
+	}
+}
+
 func TestClose(t *testing.T) {
 	db, err := Open("", Options{InMemory: true, ChainID: testChain})
 	if err != nil {

@@ -186,18 +186,7 @@ func TestOriginalsEndToEnd(t *testing.T) {
 	}
 
 	// A corrupted replica is found by notary's scrub and fetched again.
-	f, err := stores["notary"].OpenBlob(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := f.Name()
-	f.Close()
-	w, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.WriteAt([]byte("corrupt"), 4096)
-	w.Close()
+	peertest.CorruptBlob(t, stores["notary"], addr)
 	c.eventually("notary repairs its corrupt replica", 30*time.Second, func() error {
 		if err := stores["notary"].Verify(addr); err != nil {
 			return err

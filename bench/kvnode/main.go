@@ -38,7 +38,6 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/spf13/viper"
 
 	"github.com/evidenced/evidenced/node"
 )
@@ -184,28 +183,9 @@ func Init(o InitOptions) (*Net, error) {
 	return n, nil
 }
 
-// loadConfig reads HOME/config/config.toml, as node.LoadCometConfig does.
-func loadConfig(home string) (*cmtcfg.Config, error) {
-	path := filepath.Join(home, "config", "config.toml")
-	v := viper.New()
-	v.SetConfigFile(path)
-	if err := v.ReadInConfig(); err != nil {
-		return nil, fmt.Errorf("read CometBFT config %s: %w", path, err)
-	}
-	cc := cmtcfg.DefaultConfig()
-	if err := v.Unmarshal(cc); err != nil {
-		return nil, fmt.Errorf("decode CometBFT config %s: %w", path, err)
-	}
-	cc.SetRoot(home)
-	if err := cc.ValidateBasic(); err != nil {
-		return nil, fmt.Errorf("CometBFT config %s: %w", path, err)
-	}
-	return cc, nil
-}
-
 // Start runs the kvstore node of home until ctx is done.
 func Start(ctx context.Context, home string, logger *slog.Logger) error {
-	cc, err := loadConfig(home)
+	cc, err := node.LoadCometConfig(home)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/evidenced/evidenced/node"
 )
 
 func TestInit(t *testing.T) {
@@ -30,7 +32,7 @@ func TestInit(t *testing.T) {
 			t.Errorf("member %d genesis: chain %q, %d validators, params %+v", i, gen.ChainID, len(gen.Validators), gen.ConsensusParams.ABCI)
 		}
 		// Start's config reading: the same overrides as node.InitHome.
-		cc, err := loadConfig(m.Home)
+		cc, err := node.LoadCometConfig(m.Home)
 		if err != nil {
 			t.Fatal(err)
 		}

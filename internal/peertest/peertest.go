@@ -1,6 +1,6 @@
 // Package peertest holds test helpers for the exchange of originals: a
-// member's libp2p identity from a genesis roster, and a store that keeps
-// nothing. It is imported only from _test.go files.
+// member's libp2p identity from a genesis roster, a store that keeps
+// nothing, and a failing disk. It is imported only from _test.go files.
 package peertest
 
 import (
@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
@@ -71,4 +72,39 @@ func (EmptyStore) OpenBlob(crypto.Hash) (io.ReadSeekCloser, error) { return nil,
 // Receive implements exchange.Store.
 func (EmptyStore) Receive(crypto.Hash, int64) (exchange.Incoming, error) {
 	return nil, errors.New("this store keeps nothing")
+}
+
+// CorruptBlob flips a few bytes in the middle of the stored blob addr, as a
+// failing disk would, and checks that it no longer verifies.
+func CorruptBlob(t testing.TB, s *blob.Store, addr crypto.Hash) {
+	t.Helper()
+	f, err := s.OpenBlob(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := f.Name()
+	fi, err := f.Stat()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	b := make([]byte, min(3, fi.Size()))
+	off := (fi.Size() - int64(len(b))) / 2
+	if _, err := w.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] ^= 0xff
+	}
+	if _, err := w.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(addr); err == nil {
+		t.Fatalf("blob %s still verifies after it was corrupted", addr)
+	}
 }

@@ -1,0 +1,268 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/spf13/viper"
+
+	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/blob"
+	"github.com/evidenced/evidenced/config"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/store"
+)
+
+// StoreDir is the Badger directory of the app state under HOME.
+const StoreDir = "data/evidenced"
+
+// BlobDir is the directory of the encrypted originals under HOME.
+const BlobDir = "data/blobs"
+
+// Home is a node home loaded from disk by LoadHome: everything a node
+// reads from its home at start, and its opened stores. Wire builds a node
+// from it without touching the disk. Close releases the stores; a wired
+// node's Stop does it.
+type Home struct {
+	// Dir is the home directory; the webhooks keep their cursors and API
+	// subscriptions under it (WebhookDir).
+	Dir string
+	// Config is config/evidenced.toml.
+	Config *config.Config
+	// Comet is CometBFT's config/config.toml, with CometBFT's metrics
+	// turned on for the API's GET /metrics and off on a port of their own.
+	Comet *cmtcfg.Config
+	// Genesis is config/genesis.json, for the chain Config names.
+	Genesis *cmttypes.GenesisDoc
+	// MemberKey is the member's SM2 key (keys.member_key).
+	MemberKey *crypto.PrivateKey
+	// ClientKey is the key the node signs evidence with for business
+	// systems (keys.client_key); nil when none is configured.
+	ClientKey *crypto.PrivateKey
+	// Validator and NodeKey are CometBFT's validator (with its last-sign
+	// state) and node key, derived from the member key or read from
+	// files as keys.comet_keys says.
+	Validator *privval.FilePV
+	NodeKey   *p2p.NodeKey
+	// TokenDigests are the SM3 digests of the API's bearer tokens
+	// (api.tokens_file); nil when none is configured.
+	TokenDigests []crypto.Hash
+	// WebhookSecrets are the secrets of the [[webhooks]] in Config, by name.
+	WebhookSecrets map[string][]byte
+	// DB is the app state (HOME/data/evidenced), nil after Close.
+	DB *store.DB
+	// Blobs is the store of encrypted originals (HOME/data/blobs).
+	Blobs *blob.Store
+}
+
+// LoadHome reads a node home: evidenced.toml, CometBFT's config.toml and
+// genesis, the keys, the API tokens and the webhook secrets, and opens the
+// app store and the originals store. It refuses a home whose genesis,
+// config and store disagree on the chain, or whose store has another
+// schema version. Close the home when it is not wired into a node.
+func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	cmtCfg, err := LoadCometConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	// CometBFT's metrics are served at the API's GET /metrics, not on a
+	// port of their own.
+	cmtCfg.Instrumentation.Prometheus, cmtCfg.Instrumentation.PrometheusListenAddr = true, ""
+	gen, err := cmttypes.GenesisDocFromFile(cmtCfg.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("load genesis %s: %w", cmtCfg.GenesisFile(), err)
+	}
+	if cfg.ChainID != "" && cfg.ChainID != gen.ChainID {
+		return nil, fmt.Errorf("this home was made for chain %q but %s is for chain %q: restore the right genesis.json or make a new home", cfg.ChainID, cmtCfg.GenesisFile(), gen.ChainID)
+	}
+	h := &Home{Dir: dir, Config: cfg, Comet: cmtCfg, Genesis: gen}
+	if h.MemberKey, err = loadKey(dir, cfg, "member key", cfg.Keys.MemberKey); err != nil {
+		return nil, err
+	}
+	if cfg.Keys.ClientKey != "" {
+		if h.ClientKey, err = loadKey(dir, cfg, "client key", cfg.Keys.ClientKey); err != nil {
+			return nil, err
+		}
+	}
+	if h.Validator, h.NodeKey, err = loadCometKeys(cfg, h.MemberKey, cmtCfg.PrivValidatorKeyFile(), cmtCfg.PrivValidatorStateFile(), cmtCfg.NodeKeyFile()); err != nil {
+		return nil, err
+	}
+	if cfg.API.TokensFile != "" {
+		if h.TokenDigests, err = loadTokens(dir, cfg, logger); err != nil {
+			return nil, err
+		}
+	}
+	if h.WebhookSecrets, err = loadWebhookSecrets(dir, cfg); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	h.DB, err = store.Open(filepath.Join(dir, StoreDir), store.Options{
+		Logger: logger, SyncWrites: cfg.Ledger.SyncWrites, ChainID: gen.ChainID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open app store: %w", err)
+	}
+	if h.Blobs, err = blob.Open(filepath.Join(dir, BlobDir)); err != nil {
+		return nil, fmt.Errorf("open the originals store: %w", err)
+	}
+	return h, nil
+}
+
+// Close closes the app store. Calling it again does nothing.
+func (h *Home) Close() error {
+	if h.DB == nil {
+		return nil
+	}
+	err := h.DB.Close()
+	h.DB = nil
+	if err != nil {
+		return fmt.Errorf("close app store: %w", err)
+	}
+	return nil
+}
+
+// LoadCometConfig reads HOME/config/config.toml (CometBFT's standard file).
+func LoadCometConfig(home string) (*cmtcfg.Config, error) {
+	path := filepath.Join(home, "config", "config.toml")
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("read CometBFT config %s: %w", path, err)
+	}
+	c := cmtcfg.DefaultConfig()
+	if err := v.Unmarshal(c); err != nil {
+		return nil, fmt.Errorf("decode CometBFT config %s: %w", path, err)
+	}
+	c.SetRoot(home)
+	if err := c.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("CometBFT config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// passphrase returns the key passphrase from keys.passphrase_file or
+// EVIDENCED_PASSPHRASE (nil when neither is set).
+func passphrase(home string, cfg *config.Config) ([]byte, error) {
+	if f := config.Path(home, cfg.Keys.PassphraseFile); f != "" {
+		p, err := keyfile.ReadPassphrase(f)
+		if err != nil {
+			return nil, fmt.Errorf("keys.passphrase_file: %w", err)
+		}
+		return p, nil
+	}
+	if p := os.Getenv("EVIDENCED_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	return nil, nil
+}
+
+// loadKey loads one of the node's SM2 key files.
+func loadKey(home string, cfg *config.Config, what, file string) (*crypto.PrivateKey, error) {
+	pass, err := passphrase(home, cfg)
+	if err != nil {
+		return nil, err
+	}
+	path := config.Path(home, file)
+	k, err := keyfile.Load(path, pass)
+	if err != nil {
+		return nil, fmt.Errorf("load %s %s: %w (an encrypted key needs keys.passphrase_file in evidenced.toml or EVIDENCED_PASSPHRASE)", what, path, err)
+	}
+	return k, nil
+}
+
+// loadWebhookSecrets reads the secret of each [[webhooks]] subscription and
+// checks its filter.
+func loadWebhookSecrets(home string, cfg *config.Config) (map[string][]byte, error) {
+	secrets := make(map[string][]byte, len(cfg.Webhooks))
+	for _, w := range cfg.Webhooks {
+		secret, err := keyfile.ReadPassphrase(config.Path(home, w.SecretFile))
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s: secret: %w", w.Name, err)
+		}
+		if len(secret) < 16 {
+			return nil, fmt.Errorf("webhook %s: the secret in %s is shorter than 16 bytes; use a long random one", w.Name, w.SecretFile)
+		}
+		if _, err := api.NewEventFilter(w.Types, w.Chain, w.Kind); err != nil {
+			return nil, fmt.Errorf("webhook %s in evidenced.toml: %w", w.Name, err)
+		}
+		secrets[w.Name] = secret
+	}
+	return secrets, nil
+}
+
+// loadTokens reads api.tokens_file: one token per line, # comments; the
+// file must be private to the node's user.
+func loadTokens(home string, cfg *config.Config, logger *slog.Logger) ([]crypto.Hash, error) {
+	path := config.Path(home, cfg.API.TokensFile)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("api.tokens_file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("api.tokens_file %s is readable by others (mode %v): chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("api.tokens_file: %w", err)
+	}
+	digests, inClear, err := parseTokens(b)
+	if err != nil {
+		return nil, fmt.Errorf("api.tokens_file %s: %w", path, err)
+	}
+	if inClear > 0 {
+		logger.Warn("api.tokens_file holds tokens in the clear; the node needs only their SM3 digests: replace each line with sm3: and the hex of `printf %s TOKEN | openssl dgst -sm3`",
+			"file", path, "tokens", inClear)
+	}
+	return digests, nil
+}
+
+// TokenDigestPrefix begins a line of an API tokens file that holds a
+// token's SM3 digest (hex) instead of the token.
+const TokenDigestPrefix = "sm3:"
+
+// parseTokens reads an API tokens file: one token per line, either its SM3
+// digest as "sm3:" and 64 hex digits, or (older files) the token itself,
+// at least 16 characters; empty lines and # comments are skipped. inClear
+// counts the tokens given in the clear.
+func parseTokens(b []byte) (digests []crypto.Hash, inClear int, err error) {
+	for i, line := range strings.Split(string(b), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		if hexDigest, ok := strings.CutPrefix(t, TokenDigestPrefix); ok {
+			var d crypto.Hash
+			if err := d.UnmarshalText([]byte(strings.ToLower(hexDigest))); err != nil {
+				return nil, 0, fmt.Errorf("line %d: %q is not sm3: and 64 hex digits", i+1, t)
+			}
+			digests = append(digests, d)
+			continue
+		}
+		if len(t) < 16 {
+			return nil, 0, fmt.Errorf("line %d: a token is shorter than 16 characters; use long random tokens", i+1)
+		}
+		digests = append(digests, crypto.SM3([]byte(t)))
+		inClear++
+	}
+	if len(digests) == 0 {
+		return nil, 0, errors.New("it holds no token")
+	}
+	return digests, inClear, nil
+}
