@@ -518,7 +518,7 @@ func rosterFromGenesis(path string) (*ledger.Roster, error) {
 	}
 	gs, err := ledger.ParseGenesisState(doc.AppState)
 	if err != nil {
-		return nil, fmt.Errorf("%s app_state: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err) // the error names app_state or the member
 	}
 	r, err := gs.Roster(doc.ChainID)
 	if err != nil {
