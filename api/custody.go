@@ -104,6 +104,9 @@ func (s *server) grant(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("expires", "expires %q is not an RFC 3339 time such as 2027-01-31T00:00:00Z", gb.Expires)
 		}
+		if _, err := ledger.GrantExpiry(t); err != nil {
+			return badRequest("expires", "%s", err.(*ledger.RejectError).Msg)
+		}
 		req.Expiry = t
 	}
 	if gb.Record != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -251,5 +252,33 @@ func TestUploadOriginalClient(t *testing.T) {
 	}
 	if n := f.node.keptOriginals(); n != 2 {
 		t.Errorf("%d originals kept, want 2", n)
+	}
+}
+
+// TestGrantExpiryRange (F5): an expiry block time cannot hold (2611) is
+// refused with 400 on "expires" before anything is signed, instead of
+// being wrapped around to a date in the past or the next day.
+func TestGrantExpiryRange(t *testing.T) {
+	f := newFixture(t)
+	h := f.evidenceHandler(api.Options{}, false)
+	for _, tt := range []struct {
+		expires string
+		status  int
+	}{
+		{"2611-01-01T00:00:00Z", http.StatusBadRequest},
+		{"2262-04-12T00:00:00Z", http.StatusBadRequest},
+		{"2027-01-31T00:00:00Z", http.StatusOK},
+	} {
+		rec := postEvidence(t, h, "/v1/grants", "Bearer "+testToken,
+			`{"record": "7", "grantee": "court", "purpose": "case-1", "expires": "`+tt.expires+`"}`)
+		if rec.Code != tt.status {
+			t.Fatalf("expires %s: status %d, want %d: %s", tt.expires, rec.Code, tt.status, rec.Body)
+		}
+		if tt.status == http.StatusBadRequest {
+			var e client.ErrorResponse
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Field != "expires" || !strings.Contains(e.Error.Message, "outside what block times can hold") {
+				t.Fatalf("expires %s: %s (%v)", tt.expires, rec.Body, err)
+			}
+		}
 	}
 }

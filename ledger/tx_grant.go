@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -43,6 +44,19 @@ type Grant struct {
 type GrantKey struct {
 	Ref     RecordRef
 	Wrapped []byte // blob.WrapKey output: SM2-encrypted data key ‖ salt
+}
+
+// GrantExpiry returns t as a grant's Expiry: block time in Unix
+// nanoseconds. Block times are int64 nanoseconds, so only times after 1970
+// and up to 2262-04-11T23:47:16.854775807Z can be held; any other time is
+// refused, never wrapped around.
+func GrantExpiry(t time.Time) (int64, error) {
+	last := time.Unix(0, math.MaxInt64)
+	if !t.After(time.Unix(0, 0)) || t.After(last) {
+		return 0, reject(CodeMalformed, "grant expiry %s is outside what block times can hold (after 1970, until %s): give an earlier time, or none for a grant that holds until revoked",
+			t.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
 }
 
 // GrantDetails is the public form of a grant: metadata only (the wrapped

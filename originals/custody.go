@@ -23,7 +23,11 @@ func (s *Service) Grant(ctx context.Context, req api.GrantRequest) (*api.Committ
 	}
 	g := &ledger.Grant{Grantee: req.Grantee, Purpose: req.Purpose, Chain: req.Chain}
 	if !req.Expiry.IsZero() {
-		g.Expiry = req.Expiry.UnixNano()
+		exp, err := ledger.GrantExpiry(req.Expiry)
+		if err != nil {
+			return nil, err
+		}
+		g.Expiry = exp
 	}
 	err := s.withView(func(v *ledger.View, _ int64) error {
 		gm, err := v.Member(req.Grantee)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/receipt"
 	"github.com/evidenced/evidenced/sidecar"
 )
@@ -112,17 +113,20 @@ Revoke it with ` + "`evidenced revoke GRANT`" + `.`,
 	return cmd
 }
 
-// parseExpiry reads an RFC 3339 time or a duration from now.
+// parseExpiry reads an RFC 3339 time or a duration from now, within what
+// the ledger can hold (ledger.GrantExpiry).
 func parseExpiry(s string, now time.Time) (time.Time, error) {
+	var t time.Time
 	if d, err := time.ParseDuration(s); err == nil {
 		if d <= 0 {
 			return time.Time{}, fmt.Errorf("--expires %s is not in the future", s)
 		}
-		return now.Add(d), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
+		t = now.Add(d)
+	} else if t, err = time.Parse(time.RFC3339, s); err != nil {
 		return time.Time{}, fmt.Errorf("--expires %q is neither a duration (720h) nor an RFC 3339 time (2027-01-31T00:00:00+08:00)", s)
+	}
+	if _, err := ledger.GrantExpiry(t); err != nil {
+		return time.Time{}, fmt.Errorf("--expires %s: %s", s, err.(*ledger.RejectError).Msg)
 	}
 	return t, nil
 }

@@ -28,6 +28,9 @@ func TestCustodyCommandsRefuseBadInput(t *testing.T) {
 		{"grant without grantee", []string{"grant", "12", "--purpose", "x", "--token-file", tokenFile}, "--to MEMBER and --purpose TEXT are required"},
 		{"grant with a past expiry", []string{"grant", "12", "--to", "court", "--purpose", "x", "--expires", "-1h", "--token-file", tokenFile}, "not in the future"},
 		{"grant with a bad expiry", []string{"grant", "12", "--to", "court", "--purpose", "x", "--expires", "soon", "--token-file", tokenFile}, "neither a duration"},
+		// F5: a time past what int64 nanoseconds hold was wrapped to the next day.
+		{"grant expiring in 2611", []string{"grant", "12", "--to", "court", "--purpose", "x", "--expires", "2611-01-01T00:00:00Z", "--token-file", tokenFile}, "outside what block times can hold"},
+		{"grant expiring in 290 years", []string{"grant", "12", "--to", "court", "--purpose", "x", "--expires", "2540400h", "--token-file", tokenFile}, "outside what block times can hold"},
 		{"grant without a token", []string{"grant", "12", "--to", "court", "--purpose", "x"}, "needs its API token"},
 		{"revoke of a non-index", []string{"revoke", "twelve", "--token-file", tokenFile}, "not an entry index"},
 		{"fetch without --out", []string{"fetch", "12", "--token-file", tokenFile}, "--out FILE is required"},
@@ -53,5 +56,11 @@ func TestParseExpiry(t *testing.T) {
 	}
 	if got, err := parseExpiry("2027-01-31T00:00:00+08:00", now); err != nil || got.UTC() != time.Date(2027, 1, 30, 16, 0, 0, 0, time.UTC) {
 		t.Fatalf("RFC 3339 = %v, %v", got, err)
+	}
+	if got, err := parseExpiry("2262-04-11T23:47:16Z", now); err != nil || got.UnixNano() <= 0 {
+		t.Fatalf("the last second block times hold = %v, %v", got, err)
+	}
+	if got, err := parseExpiry("2262-04-11T23:47:17Z", now); err == nil {
+		t.Fatalf("one second later = %v, accepted", got)
 	}
 }
