@@ -19,9 +19,11 @@
 //	/explorer/verify                offline verification of a receipt in the browser
 //	/explorer/assets/...            the embedded stylesheet, scripts and WebAssembly
 //
-// The pages show metadata only. Salts, wrapped data keys, label values and
-// originals never appear: a record shows its label keys, whether an
-// encrypted original is kept, and its salted SM3 commitment. Everything the
+// The pages show metadata only. Salts, wrapped data keys, attestation notes
+// and originals never appear: a record shows its kind, its labels (public
+// chain metadata, never personal data: they are in the entry bytes every
+// member and every receipt carries), whether an encrypted original is kept,
+// and its salted SM3 commitment. Everything the
 // pages need is embedded in the binary (no CDN), and every response carries
 // a Content-Security-Policy that allows no inline script or style.
 //

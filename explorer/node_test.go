@@ -173,7 +173,8 @@ func (n *node) trustBy(t testing.TB, signers ...string) int64 {
 }
 
 // Values of the fixture that must never appear in a page.
-const secretLabel = "SECRET-LABEL-VALUE-1234"
+// labelValue is a label value of entry 6: public chain metadata, shown.
+const labelValue = "consumer-loan-1234"
 
 // fixture is a node with this history:
 //
@@ -243,7 +244,7 @@ func newFixture(t testing.TB) *fixture {
 	commit([]uint64{6}, a.Evidence(bankA, n.next(), ledger.Record{
 		Kind: "credit-authorisation", Chain: "LOAN-1", Step: 1, Size: 100,
 		Commitment: ledgertest.Commitment("loan1-step1"), Cipher: &cipher, CipherSize: 4096, OwnerKey: f.ownerKey,
-		Labels: []ledger.Label{{Key: "channel", Value: "app"}, {Key: "product", Value: secretLabel}},
+		Labels: []ledger.Label{{Key: "channel", Value: "app"}, {Key: "product", Value: labelValue}},
 	}))
 	commit([]uint64{7}, a.Evidence(bankA, n.next(), ledger.Record{
 		Kind: "loan-contract", Chain: "LOAN-1", Step: 2, Size: 200, Prev: n.leaf(t, 6),

@@ -329,7 +329,7 @@ type recordRow struct {
 	Size       uint64
 	Kept       bool // the alliance keeps its encrypted original
 	CipherSize uint64
-	LabelKeys  []string
+	Labels     []ledger.Label // public chain metadata, like the kind (never personal data)
 }
 
 // rowOf describes record rec at ref.
@@ -338,9 +338,7 @@ func rowOf(ref recordRef, rec *ledger.Record) recordRow {
 	if rec.Kept() {
 		r.Kept, r.CipherSize = true, rec.CipherSize
 	}
-	for _, l := range rec.Labels {
-		r.LabelKeys = append(r.LabelKeys, l.Key)
-	}
+	r.Labels = rec.Labels
 	return r
 }
 
