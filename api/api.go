@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,13 +142,12 @@ type Options struct {
 	// the signed transaction bytes (ledger.SignTx sets b.Signer). Nil
 	// disables POST /v1/evidence (403 forbidden).
 	Signer func(ctx context.Context, b *ledger.Body) ([]byte, error)
-	// Tokens are the bearer tokens POST /v1/evidence accepts, compared in
-	// constant time. Empty strings are ignored; no token disables the
-	// endpoint (403 forbidden).
-	Tokens []string
-	// TokenDigests are further accepted tokens given by their SM3 digest
-	// only, so that the node need not keep the tokens themselves.
-	TokenDigests []crypto.Hash
+	// Tokens are the bearer tokens the API accepts, by their SM3 digests
+	// (compared in constant time), each with its scopes: an endpoint that
+	// acts through the node's member or keys answers only a token with its
+	// scope (403 forbidden otherwise). No token disables those endpoints
+	// (403 forbidden).
+	Tokens []Token
 	// Now is the clock that sets the client time of bodies built by
 	// POST /v1/evidence; nil means time.Now.
 	Now func() time.Time
@@ -183,7 +183,7 @@ type server struct {
 	b      Backend
 	opts   Options
 	log    *slog.Logger
-	tokens []crypto.Hash // SM3 of each configured token
+	tokens []Token
 }
 
 // route is one endpoint of the API.
@@ -191,39 +191,42 @@ type route struct {
 	method  string
 	pattern string
 	h       handlerFunc
+	// scope is what a bearer token needs for the endpoint; zero: no token.
+	scope Scopes
 }
 
-// routes lists every endpoint of the API. The OpenAPI document
-// (openapi.json) describes each of them; a test checks both ways.
+// routes lists every endpoint of the API, with the scope a bearer token
+// needs for it (none: no token). The OpenAPI document (openapi.json)
+// describes each of them, scope included; a test checks both ways.
 func (s *server) routes() []route {
 	return []route{
-		{http.MethodPost, "/v1/txs", s.submit},
-		{http.MethodPost, "/v1/bundles", s.submitBundle},
-		{http.MethodGet, "/v1/txs/{txid}", s.txByID},
-		{http.MethodPost, "/v1/evidence", s.submitEvidence},
-		{http.MethodPost, "/v1/originals", s.submitOriginal},
-		{http.MethodGet, "/v1/evidence/{id}/original", s.original},
-		{http.MethodGet, "/v1/evidence/{id}/custody", s.custody},
-		{http.MethodPost, "/v1/grants", s.grant},
-		{http.MethodPost, "/v1/grants/{index}/revoke", s.revoke},
-		{http.MethodGet, "/v1/events", s.events},
-		{http.MethodPost, "/v1/webhooks", s.subscribe},
-		{http.MethodGet, "/v1/webhooks", s.webhooks},
-		{http.MethodDelete, "/v1/webhooks/{name}", s.unsubscribe},
-		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt},
-		{http.MethodGet, "/v1/status", s.status},
-		{http.MethodGet, "/v1/entries/{index}", s.entry},
-		{http.MethodGet, "/v1/chains/{chain}", s.chain},
-		{http.MethodGet, "/v1/commitments/{commitment}", s.commitment},
-		{http.MethodGet, "/v1/members", s.members},
-		{http.MethodGet, "/v1/roster", s.roster},
+		{http.MethodPost, "/v1/txs", s.submit, 0},
+		{http.MethodPost, "/v1/bundles", s.submitBundle, 0},
+		{http.MethodGet, "/v1/txs/{txid}", s.txByID, 0},
+		{http.MethodPost, "/v1/evidence", s.submitEvidence, ScopeSubmit},
+		{http.MethodPost, "/v1/originals", s.submitOriginal, ScopeSubmit},
+		{http.MethodGet, "/v1/evidence/{id}/original", s.original, ScopeOriginals},
+		{http.MethodGet, "/v1/evidence/{id}/custody", s.custody, 0},
+		{http.MethodPost, "/v1/grants", s.grant, ScopeGrant},
+		{http.MethodPost, "/v1/grants/{index}/revoke", s.revoke, ScopeGrant},
+		{http.MethodGet, "/v1/events", s.events, 0},
+		{http.MethodPost, "/v1/webhooks", s.subscribe, ScopeWebhooks},
+		{http.MethodGet, "/v1/webhooks", s.webhooks, ScopeWebhooks},
+		{http.MethodDelete, "/v1/webhooks/{name}", s.unsubscribe, ScopeWebhooks},
+		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt, 0},
+		{http.MethodGet, "/v1/status", s.status, 0},
+		{http.MethodGet, "/v1/entries/{index}", s.entry, 0},
+		{http.MethodGet, "/v1/chains/{chain}", s.chain, 0},
+		{http.MethodGet, "/v1/commitments/{commitment}", s.commitment, 0},
+		{http.MethodGet, "/v1/members", s.members, 0},
+		{http.MethodGet, "/v1/roster", s.roster, 0},
 		// {height} is a decimal height or "latest"; one pattern serves
 		// both, since GET /v1/checkpoints/{height} and a method-less
 		// /v1/checkpoints/latest would conflict in http.ServeMux.
-		{http.MethodGet, "/v1/checkpoints/{height}", s.checkpoint},
-		{http.MethodGet, "/v1/proofs/consistency", s.consistencyProof},
-		{http.MethodGet, "/v1/proofs/inclusion", s.inclusionProof},
-		{http.MethodGet, "/v1/openapi.json", s.openAPI},
+		{http.MethodGet, "/v1/checkpoints/{height}", s.checkpoint, 0},
+		{http.MethodGet, "/v1/proofs/consistency", s.consistencyProof, 0},
+		{http.MethodGet, "/v1/proofs/inclusion", s.inclusionProof, 0},
+		{http.MethodGet, "/v1/openapi.json", s.openAPI, 0},
 	}
 }
 
@@ -234,18 +237,12 @@ func New(b Backend, opts Options) http.Handler {
 		panic("api.New: nil Backend")
 	}
 	opts = opts.withDefaults()
-	s := &server{b: b, opts: opts, log: opts.Logger}
-	for _, t := range opts.Tokens {
-		if t != "" {
-			s.tokens = append(s.tokens, crypto.SM3([]byte(t)))
-		}
-	}
-	s.tokens = append(s.tokens, opts.TokenDigests...)
+	s := &server{b: b, opts: opts, log: opts.Logger, tokens: slices.Clone(opts.Tokens)}
 	mux := http.NewServeMux()
 	allow := map[string][]string{} // methods by pattern, in route order
 	var patterns []string
 	for _, rt := range s.routes() {
-		mux.Handle(rt.method+" "+rt.pattern, s.handle(rt.h))
+		mux.Handle(rt.method+" "+rt.pattern, s.handle(s.authorized(rt)))
 		if _, seen := allow[rt.pattern]; !seen {
 			patterns = append(patterns, rt.pattern)
 		}

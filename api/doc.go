@@ -22,7 +22,10 @@
 // Besides raw signed transactions (POST /v1/txs), a node with a client key
 // and API tokens (Options.Signer, Options.Tokens) builds and signs evidence
 // for business systems that send JSON with a bearer token
-// (POST /v1/evidence). For offline verification it serves receipts built by
+// (POST /v1/evidence). Each token carries scopes (Scopes: submit,
+// originals, grant, webhooks, admin), and each endpoint that acts through
+// the node's member or keys needs one of them (the routes table; 403
+// otherwise); the tokens file format is ParseTokens'. For offline verification it serves receipts built by
 // package receipt on co-signed checkpoints (GET /v1/evidence/{id}/receipt),
 // the checkpoints themselves, RFC 9162 consistency and inclusion proofs, and
 // the roster file with its digest. GET /v1/openapi.json is the OpenAPI 3.0

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +18,7 @@ import (
 // business system sends the records as JSON and the node builds, signs
 // (Options.Signer) and submits the transaction.
 func (s *server) submitEvidence(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authorize(w, r); err != nil {
+	if err := s.signsForClients(); err != nil {
 		return err
 	}
 	waitCommit, wait, err := s.parseWait(r)
@@ -61,48 +60,13 @@ func (s *server) submitEvidence(w http.ResponseWriter, r *http.Request) error {
 	return s.send(w, r, txBytes, tx, waitCommit, wait)
 }
 
-// authorize checks that the node signs for clients and that the request
-// carries one of its bearer tokens.
-func (s *server) authorize(w http.ResponseWriter, r *http.Request) error {
-	if s.opts.Signer == nil || len(s.tokens) == 0 {
+// signsForClients checks that the node signs for clients: it has a client
+// key (Options.Signer).
+func (s *server) signsForClients() error {
+	if s.opts.Signer == nil {
 		e := newError(http.StatusForbidden, client.CodeForbidden, "", "this node does not sign for clients")
-		e.body.Hint = "sign the transaction yourself and POST it to /v1/txs, or ask the node's operator to configure a client key and API tokens"
+		e.body.Hint = "sign the transaction yourself and POST it to /v1/txs, or ask the node's operator to configure a client key"
 		return e
-	}
-	return s.authorizeToken(w, r)
-}
-
-// authorizeToken checks that the request carries one of the node's bearer
-// tokens: it acts through the node's member (grants, retrievals).
-func (s *server) authorizeToken(w http.ResponseWriter, r *http.Request) error {
-	if len(s.tokens) == 0 {
-		e := newError(http.StatusForbidden, client.CodeForbidden, "", "this node has no API tokens, so nobody may act through its member")
-		e.body.Hint = "ask the node's operator to configure api.tokens_file"
-		return e
-	}
-	unauthorized := func(msg string) error {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="evidenced"`)
-		e := newError(http.StatusUnauthorized, client.CodeUnauthorized, "Authorization", "%s", msg)
-		e.body.Hint = "send the header \"Authorization: Bearer <token>\" with a token the node's operator gave you"
-		return e
-	}
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return unauthorized("the request has no Authorization header")
-	}
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return unauthorized("the Authorization header is not \"Bearer <token>\"")
-	}
-	// Compare digests, so that neither the length nor the content of a
-	// configured token leaks through timing, and check every token.
-	sum := crypto.SM3([]byte(token))
-	match := 0
-	for _, t := range s.tokens {
-		match |= subtle.ConstantTimeCompare(sum[:], t[:])
-	}
-	if match != 1 {
-		return unauthorized("the bearer token is not one this node accepts")
 	}
 	return nil
 }

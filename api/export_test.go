@@ -10,3 +10,15 @@ func RoutePatterns() []string {
 	}
 	return out
 }
+
+// RouteScopes returns the scope each endpoint needs ("METHOD /path/{param}"
+// to its Scopes; zero for none), for the tests of scopes and of the OpenAPI
+// document.
+func RouteScopes() map[string]Scopes {
+	s := &server{}
+	out := map[string]Scopes{}
+	for _, rt := range s.routes() {
+		out[rt.method+" "+rt.pattern] = rt.scope
+	}
+	return out
+}

@@ -180,8 +180,8 @@ func asSlice(v any) []any { s, _ := v.([]any); return s }
 
 // TestOpenAPI walks the OpenAPI document and checks it against the real
 // handler: every documented operation exists, answers only documented
-// statuses, and its 200 bodies match the documented schema; every
-// registered endpoint is documented.
+// statuses, and its 200 bodies match the documented schema; it documents
+// the scope its token needs; every registered endpoint is documented.
 func TestOpenAPI(t *testing.T) {
 	f := newFixture(t)
 	cpHeight := f.trust(t)
@@ -223,6 +223,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	paths := doc["paths"].(map[string]any)
 	documented := map[string]bool{}
+	scopes := api.RouteScopes()
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item := paths[p].(map[string]any)
 		for _, method := range slices.Sorted(maps.Keys(item)) {
@@ -236,6 +237,11 @@ func TestOpenAPI(t *testing.T) {
 				responses := op["responses"].(map[string]any)
 				if op["operationId"] == nil || op["summary"] == nil || len(responses) == 0 {
 					t.Errorf("operation without operationId, summary or responses")
+				}
+				// The scope a token needs is the routes table's.
+				scope, _ := op["x-evidenced-scope"].(string)
+				if need := scopes[method+" "+p]; scope != need.String() || (op["security"] != nil) != (need != 0) || need != 0 && responses["403"] == nil {
+					t.Errorf("x-evidenced-scope %q, security %v, 403 %v; the endpoint needs scope %q", scope, op["security"], responses["403"], need)
 				}
 				good, bad := buildRequests(t, doc, p, op, values)
 				if p == "/v1/events" {

@@ -44,7 +44,7 @@ var originalParams = map[string]bool{"kind": true, "chain": true, "step": true, 
 // and builds, signs (Options.Signer) and submits the evidence record that
 // names it. If the record does not go in, the stored ciphertext is removed.
 func (s *server) submitOriginal(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authorize(w, r); err != nil {
+	if err := s.signsForClients(); err != nil {
 		return err
 	}
 	waitCommit, wait, err := s.parseWait(r)

@@ -283,8 +283,12 @@ func TestRoster(t *testing.T) {
 	}
 }
 
-// testToken is the bearer token of evidenceHandler.
+// testToken is the admin bearer token of evidenceHandler.
 const testToken = "s3cret-token"
+
+// testTokens are evidenceHandler's tokens: testToken with the admin scope
+// and another one.
+var testTokens = []api.Token{api.NewToken(testToken, api.ScopeAdmin), api.NewToken("another-token", api.ScopeSubmit)}
 
 // evidenceHandler returns an API whose POST /v1/evidence signs with
 // bank-a's key (unless opts has a Signer, or noSigner) at the fixture's
@@ -295,7 +299,7 @@ func (f *fixture) evidenceHandler(opts api.Options, noSigner bool) http.Handler 
 		opts.Signer = func(_ context.Context, b *ledger.Body) ([]byte, error) { return ledger.SignTx(key, rand.Reader, b) }
 	}
 	if opts.Tokens == nil {
-		opts.Tokens = []string{"", testToken, "another-token"}
+		opts.Tokens = testTokens
 	}
 	opts.Now = func() time.Time { return time.Unix(0, ledgertest.GenesisTime) }
 	return api.New(f.node, opts)
@@ -386,9 +390,8 @@ func TestSubmitEvidenceErrors(t *testing.T) {
 		field  string
 		header string
 	}{
-		{name: "no signer", opts: api.Options{Tokens: []string{testToken}}, auth: bearer, body: rec(""), status: 403, code: "forbidden"},
-		{name: "no tokens", opts: api.Options{Tokens: []string{}}, auth: bearer, body: rec(""), status: 403, code: "forbidden"},
-		{name: "only empty token", opts: api.Options{Tokens: []string{""}}, auth: "Bearer ", body: rec(""), status: 403, code: "forbidden"},
+		{name: "no signer", opts: api.Options{Tokens: testTokens}, auth: bearer, body: rec(""), status: 403, code: "forbidden"},
+		{name: "no tokens", opts: api.Options{Tokens: []api.Token{}}, auth: bearer, body: rec(""), status: 403, code: "forbidden"},
 		{name: "no Authorization", body: rec(""), status: 401, code: "unauthorized", field: "Authorization", header: `WWW-Authenticate: Bearer realm="evidenced"`},
 		{name: "basic auth", auth: "Basic czNjcmV0", body: rec(""), status: 401, code: "unauthorized", field: "Authorization"},
 		{name: "wrong token", auth: "Bearer s3cret", body: rec(""), status: 401, code: "unauthorized", field: "Authorization"},

@@ -80,11 +80,16 @@ type API struct {
 	// API answers 503 with Retry-After.
 	MaxWaiters int `toml:"max_waiters"`
 	// TokensFile lists the bearer tokens of the API (0600), one per line:
-	// each as "sm3:" and the hex SM3 digest of the token (the node needs no
-	// more; `evidenced testnet` writes these and gives the tokens to the
-	// client side), or, in older files, the token itself (the node logs a
-	// warning). Required for POST /v1/evidence, uploads, grants and
-	// retrievals of originals, and webhooks through the API.
+	// "sm3:" and the hex SM3 digest of the token (the node needs no more)
+	// and the scopes it allows, "sm3:HEX scopes=submit,originals  # note"
+	// (api.ParseTokens; scopes submit, originals, grant, webhooks, admin).
+	// `evidenced tokens add` draws a token and appends its line;
+	// `evidenced testnet` writes these and gives the tokens to the client
+	// side. Older lines without scopes= keep full access (admin), and older
+	// lines may hold the token itself; the node warns of both at start, and
+	// `evidenced tokens migrate` rewrites them. Required for POST
+	// /v1/evidence, uploads, grants and retrievals of originals, and
+	// webhooks through the API. Read at start.
 	TokensFile string `toml:"tokens_file"`
 }
 

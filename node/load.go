@@ -1,12 +1,10 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/p2p"
@@ -53,9 +51,9 @@ type Home struct {
 	// files as keys.comet_keys says.
 	Validator *privval.FilePV
 	NodeKey   *p2p.NodeKey
-	// TokenDigests are the SM3 digests of the API's bearer tokens
-	// (api.tokens_file); nil when none is configured.
-	TokenDigests []crypto.Hash
+	// Tokens are the API's bearer tokens, by their SM3 digests, with their
+	// scopes (api.tokens_file); nil when none is configured.
+	Tokens []api.Token
 	// WebhookSecrets are the secrets of the [[webhooks]] in Config, by name.
 	WebhookSecrets map[string][]byte
 	// DB is the app state (HOME/data/evidenced), nil after Close.
@@ -101,7 +99,7 @@ func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
 		return nil, err
 	}
 	if cfg.API.TokensFile != "" {
-		if h.TokenDigests, err = loadTokens(dir, cfg, logger); err != nil {
+		if h.Tokens, err = loadTokens(dir, cfg, logger); err != nil {
 			return nil, err
 		}
 	}
@@ -207,9 +205,9 @@ func loadWebhookSecrets(home string, cfg *config.Config) (map[string][]byte, err
 	return secrets, nil
 }
 
-// loadTokens reads api.tokens_file: one token per line, # comments; the
-// file must be private to the node's user.
-func loadTokens(home string, cfg *config.Config, logger *slog.Logger) ([]crypto.Hash, error) {
+// loadTokens reads api.tokens_file (api.ParseTokens); the file must be
+// private to the node's user. It warns of each line in an older form.
+func loadTokens(home string, cfg *config.Config, logger *slog.Logger) ([]api.Token, error) {
 	path := config.Path(home, cfg.API.TokensFile)
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -222,47 +220,30 @@ func loadTokens(home string, cfg *config.Config, logger *slog.Logger) ([]crypto.
 	if err != nil {
 		return nil, fmt.Errorf("api.tokens_file: %w", err)
 	}
-	digests, inClear, err := parseTokens(b)
+	lines, err := api.ParseTokens(b)
 	if err != nil {
 		return nil, fmt.Errorf("api.tokens_file %s: %w", path, err)
 	}
-	if inClear > 0 {
-		logger.Warn("api.tokens_file holds tokens in the clear; the node needs only their SM3 digests: replace each line with sm3: and the hex of `printf %s TOKEN | openssl dgst -sm3`",
-			"file", path, "tokens", inClear)
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("api.tokens_file %s holds no token: add one with `evidenced tokens add --home %s --scopes submit`, or unset api.tokens_file", path, home)
 	}
-	return digests, nil
-}
-
-// TokenDigestPrefix begins a line of an API tokens file that holds a
-// token's SM3 digest (hex) instead of the token.
-const TokenDigestPrefix = "sm3:"
-
-// parseTokens reads an API tokens file: one token per line, either its SM3
-// digest as "sm3:" and 64 hex digits, or (older files) the token itself,
-// at least 16 characters; empty lines and # comments are skipped. inClear
-// counts the tokens given in the clear.
-func parseTokens(b []byte) (digests []crypto.Hash, inClear int, err error) {
-	for i, line := range strings.Split(string(b), "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" || strings.HasPrefix(t, "#") {
+	tokens := make([]api.Token, len(lines))
+	for i, l := range lines {
+		tokens[i] = l.Token
+		if !l.InClear && !l.Unscoped {
 			continue
 		}
-		if hexDigest, ok := strings.CutPrefix(t, TokenDigestPrefix); ok {
-			var d crypto.Hash
-			if err := d.UnmarshalText([]byte(strings.ToLower(hexDigest))); err != nil {
-				return nil, 0, fmt.Errorf("line %d: %q is not sm3: and 64 hex digits", i+1, t)
-			}
-			digests = append(digests, d)
-			continue
+		var msg string
+		switch {
+		case l.InClear && l.Unscoped:
+			msg = "api.tokens_file holds a token in the clear and without scopes, so it keeps full access (admin)"
+		case l.InClear:
+			msg = "api.tokens_file holds a token in the clear; the node needs only its SM3 digest"
+		default:
+			msg = "api.tokens_file gives a token without scopes, so it keeps full access (admin)"
 		}
-		if len(t) < 16 {
-			return nil, 0, fmt.Errorf("line %d: a token is shorter than 16 characters; use long random tokens", i+1)
-		}
-		digests = append(digests, crypto.SM3([]byte(t)))
-		inClear++
+		logger.Warn(msg+": replace the line with the one in write (narrowing its scopes to what its holder needs), or run `evidenced tokens migrate --home "+home+"` to rewrite every such line",
+			"file", path, "line", l.Line, "token", l.ID(), "write", api.FormatTokenLine(l.Token, l.Comment))
 	}
-	if len(digests) == 0 {
-		return nil, 0, errors.New("it holds no token")
-	}
-	return digests, inClear, nil
+	return tokens, nil
 }

@@ -120,7 +120,7 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		Logger:       logger,
 		MaxBodyBytes: cfg.API.MaxBodyBytes,
 		DefaultWait:  time.Duration(cfg.API.CommitTimeout),
-		TokenDigests: h.TokenDigests,
+		Tokens:       h.Tokens,
 	}
 	if key := h.ClientKey; key != nil {
 		apiOpts.Signer = func(_ context.Context, b *ledger.Body) ([]byte, error) { return ledger.SignTx(key, rand.Reader, b) }

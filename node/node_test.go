@@ -214,7 +214,7 @@ func TestLoadHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Dir != home || h.Config.Member != "bank" || h.Genesis.ChainID != a.ChainID || !h.MemberKey.Public().Equal(member.Public()) ||
-		h.ClientKey == nil || len(h.TokenDigests) == 0 || h.Validator == nil || h.NodeKey == nil || h.DB == nil || h.Blobs == nil {
+		h.ClientKey == nil || len(h.Tokens) == 0 || h.Validator == nil || h.NodeKey == nil || h.DB == nil || h.Blobs == nil {
 		t.Fatalf("loaded home %+v", h)
 	}
 	if _, err := node.LoadHome(home, logger); err == nil {

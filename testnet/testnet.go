@@ -6,7 +6,6 @@ package testnet
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/atomicfile"
@@ -52,7 +52,7 @@ type Member struct {
 	API       string `json:"api"`
 	MemberKey string `json:"member_key_id"`
 	// TokensFile holds a bearer token of this member's node API, for acting
-	// through the member (grants, retrievals of originals).
+	// through the member: its scopes are every one but admin (DevScopes).
 	TokensFile string `json:"tokens_file"`
 }
 
@@ -209,17 +209,28 @@ func Load(dir string) (*Alliance, error) {
 	return &a, nil
 }
 
+// DevScopes are the scopes of the API token each member of a generated
+// alliance gets: what the README's commands and the end-to-end tests use
+// (uploads and evidence signed by the node, retrievals of originals,
+// grants, webhooks), but not admin. A member without a client key gets
+// them without submit, which its node could not serve.
+const DevScopes = api.ScopeSubmit | api.ScopeOriginals | api.ScopeGrant | api.ScopeWebhooks
+
 // enableTokens draws a fresh random API token for member's node: the
 // token goes to CLIENTDIR/MEMBER-api-token (0600), for the CLI and
 // business systems; the node's HOME/config/api-tokens (0600) holds only its
-// SM3 digest. With a client key, the node also signs evidence with it for
-// holders of the token. It returns the token file.
+// SM3 digest and its scopes (DevScopes). With a client key, the node also
+// signs evidence with it for holders of the token. It returns the token
+// file.
 func enableTokens(home, clientDir, member, clientKey string) (string, error) {
-	tok := make([]byte, 24)
-	if _, err := rand.Read(tok); err != nil {
+	token, err := api.GenerateToken(rand.Reader)
+	if err != nil {
 		return "", err
 	}
-	token := hex.EncodeToString(tok)
+	scopes := DevScopes
+	if clientKey == "" {
+		scopes &^= api.ScopeSubmit
+	}
 	if err := os.MkdirAll(clientDir, 0o700); err != nil {
 		return "", err
 	}
@@ -227,9 +238,7 @@ func enableTokens(home, clientDir, member, clientKey string) (string, error) {
 	if err := atomicfile.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write API token: %w", err)
 	}
-	digest := crypto.SM3([]byte(token))
-	content := "# SM3 digests of the bearer tokens of this node's API (evidence signing, grants, originals), one per line\n" +
-		node.TokenDigestPrefix + digest.String() + "\n"
+	content := api.TokensFileHeader + api.FormatTokenLine(api.NewToken(token, scopes), "from evidenced testnet: client/"+filepath.Base(tokenFile)) + "\n"
 	if err := atomicfile.WriteFile(filepath.Join(home, "config", "api-tokens"), []byte(content), 0o600); err != nil {
 		return "", fmt.Errorf("write API tokens: %w", err)
 	}

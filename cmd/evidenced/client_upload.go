@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
-	"github.com/evidenced/evidenced/node"
 	"github.com/evidenced/evidenced/sidecar"
 )
 
@@ -94,7 +94,7 @@ func apiToken(file string) (string, error) {
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
-				if strings.HasPrefix(t, node.TokenDigestPrefix) {
+				if strings.HasPrefix(t, api.TokenDigestPrefix) {
 					return "", fmt.Errorf("--token-file %s holds a token's SM3 digest (it is a node's api.tokens_file), not the token: give the token file, e.g. ALLIANCE/client/MEMBER-api-token from evidenced testnet", file)
 				}
 				return t, nil
