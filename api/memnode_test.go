@@ -475,16 +475,20 @@ func (n *memNode) Subscribe(_ context.Context, r api.WebhookRequest) error {
 	if len(r.Secret) < 16 {
 		return &api.InputError{Field: "secret", Err: errors.New("the secret is shorter than 16 bytes")}
 	}
-	n.hooks[r.Name] = client.Webhook{Name: r.Name, URL: r.URL, Types: r.Types, Chain: r.Chain, Kind: r.Kind, Source: "api", Cursor: fmt.Sprint(n.height)}
+	n.hooks[r.Name] = client.Webhook{Name: r.Name, URL: r.URL, Types: r.Types, Chain: r.Chain, Kind: r.Kind, Source: "api", Owner: r.Owner, Cursor: fmt.Sprint(n.height)}
 	return nil
 }
 
 // Unsubscribe implements api.Subscriber.
-func (n *memNode) Unsubscribe(_ context.Context, name string) error {
+func (n *memNode) Unsubscribe(_ context.Context, name, owner string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if _, ok := n.hooks[name]; !ok {
+	h, ok := n.hooks[name]
+	if !ok {
 		return fmt.Errorf("webhook %s: %w", name, ledger.ErrNotFound)
+	}
+	if owner != "" && h.Owner != owner {
+		return fmt.Errorf("webhook %s: %w", name, api.ErrNotOwner)
 	}
 	delete(n.hooks, name)
 	return nil

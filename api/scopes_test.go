@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -68,5 +70,79 @@ func TestScopesPerEndpoint(t *testing.T) {
 	}
 	if scoped != 8 {
 		t.Errorf("%d endpoints need a scope, want 8: update this test and docs/API.md", scoped)
+	}
+}
+
+// TestWebhookOwners: a subscription belongs to the token that made it:
+// another token neither sees nor deletes it (403); its owner and admin
+// tokens do. Subscriptions owned by admin (configured, or made before
+// owners were recorded) are admin's alone.
+func TestWebhookOwners(t *testing.T) {
+	f := newFixture(t)
+	alice, bob, root := "alice-token-0123456789", "bob-token-0123456789", "root-token-0123456789"
+	h := f.evidenceHandler(api.Options{Tokens: []api.Token{
+		api.NewToken(alice, api.ScopeWebhooks), api.NewToken(bob, api.ScopeWebhooks|api.ScopeSubmit), api.NewToken(root, api.ScopeAdmin),
+	}}, false)
+	call := func(method, target, token string, body any) *httptest.ResponseRecorder {
+		t.Helper()
+		var b []byte
+		if body != nil {
+			b, _ = json.Marshal(body)
+		}
+		req := httptest.NewRequest(method, target, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	names := func(token string) []string {
+		t.Helper()
+		list := decodeOK[struct{ Webhooks []client.Webhook }](t, call(http.MethodGet, "/v1/webhooks", token, nil), http.StatusOK, cacheNone)
+		var out []string
+		for _, wh := range list.Webhooks {
+			out = append(out, wh.Name+"@"+wh.Owner)
+		}
+		slices.Sort(out)
+		return out
+	}
+	aliceID, bobID := api.NewToken(alice, 0).ID(), api.NewToken(bob, 0).ID()
+	for _, sub := range []struct{ name, token string }{{"a-hook", alice}, {"b-hook", bob}} {
+		body := map[string]any{"name": sub.name, "url": "https://core.bank.example/hooks", "secret": "0123456789abcdef0123"}
+		wh := decodeOK[client.Webhook](t, call(http.MethodPost, "/v1/webhooks", sub.token, body), http.StatusCreated, cacheNone)
+		if want := api.NewToken(sub.token, 0).ID(); wh.Owner != want {
+			t.Errorf("%s: owner %q, want %q", sub.name, wh.Owner, want)
+		}
+	}
+	// An owner in the body is refused: the caller's token is the owner.
+	rec := call(http.MethodPost, "/v1/webhooks", alice, map[string]any{"name": "c", "url": "https://x.example", "secret": "0123456789abcdef0123", "owner": bobID})
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("subscribe naming an owner: %d, want 400", rec.Code)
+	}
+	f.node.mu.Lock()
+	f.node.hooks["legacy"] = client.Webhook{Name: "legacy", URL: "https://old.example", Source: "api", Owner: api.OwnerAdmin}
+	f.node.mu.Unlock()
+
+	if got, want := names(alice), []string{"a-hook@" + aliceID}; !slices.Equal(got, want) {
+		t.Errorf("alice lists %v, want %v", got, want)
+	}
+	if got, want := names(root), []string{"a-hook@" + aliceID, "b-hook@" + bobID, "legacy@admin"}; !slices.Equal(got, want) {
+		t.Errorf("admin lists %v, want %v", got, want)
+	}
+	for _, tc := range []struct{ name, token string }{{"a-hook", bob}, {"b-hook", alice}, {"legacy", alice}} {
+		rec := call(http.MethodDelete, "/v1/webhooks/"+tc.name, tc.token, nil)
+		if rec.Code != http.StatusForbidden {
+			t.Fatalf("DELETE %s by another token: %d %s, want 403", tc.name, rec.Code, rec.Body)
+		}
+		if e := decodeError(t, rec); e.Code != client.CodeForbidden || e.Field != "name" || !strings.Contains(e.Message, "another API token") || !strings.Contains(e.Message, "admin scope") {
+			t.Errorf("DELETE %s by another token: %+v", tc.name, e)
+		}
+	}
+	for _, tc := range []struct{ name, token string }{{"a-hook", alice}, {"b-hook", root}, {"legacy", root}} {
+		if rec := call(http.MethodDelete, "/v1/webhooks/"+tc.name, tc.token, nil); rec.Code != http.StatusOK {
+			t.Errorf("DELETE %s by its owner or admin: %d %s", tc.name, rec.Code, rec.Body)
+		}
+	}
+	if got := names(root); len(got) != 0 {
+		t.Errorf("left after the deletes: %v", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/ledger"
@@ -19,21 +20,37 @@ type WebhookRequest struct {
 	Types  []string
 	Chain  string
 	Kind   string
+	Owner  string // the id (Token.ID) of the token that subscribes
 }
+
+// OwnerAdmin is the owner of the webhook subscriptions that only a token
+// with the admin scope lists and deletes: those configured in
+// evidenced.toml, and those subscribed through the API before owners were
+// recorded.
+const OwnerAdmin = "admin"
 
 // Subscriber is implemented by a Backend whose node delivers webhooks.
 type Subscriber interface {
-	// Subscribe saves and starts a subscription; ErrExists if the name is taken.
+	// Subscribe saves and starts a subscription, owned by r.Owner;
+	// ErrExists if the name is taken.
 	Subscribe(ctx context.Context, r WebhookRequest) error
 	// Unsubscribe stops and removes an API subscription; an error wrapping
-	// ledger.ErrNotFound when there is none of that name.
-	Unsubscribe(ctx context.Context, name string) error
-	// Subscriptions lists every subscription, configured or subscribed.
+	// ledger.ErrNotFound when there is none of that name. When owner is
+	// not empty, it removes only a subscription of that owner, and fails
+	// with an error wrapping ErrNotOwner on any other (configured ones
+	// included); an empty owner (an admin token) removes any.
+	Unsubscribe(ctx context.Context, name, owner string) error
+	// Subscriptions lists every subscription, configured or subscribed,
+	// with its owner (OwnerAdmin for configured ones).
 	Subscriptions(ctx context.Context) ([]client.Webhook, error)
 }
 
 // ErrExists is returned by a Backend when the thing to create exists (409).
 var ErrExists = errors.New("it already exists")
+
+// ErrNotOwner is returned by Subscriber.Unsubscribe when the subscription
+// belongs to another token (403).
+var ErrNotOwner = errors.New("it belongs to another API token, or to admin")
 
 // InputError is a Backend's refusal of a request field (400).
 type InputError struct {
@@ -60,6 +77,10 @@ func subscriberError(err error) error {
 		return badRequest(ie.Field, "%v", ie.Err)
 	case errors.Is(err, ErrExists):
 		return newError(http.StatusConflict, "exists", "name", "%v: unsubscribe it first, or choose another name", err)
+	case errors.Is(err, ErrNotOwner):
+		e := newError(http.StatusForbidden, client.CodeForbidden, "name", "%v: only its owner, or a token with the admin scope, may delete it", err)
+		e.body.Hint = "delete it with the token that subscribed it, or ask the node's operator"
+		return e
 	case errors.Is(err, ledger.ErrNotFound):
 		return notFound("name", "%v", err)
 	}
@@ -74,6 +95,7 @@ type webhookBody struct {
 	Types  []string `json:"types,omitempty"`
 	Chain  string   `json:"chain,omitempty"`
 	Kind   string   `json:"kind,omitempty"`
+	Owner  string   `json:"-"` // the caller's token, never from the body
 }
 
 // readJSON reads a request body of at most Options.MaxBodyBytes and decodes
@@ -92,7 +114,8 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request, v any, what st
 	return nil
 }
 
-// subscribe is POST /v1/webhooks.
+// subscribe is POST /v1/webhooks: the subscription belongs to the
+// caller's token.
 func (s *server) subscribe(w http.ResponseWriter, r *http.Request) error {
 	sb, err := s.subscriber()
 	if err != nil {
@@ -102,6 +125,7 @@ func (s *server) subscribe(w http.ResponseWriter, r *http.Request) error {
 	if err := s.readJSON(w, r, &b, `a subscription: send {"name", "url", "secret", optional "types", "chain" and "kind"}`); err != nil {
 		return err
 	}
+	b.Owner = callerToken(r).ID()
 	if err := sb.Subscribe(r.Context(), WebhookRequest(b)); err != nil {
 		return subscriberError(err)
 	}
@@ -118,20 +142,27 @@ func (s *server) subscribe(w http.ResponseWriter, r *http.Request) error {
 	return internal(errors.New("the new subscription is not listed"))
 }
 
-// unsubscribe is DELETE /v1/webhooks/{name}.
+// unsubscribe is DELETE /v1/webhooks/{name}: a subscription of the
+// caller's token, or any with the admin scope.
 func (s *server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	sb, err := s.subscriber()
 	if err != nil {
 		return err
 	}
-	if err := sb.Unsubscribe(r.Context(), r.PathValue("name")); err != nil {
+	tok := callerToken(r)
+	owner := tok.ID()
+	if tok.Scopes&ScopeAdmin != 0 {
+		owner = "" // any
+	}
+	if err := sb.Unsubscribe(r.Context(), r.PathValue("name"), owner); err != nil {
 		return subscriberError(err)
 	}
 	s.writeJSON(w, http.StatusOK, cacheNone, map[string]string{"removed": r.PathValue("name")})
 	return nil
 }
 
-// webhooks is GET /v1/webhooks.
+// webhooks is GET /v1/webhooks: the caller's token's subscriptions, or
+// every one with the admin scope.
 func (s *server) webhooks(w http.ResponseWriter, r *http.Request) error {
 	sb, err := s.subscriber()
 	if err != nil {
@@ -140,6 +171,9 @@ func (s *server) webhooks(w http.ResponseWriter, r *http.Request) error {
 	list, err := sb.Subscriptions(r.Context())
 	if err != nil {
 		return subscriberError(err)
+	}
+	if tok := callerToken(r); tok.Scopes&ScopeAdmin == 0 {
+		list = slices.DeleteFunc(list, func(wh client.Webhook) bool { return wh.Owner != tok.ID() })
 	}
 	s.writeJSON(w, http.StatusOK, cacheNone, map[string]any{"webhooks": list})
 	return nil

@@ -184,6 +184,11 @@ type Webhook struct {
 	Chain  string   `json:"chain,omitempty"`
 	Kind   string   `json:"kind,omitempty"`
 	Source string   `json:"source"` // config (evidenced.toml) or api
+	// Owner is the id of the API token that subscribed it (the first 16
+	// hex digits of its SM3 digest), or "admin" for a configured one or
+	// one subscribed before owners were recorded: only that token, or one
+	// with the admin scope, lists and deletes it.
+	Owner string `json:"owner"`
 	// Cursor is where its deliveries stand: "NEXT BLOCK", the next entry
 	// index and the next block whose checkpoint it will consider.
 	Cursor string `json:"cursor"`

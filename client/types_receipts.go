@@ -8,13 +8,16 @@ import (
 	"github.com/evidenced/evidenced/ledger"
 )
 
-// Values of Error.Code for POST /v1/evidence that are not ledger.Code names.
+// Values of Error.Code for the endpoints that need a token that are not
+// ledger.Code names.
 const (
-	// CodeUnauthorized means POST /v1/evidence came without a valid
+	// CodeUnauthorized means the request came without a valid
 	// "Authorization: Bearer" token (401).
 	CodeUnauthorized = "unauthorized"
-	// CodeForbidden means the node does not sign evidence for clients: it
-	// has no client key or no tokens configured (403).
+	// CodeForbidden means the token lacks the scope the endpoint needs,
+	// the node has no tokens configured, the node does not sign evidence
+	// for clients (no client key), or a webhook subscription belongs to
+	// another token (403).
 	CodeForbidden = "forbidden"
 )
 

@@ -43,7 +43,7 @@ const WebhookDir = "data/webhooks"
 // API.
 func (n *Node) startWebhooks() error {
 	for _, w := range n.home.Config.Webhooks {
-		n.hooks.start(n, w, n.home.WebhookSecrets[w.Name], "config")
+		n.hooks.start(n, w, n.home.WebhookSecrets[w.Name], "config", api.OwnerAdmin)
 	}
 	subs, err := n.loadSubscriptions()
 	if err != nil {
@@ -53,7 +53,7 @@ func (n *Node) startWebhooks() error {
 		if n.hooks.has(s.Name) {
 			return fmt.Errorf("webhook %s is both in evidenced.toml and subscribed through the API: remove one", s.Name)
 		}
-		n.hooks.start(n, s.webhook(), []byte(s.Secret), "api")
+		n.hooks.start(n, s.webhook(), []byte(s.Secret), "api", s.Owner)
 	}
 	return nil
 }
@@ -210,6 +210,7 @@ type hooks struct {
 type hook struct {
 	w      config.Webhook
 	source string // "config" or "api"
+	owner  string // the subscribing token's id, or api.OwnerAdmin
 	cancel context.CancelFunc
 }
 
@@ -221,13 +222,13 @@ func (h *hooks) has(name string) bool {
 }
 
 // start runs a delivery loop for w until the node stops or it is removed.
-func (h *hooks) start(n *Node, w config.Webhook, secret []byte, source string) {
+func (h *hooks) start(n *Node, w config.Webhook, secret []byte, source, owner string) {
 	ctx, cancel := n.untilStop()
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = map[string]*hook{}
 	}
-	h.subs[w.Name] = &hook{w: w, source: source, cancel: cancel}
+	h.subs[w.Name] = &hook{w: w, source: source, owner: owner, cancel: cancel}
 	h.mu.Unlock()
 	n.bg.Add(1)
 	go n.deliverLoop(ctx, w, secret)
@@ -237,7 +238,8 @@ func (h *hooks) start(n *Node, w config.Webhook, secret []byte, source string) {
 // kept in HOME/data/webhooks/subscriptions.json (0600), each secret
 // encrypted to the member key (SM2 public-key encryption), so the file
 // holds no secret in the clear: only the member key, itself encrypted when
-// a passphrase is configured, opens them.
+// a passphrase is configured, opens them. Owner is the id of the API token
+// that subscribed it (api.Token.ID), or api.OwnerAdmin.
 type subscription struct {
 	Name   string
 	URL    string
@@ -245,11 +247,13 @@ type subscription struct {
 	Types  []string
 	Chain  string
 	Kind   string
+	Owner  string
 }
 
 // storedSubscription is a subscription as saved. Secret is read only from
 // files written before secrets were sealed; they are sealed at the next
-// start.
+// start. Owner is empty only in files written before owners were
+// recorded; those subscriptions become api.OwnerAdmin's at the next start.
 type storedSubscription struct {
 	Name         string   `json:"name"`
 	URL          string   `json:"url"`
@@ -258,6 +262,7 @@ type storedSubscription struct {
 	Types        []string `json:"types,omitempty"`
 	Chain        string   `json:"chain,omitempty"`
 	Kind         string   `json:"kind,omitempty"`
+	Owner        string   `json:"owner,omitempty"`
 }
 
 func (s subscription) webhook() config.Webhook {
@@ -270,7 +275,8 @@ func subscriptionsPath(home string) string {
 
 // loadSubscriptions reads the API subscriptions and opens their secrets
 // with the member key. Secrets found in the clear (an older file) are
-// sealed in place.
+// sealed in place, and subscriptions without an owner (an older file)
+// become api.OwnerAdmin's.
 func (n *Node) loadSubscriptions() ([]subscription, error) {
 	path := subscriptionsPath(n.home.Dir)
 	b, err := os.ReadFile(path)
@@ -286,6 +292,7 @@ func (n *Node) loadSubscriptions() ([]subscription, error) {
 	}
 	subs := make([]subscription, 0, len(stored))
 	inClear := 0
+	var unowned []string
 	for _, st := range stored {
 		secret := st.Secret
 		switch {
@@ -300,13 +307,23 @@ func (n *Node) loadSubscriptions() ([]subscription, error) {
 		default:
 			return nil, fmt.Errorf("%s: webhook %s has no secret: delete the file and subscribe again", path, st.Name)
 		}
-		subs = append(subs, subscription{Name: st.Name, URL: st.URL, Secret: secret, Types: st.Types, Chain: st.Chain, Kind: st.Kind})
+		if st.Owner == "" {
+			st.Owner = api.OwnerAdmin
+			unowned = append(unowned, st.Name)
+		}
+		subs = append(subs, subscription{Name: st.Name, URL: st.URL, Secret: secret, Types: st.Types, Chain: st.Chain, Kind: st.Kind, Owner: st.Owner})
+	}
+	if inClear > 0 || len(unowned) > 0 {
+		if err := n.saveSubscriptions(subs); err != nil {
+			return nil, fmt.Errorf("migrate the webhook subscriptions in %s: %w", path, err)
+		}
 	}
 	if inClear > 0 {
-		if err := n.saveSubscriptions(subs); err != nil {
-			return nil, fmt.Errorf("seal the webhook secrets kept in the clear in %s: %w", path, err)
-		}
 		n.log.Warn("webhook secrets that were kept in the clear are now encrypted to the member key", "file", path, "subscriptions", inClear)
+	}
+	if len(unowned) > 0 {
+		n.log.Warn("webhook subscriptions made before their owners were recorded now belong to admin: only an API token with the admin scope lists or deletes them",
+			"file", path, "webhooks", strings.Join(unowned, ","))
 	}
 	return subs, nil
 }
@@ -320,7 +337,7 @@ func (n *Node) saveSubscriptions(subs []subscription) error {
 		if err != nil {
 			return fmt.Errorf("seal the secret of webhook %s: %w", s.Name, err)
 		}
-		stored = append(stored, storedSubscription{Name: s.Name, URL: s.URL, SealedSecret: sealed, Types: s.Types, Chain: s.Chain, Kind: s.Kind})
+		stored = append(stored, storedSubscription{Name: s.Name, URL: s.URL, SealedSecret: sealed, Types: s.Types, Chain: s.Chain, Kind: s.Kind, Owner: s.Owner})
 	}
 	b, err := json.MarshalIndent(stored, "", "  ")
 	if err != nil {
@@ -357,17 +374,18 @@ func (b *backend) Subscribe(_ context.Context, r api.WebhookRequest) error {
 	if err != nil {
 		return err
 	}
-	s := subscription{Name: r.Name, URL: r.URL, Secret: r.Secret, Types: r.Types, Chain: r.Chain, Kind: r.Kind}
+	s := subscription{Name: r.Name, URL: r.URL, Secret: r.Secret, Types: r.Types, Chain: r.Chain, Kind: r.Kind, Owner: r.Owner}
 	if err := n.saveSubscriptions(append(subs, s)); err != nil {
 		return err
 	}
-	n.hooks.start(n, s.webhook(), []byte(s.Secret), "api")
+	n.hooks.start(n, s.webhook(), []byte(s.Secret), "api", s.Owner)
 	return nil
 }
 
 // Unsubscribe implements api.Subscriber: only API subscriptions can be
-// removed this way (configured ones are in evidenced.toml).
-func (b *backend) Unsubscribe(_ context.Context, name string) error {
+// removed this way (configured ones are in evidenced.toml), and, when
+// owner is not empty, only those of that owner.
+func (b *backend) Unsubscribe(_ context.Context, name, owner string) error {
 	n := b.n
 	n.hooks.changeMu.Lock()
 	defer n.hooks.changeMu.Unlock()
@@ -376,6 +394,9 @@ func (b *backend) Unsubscribe(_ context.Context, name string) error {
 	n.hooks.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("webhook %s: %w", name, ledger.ErrNotFound)
+	}
+	if owner != "" && h.owner != owner {
+		return fmt.Errorf("webhook %s: %w", name, api.ErrNotOwner)
 	}
 	if h.source != "api" {
 		return &api.InputError{Field: "name", Err: fmt.Errorf("webhook %s is configured in evidenced.toml: remove it there", name)}
@@ -403,7 +424,7 @@ func (b *backend) Subscriptions(context.Context) ([]client.Webhook, error) {
 	defer n.hooks.mu.Unlock()
 	out := make([]client.Webhook, 0, len(n.hooks.subs))
 	for _, h := range n.hooks.subs {
-		wh := client.Webhook{Name: h.w.Name, URL: h.w.URL, Types: h.w.Types, Chain: h.w.Chain, Kind: h.w.Kind, Source: h.source}
+		wh := client.Webhook{Name: h.w.Name, URL: h.w.URL, Types: h.w.Types, Chain: h.w.Chain, Kind: h.w.Kind, Source: h.source, Owner: h.owner}
 		if b, err := os.ReadFile(cursorPath(n.home.Dir, h.w.Name)); err == nil {
 			wh.Cursor = strings.TrimSpace(string(b))
 		}

@@ -20,16 +20,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/node"
+	"github.com/evidenced/evidenced/testnet"
 )
 
 // TestWebhookSubscribedThroughAPI: a subscription made with POST
-// /v1/webhooks delivers signed entries, survives a restart, and is removed
-// with DELETE.
+// /v1/webhooks delivers signed entries, belongs to the token that made it,
+// survives a restart, and is removed with DELETE. One read from a file
+// written before owners were recorded becomes admin's.
 func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	a, n, cl := startBank(t, "evidenced-webhook-api")
 	token := readToken(t, a.TokensFile)
@@ -95,7 +98,8 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	first := submit(cl, "LOAN-WH1")
 	waitFor([]string{first})
 
-	// The secret is not on disk in the clear: it is sealed to the member key.
+	// The secret is not on disk in the clear: it is sealed to the member
+	// key. The owner is the token's id, not the token.
 	subsFile := filepath.Join(a.Members[0].Home, node.WebhookDir, "subscriptions.json")
 	saved, err := os.ReadFile(subsFile)
 	if err != nil {
@@ -104,12 +108,18 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 	if fi, _ := os.Stat(subsFile); bytes.Contains(saved, []byte(secret)) || !bytes.Contains(saved, []byte(`"sealed_secret"`)) || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("subscriptions.json (mode %v) holds the secret in the clear or no sealed secret:\n%s", fi.Mode(), saved)
 	}
+	owner := api.NewToken(token, 0).ID()
+	if !bytes.Contains(saved, []byte(`"owner": "`+owner+`"`)) || bytes.Contains(saved, []byte(token)) {
+		t.Fatalf("subscriptions.json does not name the owner %s, or holds the token:\n%s", owner, saved)
+	}
 
 	// The subscription survives a restart, also from a file an earlier
-	// version wrote with the secret in the clear, which is then sealed.
+	// version wrote with the secret in the clear and no owner: the secret
+	// is then sealed, and the subscription is admin's.
 	if err := n.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
+	admin, other := addToken(t, a, api.ScopeAdmin), addToken(t, a, api.ScopeWebhooks)
 	legacy := fmt.Sprintf(`[{"name": "core", "url": %q, "secret": %q, "types": ["evidence"]}]`, recv.URL, secret)
 	if err := os.WriteFile(subsFile, []byte(legacy), 0o600); err != nil {
 		t.Fatal(err)
@@ -122,24 +132,64 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n2.Stop(context.Background()) })
-	if code, body := call(n2, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || !strings.Contains(body, `"name":"core"`) {
-		t.Fatalf("list after restart = %d %s", code, body)
+	if code, body := callAPI(ctx, t, n2, admin, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || !strings.Contains(body, `"name":"core"`) || !strings.Contains(body, `"owner":"admin"`) {
+		t.Fatalf("admin's list after restart = %d %s", code, body)
 	}
-	if saved, err := os.ReadFile(subsFile); err != nil || bytes.Contains(saved, []byte(secret)) {
-		t.Fatalf("after a restart from a file with the secret in the clear, it is still in the clear (%v):\n%s", err, saved)
+	if saved, err := os.ReadFile(subsFile); err != nil || bytes.Contains(saved, []byte(secret)) || !bytes.Contains(saved, []byte(`"owner": "admin"`)) {
+		t.Fatalf("after a restart from a file with the secret in the clear and no owner, the secret is still in the clear or no owner is saved (%v):\n%s", err, saved)
+	}
+	if code, body := call(n2, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || strings.Contains(body, `"core"`) {
+		t.Fatalf("the first token's list after restart = %d %s, want no admin subscription", code, body)
+	}
+	if code, body := call(n2, http.MethodDelete, "/v1/webhooks/core", nil); code != http.StatusForbidden {
+		t.Fatalf("unsubscribe admin's subscription with the first token = %d %s, want 403", code, body)
+	}
+	// Another token's subscription is its own.
+	side := map[string]any{"name": "side", "url": recv.URL, "secret": secret, "kind": "never-submitted"}
+	if code, body := callAPI(ctx, t, n2, other, http.MethodPost, "/v1/webhooks", side); code != http.StatusCreated || !strings.Contains(body, `"owner":"`+api.NewToken(other, 0).ID()+`"`) {
+		t.Fatalf("subscribe with another token = %d %s", code, body)
+	}
+	if code, body := call(n2, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || strings.Contains(body, `"side"`) {
+		t.Fatalf("the first token lists another token's subscription: %d %s", code, body)
+	}
+	if code, body := call(n2, http.MethodDelete, "/v1/webhooks/side", nil); code != http.StatusForbidden || !strings.Contains(body, "another API token") {
+		t.Fatalf("unsubscribe another token's subscription = %d %s, want 403", code, body)
+	}
+	if code, body := callAPI(ctx, t, n2, other, http.MethodDelete, "/v1/webhooks/side", nil); code != http.StatusOK {
+		t.Fatalf("unsubscribe by its owner = %d %s", code, body)
 	}
 	second := submit(cl, "LOAN-WH2")
 	waitFor([]string{first, second})
 
-	if code, body := call(n2, http.MethodDelete, "/v1/webhooks/core", nil); code != http.StatusOK {
-		t.Fatalf("unsubscribe = %d %s", code, body)
+	if code, body := callAPI(ctx, t, n2, admin, http.MethodDelete, "/v1/webhooks/core", nil); code != http.StatusOK {
+		t.Fatalf("unsubscribe with admin = %d %s", code, body)
 	}
-	if code, body := call(n2, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || strings.Contains(body, `"core"`) {
+	if code, body := callAPI(ctx, t, n2, admin, http.MethodGet, "/v1/webhooks", nil); code != http.StatusOK || strings.Contains(body, `"core"`) {
 		t.Fatalf("list after unsubscribe = %d %s", code, body)
 	}
-	if code, _ := call(n2, http.MethodDelete, "/v1/webhooks/core", nil); code != http.StatusNotFound {
+	if code, _ := callAPI(ctx, t, n2, admin, http.MethodDelete, "/v1/webhooks/core", nil); code != http.StatusNotFound {
 		t.Fatalf("unsubscribe again = %d, want 404", code)
 	}
+}
+
+// addToken appends a new token with scopes to the bank's api.tokens_file
+// (read at the node's next start) and returns it.
+func addToken(t *testing.T, a *testnet.Alliance, scopes api.Scopes) string {
+	t.Helper()
+	token, err := api.GenerateToken(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(a.Members[0].Home, "config", "api-tokens")
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(api.FormatTokenLine(api.NewToken(token, scopes), "test") + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
 
 // TestWebhookCheckpointsAndKind: a subscription to checkpoint events gets
