@@ -141,6 +141,26 @@ func TestParseGenesisStateRejects(t *testing.T) {
 			ms[court].Validator = ms[court].Validator[2:]
 			return ms
 		}), "member court has voting power but its validator"},
+		{"member without a node id", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[regulator].NodeID = ""
+			return ms
+		}), "genesis member regulator has no node_id"},
+		{"node id not hex", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[court].NodeID = "court@127.0.0.1:26656"
+			return ms
+		}), `genesis member court: node id "court@127.0.0.1:26656" is not 40 hex digits`},
+		{"node id of 19 bytes", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[court].NodeID = ms[court].NodeID[2:]
+			return ms
+		}), "genesis member court: node id"},
+		{"one node for two members", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[regulator].NodeID = ms[bankA].NodeID
+			return ms
+		}), "member regulator has the node id of bank-a"},
+		{"one node for two members, in another case", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[court].NodeID = strings.ToUpper(ms[bankB].NodeID)
+			return ms
+		}), "member court has the node id of bank-b"},
 		{"no voting power", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
 			for i := range ms {
 				ms[i].Power, ms[i].Validator = 0, ""

@@ -130,7 +130,7 @@ type GenesisMember struct {
 
 // WriteGenesis writes one genesis to every home: the CometBFT validator set
 // and the app_state roster (each member's role, voting power and SM2 keys,
-// the member key first).
+// the member key first, and its node's CometBFT node id and libp2p peer).
 func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttypes.GenesisDoc, error) {
 	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
 	doc := &cmttypes.GenesisDoc{GenesisTime: t.UTC(), ChainID: chainID, InitialHeight: 1, ConsensusParams: ConsensusParams()}
@@ -141,7 +141,7 @@ func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttyp
 			keys = append(keys, fmt.Sprintf("%x", k.Bytes()))
 		}
 		gm := ledger.GenesisMember{Name: h.Spec.Member, Role: h.Spec.Role, Power: uint64(m.Power), Keys: keys,
-			Peer: h.Peer, Addrs: h.PeerAddrs}
+			Peer: h.Peer, Addrs: h.PeerAddrs, NodeID: h.NodeID}
 		if m.Power > 0 {
 			gm.Validator = fmt.Sprintf("%x", h.ValidatorKey)
 		}
