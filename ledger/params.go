@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -105,6 +106,11 @@ const NodeIDSize = 20
 // members may connect to a member's node (the peer filter asks
 // View.MemberByNode).
 type NodeID [NodeIDSize]byte
+
+// ErrNoNodeID is wrapped by ParseGenesisState (and InitChain) when a
+// member of the genesis roster has no node_id, as in a genesis made before
+// the roster recorded them.
+var ErrNoNodeID = errors.New("no node_id")
 
 // ParseNodeID parses a node id written as CometBFT writes it: 40 hex
 // digits (either case; CometBFT writes lower case).
@@ -254,7 +260,7 @@ func (gs *GenesisState) members() ([]*Member, []NodeID, error) {
 		}
 		validators[vkey] = m.Name
 		if gm.NodeID == "" {
-			return nil, nil, fmt.Errorf("genesis member %s has no node_id: every member runs a node, and only the nodes the roster names may connect; give the CometBFT node id of its node, as `evidenced init` prints it", m.Name)
+			return nil, nil, fmt.Errorf("genesis member %s: %w: every member runs a node, and only the nodes the roster names may connect; give the CometBFT node id of its node, as `evidenced init` prints it", m.Name, ErrNoNodeID)
 		}
 		node, err := ParseNodeID(gm.NodeID)
 		if err != nil {

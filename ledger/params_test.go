@@ -144,7 +144,7 @@ func TestParseGenesisStateRejects(t *testing.T) {
 		{"member without a node id", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
 			ms[regulator].NodeID = ""
 			return ms
-		}), "genesis member regulator has no node_id"},
+		}), "genesis member regulator: no node_id: every member runs a node"},
 		{"node id not hex", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
 			ms[court].NodeID = "court@127.0.0.1:26656"
 			return ms
@@ -177,6 +177,9 @@ func TestParseGenesisStateRejects(t *testing.T) {
 			_, err := ledger.ParseGenesisState(tt.json)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("ParseGenesisState = %v, want an error saying %q", err, tt.want)
+			}
+			if noNode := strings.Contains(tt.want, "no node_id"); errors.Is(err, ledger.ErrNoNodeID) != noNode {
+				t.Fatalf("errors.Is(%v, ErrNoNodeID) = %v, want %v", err, !noNode, noNode)
 			}
 		})
 	}
