@@ -69,8 +69,9 @@ type Options struct {
 	// OnCommit, when set, is called after every Commit with the block's
 	// results, in height order, on the consensus goroutine: keep it short.
 	OnCommit func(CommittedBlock)
-	// Now is the clock CheckTx uses for the client-time window (default
-	// time.Now). It never reaches the consensus path.
+	// Now is the clock CheckTx uses for the client-time window, and the
+	// peer filter to space its warnings (default time.Now). It never
+	// reaches the consensus path.
 	Now func() time.Time
 	// OnVerify, when set, is told how long each SM2 verification that
 	// missed the cache took (for metrics). It must be safe for concurrent use.
@@ -96,6 +97,7 @@ type App struct {
 	staged *stagedBlock // set by FinalizeBlock, written and cleared by Commit
 
 	outcomes outcomeCache // block executions of the height being decided
+	refused  refusals     // rations the warnings about refused peers (filter.go)
 }
 
 type stagedBlock struct {
@@ -382,33 +384,49 @@ func (a *App) Commit(context.Context, *abcitypes.RequestCommit) (*abcitypes.Resp
 	return &abcitypes.ResponseCommit{}, nil
 }
 
-// Query answers ABCI queries (CometBFT's abci_query RPC):
+// Query result codes (codespace Codespace).
+const (
+	QueryCodeBadRequest  uint32 = 1 // the path or its data is malformed
+	QueryCodeUnavailable uint32 = 2 // committed state cannot answer: nothing committed yet, or the store failed
+	QueryCodeNotFound    uint32 = 3 // what was asked for is not in committed state
+	QueryCodeRefused     uint32 = 4 // the peer filter refuses the peer: it is no current member's node
+)
+
+// Query answers ABCI queries: CometBFT's abci_query RPC and its peer
+// filter (p2p.filter_peers):
 //
-//	path "/head"        → JSON {log_size, log_root, app_hash}
-//	path "/entry"       data = decimal entry index → the exact entry bytes
-//	path "/tx"          data = 64-hex tx id → the exact entry bytes
+//	path "/head"              → JSON {log_size, log_root, app_hash}
+//	path "/entry"             data = decimal entry index → the exact entry bytes
+//	path "/tx"                data = 64-hex tx id → the exact entry bytes
+//	path "/p2p/filter/id/ID"  → code 0 when ID is a current member's node (filter.go)
+//	path "/p2p/filter/addr/A" → code 0: the id decides
 //
 // The node's HTTP API (/v1) is the richer interface; this one exists for
 // standard CometBFT clients.
 func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (res *abcitypes.ResponseQuery, err error) {
 	err = a.db.Read(func(r ledger.Reader, height int64) error {
-		res = query(ledger.NewView(r), req)
+		v := ledger.NewView(r)
+		if res = a.filterPeer(v, req.Path); res == nil {
+			res = query(v, req)
+		}
 		res.Height = height
 		return nil
 	})
 	return res, err
 }
 
+// queryFailure is a failed query's answer.
+func queryFailure(code uint32, err error) *abcitypes.ResponseQuery {
+	return &abcitypes.ResponseQuery{Code: code, Log: err.Error(), Codespace: Codespace}
+}
+
 // query answers req from v.
 func query(v *ledger.View, req *abcitypes.RequestQuery) *abcitypes.ResponseQuery {
-	fail := func(code uint32, err error) *abcitypes.ResponseQuery {
-		return &abcitypes.ResponseQuery{Code: code, Log: err.Error(), Codespace: Codespace}
-	}
 	switch req.Path {
 	case "/head":
 		head, err := v.Head()
 		if err != nil {
-			return fail(2, err)
+			return queryFailure(QueryCodeUnavailable, err)
 		}
 		b, _ := json.Marshal(map[string]any{"log_size": head.Size, "log_root": head.Root.String(), "app_hash": head.AppHash.String()})
 		return &abcitypes.ResponseQuery{Value: b}
@@ -416,25 +434,25 @@ func query(v *ledger.View, req *abcitypes.RequestQuery) *abcitypes.ResponseQuery
 		var idx uint64
 		if req.Path == "/entry" {
 			if _, err := fmt.Sscan(string(req.Data), &idx); err != nil {
-				return fail(1, fmt.Errorf("data must be a decimal entry index: %w", err))
+				return queryFailure(QueryCodeBadRequest, fmt.Errorf("data must be a decimal entry index: %w", err))
 			}
 		} else {
 			var id crypto.Hash
 			if err := id.UnmarshalText(req.Data); err != nil {
-				return fail(1, fmt.Errorf("data must be a 64-hex tx id: %w", err))
+				return queryFailure(QueryCodeBadRequest, fmt.Errorf("data must be a 64-hex tx id: %w", err))
 			}
 			var err error
 			if idx, err = v.IndexOfTx(id); err != nil {
-				return fail(3, err)
+				return queryFailure(QueryCodeNotFound, err)
 			}
 		}
 		b, err := v.EntryBytes(idx)
 		if err != nil {
-			return fail(3, err)
+			return queryFailure(QueryCodeNotFound, err)
 		}
 		return &abcitypes.ResponseQuery{Key: req.Data, Value: b}
 	}
-	return fail(1, fmt.Errorf("unknown query path %q: use /head, /entry or /tx", req.Path))
+	return queryFailure(QueryCodeBadRequest, fmt.Errorf("unknown query path %q: use /head, /entry, /tx, /p2p/filter/id/NODEID or /p2p/filter/addr/HOST:PORT", req.Path))
 }
 
 func codespace(c ledger.Code) string {

@@ -109,7 +109,7 @@ var ErrNotInitialized = errors.New("ledger: chain is not initialised (no genesis
 var ErrAlreadyInitialized = errors.New("ledger: chain is already initialised")
 
 // InitChain registers the genesis roster: each member becomes a log entry at
-// height 0, and the parameters are stored.
+// height 0, and the parameters and each member's node id are stored.
 func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 	s := newState(r)
 	ok, err := s.load()
@@ -124,7 +124,7 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("genesis params: %w", err)
 	}
-	members, err := g.State.members()
+	members, nodes, err := g.State.members()
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +151,11 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 			return nil, err
 		}
 		out.Results = append(out.Results, res)
+	}
+	// Each member's consensus node, beside the member (not in its
+	// registration entry): the peer filter admits exactly these.
+	for i, m := range members {
+		s.set(keyNode(nodes[i]), encodeNodeMember(m.Name))
 	}
 	var total uint64
 	for _, m := range members {

@@ -17,6 +17,7 @@ import "encoding/binary"
 //	'T' ‖ tx id                       → entry index u64
 //	'M' ‖ name                        → member record
 //	'K' ‖ key id                      → member name
+//	'N' ‖ node id (20 bytes)          → u8-prefixed member name (its consensus node)
 //	'C' ‖ chain id                    → evidence-chain head
 //	'S' ‖ u8 len ‖ chain id ‖ step u32 → RecordRef (entry u64 ‖ pos u16)
 //	'c' ‖ commitment ‖ entry u64 ‖ pos u16 → empty
@@ -35,6 +36,7 @@ const (
 	prefixTxID        = 'T'
 	prefixMember      = 'M'
 	prefixKey         = 'K'
+	prefixNode        = 'N'
 	prefixChain       = 'C'
 	prefixStep        = 'S'
 	prefixCommitment  = 'c'
@@ -57,7 +59,7 @@ const (
 // the state digest.
 func consensusKey(k []byte) bool {
 	switch k[0] {
-	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixChain, prefixStep,
+	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixNode, prefixChain, prefixStep,
 		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower, prefixRecords,
 		prefixGrant, prefixGrantOf:
 		return true
@@ -78,6 +80,8 @@ func keyString8(p byte, s string) []byte {
 	k = append(k, p, byte(len(s)))
 	return append(k, s...)
 }
+
+func keyNode(id NodeID) []byte { return keyBytes(prefixNode, id[:]) }
 
 func keyStep(chain string, step uint32) []byte {
 	return binary.BigEndian.AppendUint32(keyString8(prefixStep, chain), step)

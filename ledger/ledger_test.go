@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,6 +138,55 @@ func TestInitChainRegistersRoster(t *testing.T) {
 	}
 	if out2.AppHash != head.AppHash {
 		t.Fatalf("genesis app hash differs between two runs: %s vs %s", out2.AppHash, head.AppHash)
+	}
+}
+
+// TestMemberByNode: genesis records each member's consensus node id in
+// consensus state, and only those ids are members' nodes.
+func TestMemberByNode(t *testing.T) {
+	f := newFixture(t)
+	v := f.view()
+	for name, p := range f.a.Parties {
+		m, err := v.MemberByNode(p.Node)
+		if err != nil || m.Name != name {
+			t.Errorf("MemberByNode(%s's node %s) = %+v, %v", name, p.Node, m, err)
+		}
+	}
+	var outsider ledger.NodeID
+	copy(outsider[:], "an outsider's node..")
+	if m, err := v.MemberByNode(outsider); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("MemberByNode(an outsider's node) = %+v, %v, want ErrNotFound", m, err)
+	}
+	// The node ids are consensus state: another node for one member is
+	// another genesis app hash.
+	g := *f.a.Genesis
+	g.State.Members = slices.Clone(g.State.Members)
+	g.State.Members[2].NodeID = outsider.String()
+	other, err := ledger.New(ledger.Options{}).InitChain(ledgertest.NewMemStore(), &g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := v.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.AppHash == head.AppHash {
+		t.Fatal("the genesis app hash does not depend on the members' node ids")
+	}
+}
+
+func TestParseNodeID(t *testing.T) {
+	const id = "0123456789abcdef0123456789abcdef01234567"
+	for _, s := range []string{id, strings.ToUpper(id)} {
+		got, err := ledger.ParseNodeID(s)
+		if err != nil || got.String() != id {
+			t.Errorf("ParseNodeID(%q) = %s, %v, want %s", s, got, err, id)
+		}
+	}
+	for _, s := range []string{"", id[:38], id + "89", "g" + id[1:], "0x" + id[2:], id[:39] + " "} {
+		if got, err := ledger.ParseNodeID(s); err == nil {
+			t.Errorf("ParseNodeID(%q) = %s, want an error", s, got)
+		}
 	}
 }
 

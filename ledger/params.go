@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -95,6 +96,37 @@ type ConsensusValidator struct {
 // ConsensusKeySize is the size of a consensus (CometBFT Ed25519) public key.
 const ConsensusKeySize = 32
 
+// NodeIDSize is the size of a consensus node id: CometBFT's is the
+// address of the node's Ed25519 peer-to-peer key (the first 20 bytes of
+// its SHA-256).
+const NodeIDSize = 20
+
+// NodeID is the id of a member's consensus node, the identity its
+// peer-to-peer links are authenticated with. Only the nodes of current
+// members may connect to a member's node (the peer filter asks
+// View.MemberByNode).
+type NodeID [NodeIDSize]byte
+
+// ErrNoNodeID is wrapped by ParseGenesisState (and InitChain) when a
+// member of the genesis roster has no node_id, as in a genesis made before
+// the roster recorded them.
+var ErrNoNodeID = errors.New("no node_id")
+
+// ParseNodeID parses a node id written as CometBFT writes it: 40 hex
+// digits (either case; CometBFT writes lower case).
+func ParseNodeID(s string) (NodeID, error) {
+	var id NodeID
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != NodeIDSize {
+		return id, fmt.Errorf("node id %q is not %d hex digits (a CometBFT node id, as `evidenced init` prints it)", s, 2*NodeIDSize)
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+// String returns the id as CometBFT writes it: 40 lower-case hex digits.
+func (id NodeID) String() string { return hex.EncodeToString(id[:]) }
+
 // GenesisState is the app_state of the CometBFT genesis document.
 type GenesisState struct {
 	Params  GenesisParams   `json:"params"`
@@ -123,6 +155,11 @@ type GenesisMember struct {
 	// power, absent without. It binds the consensus engine's validators
 	// to the roster (see Genesis.Validators).
 	Validator string `json:"validator,omitempty"`
+	// NodeID is the member node's consensus node id (NodeID: the 40-hex
+	// CometBFT node id of its peer-to-peer key), required for every
+	// member, voting or not, since every member runs a node. Nodes admit
+	// only members' nodes as peers (View.MemberByNode).
+	NodeID string `json:"node_id"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string ("15m").
@@ -162,74 +199,89 @@ func ParseGenesisState(data []byte) (*GenesisState, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("genesis app_state: trailing data after the JSON object")
 	}
-	if _, err := gs.members(); err != nil {
+	if _, _, err := gs.members(); err != nil {
 		return nil, err
 	}
 	return &gs, nil
 }
 
-// members converts and checks the roster: names and keys unique, at least
-// one member with voting power.
-func (gs *GenesisState) members() ([]*Member, error) {
+// members converts and checks the roster: names, keys, peers, validators
+// and node ids unique, at least one member with voting power. nodes[i] is
+// the node id of members[i].
+func (gs *GenesisState) members() ([]*Member, []NodeID, error) {
 	if len(gs.Members) == 0 {
-		return nil, fmt.Errorf("genesis app_state: the roster has no members")
+		return nil, nil, fmt.Errorf("genesis app_state: the roster has no members")
 	}
 	names := map[string]bool{}
 	peers := map[string]string{}
 	validators := map[string]string{}
+	nodeOf := map[NodeID]string{}
 	keys := map[crypto.KeyID]string{}
 	var power uint64
 	out := make([]*Member, 0, len(gs.Members))
+	nodes := make([]NodeID, 0, len(gs.Members))
 	for i, gm := range gs.Members {
 		m := &Member{Name: gm.Name, Role: gm.Role, Power: gm.Power, Peer: gm.Peer, Addrs: gm.Addrs}
 		for j, hexKey := range gm.Keys {
 			kb, err := hex.DecodeString(hexKey)
 			if err != nil {
-				return nil, fmt.Errorf("genesis member %d (%s) key %d: %w", i, gm.Name, j, err)
+				return nil, nil, fmt.Errorf("genesis member %d (%s) key %d: %w", i, gm.Name, j, err)
 			}
 			k, err := crypto.ParsePublicKey(kb)
 			if err != nil {
-				return nil, fmt.Errorf("genesis member %d (%s) key %d: %w", i, gm.Name, j, err)
+				return nil, nil, fmt.Errorf("genesis member %d (%s) key %d: %w", i, gm.Name, j, err)
 			}
 			if other, dup := keys[k.ID()]; dup {
-				return nil, fmt.Errorf("genesis member %s key %d is also a key of %s: every key belongs to one member", gm.Name, j, other)
+				return nil, nil, fmt.Errorf("genesis member %s key %d is also a key of %s: every key belongs to one member", gm.Name, j, other)
 			}
 			keys[k.ID()] = gm.Name
 			m.Keys = append(m.Keys, k)
 		}
 		if err := m.validate(); err != nil {
-			return nil, fmt.Errorf("genesis member %d: %w", i, err)
+			return nil, nil, fmt.Errorf("genesis member %d: %w", i, err)
 		}
 		if names[m.Name] {
-			return nil, fmt.Errorf("genesis member name %q appears twice", m.Name)
+			return nil, nil, fmt.Errorf("genesis member name %q appears twice", m.Name)
 		}
 		if other, dup := peers[m.Peer]; m.Peer != "" && dup {
-			return nil, fmt.Errorf("genesis member %s has the peer id of %s: every member node has its own", m.Name, other)
+			return nil, nil, fmt.Errorf("genesis member %s has the peer id of %s: every member node has its own", m.Name, other)
 		}
 		peers[m.Peer] = m.Name
 		switch vk, err := hex.DecodeString(gm.Validator); {
 		case m.Power > 0 && (err != nil || len(vk) != ConsensusKeySize):
-			return nil, fmt.Errorf("genesis member %s has voting power but its validator %q is not the hex of a %d-byte Ed25519 consensus key", m.Name, gm.Validator, ConsensusKeySize)
+			return nil, nil, fmt.Errorf("genesis member %s has voting power but its validator %q is not the hex of a %d-byte Ed25519 consensus key", m.Name, gm.Validator, ConsensusKeySize)
 		case m.Power == 0 && gm.Validator != "":
-			return nil, fmt.Errorf("genesis member %s has a validator key but no voting power: give it power, or remove the key", m.Name)
+			return nil, nil, fmt.Errorf("genesis member %s has a validator key but no voting power: give it power, or remove the key", m.Name)
 		}
 		// Hex is case-insensitive: compare keys, not their spelling.
 		vkey := strings.ToLower(gm.Validator)
 		if other, dup := validators[vkey]; vkey != "" && dup {
-			return nil, fmt.Errorf("genesis member %s has the validator key of %s: every member runs its own validator", m.Name, other)
+			return nil, nil, fmt.Errorf("genesis member %s has the validator key of %s: every member runs its own validator", m.Name, other)
 		}
 		validators[vkey] = m.Name
+		if gm.NodeID == "" {
+			return nil, nil, fmt.Errorf("genesis member %s: %w: every member runs a node, and only the nodes the roster names may connect; give the CometBFT node id of its node, as `evidenced init` prints it", m.Name, ErrNoNodeID)
+		}
+		node, err := ParseNodeID(gm.NodeID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("genesis member %s: %w", m.Name, err)
+		}
+		if other, dup := nodeOf[node]; dup {
+			return nil, nil, fmt.Errorf("genesis member %s has the node id of %s: every member runs its own node", m.Name, other)
+		}
+		nodeOf[node] = m.Name
 		names[m.Name] = true
 		if power+m.Power < power {
-			return nil, fmt.Errorf("genesis voting power overflows")
+			return nil, nil, fmt.Errorf("genesis voting power overflows")
 		}
 		power += m.Power
 		out = append(out, m)
+		nodes = append(nodes, node)
 	}
 	if power == 0 {
-		return nil, fmt.Errorf("genesis app_state: no member has voting power")
+		return nil, nil, fmt.Errorf("genesis app_state: no member has voting power")
 	}
-	return out, nil
+	return out, nodes, nil
 }
 
 // checkValidators reports whether vs, the consensus engine's genesis

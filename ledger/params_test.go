@@ -141,6 +141,26 @@ func TestParseGenesisStateRejects(t *testing.T) {
 			ms[court].Validator = ms[court].Validator[2:]
 			return ms
 		}), "member court has voting power but its validator"},
+		{"member without a node id", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[regulator].NodeID = ""
+			return ms
+		}), "genesis member regulator: no node_id: every member runs a node"},
+		{"node id not hex", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[court].NodeID = "court@127.0.0.1:26656"
+			return ms
+		}), `genesis member court: node id "court@127.0.0.1:26656" is not 40 hex digits`},
+		{"node id of 19 bytes", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[court].NodeID = ms[court].NodeID[2:]
+			return ms
+		}), "genesis member court: node id"},
+		{"one node for two members", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[regulator].NodeID = ms[bankA].NodeID
+			return ms
+		}), "member regulator has the node id of bank-a"},
+		{"one node for two members, in another case", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
+			ms[court].NodeID = strings.ToUpper(ms[bankB].NodeID)
+			return ms
+		}), "member court has the node id of bank-b"},
 		{"no voting power", edited(func(ms []ledger.GenesisMember) []ledger.GenesisMember {
 			for i := range ms {
 				ms[i].Power, ms[i].Validator = 0, ""
@@ -157,6 +177,9 @@ func TestParseGenesisStateRejects(t *testing.T) {
 			_, err := ledger.ParseGenesisState(tt.json)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("ParseGenesisState = %v, want an error saying %q", err, tt.want)
+			}
+			if noNode := strings.Contains(tt.want, "no node_id"); errors.Is(err, ledger.ErrNoNodeID) != noNode {
+				t.Fatalf("errors.Is(%v, ErrNoNodeID) = %v, want %v", err, !noNode, noNode)
 			}
 		})
 	}

@@ -53,7 +53,7 @@ func NewRoster(chainID string, members []*Member) *Roster {
 // chain_id of the genesis file that holds gs as its app_state). It fails
 // as ParseGenesisState does on a roster that is not valid.
 func (gs *GenesisState) Roster(chainID string) (*Roster, error) {
-	ms, err := gs.members()
+	ms, _, err := gs.members()
 	if err != nil {
 		return nil, err
 	}

@@ -111,6 +111,23 @@ func decodeMemberRecord(name string, v []byte) (*memberRecord, error) {
 	return m, nil
 }
 
+// encodeNodeMember is the value of a node id's key ('N'): the u8-prefixed
+// name of the member whose node it is.
+func encodeNodeMember(name string) []byte {
+	var b cryptobyte.Builder
+	addString8(&b, name)
+	return b.BytesOrPanic()
+}
+
+func decodeNodeMember(v []byte) (string, error) {
+	s := cryptobyte.String(v)
+	var name string
+	if !readString8(&s, &name) || !s.Empty() {
+		return "", fmt.Errorf("%w: node record does not decode", ErrStoreCorrupt)
+	}
+	return name, nil
+}
+
 // signer is a registered key and the member it belongs to.
 type signer struct {
 	Member string

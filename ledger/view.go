@@ -255,6 +255,28 @@ func (v *View) MemberByKey(id crypto.KeyID) (*MemberInfo, error) {
 	return v.Member(sg.Member)
 }
 
+// MemberByNode returns the member whose consensus node has id id: a
+// current member's node, which may connect to the alliance's nodes. It
+// returns ErrNotFound for any other node, and ErrNotInitialized before
+// genesis is committed.
+func (v *View) MemberByNode(id NodeID) (*MemberInfo, error) {
+	if _, err := v.Params(); err != nil {
+		return nil, err
+	}
+	b, found, err := v.r.Get(keyNode(id))
+	if err != nil {
+		return nil, fmt.Errorf("look up node %s: %w", id, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("node %s is no member's node: %w", id, ErrNotFound)
+	}
+	name, err := decodeNodeMember(b)
+	if err != nil {
+		return nil, err
+	}
+	return v.Member(name)
+}
+
 // Members returns every member in name order.
 func (v *View) Members() ([]*MemberInfo, error) {
 	kvs, err := v.r.Scan(key1(prefixMember), nil, 1<<16)

@@ -25,6 +25,7 @@ type subject struct {
 	tx     crypto.Hash
 	cipher crypto.Hash
 	grant  uint64
+	node   ledger.NodeID // the court's consensus node
 }
 
 // viewQueries calls every View query once.
@@ -58,6 +59,7 @@ var viewQueries = []viewQuery{
 		_, err = v.MemberByKey(m.Keys[0].ID())
 		return err
 	}},
+	{"MemberByNode", func(v *ledger.View, s subject) error { _, err := v.MemberByNode(s.node); return err }},
 	{"Members", func(v *ledger.View, _ subject) error { _, err := v.Members(); return err }},
 	{"RootAt", func(v *ledger.View, _ subject) error { _, err := v.RootAt(3); return err }},
 	{"InclusionProof", func(v *ledger.View, _ subject) error { _, err := v.InclusionProof(1, 7); return err }},
@@ -115,7 +117,7 @@ func newViewSubject(t *testing.T) (*fixture, subject) {
 	g := f.one(buildTx(t, chainID, bank, f.now, &ledger.Grant{Grantee: "court", Purpose: "case 1",
 		Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 6}, Wrapped: wrapTo(t, f.a.Key("court"), dk)}}}))
 	wantCode(t, g, ledger.CodeOK)
-	s := subject{tx: e6.ID, cipher: *r1.Cipher, grant: g.Index}
+	s := subject{tx: e6.ID, cipher: *r1.Cipher, grant: g.Index, node: f.a.Parties["court"].Node}
 	return f, s
 }
 
@@ -157,7 +159,7 @@ func TestViewBeforeInit(t *testing.T) {
 	// Queries of chain state say there is no chain; lookups by key find
 	// nothing, which is all an empty store can tell them.
 	notInitialized := []string{"Params", "Head", "Block", "CheckpointText", "LatestCheckpoint", "TotalPower",
-		"Roster", "RootAt", "InclusionProof", "ConsistencyProof", "Grant", "Authorize"}
+		"Roster", "RootAt", "InclusionProof", "ConsistencyProof", "Grant", "Authorize", "MemberByNode"}
 	for _, q := range viewQueries {
 		err := q.call(v, subject{})
 		switch {

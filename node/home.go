@@ -130,7 +130,7 @@ type GenesisMember struct {
 
 // WriteGenesis writes one genesis to every home: the CometBFT validator set
 // and the app_state roster (each member's role, voting power and SM2 keys,
-// the member key first).
+// the member key first, and its node's CometBFT node id and libp2p peer).
 func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttypes.GenesisDoc, error) {
 	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
 	doc := &cmttypes.GenesisDoc{GenesisTime: t.UTC(), ChainID: chainID, InitialHeight: 1, ConsensusParams: ConsensusParams()}
@@ -141,7 +141,7 @@ func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttyp
 			keys = append(keys, fmt.Sprintf("%x", k.Bytes()))
 		}
 		gm := ledger.GenesisMember{Name: h.Spec.Member, Role: h.Spec.Role, Power: uint64(m.Power), Keys: keys,
-			Peer: h.Peer, Addrs: h.PeerAddrs}
+			Peer: h.Peer, Addrs: h.PeerAddrs, NodeID: h.NodeID}
 		if m.Power > 0 {
 			gm.Validator = fmt.Sprintf("%x", h.ValidatorKey)
 		}
@@ -180,9 +180,10 @@ func SetPersistentPeers(h *HomeInfo, peers string) {
 }
 
 // CometConfig returns the CometBFT configuration of a generated home:
-// CometBFT's defaults with the node's ports, a bounded mempool and no tx
-// index. The kvstore baseline of bench/ uses it too, so both systems run
-// with the same settings.
+// CometBFT's defaults with the node's ports, peers filtered by the app
+// and no peer exchange, a bounded mempool and no tx index. The kvstore
+// baseline of bench/ uses it too, so both systems run with the same
+// settings (its app admits every peer).
 func CometConfig(home, moniker, host string, p2pPort, rpcPort int, timeoutCommit time.Duration) *cmtcfg.Config {
 	cc := cmtcfg.DefaultConfig()
 	cc.SetRoot(home)
@@ -190,6 +191,16 @@ func CometConfig(home, moniker, host string, p2pPort, rpcPort int, timeoutCommit
 	cc.P2P.ListenAddress = fmt.Sprintf("tcp://%s:%d", host, p2pPort)
 	cc.RPC.ListenAddress = fmt.Sprintf("tcp://%s:%d", host, rpcPort)
 	cc.P2P.ExternalAddress = fmt.Sprintf("%s:%d", host, p2pPort)
+	// A closed alliance. Only the roster's nodes are CometBFT peers: the
+	// app's peer filter (abci/filter.go) admits a peer only when its
+	// authenticated node id is a current member's node in committed
+	// state, so no other node key can sync a block, gossip a transaction
+	// or take a peer slot. No peer exchange: every member knows every
+	// other member's node from the alliance (persistent_peers), so
+	// learning addresses from peers adds nothing but dials the roster did
+	// not ask for, and this node's address book is never handed out.
+	cc.FilterPeers = true
+	cc.P2P.PexReactor = false
 	if host == "127.0.0.1" || host == "localhost" {
 		cc.P2P.AddrBookStrict = false
 		cc.P2P.AllowDuplicateIP = true

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/store"
 )
 
@@ -39,8 +41,10 @@ type Home struct {
 	// Comet is CometBFT's config/config.toml, with CometBFT's metrics
 	// turned on for the API's GET /metrics and off on a port of their own.
 	Comet *cmtcfg.Config
-	// Genesis is config/genesis.json, for the chain Config names.
-	Genesis *cmttypes.GenesisDoc
+	// Genesis is config/genesis.json, for the chain Config names, and
+	// AppState its app_state (parameters and roster), checked.
+	Genesis  *cmttypes.GenesisDoc
+	AppState *ledger.GenesisState
 	// MemberKey is the member's SM2 key (keys.member_key).
 	MemberKey *crypto.PrivateKey
 	// ClientKey is the key the node signs evidence with for business
@@ -98,6 +102,9 @@ func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
 	if h.Validator, h.NodeKey, err = loadCometKeys(cfg, h.MemberKey, cmtCfg.PrivValidatorKeyFile(), cmtCfg.PrivValidatorStateFile(), cmtCfg.NodeKeyFile()); err != nil {
 		return nil, err
 	}
+	if h.AppState, err = checkClosed(cmtCfg, gen, h.NodeKey); err != nil {
+		return nil, err
+	}
 	if cfg.API.TokensFile != "" {
 		if h.Tokens, err = loadTokens(dir, cfg, logger); err != nil {
 			return nil, err
@@ -121,6 +128,24 @@ func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
 		return nil, fmt.Errorf("open the originals store: %w", err)
 	}
 	return h, nil
+}
+
+// checkClosed checks that the node runs in a closed alliance: CometBFT
+// filters its peers through the app (which admits only the roster's
+// nodes), and the genesis roster names every member's node. It returns
+// the genesis app_state.
+func checkClosed(cc *cmtcfg.Config, gen *cmttypes.GenesisDoc, nodeKey *p2p.NodeKey) (*ledger.GenesisState, error) {
+	if !cc.FilterPeers {
+		return nil, fmt.Errorf("%s has filter_peers = false: CometBFT would admit peers outside the alliance roster, and any node key could sync every entry; set filter_peers = true", filepath.Join(cc.RootDir, "config", "config.toml"))
+	}
+	gs, err := ledger.ParseGenesisState(gen.AppState)
+	if errors.Is(err, ledger.ErrNoNodeID) {
+		return nil, fmt.Errorf("%s was made before the roster named each member's CometBFT node id, which this node needs to refuse peers outside the alliance: %w. Make the alliance's genesis again with every member's node_id (`evidenced testnet` does; this node's id is %s) and start the alliance from it", cc.GenesisFile(), err, nodeKey.ID())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("genesis %s: %w", cc.GenesisFile(), err)
+	}
+	return gs, nil
 }
 
 // Close closes the app store. Calling it again does nothing.

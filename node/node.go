@@ -150,11 +150,8 @@ func (n *Node) wireOriginals() error {
 	var roster *originals.Roster
 	var trans originals.Transport
 	if cfg.Originals.Listen != "" {
-		gs, err := ledger.ParseGenesisState(h.Genesis.AppState)
-		if err != nil {
-			return err
-		}
-		if roster, err = originals.NewRoster(gs); err != nil {
+		var err error
+		if roster, err = originals.NewRoster(h.AppState); err != nil {
 			return err
 		}
 		id, err := exchange.Identity(h.MemberKey)
@@ -213,6 +210,7 @@ func (n *Node) Start() error {
 		ln.Close()
 		return err
 	}
+	n.checkAdmitted()
 	if err := n.cmt.Start(); err != nil {
 		ln.Close()
 		return fmt.Errorf("start CometBFT: %w", err)
@@ -226,6 +224,30 @@ func (n *Node) Start() error {
 	n.log.Info("node started", "chain_id", n.home.Genesis.ChainID, "moniker", cfg.Moniker,
 		"api", cfg.APIURL(), "rpc", n.home.Comet.RPC.ListenAddress, "p2p", n.home.Comet.P2P.ListenAddress)
 	return nil
+}
+
+// checkAdmitted logs an error when the committed roster does not name
+// this node's CometBFT node id as its member's node: the other members'
+// nodes refuse it as a peer (abci/filter.go), so it can neither sync nor
+// vote. It still runs: a later roster may name it.
+func (n *Node) checkAdmitted() {
+	cfg, raw := n.home.Config, string(n.home.NodeKey.ID())
+	id, err := ledger.ParseNodeID(raw)
+	var m *ledger.MemberInfo
+	if err == nil {
+		err = n.withView(func(v *ledger.View, _ int64) (err error) {
+			m, err = v.MemberByNode(id)
+			return err
+		})
+	}
+	switch {
+	case err == nil && m.Name == cfg.Member:
+	case err == nil:
+		n.log.Error("the roster names this node's CometBFT node id as the node of another member: the other members admit it as that member's node; check keys.member_key and the genesis", "node_id", raw, "roster_member", m.Name)
+	default:
+		n.log.Error("this node's CometBFT node id is not its member's node in the roster: the other members' nodes will refuse it as a peer, so it can neither sync nor vote; put this id in the member's app_state members[].node_id, or check keys.member_key and keys.comet_keys",
+			"node_id", raw, "err", err)
+	}
 }
 
 // Stop shuts the HTTP API down (waiting up to ctx for requests in flight),

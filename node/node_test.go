@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -195,6 +196,69 @@ func TestRefusesForeignHome(t *testing.T) {
 	// Not a home at all.
 	if _, err := node.New(t.TempDir(), logger); err == nil || !strings.Contains(err.Error(), "evidenced init") {
 		t.Fatalf("New on an empty dir = %v", err)
+	}
+}
+
+// TestRefusesOpenNetwork: a generated home filters its CometBFT peers
+// through the app and exchanges no addresses; a node refuses to start
+// with the filter off, or on a genesis made before the roster named each
+// member's node id, saying what to do.
+func TestRefusesOpenNetwork(t *testing.T) {
+	a := generate(t, "evidenced-closed")
+	home := a.Members[0].Home
+	logger := slog.New(slog.DiscardHandler)
+	cfgPath := filepath.Join(home, "config", "config.toml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"filter_peers = true", "pex = false"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Fatalf("generated config.toml lacks %q", want)
+		}
+	}
+	genPath := filepath.Join(home, "config", "genesis.json")
+	gen, err := os.ReadFile(genPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(gen, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range doc["app_state"].(map[string]any)["members"].([]any) {
+		delete(m.(map[string]any), "node_id")
+	}
+	old, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name            string
+		config, genesis []byte
+		want            []string
+	}{
+		{"filter off", []byte(strings.Replace(string(cfg), "filter_peers = true", "filter_peers = false", 1)), gen,
+			[]string{"filter_peers = false", "set filter_peers = true"}},
+		{"genesis without node ids", cfg, old,
+			[]string{"made before the roster named each member's CometBFT node id", "genesis member bank: no node_id",
+				"Make the alliance's genesis again", "this node's id is " + a.Members[0].NodeID}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(cfgPath, tt.config, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(genPath, tt.genesis, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := node.LoadHome(home, logger)
+			for _, want := range tt.want {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("LoadHome = %v, want an error saying %q", err, want)
+				}
+			}
+		})
 	}
 }
 

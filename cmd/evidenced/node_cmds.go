@@ -39,14 +39,19 @@ func newInitCmd(g *globals) *cobra.Command {
   config/config.toml         CometBFT's settings (ports, peers, timeouts)
   config/evidenced.toml      evidenced's settings (API address, keys, logging)
   config/genesis.json        a genesis whose roster holds only this member
-  config/node_key.json       CometBFT p2p identity
-  config/priv_validator_key.json  CometBFT consensus key
   keys/member.pem            the member's SM2 key (PKCS#8, 0600; encrypted
                              with a passphrase unless --no-passphrase)
 
+CometBFT's node key (its p2p identity) and validator key are derived from
+the member key, so the member key is the one secret on disk. The alliance
+is closed: a node admits as CometBFT peers only the nodes the roster
+names (app_state members[].node_id), so the node id printed here must be
+in the alliance's genesis.
+
 The single-member genesis makes a working one-node alliance at once; to
-join a real alliance, replace config/genesis.json with the alliance's and
-set persistent_peers in config/config.toml. For a local multi-member
+join a real alliance, replace config/genesis.json with the alliance's
+(its roster naming this node's id) and set persistent_peers in
+config/config.toml to the other members' nodes. For a local multi-member
 alliance use 'evidenced testnet' instead.`,
 		Example: `  evidenced init --home ./bank --moniker bank-sh --role bank --passphrase-file ./pass.txt
   evidenced init --home ./court --moniker court --role court --no-passphrase --api-port 8081`,
@@ -127,7 +132,9 @@ func newTestnetCmd(g *globals) *cobra.Command {
   DIR/alliance.json      the manifest: members, ports, API URLs, client key
 
 All homes share one genesis: the roster (names, roles, SM2 keys, voting
-power) and CometBFT's validator set. Each member is a validator with power
+power, node ids) and CometBFT's validator set. Each home has every other
+member's node as a persistent peer and admits no node outside the roster.
+Each member is a validator with power
 10, except a regulator, which runs a full node without a vote. Member i
 listens on --base-port+10*i (p2p), +1 (RPC) and +2 (API, or --api-port+i).
 Keys are written unencrypted: a testnet is for development and tests.

@@ -182,7 +182,8 @@ func TestRosterExportHome(t *testing.T) {
 	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
 	for i := len(roster.Members) - 1; i >= 0; i-- { // genesis order need not be name order
 		m := roster.Members[i]
-		gm := ledger.GenesisMember{Name: m.Name, Role: m.Role, Power: m.Power, Keys: m.Keys}
+		node := crypto.SM3([]byte("node/" + m.Name)) // a stand-in node id
+		gm := ledger.GenesisMember{Name: m.Name, Role: m.Role, Power: m.Power, Keys: m.Keys, NodeID: hex.EncodeToString(node[:ledger.NodeIDSize])}
 		if m.Power > 0 {
 			vk := crypto.SM3([]byte(m.Name)) // a stand-in consensus key
 			gm.Validator = hex.EncodeToString(vk[:])

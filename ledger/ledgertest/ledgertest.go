@@ -70,6 +70,7 @@ type Party struct {
 	Name string
 	Role ledger.Role
 	Key  *crypto.PrivateKey
+	Node ledger.NodeID // a stand-in consensus node id (no engine runs here)
 }
 
 // Alliance is a test alliance: two banks, a notary, an arbitration centre, a
@@ -108,10 +109,14 @@ func NewAlliance(rand io.Reader, chainID string) (*Alliance, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.Parties[p.name] = &Party{Name: p.name, Role: p.role, Key: k}
+		party := &Party{Name: p.name, Role: p.role, Key: k}
+		node := crypto.SM3([]byte("ledgertest/node/" + p.name))
+		copy(party.Node[:], node[:])
+		a.Parties[p.name] = party
 		gm := ledger.GenesisMember{
 			Name: p.name, Role: p.role, Power: p.power,
-			Keys: []string{fmt.Sprintf("%x", k.Public().Bytes())},
+			Keys:   []string{fmt.Sprintf("%x", k.Public().Bytes())},
+			NodeID: party.Node.String(),
 		}
 		if p.power > 0 {
 			// A stand-in consensus key, unique per member (no engine runs here).

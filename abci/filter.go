@@ -1,0 +1,105 @@
+package abci
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	abcitypes "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/evidenced/evidenced/ledger"
+)
+
+// The peer filter. With p2p.filter_peers, CometBFT asks the app about
+// every peer before adding it, inbound and outbound alike: first
+// "/p2p/filter/addr/HOST:PORT" for the connection, then, after the secret
+// handshake has authenticated the peer's node key,
+// "/p2p/filter/id/NODEID"; a non-zero code refuses the peer, which then
+// gets no block, vote, transaction or address from this node.
+//
+// A peer is admitted only when its node id is a current member's node in
+// committed state (ledger.View.MemberByNode: the genesis roster's
+// members[].node_id), validators and non-voting members alike, so the
+// roster decides and a change to the roster in state changes who may
+// connect, without a restart. The address says nothing about who is
+// behind it: every address passes, and the id decides.
+//
+// Before genesis is committed there is no roster, and every peer is
+// refused (fail closed). CometBFT runs InitChain in its handshake with
+// the app, before its switch starts, so a node never asks then; one that
+// did (state sync, which this app does not serve) would be refused by
+// every member and learn nothing.
+const (
+	filterIDPath   = "/p2p/filter/id/"
+	filterAddrPath = "/p2p/filter/addr/"
+)
+
+// refusalLogInterval spaces the warnings about refused peers: a refused
+// node may redial at once, and an outsider can make new node keys as fast
+// as it can handshake, so only the first refusal in each interval is
+// logged, with the count of those that were not.
+const refusalLogInterval = time.Second
+
+// refusals rations the refusal warnings (see refusalLogInterval).
+type refusals struct {
+	mu      sync.Mutex
+	last    time.Time // when the last warning was logged
+	skipped int       // refusals since then that were not logged
+}
+
+// note counts a refusal at now and reports whether to log it, with the
+// number of earlier refusals that were not logged.
+func (r *refusals) note(now time.Time) (log bool, unlogged int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.last.IsZero() && now.Sub(r.last) < refusalLogInterval {
+		r.skipped++
+		return false, 0
+	}
+	unlogged, r.skipped, r.last = r.skipped, 0, now
+	return true, unlogged
+}
+
+// refuse logs a refusal as a warning (rationed) and returns the answer.
+func (a *App) refuse(code uint32, why string, err error, attrs ...any) *abcitypes.ResponseQuery {
+	if ok, unlogged := a.refused.note(a.now()); ok {
+		if unlogged > 0 {
+			attrs = append(attrs, "refused_before_unlogged", unlogged)
+		}
+		a.log.Warn("refused a CometBFT peer: "+why, attrs...)
+	}
+	return queryFailure(code, err)
+}
+
+// filterPeer answers a peer-filter query from committed state v, and
+// returns nil for any other path.
+func (a *App) filterPeer(v *ledger.View, path string) *abcitypes.ResponseQuery {
+	if strings.HasPrefix(path, filterAddrPath) {
+		return &abcitypes.ResponseQuery{Log: "every address may connect: the peer's node id decides"}
+	}
+	raw, ok := strings.CutPrefix(path, filterIDPath)
+	if !ok {
+		return nil
+	}
+	id, err := ledger.ParseNodeID(raw)
+	if err != nil {
+		return a.refuse(QueryCodeBadRequest, "malformed node id", fmt.Errorf("peer refused: %w", err), "node_id", raw)
+	}
+	m, err := v.MemberByNode(id)
+	switch {
+	case err == nil:
+		a.log.Debug("admitted a CometBFT peer", "node_id", id.String(), "member", m.Name)
+		return &abcitypes.ResponseQuery{Log: "peer admitted: the node of member " + m.Name}
+	case errors.Is(err, ledger.ErrNotFound):
+		return a.refuse(QueryCodeRefused, "its node id is no member's node in the roster",
+			fmt.Errorf("peer %s refused: it is no member's node in the alliance roster (app_state members[].node_id)", id), "node_id", id.String())
+	case errors.Is(err, ledger.ErrNotInitialized):
+		return a.refuse(QueryCodeUnavailable, "no genesis is committed yet, so there is no roster to admit it by",
+			fmt.Errorf("peer %s refused: this node has not committed its genesis yet, and admits only the roster's nodes", id), "node_id", id.String())
+	default:
+		a.log.Error("refused a CometBFT peer: cannot read the roster", "node_id", id.String(), "err", err)
+		return queryFailure(QueryCodeUnavailable, fmt.Errorf("peer %s refused: this node cannot read its roster: %w", id, err))
+	}
+}
