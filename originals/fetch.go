@@ -61,11 +61,11 @@ func (s *Service) FetchOriginal(ctx context.Context, ref ledger.RecordRef, w io.
 	}
 	out.Access = c.Result.Index
 
+	// A replica may be receiving the same ciphertext right now (its
+	// owner's push): then wait for that transfer rather than fail.
 	addr := *out.Record.Cipher
-	if !s.blobs.Has(addr) {
-		if out.From, err = s.fetchCopy(ctx, owner, addr); err != nil {
-			return out, err
-		}
+	if out.From, err = s.awaitCopy(ctx, owner, addr); err != nil {
+		return out, err
 	}
 	key, salt, err := blob.UnwrapKey(s.key, wrapped)
 	if err != nil {

@@ -33,10 +33,8 @@ func (s *Service) Scrub(ctx context.Context) (checked, corrupt, repaired int, er
 	return checked, corrupt, repaired, nil
 }
 
-// refetch gets addr again from the owner's node or one of its replicas.
-// When the store is busy receiving addr (its owner's push, say), it waits
-// for that transfer, retrying with backoff, and counts the copy it stored:
-// the store checked its SM3 address.
+// refetch gets addr again from the owner's node or one of its replicas,
+// waiting for a transfer of it already under way (awaitCopy).
 func (s *Service) refetch(ctx context.Context, addr crypto.Hash) error {
 	if s.trans == nil {
 		return ErrNoExchange
@@ -48,23 +46,38 @@ func (s *Service) refetch(ctx context.Context, addr crypto.Hash) error {
 	if owner == "" {
 		return errors.New("no committed record names this original")
 	}
+	from, err := s.awaitCopy(ctx, owner, addr)
+	if err != nil {
+		return err
+	}
+	if from == "" {
+		from = "a transfer received meanwhile"
+	}
+	s.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", from)
+	return nil
+}
+
+// awaitCopy gets ciphertext addr into the store from owner's node or one of
+// its replicas (fetchCopy) and returns the member that served it. When the
+// store is busy receiving addr already (its owner's push, say), it waits
+// for that transfer, retrying with backoff, and returns "" once the copy
+// is in: the store checked its SM3 address.
+func (s *Service) awaitCopy(ctx context.Context, owner string, addr crypto.Hash) (string, error) {
 	wait := s.conf.RetryWait
 	for attempt := 1; ; attempt++ {
 		if s.blobs.Has(addr) {
-			s.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", "a transfer received meanwhile")
-			return nil
+			return "", nil
 		}
 		from, err := s.fetchCopy(ctx, owner, addr)
 		if err == nil {
-			s.log.Info("corrupt original repaired", "addr", addr.String()[:16], "from", from)
-			return nil
+			return from, nil
 		}
 		if !errors.Is(err, exchange.ErrBusy) || attempt == pushAttempts {
-			return err
+			return "", err
 		}
 		s.log.Debug("the original is being received; waiting for that transfer", "addr", addr.String()[:16], "retry_in", wait)
 		if !sleep(ctx, wait) {
-			return ctx.Err()
+			return "", ctx.Err()
 		}
 		wait = min(2*wait, 30*s.conf.RetryWait)
 	}

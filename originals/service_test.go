@@ -620,6 +620,62 @@ func TestScrubWaitsForATransfer(t *testing.T) {
 	}
 }
 
+// TestFetchWaitsForATransfer: a member fetching an original its store is
+// busy receiving (the owner's push to this replica, under way) waits for
+// that transfer and decrypts the copy it brought, instead of failing: the
+// race behind a flaky multi-process test (court's fetch met bank-a's push).
+func TestFetchWaitsForATransfer(t *testing.T) {
+	c := newCluster(t)
+	var pushed *api.Original
+	busy := new(atomic.Int32)
+	c.wrapStore = func(name string, s *blob.Store, inner exchange.Store) exchange.Store {
+		if name != "court" {
+			return inner
+		}
+		return busyStore{Store: inner, busy: busy, arrive: func() {
+			good, err := c.nodes["bank-a"].blobs.OpenBlob(pushed.Cipher)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer good.Close()
+			in, err := s.Receive(pushed.Cipher, pushed.CipherSize)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := io.Copy(in, good); err != nil {
+				t.Error(err)
+			}
+			if err := in.Commit(); err != nil {
+				t.Error(err)
+			}
+		}}
+	}
+	c.start("bank-a", "bank-b", "court")
+	ctx := context.Background()
+	data := content("f9", 64<<10)
+	ref, o := c.upload("bank-a", "LOAN-F9", data)
+	pushed = o
+	c.waitHeld(o.Cipher, "bank-b", "court")
+	court := c.nodes["court"]
+	if err := court.blobs.Remove(o.Cipher); err != nil { // not arrived yet, as it were
+		t.Fatal(err)
+	}
+	if _, err := c.nodes["bank-a"].Grant(ctx, ref, "court"); err != nil {
+		t.Fatal(err)
+	}
+	busy.Store(2) // both members court fetches from: bank-a, then bank-b
+	var out bytes.Buffer
+	got, err := court.svc.FetchOriginal(ctx, ref, &out)
+	if err != nil || !bytes.Equal(out.Bytes(), data) || !got.Via {
+		t.Fatalf("fetch while the copy is arriving: %+v, %d bytes, %v", got, out.Len(), err)
+	}
+	if !c.logged.has("the original is being received; waiting for that transfer") {
+		t.Error("the fetch did not wait for the transfer")
+	}
+}
+
 // busyStore is a transport store whose next busy Receive calls find
 // another transfer of the blob under way, which lands (arrive) at the last
 // of them: they report busy.
