@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
@@ -31,7 +32,7 @@ import (
 // /v1/webhooks delivers signed entries, survives a restart, and is removed
 // with DELETE.
 func TestWebhookSubscribedThroughAPI(t *testing.T) {
-	a, n, cl := startBank(t, "evidenced-webhook-api")
+	a, n, cl := startBankWith(t, "evidenced-webhook-api", allowLoopback)
 	token := readToken(t, a.TokensFile)
 	secret := "0123456789abcdef0123456789abcdef"
 	var mu sync.Mutex
@@ -146,7 +147,7 @@ func TestWebhookSubscribedThroughAPI(t *testing.T) {
 // each trusted checkpoint in height order; one filtered by evidence kind
 // gets only records of that kind; an unknown type is refused.
 func TestWebhookCheckpointsAndKind(t *testing.T) {
-	a, n, cl := startBank(t, "evidenced-webhook-kinds")
+	a, n, cl := startBankWith(t, "evidenced-webhook-kinds", allowLoopback)
 	token := readToken(t, a.TokensFile)
 	secret := "0123456789abcdef0123456789abcdef"
 	var mu sync.Mutex
@@ -219,6 +220,10 @@ func TestWebhookCheckpointsAndKind(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling interval
 	}
 }
+
+// allowLoopback lets the node deliver to test receivers on 127.0.0.1,
+// which the webhook policy refuses by default.
+func allowLoopback(c *config.Config) { c.WebhookPolicy.Allow = []string{"127.0.0.1"} }
 
 // callAPI sends body (JSON, when not nil) to the node's API with the bearer
 // token and returns the status and the response body.
