@@ -192,4 +192,15 @@ type Webhook struct {
 	// Cursor is where its deliveries stand: "NEXT BLOCK", the next entry
 	// index and the next block whose checkpoint it will consider.
 	Cursor string `json:"cursor"`
+	// Delivered and Failed count, since the node started, the deliveries
+	// the receiver took and the attempts that failed (each is retried);
+	// LastDelivery and LastFailure are the times of the last of each, and
+	// LastError says why the last failed attempt failed.
+	Delivered    uint64     `json:"delivered"`
+	Failed       uint64     `json:"failed"`
+	LastDelivery *time.Time `json:"last_delivery,omitempty"`
+	LastFailure  *time.Time `json:"last_failure,omitempty"`
+	LastError    string     `json:"last_error,omitempty"`
+	// Outbox is how many log entries it has yet to consider.
+	Outbox uint64 `json:"outbox_entries"`
 }

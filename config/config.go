@@ -18,6 +18,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/evidenced/evidenced/internal/atomicfile"
+	"github.com/evidenced/evidenced/internal/egress"
+	"github.com/evidenced/evidenced/ledger"
 )
 
 // FileName is the name of the evidenced config file under HOME/config.
@@ -41,6 +43,9 @@ type Config struct {
 	Ledger Ledger `toml:"ledger"`
 	// Originals configures the encrypted originals this node keeps.
 	Originals Originals `toml:"originals"`
+	// WebhookPolicy says which internal destinations webhooks may be
+	// delivered to ([webhook_policy]).
+	WebhookPolicy WebhookPolicy `toml:"webhook_policy"`
 	// Webhooks are the business systems this node tells about committed
 	// entries ([[webhooks]] tables).
 	Webhooks []Webhook `toml:"webhooks"`
@@ -50,9 +55,11 @@ type Config struct {
 // chain) are POSTed to URL, in commit order, at least once, signed with
 // HMAC-SM3 under the secret.
 type Webhook struct {
-	// Name identifies the subscription (and its delivery cursor).
+	// Name identifies the subscription (and its delivery cursor): 1 to 64
+	// lowercase letters, digits and . _ -, not starting with punctuation.
 	Name string `toml:"name"`
-	// URL receives the deliveries (http or https).
+	// URL receives the deliveries: an absolute http or https URL without
+	// user name or password, to a destination WebhookPolicy allows.
 	URL string `toml:"url"`
 	// SecretFile holds the HMAC-SM3 key (first line), 0600.
 	SecretFile string `toml:"secret_file"`
@@ -65,6 +72,67 @@ type Webhook struct {
 	Chain string `toml:"chain"`
 	// Kind filters by evidence kind (loan-contract, …); empty: all.
 	Kind string `toml:"kind"`
+}
+
+// WebhookPolicy decides where webhooks may be delivered. Deliveries go to
+// public addresses; a destination on a loopback, link-local, private
+// (RFC 1918, IPv6 unique local), shared (carrier-grade NAT), unspecified,
+// multicast or reserved address is refused, when a subscription is made
+// and again on every connection, unless Allow names it. Redirects are never
+// followed and no proxy is used (package egress).
+type WebhookPolicy struct {
+	// Allow lists the destinations allowed beside public addresses: CIDR
+	// prefixes ("10.2.0.0/16"), addresses ("127.0.0.1") and host names
+	// ("hooks.bank.internal", matched exactly and trusted whatever they
+	// resolve to).
+	Allow []string `toml:"allow"`
+}
+
+// Policy returns the egress policy of Allow.
+func (w WebhookPolicy) Policy() (*egress.Policy, error) {
+	p, err := egress.Parse(w.Allow)
+	if err != nil {
+		return nil, fmt.Errorf("webhook_policy.allow: %w", err)
+	}
+	return p, nil
+}
+
+// WebhookAllowHint says how to allow a webhook destination the policy
+// refuses; it ends the message of such a refusal.
+const WebhookAllowHint = "webhooks go only to public addresses unless webhook_policy.allow in evidenced.toml names the address, its prefix or the host name"
+
+// MaxWebhookNameLen bounds a webhook's name.
+const MaxWebhookNameLen = ledger.MaxNameLen
+
+// CheckWebhookName checks a webhook's name, which names its cursor file:
+// like the ledger's member names and kinds (ledger.ValidIdent), 1 to
+// MaxWebhookNameLen lowercase letters, digits and . _ -, not starting with
+// punctuation.
+func CheckWebhookName(name string) error {
+	if !ledger.ValidIdent(name, MaxWebhookNameLen) {
+		return fmt.Errorf("name %q: use 1 to %d lowercase letters, digits and . _ -, not starting with punctuation", name, MaxWebhookNameLen)
+	}
+	return nil
+}
+
+// CheckWebhookURL checks a webhook's URL with policy.CheckURL (its form, and
+// its address when the host is an IP address); a refused address's error
+// says how to allow it.
+func CheckWebhookURL(policy *egress.Policy, raw string) (*url.URL, error) {
+	u, err := policy.CheckURL(raw)
+	if err != nil {
+		return nil, RefusedWebhook(err)
+	}
+	return u, nil
+}
+
+// RefusedWebhook adds WebhookAllowHint to an error wrapping
+// egress.ErrRefused, and returns other errors as they are.
+func RefusedWebhook(err error) error {
+	if errors.Is(err, egress.ErrRefused) {
+		return fmt.Errorf("%w: %s", err, WebhookAllowHint)
+	}
+	return err
 }
 
 // API configures the node's HTTP API and explorer.
@@ -229,19 +297,29 @@ func (c *Config) Validate() error {
 	if c.Ledger.VerifyWorkers < 0 || c.Ledger.VerifyCacheSize < 0 {
 		errs = append(errs, errors.New("ledger.verify_workers and ledger.verify_cache_size must not be negative"))
 	}
+	policy, err := c.WebhookPolicy.Policy()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	seen := map[string]bool{}
 	for i, w := range c.Webhooks {
-		switch {
-		case w.Name == "" || strings.ContainsAny(w.Name, "/\\ "):
-			errs = append(errs, fmt.Errorf("webhooks[%d].name %q: give a name without slashes or spaces", i, w.Name))
-		case seen[w.Name]:
+		if err := CheckWebhookName(w.Name); err != nil {
+			errs = append(errs, fmt.Errorf("webhooks[%d].%w", i, err))
+			continue
+		}
+		if seen[w.Name] {
 			errs = append(errs, fmt.Errorf("webhooks[%d].name %q is used twice", i, w.Name))
-		case !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://"):
-			errs = append(errs, fmt.Errorf("webhook %s: url %q is not an http(s) URL", w.Name, w.URL))
-		case w.SecretFile == "":
-			errs = append(errs, fmt.Errorf("webhook %s: secret_file is required (deliveries are signed with it)", w.Name))
+			continue
 		}
 		seen[w.Name] = true
+		if policy != nil {
+			if _, err := CheckWebhookURL(policy, w.URL); err != nil {
+				errs = append(errs, fmt.Errorf("webhook %s: url: %w", w.Name, err))
+			}
+		}
+		if w.SecretFile == "" {
+			errs = append(errs, fmt.Errorf("webhook %s: secret_file is required (deliveries are signed with it)", w.Name))
+		}
 	}
 	if c.Originals.Replicas < 0 || c.Originals.MaxUploadBytes <= 0 || c.Originals.ScrubInterval < 0 {
 		errs = append(errs, errors.New("originals.replicas and originals.scrub_interval must not be negative, originals.max_upload_bytes must be positive"))

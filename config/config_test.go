@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -21,7 +22,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	c.Moniker, c.Member, c.Role, c.ChainID = "court-1", "court", "court", "evidenced-test"
 	c.API.Listen = "127.0.0.1:9999"
 	c.API.CommitTimeout = Duration(5 * time.Second)
-	c.Webhooks = []Webhook{{Name: "loans", URL: "https://core.bank.example/hooks", SecretFile: "config/hook-secret", Types: []string{"evidence", "grant"}, Chain: "LOAN-1"}}
+	c.Webhooks = []Webhook{{Name: "loans", URL: "https://core.bank.example/hooks", SecretFile: "config/hook-secret", Types: []string{"evidence", "grant"}, Chain: "LOAN-1"},
+		{Name: "core.v2", URL: "http://10.2.0.9:8080/hooks", SecretFile: "config/hook-secret"}}
+	c.WebhookPolicy.Allow = []string{"10.2.0.0/16", "hooks.bank.internal"}
 	if err := c.Save(home); err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +59,49 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("Parse error = %v, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestWebhookValidation (F4, F3): a [[webhooks]] table with a name that is
+// not an identifier, a URL that is not an absolute http(s) URL (or holds
+// credentials), or a loopback or private IP address not in
+// webhook_policy.allow is refused at load, saying what to do; so is an
+// allow list entry that is not a prefix, address or host name.
+func TestWebhookValidation(t *testing.T) {
+	const head = "moniker='a'\nmember='a'\n"
+	hook := func(name, url string) string {
+		return fmt.Sprintf("[[webhooks]]\nname=%q\nurl=%q\nsecret_file='s'\n", name, url)
+	}
+	for _, tc := range []struct {
+		name, toml, want string
+	}{
+		{"NUL in name", hook("a\x00b", "https://x.example/"), "lowercase letters, digits"},
+		{"dot dot", hook("..", "https://x.example/"), "not starting with punctuation"},
+		{"slash", hook("a/b", "https://x.example/"), "webhooks[0].name"},
+		{"upper case", hook("Core", "https://x.example/"), "webhooks[0].name"},
+		{"too long", hook(strings.Repeat("a", MaxWebhookNameLen+1), "https://x.example/"), "webhooks[0].name"},
+		{"twice", hook("a", "https://x.example/") + hook("a", "https://y.example/"), "used twice"},
+		{"unparsable", hook("a", "http://a b/"), "webhook a: url: the URL does not parse"},
+		{"not http", hook("a", "ftp://x.example/"), "not an absolute http or https URL"},
+		{"relative", hook("a", "/hooks"), "not an absolute http or https URL"},
+		{"no host", hook("a", "http:///hooks"), "has no host"},
+		{"credentials", hook("a", "https://u:p@x.example/"), "user name or password"},
+		{"loopback", hook("a", "http://127.0.0.1:26657/"), "loopback address: destination refused: webhooks go only to public addresses unless webhook_policy.allow"},
+		{"private", hook("a", "http://10.0.0.8/"), "10.0.0.8 is a private address"},
+		{"metadata", hook("a", "http://169.254.169.254/"), "link-local"},
+		{"private not in allow", "[webhook_policy]\nallow=['10.2.0.0/16']\n" + hook("a", "http://10.3.0.1/"), "private address"},
+		{"bad allow", "[webhook_policy]\nallow=['10.2.3.0/16', 'not a host']\n", "webhook_policy.allow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(head + tc.toml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse error = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+	allowed := "[webhook_policy]\nallow=['127.0.0.1', '10.2.0.0/16']\n" + hook("local", "http://127.0.0.1:9000/") + hook("lan", "http://10.2.7.7/")
+	if _, err := Parse([]byte(head + allowed)); err != nil {
+		t.Fatalf("destinations in webhook_policy.allow: %v", err)
 	}
 }
 

@@ -180,7 +180,8 @@ func LoadCometConfig(home string) (*cmtcfg.Config, error) {
 	return c, nil
 }
 
-// passphrase returns the key passphrase from keys.passphrase_file or
+// passphrase returns the key passphrase from keys.passphrase_file (a
+// private regular file, like the keys: keyfile.ReadPassphrase) or
 // EVIDENCED_PASSPHRASE (nil when neither is set).
 func passphrase(home string, cfg *config.Config) ([]byte, error) {
 	if f := config.Path(home, cfg.Keys.PassphraseFile); f != "" {
@@ -204,20 +205,24 @@ func loadKey(home string, cfg *config.Config, what, file string) (*crypto.Privat
 	}
 	path := config.Path(home, file)
 	k, err := keyfile.Load(path, pass)
-	if err != nil {
+	switch {
+	case errors.Is(err, crypto.ErrPassphraseRequired) || errors.Is(err, crypto.ErrWrongPassphrase):
 		return nil, fmt.Errorf("load %s %s: %w (an encrypted key needs keys.passphrase_file in evidenced.toml or EVIDENCED_PASSPHRASE)", what, path, err)
+	case err != nil:
+		return nil, fmt.Errorf("load %s %s: %w", what, path, err)
 	}
 	return k, nil
 }
 
-// loadWebhookSecrets reads the secret of each [[webhooks]] subscription and
+// loadWebhookSecrets reads the secret of each [[webhooks]] subscription
+// (keyfile.ReadPassphrase: a private regular file, like the keys) and
 // checks its filter.
 func loadWebhookSecrets(home string, cfg *config.Config) (map[string][]byte, error) {
 	secrets := make(map[string][]byte, len(cfg.Webhooks))
 	for _, w := range cfg.Webhooks {
 		secret, err := keyfile.ReadPassphrase(config.Path(home, w.SecretFile))
 		if err != nil {
-			return nil, fmt.Errorf("webhook %s: secret: %w", w.Name, err)
+			return nil, fmt.Errorf("webhook %s: secret_file: %w", w.Name, err)
 		}
 		if len(secret) < 16 {
 			return nil, fmt.Errorf("webhook %s: the secret in %s is shorter than 16 bytes; use a long random one", w.Name, w.SecretFile)
@@ -230,18 +235,16 @@ func loadWebhookSecrets(home string, cfg *config.Config) (map[string][]byte, err
 	return secrets, nil
 }
 
+// maxTokensFile bounds an API tokens file (about 5,000 digest lines).
+const maxTokensFile = 1 << 20
+
 // loadTokens reads api.tokens_file (api.ParseTokens); the file must be
-// private to the node's user. It warns of each line in an older form.
+// private to the node's user and a regular file (keyfile.ReadSecret, like
+// the key, passphrase and webhook secret files). It warns of each line in
+// an older form.
 func loadTokens(home string, cfg *config.Config, logger *slog.Logger) ([]api.Token, error) {
 	path := config.Path(home, cfg.API.TokensFile)
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("api.tokens_file: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("api.tokens_file %s is readable by others (mode %v): chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	b, err := os.ReadFile(path)
+	b, err := keyfile.ReadSecret(path, maxTokensFile)
 	if err != nil {
 		return nil, fmt.Errorf("api.tokens_file: %w", err)
 	}

@@ -34,9 +34,11 @@ type metrics struct {
 	rejected  *prometheus.CounterVec
 	committed prometheus.Histogram
 
-	webhookBacklog   *prometheus.GaugeVec
-	webhookDelivered *prometheus.CounterVec
-	webhookFailed    *prometheus.CounterVec
+	// Webhook totals over every subscription: GET /metrics needs no token,
+	// so it names no subscription; GET /v1/webhooks (with a token) gives
+	// each one's deliveries, failures and outbox.
+	webhookDelivered prometheus.Counter
+	webhookFailed    prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -60,15 +62,16 @@ func newMetrics(n *Node) *metrics {
 	blobs := &blobUsage{n: n,
 		bytes: prometheus.NewDesc("evidenced_blob_store_bytes", "Bytes of encrypted originals this node keeps.", nil, nil),
 		count: prometheus.NewDesc("evidenced_blob_store_originals", "Encrypted originals this node keeps.", nil, nil)}
-	m.webhookBacklog = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "evidenced", Name: "webhook_outbox_entries",
-		Help: "Log entries a webhook subscription has yet to consider (its outbox depth)."}, []string{"webhook"})
-	m.webhookDelivered = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_deliveries_total",
-		Help: "Webhook deliveries the receiver took."}, []string{"webhook"})
-	m.webhookFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_failures_total",
-		Help: "Webhook delivery attempts that failed (retried)."}, []string{"webhook"})
+	webhookOutbox := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "webhook_outbox_entries",
+		Help: "Log entries the webhook subscriptions have yet to consider (their outbox depths, summed; per subscription in GET /v1/webhooks)."},
+		func() float64 { return float64(n.hooks.outbox()) })
+	m.webhookDelivered = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_deliveries_total",
+		Help: "Webhook deliveries the receivers took, over every subscription (per subscription in GET /v1/webhooks)."})
+	m.webhookFailed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_failures_total",
+		Help: "Webhook delivery attempts that failed (retried), over every subscription (per subscription in GET /v1/webhooks)."})
 	// Go and process metrics come with Prometheus's default registry.
 	m.reg.MustRegister(m.records, m.entries, m.height, m.verify, m.rejected, m.committed, lag, blobs,
-		m.webhookBacklog, m.webhookDelivered, m.webhookFailed)
+		webhookOutbox, m.webhookDelivered, m.webhookFailed)
 	return m
 }
 

@@ -83,6 +83,9 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 			n.p2p.Close()
 		}
 	}()
+	if err := n.hooks.setPolicy(cfg.WebhookPolicy); err != nil {
+		return nil, err
+	}
 	n.metrics = newMetrics(n)
 	n.app = abci.New(h.DB, abci.Options{
 		OnVerify:        func(d time.Duration) { n.metrics.verify.Observe(d.Seconds()) },

@@ -17,6 +17,7 @@ import (
 
 	"github.com/evidenced/evidenced/blob"
 	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/testutil"
 	"github.com/evidenced/evidenced/keyfile"
@@ -29,11 +30,44 @@ import (
 // with an API client holding the node's bearer token.
 func startBank(t testing.TB, chainID string) (*testnet.Alliance, *node.Node, *client.Client) {
 	t.Helper()
+	return startBankWith(t, chainID, nil)
+}
+
+// startBankWith is startBank with edit, when not nil, applied to the bank's
+// evidenced.toml first.
+func startBankWith(t testing.TB, chainID string, edit func(*config.Config)) (*testnet.Alliance, *node.Node, *client.Client) {
+	t.Helper()
+	a := generateBank(t, chainID, edit)
+	n, cl := startMember(t, a)
+	return a, n, cl
+}
+
+// generateBank makes a one-member alliance, its config changed by edit
+// when not nil, without starting it.
+func generateBank(t testing.TB, chainID string, edit func(*config.Config)) *testnet.Alliance {
+	t.Helper()
 	a, err := testnet.Generate(testnet.Options{Out: filepath.Join(t.TempDir(), chainID), ChainID: chainID, Members: []string{"bank"},
 		BasePort: testutil.FreePortBase(t, 40000, 2000, 10), TimeoutCommit: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if edit != nil {
+		cfg, err := config.Load(a.Members[0].Home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(cfg)
+		if err := cfg.Save(a.Members[0].Home); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+// startMember starts the node of a's first member, stopped at the end of
+// the test, and a client with its dev token.
+func startMember(t testing.TB, a *testnet.Alliance) (*node.Node, *client.Client) {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	n, err := node.New(a.Members[0].Home, logger)
 	if err != nil {
@@ -47,7 +81,7 @@ func startBank(t testing.TB, chainID string) (*testnet.Alliance, *node.Node, *cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a, n, cl
+	return n, cl
 }
 
 // readToken returns the first token of a tokens file.

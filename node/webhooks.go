@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,7 @@ import (
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/atomicfile"
+	"github.com/evidenced/evidenced/internal/egress"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -37,6 +39,12 @@ const (
 
 // WebhookDir holds each subscription's delivery cursor under HOME.
 const WebhookDir = "data/webhooks"
+
+// webhookTimeout bounds one delivery attempt.
+const webhookTimeout = 30 * time.Second
+
+// resolveTimeout bounds the resolution of a new subscription's host.
+const resolveTimeout = 10 * time.Second
 
 // startWebhooks starts one delivery loop per configured subscription
 // (their secrets read by LoadHome) and per subscription made through the
@@ -53,6 +61,11 @@ func (n *Node) startWebhooks() error {
 		if n.hooks.has(s.Name) {
 			return fmt.Errorf("webhook %s is both in evidenced.toml and subscribed through the API: remove one", s.Name)
 		}
+		// Saved before names and URLs were checked, or before the policy
+		// changed.
+		if _, err := n.hooks.check(s.webhook()); err != nil {
+			return fmt.Errorf("%s: webhook %q: %w: remove it from the file, or delete the file and subscribe again", subscriptionsPath(n.home.Dir), s.Name, err)
+		}
 		n.hooks.start(n, s.webhook(), []byte(s.Secret), "api", s.Owner)
 	}
 	return nil
@@ -62,8 +75,9 @@ func (n *Node) startWebhooks() error {
 // order, each until the receiver answers 2xx, with backoff, keeping its
 // cursor on disk after every delivery: a crash or restart resends at most
 // the delivery in flight.
-func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte) {
+func (n *Node) deliverLoop(ctx context.Context, h *hook, secret []byte) {
 	defer n.bg.Done()
+	w := h.w
 	log := n.log.With("webhook", w.Name)
 	filter, err := api.NewEventFilter(w.Types, w.Chain, w.Kind)
 	if err != nil {
@@ -76,7 +90,6 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 		log.Error("webhook not started", "err", err)
 		return
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
 	for {
 		changed := n.changed.wait()
 		var evs []api.Event
@@ -97,10 +110,10 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 		}
 		for _, e := range evs {
 			if e.Entry != nil {
-				n.metrics.webhookBacklog.WithLabelValues(w.Name).Set(float64(size - e.Entry.Index))
+				h.setOutbox(size - e.Entry.Index)
 			}
-			if !n.deliver(ctx, hc, w, secret, &e) {
-				return // stopping or unsubscribed
+			if !n.deliver(ctx, h, secret, &e) {
+				return // stopping, unsubscribed, or the delivery cannot be made
 			}
 			cur = e.After
 			if err := writeCursor(path, cur); err != nil {
@@ -116,7 +129,7 @@ func (n *Node) deliverLoop(ctx context.Context, w config.Webhook, secret []byte)
 		if more {
 			continue
 		}
-		n.metrics.webhookBacklog.WithLabelValues(w.Name).Set(0)
+		h.setOutbox(0)
 		select {
 		case <-ctx.Done():
 			return
@@ -149,13 +162,19 @@ func (n *Node) loadCursor(path string) (cur api.Cursor, err error) {
 	return cur, err
 }
 
-// deliver POSTs one event until the receiver takes it; false when ctx ends
-// first (the node stops, or the subscription is removed).
-func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, secret []byte, e *api.Event) bool {
+// deliver POSTs one event until the receiver takes it. It returns true once
+// the receiver answered 2xx, and false when ctx ends first (the node stops,
+// or the subscription is removed) or when the delivery cannot even be
+// attempted (then the loop stops, logging why, and the event stays
+// undelivered). Every other failure, a redirect (never followed) or a
+// destination the policy refuses included, is retried with backoff.
+func (n *Node) deliver(ctx context.Context, h *hook, secret []byte, e *api.Event) bool {
+	w := h.w
 	body, err := json.Marshal(e.Data())
 	if err != nil {
-		n.log.Error("webhook body", "err", err)
-		return true
+		h.failed(fmt.Errorf("stopped: event %s does not encode: %w", e.ID, err))
+		n.log.Error("webhook stopped: an event does not encode", "webhook", w.Name, "event", e.ID, "err", err)
+		return false
 	}
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
@@ -163,25 +182,37 @@ func (n *Node) deliver(ctx context.Context, hc *http.Client, w config.Webhook, s
 		mac := crypto.MAC(secret, []byte(ts), []byte("."), body)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 		if err != nil {
-			n.log.Error("webhook request", "webhook", w.Name, "err", err)
-			return true
+			h.failed(fmt.Errorf("stopped: %w", err))
+			n.log.Error("webhook stopped: no request can be made to its url; fix it and restart the node", "webhook", w.Name, "event", e.ID, "err", err)
+			return false
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(HeaderEvent, e.Type)
 		req.Header.Set(HeaderDelivery, e.ID)
 		req.Header.Set(HeaderTimestamp, ts)
 		req.Header.Set(HeaderSignature, "sm3="+hex.EncodeToString(mac[:]))
-		resp, err := hc.Do(req)
+		resp, err := n.hooks.client.Do(req)
+		var location string
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode/100 == 2 {
-				n.metrics.webhookDelivered.WithLabelValues(w.Name).Inc()
+				h.delivered()
+				n.metrics.webhookDelivered.Inc()
 				return true
 			}
 			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+			if location = resp.Header.Get("Location"); resp.StatusCode/100 == 3 {
+				err = fmt.Errorf("HTTP %d redirecting to %q: webhooks follow no redirect; subscribe the final URL", resp.StatusCode, location)
+			}
 		}
-		n.metrics.webhookFailed.WithLabelValues(w.Name).Inc()
-		n.log.Warn("webhook delivery failed; retrying", "webhook", w.Name, "event", e.ID, "attempt", attempt, "retry_in", wait, "err", err)
+		err = config.RefusedWebhook(err)
+		h.failed(err)
+		n.metrics.webhookFailed.Inc()
+		log := n.log.With("webhook", w.Name, "event", e.ID, "attempt", attempt, "retry_in", wait)
+		if location != "" {
+			log = log.With("location", location)
+		}
+		log.Warn("webhook delivery failed; retrying", "err", err)
 		select {
 		case <-ctx.Done():
 			return false
@@ -202,16 +233,97 @@ func writeCursor(path string, c api.Cursor) error {
 
 // hooks are the running webhook loops, by name.
 type hooks struct {
-	changeMu sync.Mutex // serialises subscription changes
-	mu       sync.Mutex // guards subs
+	policy   *egress.Policy // where deliveries may go (webhook_policy)
+	client   *http.Client   // delivers through policy; follows no redirect
+	changeMu sync.Mutex     // serialises subscription changes
+	mu       sync.Mutex     // guards subs
 	subs     map[string]*hook
 }
 
+// setPolicy sets the destination policy and the client deliveries go
+// through.
+func (h *hooks) setPolicy(p config.WebhookPolicy) error {
+	policy, err := p.Policy()
+	if err != nil {
+		return err
+	}
+	h.policy, h.client = policy, policy.Client(webhookTimeout)
+	return nil
+}
+
+// check checks a subscription before it runs: its name, its URL (the form,
+// and an IP host against the policy: names are checked when resolved) and
+// its filter. It returns the parsed URL, or an *api.InputError naming the
+// field.
+func (h *hooks) check(w config.Webhook) (*url.URL, error) {
+	if err := config.CheckWebhookName(w.Name); err != nil {
+		return nil, &api.InputError{Field: "name", Err: err}
+	}
+	u, err := config.CheckWebhookURL(h.policy, w.URL)
+	if err != nil {
+		return nil, &api.InputError{Field: "url", Err: err}
+	}
+	if _, err := api.NewEventFilter(w.Types, w.Chain, w.Kind); err != nil {
+		return nil, &api.InputError{Field: "types", Err: err}
+	}
+	return u, nil
+}
+
+// outbox is the sum of the subscriptions' outbox depths.
+func (h *hooks) outbox() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var sum uint64
+	for _, hk := range h.subs {
+		hk.mu.Lock()
+		sum += hk.status.Outbox
+		hk.mu.Unlock()
+	}
+	return sum
+}
+
+// hook is one running subscription and its deliveries since the node
+// started, which GET /v1/webhooks shows (GET /metrics shows only totals).
 type hook struct {
 	w      config.Webhook
 	source string // "config" or "api"
 	owner  string // the subscribing token's id, or api.OwnerAdmin
 	cancel context.CancelFunc
+	mu     sync.Mutex
+	status client.Webhook // the delivery fields only, guarded by mu
+}
+
+func (h *hook) delivered() {
+	now := time.Now().UTC()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.status.Delivered++
+	h.status.LastDelivery = &now
+}
+
+func (h *hook) failed(err error) {
+	now := time.Now().UTC()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.status.Failed++
+	h.status.LastFailure = &now
+	h.status.LastError = err.Error()
+}
+
+func (h *hook) setOutbox(entries uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.status.Outbox = entries
+}
+
+// describe is the subscription as GET /v1/webhooks lists it, without its
+// cursor.
+func (h *hook) describe() client.Webhook {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	wh := h.status
+	wh.Name, wh.URL, wh.Types, wh.Chain, wh.Kind, wh.Source, wh.Owner = h.w.Name, h.w.URL, h.w.Types, h.w.Chain, h.w.Kind, h.source, h.owner
+	return wh
 }
 
 func (h *hooks) has(name string) bool {
@@ -228,10 +340,11 @@ func (h *hooks) start(n *Node, w config.Webhook, secret []byte, source, owner st
 	if h.subs == nil {
 		h.subs = map[string]*hook{}
 	}
-	h.subs[w.Name] = &hook{w: w, source: source, owner: owner, cancel: cancel}
+	hk := &hook{w: w, source: source, owner: owner, cancel: cancel}
+	h.subs[w.Name] = hk
 	h.mu.Unlock()
 	n.bg.Add(1)
-	go n.deliverLoop(ctx, w, secret)
+	go n.deliverLoop(ctx, hk, secret)
 }
 
 // subscription is a webhook subscribed through the API. Subscriptions are
@@ -349,21 +462,24 @@ func (n *Node) saveSubscriptions(subs []subscription) error {
 	return atomicfile.WriteFile(subscriptionsPath(n.home.Dir), append(b, '\n'), 0o600)
 }
 
-// Subscribe implements api.Subscriber: the subscription is saved, then
-// its loop starts at the next entry to commit.
-func (b *backend) Subscribe(_ context.Context, r api.WebhookRequest) error {
+// Subscribe implements api.Subscriber: the subscription is checked (its
+// host resolved and every address checked against the policy: they are
+// checked again at each connection), saved, then its loop starts at the
+// next entry to commit.
+func (b *backend) Subscribe(ctx context.Context, r api.WebhookRequest) error {
 	n := b.n
-	w := config.Webhook{Name: r.Name, URL: r.URL, SecretFile: "(api)", Types: r.Types, Chain: r.Chain, Kind: r.Kind}
-	if _, err := api.NewEventFilter(r.Types, r.Chain, r.Kind); err != nil {
-		return &api.InputError{Field: "types", Err: err}
-	}
-	c := config.Config{Moniker: "x", Member: "x", Role: "bank", API: config.Default().API, Keys: config.Default().Keys,
-		Log: config.Default().Log, Originals: config.Default().Originals, Webhooks: []config.Webhook{w}}
-	if err := c.Validate(); err != nil {
-		return &api.InputError{Field: "body", Err: err}
+	w := config.Webhook{Name: r.Name, URL: r.URL, Types: r.Types, Chain: r.Chain, Kind: r.Kind}
+	u, err := n.hooks.check(w)
+	if err != nil {
+		return err
 	}
 	if len(r.Secret) < 16 {
 		return &api.InputError{Field: "secret", Err: errors.New("the secret is shorter than 16 bytes: use a long random one")}
+	}
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	if err := n.hooks.policy.CheckHost(rctx, u.Hostname()); err != nil {
+		return &api.InputError{Field: "url", Err: config.RefusedWebhook(err)}
 	}
 	n.hooks.changeMu.Lock()
 	defer n.hooks.changeMu.Unlock()
@@ -424,7 +540,7 @@ func (b *backend) Subscriptions(context.Context) ([]client.Webhook, error) {
 	defer n.hooks.mu.Unlock()
 	out := make([]client.Webhook, 0, len(n.hooks.subs))
 	for _, h := range n.hooks.subs {
-		wh := client.Webhook{Name: h.w.Name, URL: h.w.URL, Types: h.w.Types, Chain: h.w.Chain, Kind: h.w.Kind, Source: h.source, Owner: h.owner}
+		wh := h.describe()
 		if b, err := os.ReadFile(cursorPath(n.home.Dir, h.w.Name)); err == nil {
 			wh.Cursor = strings.TrimSpace(string(b))
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
@@ -34,7 +35,7 @@ import (
 // survives a restart, and is removed with DELETE. One read from a file
 // written before owners were recorded becomes admin's.
 func TestWebhookSubscribedThroughAPI(t *testing.T) {
-	a, n, cl := startBank(t, "evidenced-webhook-api")
+	a, n, cl := startBankWith(t, "evidenced-webhook-api", allowLoopback)
 	token := readToken(t, a.TokensFile)
 	secret := "0123456789abcdef0123456789abcdef"
 	var mu sync.Mutex
@@ -196,7 +197,7 @@ func addToken(t *testing.T, a *testnet.Alliance, scopes api.Scopes) string {
 // each trusted checkpoint in height order; one filtered by evidence kind
 // gets only records of that kind; an unknown type is refused.
 func TestWebhookCheckpointsAndKind(t *testing.T) {
-	a, n, cl := startBank(t, "evidenced-webhook-kinds")
+	a, n, cl := startBankWith(t, "evidenced-webhook-kinds", allowLoopback)
 	token := readToken(t, a.TokensFile)
 	secret := "0123456789abcdef0123456789abcdef"
 	var mu sync.Mutex
@@ -269,6 +270,10 @@ func TestWebhookCheckpointsAndKind(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling interval
 	}
 }
+
+// allowLoopback lets the node deliver to test receivers on 127.0.0.1,
+// which the webhook policy refuses by default.
+func allowLoopback(c *config.Config) { c.WebhookPolicy.Allow = []string{"127.0.0.1"} }
 
 // callAPI sends body (JSON, when not nil) to the node's API with the bearer
 // token and returns the status and the response body.

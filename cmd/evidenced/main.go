@@ -19,6 +19,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks the command to stop cleanly; a second one
+	// gets the default behaviour and ends the process at once.
+	context.AfterFunc(ctx, stop)
 	root := newRootCmd()
 	if err := root.ExecuteContext(ctx); err != nil {
 		var ee *exitError

@@ -207,7 +207,8 @@ No separate cometbft binary is needed.`,
 			if home == "" {
 				return errors.New("--home is required: the node's home directory (made by 'evidenced init' or 'evidenced testnet')")
 			}
-			cfg, err := config.Load(home)
+			ctx := cmd.Context()
+			cfg, err := unlessSignalled(ctx, "reading "+config.File(home), func() (*config.Config, error) { return config.Load(home) })
 			if err != nil {
 				return err
 			}
@@ -240,16 +241,18 @@ No separate cometbft binary is needed.`,
 					}
 				}()
 			}
-			n, err := node.New(home, logger)
+			n, err := unlessSignalled(ctx, "loading the home "+home, func() (*node.Node, error) { return node.New(home, logger) })
 			if err != nil {
 				return err
 			}
-			if err := n.Start(); err != nil {
-				_ = n.Stop(context.Background())
+			if _, err := unlessSignalled(ctx, "starting the node", func() (struct{}, error) { return struct{}{}, n.Start() }); err != nil {
+				if ctx.Err() == nil {
+					_ = n.Stop(context.Background())
+				}
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "evidenced node %s of chain %s is running: explorer %s/explorer/, API %s/v1/ — stop it with Ctrl-C\n", cfg.Moniker, n.ChainID(), n.APIURL(), n.APIURL())
-			<-cmd.Context().Done()
+			<-ctx.Done()
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping…")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -262,6 +265,31 @@ No separate cometbft binary is needed.`,
 	f.StringVar(&format, "log-format", "", "text or json (default: from evidenced.toml)")
 	f.StringVar(&profile, "profile", "", "write a CPU profile of the whole run and an allocation profile at stop into this directory")
 	return cmd
+}
+
+// unlessSignalled returns what step returns, or an error as soon as ctx
+// ends first (SIGINT or SIGTERM). Reading a home can block (a FIFO where a
+// file should be, a hung network file system) and replaying blocks at
+// start can take long; a signal must still end the process at once. A
+// step left running ends with the process: nothing committed is lost, as
+// after a crash.
+func unlessSignalled[T any](ctx context.Context, what string, step func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := step()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("stopped while %s: %w", what, context.Cause(ctx))
+	}
 }
 
 // startProfile starts CPU profiling into dir/cpu.pprof; the returned func
