@@ -92,9 +92,9 @@ func (s *server) middleware(next http.Handler) http.Handler {
 			s.writeError(sw, e)
 			return
 		}
-		if p := r.URL.EscapedPath(); cleanPath(p) != p {
+		if p := r.URL.EscapedPath(); CleanPath(p) != p {
 			e := notFound("", "no endpoint at the path %q", p)
-			e.body.Hint = "use the canonical path " + cleanPath(p)
+			e.body.Hint = "use the canonical path " + CleanPath(p)
 			s.writeError(sw, e)
 			return
 		}
@@ -102,9 +102,11 @@ func (s *server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-// cleanPath is the canonical form of a request path as http.ServeMux computes
-// it: rooted, no . or .. elements, no repeated slashes, trailing slash kept.
-func cleanPath(p string) string {
+// CleanPath is the canonical form of a request path as http.ServeMux
+// computes it: rooted, no . or .. elements, no repeated slashes, trailing
+// slash kept. The mux redirects a request whose escaped path is not
+// canonical; the API, the explorer and the node answer it with a 404.
+func CleanPath(p string) string {
 	if p == "" {
 		return "/"
 	}

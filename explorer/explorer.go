@@ -153,8 +153,9 @@ func newHandler(src Source, opts Options, fsys fs.FS) http.Handler {
 	return s.middleware(mux)
 }
 
-// middleware sets the security headers of every response, answers methods
-// other than GET and HEAD with 405, and turns a panic into a 500 page.
+// middleware sets the security headers of every response, answers paths
+// that are not canonical with 404 and methods other than GET and HEAD with
+// 405, and turns a panic into a 500 page.
 func (s *server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -175,6 +176,12 @@ func (s *server) middleware(next http.Handler) http.Handler {
 				s.newRequest(sw, r).fail(errors.New("panic"))
 			}
 		}()
+		// A path the mux would clean and redirect (//, /./, /../) names no
+		// page: 404, as the API answers.
+		if p := r.URL.EscapedPath(); api.CleanPath(p) != p {
+			s.newRequest(sw, r).fail(notFound("err.no_page", p))
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
 			rq := s.newRequest(sw, r)

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,19 +126,38 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 	if key := h.ClientKey; key != nil {
 		apiOpts.Signer = func(_ context.Context, b *ledger.Body) ([]byte, error) { return ledger.SignTx(key, rand.Reader, b) }
 	}
+	apiH := api.New(&backend{n: n}, apiOpts)
+	explorerH := explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer")})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", n.metrics.handler())
-	mux.Handle("/explorer/", explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer")}))
+	mux.Handle("/explorer/", explorerH)
 	mux.Handle("GET /{$}", http.RedirectHandler("/explorer/", http.StatusFound))
-	mux.Handle("/", api.New(&backend{n: n}, apiOpts))
+	mux.Handle("/", apiH)
 	n.http = &http.Server{
 		Addr:              cfg.API.Listen,
-		Handler:           mux,
+		Handler:           canonicalPaths(mux, explorerH, apiH),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	return n, nil
+}
+
+// canonicalPaths serves mux, except that a request whose path mux would
+// clean and redirect (//, /./, /../: a 307 to another resource) goes to
+// the part of the server its path starts in, which answers 404 in its own
+// shape: explorer for /explorer/..., the API's JSON error for the rest.
+func canonicalPaths(mux, explorerH, apiH http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.EscapedPath(); {
+		case api.CleanPath(p) == p:
+			mux.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/explorer/"):
+			explorerH.ServeHTTP(w, r)
+		default:
+			apiH.ServeHTTP(w, r)
+		}
+	})
 }
 
 // wireOriginals builds the originals service and, with originals.listen,
