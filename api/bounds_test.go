@@ -3,11 +3,14 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
@@ -106,4 +109,81 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	w.n += len(b)
 	return len(b), nil
+}
+
+// TestEventStreamCaps (finding F2): GET /v1/events serves at most the
+// Streams' cap of streams at once, and fewer to requests without a valid
+// bearer token; beyond, 503 with Retry-After, the connection closed, and
+// the refusal reported. A stream's end frees its place.
+func TestEventStreamCaps(t *testing.T) {
+	n, err := newMemNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusedMu sync.Mutex
+	refused := map[string]int{}
+	streams := api.NewStreams(2, 1, func(reason string) {
+		refusedMu.Lock()
+		defer refusedMu.Unlock()
+		refused[reason]++
+	})
+	srv := httptest.NewServer(api.New(n, api.Options{Streams: streams, Tokens: []string{testToken}}))
+	defer srv.Close()
+	open := func(token string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/v1/events", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	refusal := func(resp *http.Response, reason string) {
+		t.Helper()
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "5" || !resp.Close ||
+			!strings.Contains(string(body), `"code":"unavailable"`) || !strings.Contains(string(body), "too many event streams") {
+			t.Fatalf("status %d, Retry-After %q, close %v: %s; want a 503 closing the connection", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Close, body)
+		}
+		refusedMu.Lock()
+		defer refusedMu.Unlock()
+		if refused[reason] != 1 {
+			t.Fatalf("refusals %v, want one %s", refused, reason)
+		}
+	}
+	anon := open("")
+	if anon.StatusCode != http.StatusOK {
+		t.Fatalf("the first anonymous stream: status %d", anon.StatusCode)
+	}
+	refusal(open("wrong-token"), api.RefusedAnonymousStreams) // a wrong token is no token
+	authed := open(testToken)
+	if authed.StatusCode != http.StatusOK {
+		t.Fatalf("a stream with a token beside an anonymous one: status %d", authed.StatusCode)
+	}
+	refusal(open(testToken), api.RefusedStreams)
+	if all, anonymous := streams.Open(); all != 2 || anonymous != 1 {
+		t.Fatalf("Open() = %d, %d; want 2, 1", all, anonymous)
+	}
+	anon.Body.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) { // polling interval
+		if all, _ := streams.Open(); all == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a closed stream kept its place")
+		}
+	}
+	again := open("")
+	if again.StatusCode != http.StatusOK {
+		t.Fatalf("an anonymous stream after one ended: status %d", again.StatusCode)
+	}
+	again.Body.Close()
+	authed.Body.Close()
 }

@@ -94,17 +94,30 @@ func (s *server) authorizeToken(w http.ResponseWriter, r *http.Request) error {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return unauthorized("the Authorization header is not \"Bearer <token>\"")
 	}
-	// Compare digests, so that neither the length nor the content of a
-	// configured token leaks through timing, and check every token.
+	if !s.knownToken(token) {
+		return unauthorized("the bearer token is not one this node accepts")
+	}
+	return nil
+}
+
+// knownToken reports whether token is one of the node's. It compares
+// digests, so that neither the length nor the content of a configured
+// token leaks through timing, and checks every token.
+func (s *server) knownToken(token string) bool {
 	sum := crypto.SM3([]byte(token))
 	match := 0
 	for _, t := range s.tokens {
 		match |= subtle.ConstantTimeCompare(sum[:], t[:])
 	}
-	if match != 1 {
-		return unauthorized("the bearer token is not one this node accepts")
-	}
-	return nil
+	return match == 1
+}
+
+// hasToken reports whether r carries one of the node's bearer tokens, for
+// an endpoint open to everyone that serves token holders more (event
+// streams): a missing or wrong token is no error there.
+func (s *server) hasToken(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && token != "" && s.knownToken(token)
 }
 
 // wireRecord is the strict decoding target of one record of

@@ -44,6 +44,7 @@ type statusWriter struct {
 	bytes  int64
 	cause  error  // why a 5xx was sent (logged, never sent)
 	stack  []byte // the stack of a recovered panic
+	quiet  bool   // a refusal counted in metrics: logged at Debug
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -125,7 +126,7 @@ func (s *server) logRequest(r *http.Request, sw *statusWriter, d time.Duration) 
 	switch {
 	case sw.stack != nil, sw.status >= 500 && sw.status != http.StatusServiceUnavailable:
 		level = slog.LevelError
-	case sw.status == http.StatusServiceUnavailable:
+	case sw.status == http.StatusServiceUnavailable && !sw.quiet:
 		// Overloaded or not ready: expected under load, and the client is
 		// told to retry; a warning, not an error.
 		level = slog.LevelWarn
@@ -165,7 +166,7 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, cache string, v an
 func (s *server) writeError(w http.ResponseWriter, e *httpError) {
 	if e.body.Status >= 500 {
 		if sw, ok := w.(*statusWriter); ok {
-			sw.cause = e
+			sw.cause, sw.quiet = e, e.quiet
 		}
 	}
 	if e.body.Status == http.StatusServiceUnavailable {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/evidenced/evidenced/api"
@@ -56,6 +57,11 @@ type Options struct {
 	// generated at" footer and of StaleAfter; nil means time.Now. Everything
 	// about the chain is shown in block time.
 	Now func() time.Time
+	// Streams caps the live streams (/explorer/live), which are all
+	// anonymous; a node shares it with its API. Nil means a cap of
+	// api.DefaultMaxStreams and api.DefaultMaxAnonymousStreams of the
+	// explorer's own.
+	Streams *api.Streams
 }
 
 // DefaultStaleAfter is the default Options.StaleAfter. Blocks, and so
@@ -74,6 +80,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Streams == nil {
+		o.Streams = api.NewStreams(api.DefaultMaxStreams, api.DefaultMaxAnonymousStreams, nil)
 	}
 	return o
 }
@@ -274,6 +283,11 @@ func (rq *request) fail(err error) {
 	var pe *pageError
 	switch {
 	case errors.As(err, &pe):
+	case errors.Is(err, api.ErrTooManyStreams):
+		// The cap on live streams: come back later, on a new connection.
+		pe = &pageError{status: http.StatusServiceUnavailable, key: "err.unavailable"}
+		rq.w.Header().Set("Retry-After", strconv.Itoa(int(api.StreamRetryAfter/time.Second)))
+		rq.w.Header().Set("Connection", "close")
 	case unavailable(err):
 		pe = &pageError{status: http.StatusServiceUnavailable, key: "err.unavailable"}
 		rq.w.Header().Set("Retry-After", retryAfter)
