@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cmtnode "github.com/cometbft/cometbft/node"
@@ -29,6 +30,7 @@ import (
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/explorer"
+	"github.com/evidenced/evidenced/internal/httplimit"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/originals"
 )
@@ -51,6 +53,11 @@ type Node struct {
 	checking chan struct{}
 	http     *http.Server
 	ln       net.Listener
+	// conns is the HTTP server's listener, with its caps on connections
+	// (set by Start; read by the metrics); streams caps the event streams
+	// of the API and the explorer.
+	conns    atomic.Pointer[httplimit.Listener]
+	streams  *api.Streams
 	started  bool
 	bg       sync.WaitGroup // webhook loops
 	stopping chan struct{}  // closed by Stop
@@ -85,6 +92,7 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		}
 	}()
 	n.metrics = newMetrics(n)
+	n.streams = api.NewStreams(cfg.API.MaxEventStreams, cfg.API.MaxAnonymousEventStreams, n.metrics.refuse)
 	n.app = abci.New(h.DB, abci.Options{
 		OnVerify:        func(d time.Duration) { n.metrics.verify.Observe(d.Seconds()) },
 		Logger:          logger,
@@ -122,22 +130,32 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		MaxBodyBytes: cfg.API.MaxBodyBytes,
 		DefaultWait:  time.Duration(cfg.API.CommitTimeout),
 		TokenDigests: h.TokenDigests,
+		Streams:      n.streams,
 	}
 	if key := h.ClientKey; key != nil {
 		apiOpts.Signer = func(_ context.Context, b *ledger.Body) ([]byte, error) { return ledger.SignTx(key, rand.Reader, b) }
 	}
 	apiH := api.New(&backend{n: n}, apiOpts)
-	explorerH := explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer")})
+	explorerH := explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer"), Streams: n.streams})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", n.metrics.handler())
 	mux.Handle("/explorer/", explorerH)
 	mux.Handle("GET /{$}", http.RedirectHandler("/explorer/", http.StatusFound))
 	mux.Handle("/", apiH)
+	// The bounds of api.* in evidenced.toml (ARCHITECTURE.md, "Load
+	// limits"): the listener's caps on connections are set up in Start.
+	// ReadTimeout and WriteTimeout stay unset: both are absolute, and would
+	// cut event streams, uploads and downloads of originals; the handler
+	// sets paced deadlines instead.
 	n.http = &http.Server{
-		Addr:              cfg.API.Listen,
-		Handler:           canonicalPaths(mux, explorerH, apiH),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		Addr: cfg.API.Listen,
+		Handler: httplimit.Handler(canonicalPaths(mux, explorerH, apiH), httplimit.Timeouts{
+			Body: time.Duration(cfg.API.BodyTimeout), MinBodyRate: cfg.API.MinBodyRate,
+			Write: time.Duration(cfg.API.WriteTimeout), OnRefuse: n.metrics.refuse,
+		}),
+		ReadHeaderTimeout: time.Duration(cfg.API.ReadHeaderTimeout),
+		IdleTimeout:       time.Duration(cfg.API.IdleTimeout),
+		MaxHeaderBytes:    cfg.API.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	return n, nil
@@ -219,11 +237,16 @@ func (n *Node) wireOriginals() error {
 // API.
 func (n *Node) Start() error {
 	cfg := n.home.Config
-	ln, err := net.Listen("tcp", cfg.API.Listen)
+	inner, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("listen for the HTTP API on %s: %w (is another node using the port?)", cfg.API.Listen, err)
 	}
+	ln := httplimit.NewListener(inner, httplimit.ListenerConfig{
+		MaxConns: cfg.API.MaxConnections, MaxClientConns: cfg.API.MaxClientConnections,
+		RetryAfter: api.DefaultRetryAfter, OnRefuse: n.metrics.refuse,
+	})
 	n.ln = ln
+	n.conns.Store(ln)
 	// Before consensus: commits queue replication from the first block.
 	if err := n.originals.Start(); err != nil {
 		ln.Close()
