@@ -305,9 +305,16 @@ func binary(t *testing.T) string {
 // starts the four processes and waits until all serve the API at height >= 2.
 func startCluster(t *testing.T, chainID string, prepare func(a *testnet.Alliance)) *cluster {
 	t.Helper()
+	return startAlliance(t, chainID, "bank,notary,court,arbitration", prepare)
+}
+
+// startAlliance is startCluster with the members of evidenced testnet's
+// --members.
+func startAlliance(t *testing.T, chainID, members string, prepare func(a *testnet.Alliance)) *cluster {
+	t.Helper()
 	c := &cluster{t: t, bin: binary(t), dir: t.TempDir()}
 	base := freeBase(t)
-	out, err := c.run("testnet", "--members", "bank,notary,court,arbitration", "--out", filepath.Join(c.dir, "alliance"),
+	out, err := c.run("testnet", "--members", members, "--out", filepath.Join(c.dir, "alliance"),
 		"--base-port", fmt.Sprint(base), "--chain-id", chainID, "--timeout-commit", "300ms", "--output", "json")
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +342,7 @@ func startCluster(t *testing.T, chainID string, prepare func(a *testnet.Alliance
 			t.Log(c.logTails())
 		}
 	})
-	c.eventually("all four nodes serve /v1/status at height >= 2", 60*time.Second, func() error {
+	c.eventually("every node serves /v1/status at height >= 2", 60*time.Second, func() error {
 		for _, p := range c.nodes {
 			h, err := c.height(p)
 			if err != nil {
