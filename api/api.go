@@ -151,6 +151,11 @@ type Options struct {
 	// Now is the clock that sets the client time of bodies built by
 	// POST /v1/evidence; nil means time.Now.
 	Now func() time.Time
+	// Streams caps the event streams of GET /v1/events, with a tighter cap
+	// for requests without a valid bearer token (503 with Retry-After
+	// beyond); a node shares it with its explorer. Nil means a Streams of
+	// DefaultMaxStreams and DefaultMaxAnonymousStreams of the API's own.
+	Streams *Streams
 }
 
 func (o Options) withDefaults() Options {
@@ -174,6 +179,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Streams == nil {
+		o.Streams = NewStreams(DefaultMaxStreams, DefaultMaxAnonymousStreams, nil)
 	}
 	return o
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -38,12 +39,11 @@ func (s *server) submitBundle(w http.ResponseWriter, r *http.Request) error {
 		}
 		return e
 	}
-	ids := make([]ledger.TxResult, len(inner))
+	ids := make([]txName, len(inner))
 	for i, raw := range inner {
 		// The tx id of an undecodable item stays zero; the backend rejects it.
 		if tx, err := ledger.DecodeTx(raw); err == nil {
-			ids[i].ID = tx.ID()
-			ids[i].Type = tx.Body.Type()
+			ids[i] = txName{tx.ID(), tx.Body.Type()}
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
@@ -74,8 +74,14 @@ func (s *server) submitBundle(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// txName is what the answer to a bundle says of an item before its outcome.
+type txName struct {
+	ID   crypto.Hash
+	Type ledger.TxType
+}
+
 // bundleItem turns one backend outcome into its JSON item.
-func bundleItem(id ledger.TxResult, o BundleOutcome, waitCommit bool) client.BundleItem {
+func bundleItem(id txName, o BundleOutcome, waitCommit bool) client.BundleItem {
 	it := client.BundleItem{TxID: id.ID}
 	var cre *CommitRejectError
 	var rej *ledger.RejectError

@@ -20,6 +20,9 @@ type httpError struct {
 	cause error
 	// retryAfter overrides Options.RetryAfter for a 503 when non-zero.
 	retryAfter time.Duration
+	// quiet logs the response at Debug rather than Warn: a refusal that
+	// the node's metrics count, which a flood would repeat in the log.
+	quiet bool
 }
 
 func (e *httpError) Error() string {

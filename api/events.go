@@ -41,6 +41,11 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("type", "%v (comma-separated)", err)
 	}
+	release, err := s.opts.Streams.Acquire(!s.hasToken(r))
+	if err != nil {
+		return refuseStream(w, err)
+	}
+	defer release()
 	var cur Cursor
 	if err := s.withHeight(func(v *ledger.View, height int64) error {
 		var err error

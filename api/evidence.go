@@ -97,6 +97,10 @@ func decodeEvidence(body []byte) (*client.EvidenceRequest, *httpError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("body", `the request body is empty: send a JSON object such as {"kind": "loan-contract", "chain": "LOAN-1", "step": 1, "commitment": "<64 hex>", "size": 1234}`)
 	}
+	if n := countRecords(body); n > ledger.MaxBatchRecords {
+		return nil, rejection(&ledger.RejectError{Code: ledger.CodeBatchTooLarge,
+			Msg: fmt.Sprintf("batch holds %d records, more than the %d the format allows", n, ledger.MaxBatchRecords)}, crypto.Hash{}, 0)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var w wireRequest
@@ -128,6 +132,18 @@ func decodeEvidence(body []byte) (*client.EvidenceRequest, *httpError) {
 		req.Records[i] = rec
 	}
 	return req, nil
+}
+
+// countRecords counts the elements of body's records array without keeping
+// them: decoded, an element as short as {} takes a 64-byte wireRecord, and
+// a body holds 350,000 of them. It returns 0 when body is not JSON; the
+// strict decoding says what is wrong then.
+func countRecords(body []byte) int {
+	var count struct {
+		Records []struct{} `json:"records"` // zero-size elements allocate nothing
+	}
+	_ = json.Unmarshal(body, &count) // a type error still counts the elements
+	return len(count.Records)
 }
 
 // firstSet names the first single-record field present in w, or "".

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -43,6 +44,7 @@ type statusWriter struct {
 	bytes  int64
 	cause  error  // why a 5xx was sent (logged, never sent)
 	stack  []byte // the stack of a recovered panic
+	quiet  bool   // a refusal counted in metrics: logged at Debug
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -91,9 +93,9 @@ func (s *server) middleware(next http.Handler) http.Handler {
 			s.writeError(sw, e)
 			return
 		}
-		if p := r.URL.EscapedPath(); cleanPath(p) != p {
+		if p := r.URL.EscapedPath(); CleanPath(p) != p {
 			e := notFound("", "no endpoint at the path %q", p)
-			e.body.Hint = "use the canonical path " + cleanPath(p)
+			e.body.Hint = "use the canonical path " + CleanPath(p)
 			s.writeError(sw, e)
 			return
 		}
@@ -101,9 +103,11 @@ func (s *server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-// cleanPath is the canonical form of a request path as http.ServeMux computes
-// it: rooted, no . or .. elements, no repeated slashes, trailing slash kept.
-func cleanPath(p string) string {
+// CleanPath is the canonical form of a request path as http.ServeMux
+// computes it: rooted, no . or .. elements, no repeated slashes, trailing
+// slash kept. The mux redirects a request whose escaped path is not
+// canonical; the API, the explorer and the node answer it with a 404.
+func CleanPath(p string) string {
 	if p == "" {
 		return "/"
 	}
@@ -122,7 +126,7 @@ func (s *server) logRequest(r *http.Request, sw *statusWriter, d time.Duration) 
 	switch {
 	case sw.stack != nil, sw.status >= 500 && sw.status != http.StatusServiceUnavailable:
 		level = slog.LevelError
-	case sw.status == http.StatusServiceUnavailable:
+	case sw.status == http.StatusServiceUnavailable && !sw.quiet:
 		// Overloaded or not ready: expected under load, and the client is
 		// told to retry; a warning, not an error.
 		level = slog.LevelWarn
@@ -162,7 +166,7 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, cache string, v an
 func (s *server) writeError(w http.ResponseWriter, e *httpError) {
 	if e.body.Status >= 500 {
 		if sw, ok := w.(*statusWriter); ok {
-			sw.cause = e
+			sw.cause, sw.quiet = e, e.quiet
 		}
 	}
 	if e.body.Status == http.StatusServiceUnavailable {
@@ -187,7 +191,11 @@ func writeBody(w http.ResponseWriter, status int, cache string, b []byte) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n')) // a failed write means the client went away
+	// Two writes rather than append(b, '\n'), which copies a large body.
+	// A failed write means the client went away.
+	if _, err := w.Write(b); err == nil {
+		_, _ = io.WriteString(w, "\n")
+	}
 }
 
 // methodNotAllowed answers a known path asked with a wrong method.

@@ -159,6 +159,50 @@ type API struct {
 	// /v1/evidence, uploads, grants and retrievals of originals, and
 	// webhooks through the API. Read at start.
 	TokensFile string `toml:"tokens_file"`
+
+	// The bounds below keep what clients can hold of the node's HTTP server
+	// (the API, the explorer and /metrics) within what the node can afford
+	// beside consensus; docs/ARCHITECTURE.md, "Load limits".
+
+	// ReadHeaderTimeout bounds reading a request's headers, counted from the
+	// connection's opening or, on a kept-alive connection, from the
+	// request's first byte.
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	// BodyTimeout and MinBodyRate bound how slowly a request body may
+	// arrive: every BodyTimeout it must bring at least MinBodyRate bytes per
+	// second of it (and at least one byte), or the node stops reading and
+	// closes the connection. A legitimate upload of an original streams for
+	// as long as it keeps that pace; a body trickling a byte a minute is cut
+	// after BodyTimeout.
+	BodyTimeout Duration `toml:"body_timeout"`
+	MinBodyRate int64    `toml:"min_body_rate"`
+	// WriteTimeout bounds each write of a response: a client that does not
+	// take what the node writes within it is cut off. Every write has it
+	// anew, so event streams and downloads of originals may last for hours
+	// while the client reads.
+	WriteTimeout Duration `toml:"write_timeout"`
+	// IdleTimeout closes a kept-alive connection that sends no new request
+	// within it.
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// MaxHeaderBytes bounds the size of a request's headers (431 beyond).
+	MaxHeaderBytes int `toml:"max_header_bytes"`
+	// MaxConnections bounds the HTTP server's open connections, and
+	// MaxClientConnections those from one client address (an IPv4 address,
+	// or an IPv6 /64). A connection beyond either is answered 503 with
+	// Retry-After and closed at once. Behind a proxy every client has the
+	// proxy's address: raise MaxClientConnections to MaxConnections there.
+	// The process's open-file limit must leave room for them: about
+	// MaxConnections + 1,000 (CometBFT and Badger use the rest).
+	MaxConnections       int `toml:"max_connections"`
+	MaxClientConnections int `toml:"max_client_connections"`
+	// MaxEventStreams bounds the Server-Sent Events streams served at once
+	// (GET /v1/events and the explorer's /explorer/live), and
+	// MaxAnonymousEventStreams those of requests without a valid bearer
+	// token (every explorer stream is one), so that unauthenticated clients
+	// cannot take them all. Beyond either a stream is answered 503 with
+	// Retry-After.
+	MaxEventStreams          int `toml:"max_event_streams"`
+	MaxAnonymousEventStreams int `toml:"max_anonymous_event_streams"`
 }
 
 // Keys names the node's key files, relative to HOME unless absolute.
@@ -245,6 +289,17 @@ func Default() Config {
 			MaxBodyBytes:  1<<20 + 1024,
 			CommitTimeout: Duration(30 * time.Second),
 			MaxWaiters:    10000,
+
+			ReadHeaderTimeout:        Duration(10 * time.Second),
+			BodyTimeout:              Duration(30 * time.Second),
+			MinBodyRate:              1024,
+			WriteTimeout:             Duration(30 * time.Second),
+			IdleTimeout:              Duration(2 * time.Minute),
+			MaxHeaderBytes:           64 << 10,
+			MaxConnections:           2048,
+			MaxClientConnections:     256,
+			MaxEventStreams:          256,
+			MaxAnonymousEventStreams: 64,
 		},
 		Keys:      Keys{MemberKey: "keys/member.pem"},
 		Log:       Log{Level: "info", Format: "text"},
@@ -279,6 +334,7 @@ func (c *Config) Validate() error {
 	if c.API.MaxWaiters <= 0 {
 		errs = append(errs, errors.New("api.max_waiters must be positive"))
 	}
+	errs = append(errs, c.API.validateBounds()...)
 	if k := c.Keys.CometKeys; k != "" && k != CometKeysDerived && k != CometKeysFiles {
 		errs = append(errs, fmt.Errorf("keys.comet_keys %q: want %q or %q", k, CometKeysDerived, CometKeysFiles))
 	}
@@ -328,6 +384,38 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid config: %w", err)
 	}
 	return nil
+}
+
+// validateBounds checks the bounds of the HTTP server.
+func (a *API) validateBounds() []error {
+	var errs []error
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{{"read_header_timeout", a.ReadHeaderTimeout}, {"body_timeout", a.BodyTimeout}, {"write_timeout", a.WriteTimeout}, {"idle_timeout", a.IdleTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("api.%s %s: want a positive duration such as \"30s\"", d.name, time.Duration(d.v)))
+		}
+	}
+	if a.MinBodyRate < 0 {
+		errs = append(errs, fmt.Errorf("api.min_body_rate %d: want 0 or more bytes per second", a.MinBodyRate))
+	}
+	if a.MaxHeaderBytes < 4096 {
+		errs = append(errs, fmt.Errorf("api.max_header_bytes %d: want at least 4096", a.MaxHeaderBytes))
+	}
+	if a.MaxConnections < 1 {
+		errs = append(errs, fmt.Errorf("api.max_connections %d: want at least 1", a.MaxConnections))
+	}
+	if a.MaxClientConnections < 1 || a.MaxClientConnections > a.MaxConnections {
+		errs = append(errs, fmt.Errorf("api.max_client_connections %d: want 1 to api.max_connections (%d)", a.MaxClientConnections, a.MaxConnections))
+	}
+	if a.MaxEventStreams < 1 || a.MaxEventStreams > a.MaxConnections {
+		errs = append(errs, fmt.Errorf("api.max_event_streams %d: want 1 to api.max_connections (%d): each stream holds a connection", a.MaxEventStreams, a.MaxConnections))
+	}
+	if a.MaxAnonymousEventStreams < 0 || a.MaxAnonymousEventStreams > a.MaxEventStreams {
+		errs = append(errs, fmt.Errorf("api.max_anonymous_event_streams %d: want 0 to api.max_event_streams (%d)", a.MaxAnonymousEventStreams, a.MaxEventStreams))
+	}
+	return errs
 }
 
 // ParseLevel parses a log level name.

@@ -51,6 +51,13 @@ func TestParseErrors(t *testing.T) {
 		{"no member", "moniker='a'\n", "member is empty"},
 		{"bad level", "moniker='a'\nmember='a'\n[log]\nlevel='loud'\n", "log.level"},
 		{"not toml", "moniker = = 'a'", "parse"},
+		{"no body timeout", "moniker='a'\nmember='a'\n[api]\nbody_timeout='0s'\n", "api.body_timeout 0s"},
+		{"negative body rate", "moniker='a'\nmember='a'\n[api]\nmin_body_rate=-1\n", "api.min_body_rate -1"},
+		{"small headers", "moniker='a'\nmember='a'\n[api]\nmax_header_bytes=100\n", "api.max_header_bytes 100"},
+		{"no connections", "moniker='a'\nmember='a'\n[api]\nmax_connections=0\n", "api.max_connections 0"},
+		{"client over node", "moniker='a'\nmember='a'\n[api]\nmax_connections=10\nmax_client_connections=11\nmax_event_streams=5\nmax_anonymous_event_streams=1\n", "api.max_client_connections 11: want 1 to api.max_connections (10)"},
+		{"streams over connections", "moniker='a'\nmember='a'\n[api]\nmax_connections=10\nmax_client_connections=10\nmax_event_streams=11\n", "api.max_event_streams 11"},
+		{"anonymous over streams", "moniker='a'\nmember='a'\n[api]\nmax_event_streams=4\nmax_anonymous_event_streams=5\n", "api.max_anonymous_event_streams 5: want 0 to api.max_event_streams (4)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

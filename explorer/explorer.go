@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/evidenced/evidenced/api"
@@ -56,6 +57,11 @@ type Options struct {
 	// generated at" footer and of StaleAfter; nil means time.Now. Everything
 	// about the chain is shown in block time.
 	Now func() time.Time
+	// Streams caps the live streams (/explorer/live), which are all
+	// anonymous; a node shares it with its API. Nil means a cap of
+	// api.DefaultMaxStreams and api.DefaultMaxAnonymousStreams of the
+	// explorer's own.
+	Streams *api.Streams
 }
 
 // DefaultStaleAfter is the default Options.StaleAfter. Blocks, and so
@@ -74,6 +80,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Streams == nil {
+		o.Streams = api.NewStreams(api.DefaultMaxStreams, api.DefaultMaxAnonymousStreams, nil)
 	}
 	return o
 }
@@ -153,8 +162,9 @@ func newHandler(src Source, opts Options, fsys fs.FS) http.Handler {
 	return s.middleware(mux)
 }
 
-// middleware sets the security headers of every response, answers methods
-// other than GET and HEAD with 405, and turns a panic into a 500 page.
+// middleware sets the security headers of every response, answers paths
+// that are not canonical with 404 and methods other than GET and HEAD with
+// 405, and turns a panic into a 500 page.
 func (s *server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -175,6 +185,12 @@ func (s *server) middleware(next http.Handler) http.Handler {
 				s.newRequest(sw, r).fail(errors.New("panic"))
 			}
 		}()
+		// A path the mux would clean and redirect (//, /./, /../) names no
+		// page: 404, as the API answers.
+		if p := r.URL.EscapedPath(); api.CleanPath(p) != p {
+			s.newRequest(sw, r).fail(notFound("err.no_page", p))
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
 			rq := s.newRequest(sw, r)
@@ -267,6 +283,11 @@ func (rq *request) fail(err error) {
 	var pe *pageError
 	switch {
 	case errors.As(err, &pe):
+	case errors.Is(err, api.ErrTooManyStreams):
+		// The cap on live streams: come back later, on a new connection.
+		pe = &pageError{status: http.StatusServiceUnavailable, key: "err.unavailable"}
+		rq.w.Header().Set("Retry-After", strconv.Itoa(int(api.StreamRetryAfter/time.Second)))
+		rq.w.Header().Set("Connection", "close")
 	case unavailable(err):
 		pe = &pageError{status: http.StatusServiceUnavailable, key: "err.unavailable"}
 		rq.w.Header().Set("Retry-After", retryAfter)

@@ -58,6 +58,11 @@ func (s *server) live(rq *request) error {
 		}
 		after = h
 	}
+	release, err := s.opts.Streams.Acquire(true)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if after < 0 {
 		if err := s.withView(func(_ *ledger.View, height int64) error {
 			after = height
@@ -66,7 +71,7 @@ func (s *server) live(rq *request) error {
 			return err
 		}
 	}
-	err := api.ServeEvents(rq.w, rq.r, s.src, func(buf *bytes.Buffer) (bool, error) {
+	err = api.ServeEvents(rq.w, rq.r, s.src, func(buf *bytes.Buffer) (bool, error) {
 		err := s.withView(func(v *ledger.View, height int64) error {
 			var err error
 			after, err = liveEvents(buf, v, after, height)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/explorer"
 	"github.com/evidenced/evidenced/internal/testutil"
@@ -196,4 +197,37 @@ func TestLivePolls(t *testing.T) {
 		Commitment: ledgertest.Commitment("p")}))
 	ev, d := nextEvent(t, ctx, events)
 	wantBlock(t, ev, d, 1, 6, 7, 1)
+}
+
+// TestLiveStreamCap: the live streams count against the node's cap on
+// anonymous event streams; beyond it the stream is refused with a 503
+// page, Retry-After and the connection closed, and an ended stream frees
+// its place.
+func TestLiveStreamCap(t *testing.T) {
+	f := newFixture(t)
+	streams := api.NewStreams(4, 1, nil)
+	srv := httptest.NewServer(explorer.New(f.n, explorer.Options{Streams: streams}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	first, stop := context.WithCancel(ctx)
+	openLive(t, first, srv.URL+"/explorer/live", "")
+	resp, err := http.Get(srv.URL + "/explorer/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "5" || !resp.Close {
+		t.Fatalf("a second live stream: status %d, Retry-After %q, close %v; want 503, 5, true", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Close)
+	}
+	stop()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) { // polling interval
+		if all, _ := streams.Open(); all == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an ended live stream kept its place")
+		}
+	}
+	openLive(t, ctx, srv.URL+"/explorer/live", "")
 }

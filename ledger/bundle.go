@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"encoding/binary"
+
 	"golang.org/x/crypto/cryptobyte"
 )
 
@@ -23,6 +25,10 @@ const BundleFormat = 2
 // MaxBundleTxs is the most transactions one bundle may carry.
 const MaxBundleTxs = 4096
 
+// minBundleItem is the fewest bytes one transaction takes in a bundle: its
+// u32 length and its format byte.
+const minBundleItem = 4 + 1
+
 // TxBundle is the TxType reported in results for a bundle. It is not a body
 // type: no signed body carries it.
 const TxBundle TxType = 255
@@ -41,16 +47,26 @@ func EncodeBundle(txs [][]byte) ([]byte, error) {
 	if len(txs) > MaxBundleTxs {
 		return nil, reject(CodeTooLarge, "a bundle holds at most %d transactions, not %d: split it", MaxBundleTxs, len(txs))
 	}
-	var bb cryptobyte.Builder
-	bb.AddUint8(BundleFormat)
-	bb.AddUint16(uint16(len(txs)))
+	// One allocation of the exact size: a growing builder would allocate
+	// about ten times the bundle for a bundle of many small transactions.
+	size := 1 + 2
 	for i, tx := range txs {
 		if len(tx) == 0 || tx[0] != TxFormat {
 			return nil, malformed("bundle transaction %d is not a single format-%d transaction", i, TxFormat)
 		}
-		bb.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(tx) })
+		if uint64(len(tx)) > 1<<32-1 {
+			return nil, reject(CodeTooLarge, "bundle transaction %d is %d bytes, more than a u32 length can say", i, len(tx))
+		}
+		size += 4 + len(tx)
 	}
-	return bb.Bytes()
+	b := make([]byte, 0, size)
+	b = append(b, BundleFormat)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(txs)))
+	for _, tx := range txs {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(tx)))
+		b = append(b, tx...)
+	}
+	return b, nil
 }
 
 // DecodeBundle splits a bundle into its transactions' bytes (sub-slices of
@@ -71,6 +87,10 @@ func DecodeBundle(b []byte) ([][]byte, error) {
 	}
 	if n > MaxBundleTxs {
 		return nil, reject(CodeTooLarge, "bundle holds %d transactions, at most %d are allowed", n, MaxBundleTxs)
+	}
+	// Check the input can hold n transactions before allocating for them.
+	if len(s) < int(n)*minBundleItem {
+		return nil, reject(CodeMalformed, "bundle of %d transactions is truncated (%d bytes left, each takes at least %d)", n, len(s), minBundleItem)
 	}
 	txs := make([][]byte, n)
 	for i := range txs {

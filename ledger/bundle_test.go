@@ -9,6 +9,7 @@ import (
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/ledger/ledgertest"
 )
 
 func TestBundleAppliesEachInnerTx(t *testing.T) {
@@ -130,6 +131,33 @@ func TestDecodeBundleRejects(t *testing.T) {
 	}
 	// Apply turns a malformed bundle into a rejection, not an error.
 	wantCode(t, f.one(good[:len(good)-1]), ledger.CodeMalformed)
+}
+
+// TestOverclaimingBundleCostsLittle (finding F6): decoders check that the
+// bytes hold what a count claims before allocating for it. A bundle header
+// claiming 4,096 transactions in 3 bytes, and a 348 KB bundle of batches
+// each claiming 10,000 records (which once cost about 190 MB), are refused
+// for a few bytes per byte of input.
+func TestOverclaimingBundleCostsLittle(t *testing.T) {
+	f := newFixture(t)
+	header := []byte{ledger.BundleFormat, ledger.MaxBundleTxs >> 8, ledger.MaxBundleTxs & 0xff}
+	if n := allocated(4<<10, func() { _, _ = ledger.DecodeBundle(header) }); n > 4<<10 {
+		t.Errorf("DecodeBundle of a 3-byte header claiming %d transactions allocated %d bytes, want < 4 KiB", ledger.MaxBundleTxs, n)
+	}
+	b := ledgertest.OverclaimingBundle(chainID, f.a.Key("bank-a").Public().ID(), f.now)
+	var res ledger.TxResult
+	var err error
+	n := allocated(4<<20, func() { res, err = f.l.Check(f.st, b, f.now) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Check of a %d-byte bundle of %d batches each claiming %d records: %d bytes allocated", len(b), ledger.MaxBundleTxs, ledger.MaxBatchRecords, n)
+	if n > 4<<20 {
+		t.Errorf("Check allocated %d bytes for a %d-byte bundle, want < 4 MiB", n, len(b))
+	}
+	if res.Code != ledger.CodeBundleRejected || len(res.Inner) != ledger.MaxBundleTxs || res.Inner[0].Code != ledger.CodeMalformed {
+		t.Fatalf("Check = %s with %d inner results, want bundle_rejected with %d malformed ones", res.Code, len(res.Inner), ledger.MaxBundleTxs)
+	}
 }
 
 func FuzzDecodeBundle(f *testing.F) {

@@ -20,6 +20,8 @@ import (
 	"github.com/cometbft/cometbft/statesync"
 
 	"github.com/evidenced/evidenced/abci"
+	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/internal/httplimit"
 	"github.com/evidenced/evidenced/ledger"
 )
 
@@ -39,6 +41,8 @@ type metrics struct {
 	// each one's deliveries, failures and outbox.
 	webhookDelivered prometheus.Counter
 	webhookFailed    prometheus.Counter
+
+	refused *prometheus.CounterVec // HTTP clients refused for a bound, by reason
 }
 
 func newMetrics(n *Node) *metrics {
@@ -69,11 +73,38 @@ func newMetrics(n *Node) *metrics {
 		Help: "Webhook deliveries the receivers took, over every subscription (per subscription in GET /v1/webhooks)."})
 	m.webhookFailed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "evidenced", Name: "webhook_failures_total",
 		Help: "Webhook delivery attempts that failed (retried), over every subscription (per subscription in GET /v1/webhooks)."})
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "http_refused_total",
+		Help: "HTTP clients refused for a bound: a connection over the node's cap (connections) or its address's (client_connections), " +
+			"an event stream over the cap on streams (event_streams) or on anonymous ones (anonymous_event_streams), a request body cut for its pace (slow_body)."},
+		[]string{"reason"})
+	// Every reason shows, at 0 until it happens: the bounds of the HTTP
+	// server (docs/ARCHITECTURE.md, "Load limits").
+	for _, r := range []string{httplimit.RefusedConnections, httplimit.RefusedClientConnections, httplimit.RefusedSlowBody,
+		api.RefusedStreams, api.RefusedAnonymousStreams} {
+		m.refused.WithLabelValues(r)
+	}
+	conns := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "http_connections",
+		Help: "Open connections to the HTTP server (API, explorer, metrics)."},
+		func() float64 {
+			if l := n.conns.Load(); l != nil {
+				return float64(l.Open())
+			}
+			return 0
+		})
+	streams := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "event_streams",
+		Help: "Server-Sent Events streams served now (GET /v1/events and /explorer/live)."},
+		func() float64 { all, _ := n.streams.Open(); return float64(all) })
+	anonymous := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "anonymous_event_streams",
+		Help: "Server-Sent Events streams served now to requests without a valid bearer token."},
+		func() float64 { _, anon := n.streams.Open(); return float64(anon) })
 	// Go and process metrics come with Prometheus's default registry.
 	m.reg.MustRegister(m.records, m.entries, m.height, m.verify, m.rejected, m.committed, lag, blobs,
-		webhookOutbox, m.webhookDelivered, m.webhookFailed)
+		webhookOutbox, m.webhookDelivered, m.webhookFailed, m.refused, conns, streams, anonymous)
 	return m
 }
+
+// refuse counts a client refused for a bound of the HTTP server.
+func (m *metrics) refuse(reason string) { m.refused.WithLabelValues(reason).Inc() }
 
 // blobUsage reports the originals store's size and count from one walk of
 // the store per scrape.

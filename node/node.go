@@ -15,7 +15,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cmtnode "github.com/cometbft/cometbft/node"
@@ -28,6 +30,7 @@ import (
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/blob/exchange"
 	"github.com/evidenced/evidenced/explorer"
+	"github.com/evidenced/evidenced/internal/httplimit"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/originals"
 )
@@ -50,6 +53,11 @@ type Node struct {
 	checking chan struct{}
 	http     *http.Server
 	ln       net.Listener
+	// conns is the HTTP server's listener, with its caps on connections
+	// (set by Start; read by the metrics); streams caps the event streams
+	// of the API and the explorer.
+	conns    atomic.Pointer[httplimit.Listener]
+	streams  *api.Streams
 	started  bool
 	bg       sync.WaitGroup // webhook loops
 	stopping chan struct{}  // closed by Stop
@@ -87,6 +95,7 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		return nil, err
 	}
 	n.metrics = newMetrics(n)
+	n.streams = api.NewStreams(cfg.API.MaxEventStreams, cfg.API.MaxAnonymousEventStreams, n.metrics.refuse)
 	n.app = abci.New(h.DB, abci.Options{
 		OnVerify:        func(d time.Duration) { n.metrics.verify.Observe(d.Seconds()) },
 		Logger:          logger,
@@ -124,23 +133,52 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		MaxBodyBytes: cfg.API.MaxBodyBytes,
 		DefaultWait:  time.Duration(cfg.API.CommitTimeout),
 		Tokens:       h.Tokens,
+		Streams:      n.streams,
 	}
 	if key := h.ClientKey; key != nil {
 		apiOpts.Signer = func(_ context.Context, b *ledger.Body) ([]byte, error) { return ledger.SignTx(key, rand.Reader, b) }
 	}
+	apiH := api.New(&backend{n: n}, apiOpts)
+	explorerH := explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer"), Streams: n.streams})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", n.metrics.handler())
-	mux.Handle("/explorer/", explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer")}))
+	mux.Handle("/explorer/", explorerH)
 	mux.Handle("GET /{$}", http.RedirectHandler("/explorer/", http.StatusFound))
-	mux.Handle("/", api.New(&backend{n: n}, apiOpts))
+	mux.Handle("/", apiH)
+	// The bounds of api.* in evidenced.toml (ARCHITECTURE.md, "Load
+	// limits"): the listener's caps on connections are set up in Start.
+	// ReadTimeout and WriteTimeout stay unset: both are absolute, and would
+	// cut event streams, uploads and downloads of originals; the handler
+	// sets paced deadlines instead.
 	n.http = &http.Server{
-		Addr:              cfg.API.Listen,
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		Addr: cfg.API.Listen,
+		Handler: httplimit.Handler(canonicalPaths(mux, explorerH, apiH), httplimit.Timeouts{
+			Body: time.Duration(cfg.API.BodyTimeout), MinBodyRate: cfg.API.MinBodyRate,
+			Write: time.Duration(cfg.API.WriteTimeout), OnRefuse: n.metrics.refuse,
+		}),
+		ReadHeaderTimeout: time.Duration(cfg.API.ReadHeaderTimeout),
+		IdleTimeout:       time.Duration(cfg.API.IdleTimeout),
+		MaxHeaderBytes:    cfg.API.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	return n, nil
+}
+
+// canonicalPaths serves mux, except that a request whose path mux would
+// clean and redirect (//, /./, /../: a 307 to another resource) goes to
+// the part of the server its path starts in, which answers 404 in its own
+// shape: explorer for /explorer/..., the API's JSON error for the rest.
+func canonicalPaths(mux, explorerH, apiH http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.EscapedPath(); {
+		case api.CleanPath(p) == p:
+			mux.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/explorer/"):
+			explorerH.ServeHTTP(w, r)
+		default:
+			apiH.ServeHTTP(w, r)
+		}
+	})
 }
 
 // wireOriginals builds the originals service and, with originals.listen,
@@ -199,11 +237,16 @@ func (n *Node) wireOriginals() error {
 // API.
 func (n *Node) Start() error {
 	cfg := n.home.Config
-	ln, err := net.Listen("tcp", cfg.API.Listen)
+	inner, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("listen for the HTTP API on %s: %w (is another node using the port?)", cfg.API.Listen, err)
 	}
+	ln := httplimit.NewListener(inner, httplimit.ListenerConfig{
+		MaxConns: cfg.API.MaxConnections, MaxClientConns: cfg.API.MaxClientConnections,
+		RetryAfter: api.DefaultRetryAfter, OnRefuse: n.metrics.refuse,
+	})
 	n.ln = ln
+	n.conns.Store(ln)
 	// Before consensus: commits queue replication from the first block.
 	if err := n.originals.Start(); err != nil {
 		ln.Close()

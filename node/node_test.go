@@ -131,7 +131,9 @@ func TestSingleNodeSubmitAndRestart(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{"evidenced_records_committed_total 4", "evidenced_entries_committed_total 4",
-		"evidenced_blob_store_originals 0", "evidenced_checkpoint_lag_blocks ", "evidenced_signature_verify_seconds_count "} {
+		"evidenced_blob_store_originals 0", "evidenced_checkpoint_lag_blocks ", "evidenced_signature_verify_seconds_count ",
+		`evidenced_http_refused_total{reason="client_connections"} 0`, `evidenced_http_refused_total{reason="slow_body"} 0`,
+		`evidenced_http_refused_total{reason="anonymous_event_streams"} 0`, "evidenced_http_connections ", "evidenced_event_streams 0"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET /metrics has no %q (status %d)", want, resp.StatusCode)
 		}

@@ -10,8 +10,10 @@
   }
   var KEEP_BLOCKS = 20;
   var KEEP_CHECKPOINTS = 10;
+  // A stream the node refused (503: it serves its most live streams) is
+  // closed for good by the browser: open another this much later.
+  var RETRY_MS = 30000;
   var status = document.getElementById("live-status");
-  var after = summary.getAttribute("data-height") || "";
 
   function setState(on) {
     if (!status) {
@@ -129,10 +131,20 @@
     }
   }
 
-  var url = "/explorer/live" + (after ? "?after=" + encodeURIComponent(after) : "");
-  var source = new EventSource(url);
-  source.addEventListener("open", function () { setState(true); });
-  source.addEventListener("error", function () { setState(false); });
-  source.addEventListener("block", onBlock);
-  source.addEventListener("checkpoint", onCheckpoint);
+  // follow opens the stream after the last block shown.
+  function follow() {
+    var after = summary.getAttribute("data-height") || "";
+    var url = "/explorer/live" + (after ? "?after=" + encodeURIComponent(after) : "");
+    var source = new EventSource(url);
+    source.addEventListener("open", function () { setState(true); });
+    source.addEventListener("error", function () {
+      setState(false);
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(follow, RETRY_MS);
+      }
+    });
+    source.addEventListener("block", onBlock);
+    source.addEventListener("checkpoint", onCheckpoint);
+  }
+  follow();
 })();

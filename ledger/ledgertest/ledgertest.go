@@ -5,6 +5,7 @@ package ledgertest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sort"
@@ -163,6 +164,35 @@ func (a *Alliance) Batch(key *crypto.PrivateKey, t int64, recs []ledger.Record) 
 func (a *Alliance) Attest(key *crypto.PrivateKey, t int64, statement string, targets ...ledger.RecordRef) []byte {
 	return a.Sign(key, &ledger.Body{ChainID: a.ChainID, Time: t,
 		Payload: &ledger.Attestation{Statement: statement, Targets: targets}})
+}
+
+// OverclaimingBundle returns a bundle of ledger.MaxBundleTxs batch
+// transactions of chain chainID by signer at time t, each of whose bodies
+// claims ledger.MaxBatchRecords records and holds none (a 1-byte stand-in
+// signature follows): 348,163 bytes that a decoder allocating what the
+// counts claim before checking the bytes would turn into gigabytes. Every
+// inner transaction is malformed.
+func OverclaimingBundle(chainID string, signer crypto.KeyID, t int64) []byte {
+	inner := make([][]byte, ledger.MaxBundleTxs)
+	for i := range inner {
+		body := []byte{byte(len(ledger.TxDomain))}
+		body = append(body, ledger.TxDomain...)
+		body = append(body, byte(len(chainID)))
+		body = append(body, chainID...)
+		body = append(body, byte(ledger.TxBatch))
+		body = append(body, signer[:]...)
+		body = binary.BigEndian.AppendUint64(body, uint64(t+int64(i))) // each its own tx id
+		body = binary.BigEndian.AppendUint16(body, ledger.MaxBatchRecords)
+		tx := []byte{ledger.TxFormat}
+		tx = binary.BigEndian.AppendUint32(tx, uint32(len(body)))
+		tx = append(tx, body...)
+		inner[i] = append(tx, 1, 0x30) // u8-prefixed signature: one byte
+	}
+	b, err := ledger.EncodeBundle(inner)
+	if err != nil {
+		panic("ledgertest: encode bundle: " + err.Error())
+	}
+	return b
 }
 
 // Sign encodes and signs b with key; it panics if b is invalid (a bug in the test).
