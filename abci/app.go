@@ -360,7 +360,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.RequestFinalizeBlo
 	for i, r := range out.Results {
 		results[i] = execResult(r)
 	}
-	return &abcitypes.ResponseFinalizeBlock{TxResults: results, AppHash: out.AppHash[:]}, nil
+	// A roster version that took effect in this block changes the
+	// validators from two blocks on (ABCI: updates in block H apply to
+	// H+2), when the ledger's checkpoints expect its signatures.
+	var updates []abcitypes.ValidatorUpdate
+	for _, u := range out.ValidatorUpdates {
+		updates = append(updates, abcitypes.Ed25519ValidatorUpdate(u.PubKey, int64(u.Power)))
+	}
+	if len(updates) > 0 {
+		a.log.Info("roster version in force: validator set changes", "height", req.Height, "updates", len(updates), "from_height", req.Height+2)
+	}
+	return &abcitypes.ResponseFinalizeBlock{TxResults: results, AppHash: out.AppHash[:], ValidatorUpdates: updates}, nil
 }
 
 // Commit writes the staged block atomically.

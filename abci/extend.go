@@ -23,12 +23,14 @@ func (a *App) ExtendVote(_ context.Context, req *abcitypes.RequestExtendVote) (*
 		return &abcitypes.ResponseExtendVote{}, nil
 	}
 	var text []byte
-	var m *ledger.MemberInfo
-	var merr error
+	var signers *ledger.RosterVersionInfo
 	err := a.db.Read(func(r ledger.Reader, _ int64) (err error) {
 		v := ledger.NewView(r)
-		text, err = v.CheckpointText(req.Height - 1)
-		m, merr = v.Member(a.member)
+		if text, err = v.CheckpointText(req.Height - 1); err != nil {
+			return err
+		}
+		// The validators of this height sign: the roster version in force.
+		signers, err = v.RosterAt(req.Height)
 		return err
 	})
 	if err != nil {
@@ -38,7 +40,7 @@ func (a *App) ExtendVote(_ context.Context, req *abcitypes.RequestExtendVote) (*
 	// CometBFT checks its own extension with VerifyVoteExtension and halts
 	// the node if that fails, so a key the roster does not hold must not
 	// sign: the vote goes out without a checkpoint signature instead.
-	if merr != nil || m.Power == 0 || !m.Keys[0].Equal(a.memberKey.Public()) {
+	if m := signers.Seat(a.member); m == nil || m.Power == 0 || !m.Keys[0].Equal(a.memberKey.Public()) {
 		if !a.keyWarned.Swap(true) {
 			a.log.Warn("not co-signing checkpoints: this node's member key is not the roster's voting member key for "+a.member+"; the other members would reject its signatures",
 				"height", req.Height-1, "key_id", a.memberKey.Public().ID().Short())
@@ -83,12 +85,13 @@ func (a *App) verifiedExtension(v *ledger.View, h int64, b []byte) (*ledger.Vote
 	if int64(ext.Height) != h {
 		return nil, 0, fmt.Errorf("extension signs height %d, want %d", ext.Height, h)
 	}
-	m, err := v.Member(ext.Member)
+	signers, err := v.RosterSigning(h)
 	if err != nil {
-		return nil, 0, fmt.Errorf("extension by %s: %w", ext.Member, err)
+		return nil, 0, err
 	}
-	if m.Power == 0 {
-		return nil, 0, fmt.Errorf("extension by %s, who has no voting power", ext.Member)
+	m := signers.Seat(ext.Member)
+	if m == nil || m.Power == 0 {
+		return nil, 0, fmt.Errorf("extension by %s, who has no voting power in roster version %d, which signs the checkpoint of height %d", ext.Member, signers.Version, h)
 	}
 	text, err := v.CheckpointText(h)
 	if err != nil {
@@ -130,10 +133,11 @@ func (a *App) checkpointTxOn(v *ledger.View, height int64, votes []abcitypes.Ext
 	if last, err := v.LatestCheckpoint(); err == nil && cp.Size <= last.Checkpoint.Size {
 		return nil, nil
 	}
-	total, err := v.TotalPower()
+	signers, err := v.RosterSigning(target)
 	if err != nil {
 		return nil, err
 	}
+	total := signers.TotalPower()
 	var sigs []ledger.MemberSignature
 	var power uint64
 	seen := map[string]bool{}

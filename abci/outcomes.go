@@ -77,5 +77,6 @@ func (c *outcomeCache) forget(height int64) {
 // only the results of what was dropped go. kept[i] is the tx whose result
 // is results[i].
 func keptOutcome(all *ledger.Outcome, keptResults []ledger.TxResult) *ledger.Outcome {
-	return &ledger.Outcome{Results: keptResults, Changes: all.Changes, AppHash: all.AppHash, LogSize: all.LogSize, LogRoot: all.LogRoot}
+	return &ledger.Outcome{Results: keptResults, Changes: all.Changes, AppHash: all.AppHash, LogSize: all.LogSize, LogRoot: all.LogRoot,
+		ValidatorUpdates: all.ValidatorUpdates}
 }

@@ -2,9 +2,13 @@ package ledger
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,6 +103,9 @@ type Outcome struct {
 	AppHash crypto.Hash
 	LogSize uint64
 	LogRoot crypto.Hash
+	// ValidatorUpdates change the consensus engine's validators: a roster
+	// version took effect in the block (sorted by key; 0 power removes).
+	ValidatorUpdates []ValidatorUpdate
 }
 
 // ErrNotInitialized is returned by Apply and Check before InitChain has been
@@ -157,6 +164,19 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 	for i, m := range members {
 		s.set(keyNode(nodes[i]), encodeNodeMember(m.Name))
 	}
+	// The genesis roster is roster version 0, in force from the start.
+	v0 := &rosterVersion{Version: 0}
+	for i, m := range members {
+		st := Seat{Member: *m, Node: nodes[i]}
+		if m.Power > 0 {
+			st.Validator, _ = hex.DecodeString(g.State.Members[i].Validator) // checked by members
+		}
+		v0.Seats = append(v0.Seats, st)
+	}
+	slices.SortFunc(v0.Seats, func(a, b Seat) int { return strings.Compare(a.Name, b.Name) })
+	s.putVersion(v0)
+	s.setVersionNumber(prefixLatestVersion, 0)
+	s.setVersionNumber(prefixCurrentVersion, 0)
 	var total uint64
 	for _, m := range members {
 		total += m.Power
@@ -172,6 +192,7 @@ func (s *state) close(out *Outcome) (*Outcome, error) {
 		return nil, err
 	}
 	out.Changes = changes
+	out.ValidatorUpdates = s.validatorUpdates
 	out.LogSize = s.meta.Size
 	out.LogRoot = s.meta.Root
 	out.AppHash = s.meta.AppHash()
@@ -259,7 +280,7 @@ func (l *Ledger) Check(r Reader, txBytes []byte, now int64) (TxResult, error) {
 	if p.bundle == nil {
 		return l.applyTx(s, Block{Time: now}, txBytes, p, false)
 	}
-	s.checkedTxs, s.checkedChains = map[crypto.Hash]bool{}, map[string]bool{}
+	s.checkedTxs, s.checkedChains, s.checkedVotes = map[crypto.Hash]bool{}, map[string]bool{}, map[voteKey]bool{}
 	res, err := l.applyBundle(s, Block{Time: now}, txBytes, p, false)
 	if err != nil {
 		return res, err
@@ -413,6 +434,16 @@ type txContext struct {
 	checkpointSize uint64 // a checkpoint's tree size, from check to stage
 }
 
+// height is the height of the block the transaction is in; for a check
+// outside a block (mempool), beyond every height, so that what is in force
+// now applies.
+func (c *txContext) height() int64 {
+	if c.Block.Height == 0 && !c.Staging {
+		return math.MaxInt64
+	}
+	return c.Block.Height
+}
+
 // applyTx validates one prepared transaction against the staged state and,
 // if it is accepted and stage is set, stages its effects. The checks every
 // transaction goes through come first, in this order: chain id, origin,
@@ -437,6 +468,8 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 	switch info.Origin {
 	case OriginGenesis:
 		return rej(reject(CodeGenesisOnly, "%s transactions are only valid in genesis", info.Name))
+	case OriginLedger:
+		return rej(reject(CodeLedgerOnly, "%s entries are written by the ledger itself, never submitted", info.Name))
 	case OriginProposer:
 		if !stage {
 			return rej(reject(CodeProposerOnly, "%s transactions are built by block proposers from vote extensions", info.Name))
@@ -468,11 +501,12 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 	if s.checkedTxs[res.ID] {
 		return rej(reject(CodeDuplicate, "tx %s appears earlier in the same bundle", res.ID))
 	}
-	sg := p.sg
-	if sg == nil {
-		if sg, err = s.signer(body.Signer); err != nil {
-			return res, err
-		}
+	// Look the key up again: a roster version that took effect earlier in
+	// this block may have removed or added it since prepare read it (the
+	// lookup is cached, so this is the same *signer when nothing changed).
+	sg, err := s.signer(body.Signer)
+	if err != nil {
+		return res, err
 	}
 	if sg == nil {
 		return rej(reject(CodeUnknownKey, "signer key %s is not registered", body.Signer.Short()))

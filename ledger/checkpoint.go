@@ -321,18 +321,18 @@ func (c *CosignedCheckpoint) check(x *txContext) (*RejectError, error) {
 	} else if ok && size <= last {
 		return reject(CodeCheckpoint, "checkpoint of tree size %d does not extend the last trusted one (size %d)", size, last), nil
 	}
-	total, err := s.totalPower()
+	// The validators of block Height+1 signed it in their votes: the
+	// roster version in force at that height.
+	signers, err := s.versionAt(int64(c.Height) + 1)
 	if err != nil {
 		return nil, err
 	}
+	total := signers.totalPower()
 	var power uint64
 	for _, sg := range c.Signatures {
-		m, err := s.member(sg.Member)
-		if err != nil {
-			return nil, err
-		}
+		m := signers.seat(sg.Member)
 		if m == nil || m.Power == 0 {
-			return reject(CodeCheckpoint, "signer %s is not a voting member", sg.Member), nil
+			return reject(CodeCheckpoint, "signer %s is not a voting member of roster version %d, which signs this checkpoint", sg.Member, signers.Version), nil
 		}
 		if err := x.l.verify(m.Keys[0], text, sg.Signature); err != nil {
 			return reject(CodeCheckpoint, "signature of %s does not verify: %v", sg.Member, err), nil
@@ -347,13 +347,46 @@ func (c *CosignedCheckpoint) check(x *txContext) (*RejectError, error) {
 }
 
 // stage records the trusted checkpoint: its signatures, the latest trusted
-// checkpoint, and the by-size index receipts look it up by.
+// checkpoint, and the by-size index receipts look it up by. When its tree
+// holds the roster entry of the next pending roster version, its signers
+// (the version in force) have attested that version, which takes effect:
+// the ledger's members and keys are its from this block on, and the
+// consensus engine's validators from two blocks on.
 func (c *CosignedCheckpoint) stage(x *txContext) error {
 	s, size := x.s, x.checkpointSize
 	s.checkpointSeen = true
 	s.set(keyU64(prefixCheckpoint, c.Height), encodeSignatures(c.Signatures))
 	s.set(key1(prefixLatestCheckpoint), binary.BigEndian.AppendUint64(u64(c.Height), size))
 	s.set(binary.BigEndian.AppendUint64(keyU64(prefixCheckpointBySize, size), c.Height), nil)
+	cur, err := s.versionNumber(prefixCurrentVersion)
+	if err != nil {
+		return err
+	}
+	latest, err := s.versionNumber(prefixLatestVersion)
+	if err != nil || latest == cur {
+		return err
+	}
+	next, err := s.version(cur + 1)
+	if err != nil {
+		return err
+	}
+	signers, err := s.versionAt(int64(c.Height) + 1)
+	if err != nil {
+		return err
+	}
+	// One version at a time, each attested by the one before it.
+	if next.Entry >= size || signers.Version != cur {
+		return nil
+	}
+	prev, err := s.version(cur)
+	if err != nil {
+		return err
+	}
+	updates, err := s.takeEffect(prev, next, x.Block.Height+2, c.Height)
+	if err != nil {
+		return err
+	}
+	s.validatorUpdates = append(s.validatorUpdates, updates...)
 	return nil
 }
 

@@ -36,6 +36,16 @@ const (
 	CodeUnknownMember    Code = 22 // the grantee is not another member of the alliance
 	CodeGrantScope       Code = 23 // a chain grant does not match the chain's records with originals
 	CodeNoGrant          Code = 24 // no live grant covers this (revoked, expired, not the grantee's, or none)
+	CodeNotVoting        Code = 25 // the voter's member has no voting power in the roster that decides the proposal
+	CodeUnknownProposal  Code = 26 // the vote names an entry that holds no proposal
+	CodeProposalClosed   Code = 27 // the proposal was already decided, or its deadline height has passed
+	CodeAlreadyVoted     Code = 28 // the member already voted on this proposal
+	CodeDuplicateMember  Code = 29 // a member of that name is already on the roster
+	CodeDuplicateKey     Code = 30 // a key, validator key or node id in the change is already registered, now or before
+	CodeNoQuorum         Code = 31 // the change would leave the alliance without voting power
+	CodeNotMember        Code = 32 // the change names a member, or a key of a member, that the roster does not have
+	CodeLedgerOnly       Code = 33 // the transaction type is written by the ledger itself, never submitted
+	CodeBadDeadline      Code = 34 // the proposal's deadline is not a height ahead within the allowed window
 )
 
 // codeInfo is one row of the code table.
@@ -70,6 +80,16 @@ var codeTable = [...]codeInfo{
 	CodeUnknownMember:    {"unknown_member", "the grantee is not another member of the alliance", "name a member listed by `evidenced members`, other than yourself"},
 	CodeGrantScope:       {"grant_scope", "a chain grant does not match the chain's records with originals", "carry one wrapped key for every record of the chain that has an original, and only those"},
 	CodeNoGrant:          {"no_grant", "no live grant covers this (revoked, expired, not the grantee's, or none)", "ask the record's owner for a grant, and name it"},
+	CodeNotVoting:        {"not_voting", "the voter's member has no voting power in the roster that decides the proposal", "only members with voting power vote; others may propose"},
+	CodeUnknownProposal:  {"unknown_proposal", "the vote names an entry that holds no proposal", "vote on a proposal's entry index, as `evidenced proposals` lists them"},
+	CodeProposalClosed:   {"proposal_closed", "the proposal was already decided, or its deadline height has passed", "propose the change again, with a later deadline"},
+	CodeAlreadyVoted:     {"already_voted", "the member already voted on this proposal", "nothing to do: a member votes once on a proposal"},
+	CodeDuplicateMember:  {"duplicate_member", "a member of that name is already on the roster", "choose another name for the new member"},
+	CodeDuplicateKey:     {"duplicate_key", "a key, validator key or node id in the change is already registered, now or before", "make new keys for the member (evidenced keys generate); a key is never registered twice"},
+	CodeNoQuorum:         {"no_quorum", "the change would leave the alliance without voting power", "keep at least one member with voting power: add or empower one first"},
+	CodeNotMember:        {"not_member", "the change names a member, or a key of a member, that the roster does not have", "name a current member (`evidenced members`) and one of its keys"},
+	CodeLedgerOnly:       {"ledger_only", "the transaction type is written by the ledger itself, never submitted", "do not submit roster entries: a proposal that passes makes one"},
+	CodeBadDeadline:      {"bad_deadline", "the proposal's deadline is not a height ahead within the allowed window", "give a deadline height after the current one and within a million blocks of it"},
 	CodeProposerOnly:     {"proposer_only", "the transaction type is put in blocks by proposers, not submitted", "do not submit checkpoint transactions; validators co-sign checkpoints automatically"},
 }
 

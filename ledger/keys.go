@@ -18,6 +18,11 @@ import "encoding/binary"
 //	'M' ‖ name                        → member record
 //	'K' ‖ key id                      → member name
 //	'N' ‖ node id (20 bytes)          → u8-prefixed member name (its consensus node)
+//	'V' ‖ version u32                 → roster version (roster_versions.go)
+//	'U', 'Q'                          → version u32: the newest roster version; the one in force
+//	'J' ‖ key id                      → u8-prefixed member name (every key ever registered)
+//	'G' ‖ proposal entry u64          → proposal record (tx_propose.go)
+//	'Y' ‖ proposal u64 ‖ u8-prefixed member → u8 decision ‖ u64 vote entry
 //	'C' ‖ chain id                    → evidence-chain head
 //	'S' ‖ u8 len ‖ chain id ‖ step u32 → RecordRef (entry u64 ‖ pos u16)
 //	'c' ‖ commitment ‖ entry u64 ‖ pos u16 → empty
@@ -53,6 +58,12 @@ const (
 	prefixGrantOf          = 'r' // 'r' ‖ u8-prefixed grantee ‖ record ref ‖ grant entry u64 → empty
 	prefixCustody          = 'A' // 'A' ‖ record ref ‖ entry u64 → empty (query index: grants and accesses of a record)
 	prefixCipher           = 'x' // 'x' ‖ cipher address ‖ record ref → empty (query index: records of a kept original)
+	prefixVersion          = 'V' // 'V' ‖ version u32 → roster version
+	prefixLatestVersion    = 'U' // 'U' → version u32: the newest roster version, pending or in force
+	prefixCurrentVersion   = 'Q' // 'Q' → version u32: the roster version in force
+	prefixEverKey          = 'J' // 'J' ‖ key id → u8-prefixed member name: every key ever registered
+	prefixProposal         = 'G' // 'G' ‖ proposal entry u64 → proposal record
+	prefixVote             = 'Y' // 'Y' ‖ proposal entry u64 ‖ u8-prefixed member → vote record
 )
 
 // consensusKey reports whether a key belongs to consensus state hashed into
@@ -61,7 +72,8 @@ func consensusKey(k []byte) bool {
 	switch k[0] {
 	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixNode, prefixChain, prefixStep,
 		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower, prefixRecords,
-		prefixGrant, prefixGrantOf:
+		prefixGrant, prefixGrantOf, prefixVersion, prefixLatestVersion, prefixCurrentVersion, prefixEverKey,
+		prefixProposal, prefixVote:
 		return true
 	}
 	return false

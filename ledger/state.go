@@ -167,6 +167,7 @@ func decodeChainHead(v []byte) (*chainHead, error) {
 type state struct {
 	r       Reader
 	writes  map[string][]byte
+	deleted map[string]bool // keys removed in this block (never also in writes)
 	params  *Params
 	meta    logMeta
 	signers map[crypto.KeyID]*signer // read-through cache of 'K' (keys never change inside a block)
@@ -179,10 +180,15 @@ type state struct {
 	// inner transactions would have staged.
 	checkedTxs    map[crypto.Hash]bool
 	checkedChains map[string]bool
+	checkedVotes  map[voteKey]bool
+
+	// validatorUpdates are the consensus engine's validator changes of a
+	// roster version that took effect in this block.
+	validatorUpdates []ValidatorUpdate
 }
 
 func newState(r Reader) *state {
-	return &state{r: r, writes: map[string][]byte{}, signers: map[crypto.KeyID]*signer{}}
+	return &state{r: r, writes: map[string][]byte{}, deleted: map[string]bool{}, signers: map[crypto.KeyID]*signer{}}
 }
 
 // load reads the params and log meta. ok is false on a chain not yet
@@ -210,6 +216,9 @@ func (s *state) get(k []byte) ([]byte, bool, error) {
 	if v, ok := s.writes[string(k)]; ok {
 		return v, true, nil
 	}
+	if s.deleted[string(k)] {
+		return nil, false, nil
+	}
 	v, found, err := s.r.Get(k)
 	if err != nil {
 		return nil, false, fmt.Errorf("read state key %q: %w", k, err)
@@ -222,7 +231,16 @@ func (s *state) has(k []byte) (bool, error) {
 	return found, err
 }
 
-func (s *state) set(k, v []byte) { s.writes[string(k)] = v }
+func (s *state) set(k, v []byte) {
+	s.writes[string(k)] = v
+	delete(s.deleted, string(k))
+}
+
+// del removes key k.
+func (s *state) del(k []byte) {
+	delete(s.writes, string(k))
+	s.deleted[string(k)] = true
+}
 
 // ReadHashes implements merkle.HashReader over staged and committed hashes.
 func (s *state) ReadHashes(indexes []int64) ([][]byte, error) {
@@ -300,11 +318,18 @@ func (s *state) chainHead(chain string) (*chainHead, error) {
 	return decodeChainHead(v)
 }
 
+// deletedLen stands for the value length of a removed key in the state
+// digest: no value can be that long.
+const deletedLen = 0xFFFFFFFF
+
 // finish closes the block: it folds the consensus-state changes into the
 // state digest, computes the log root and returns the sorted change set.
 func (s *state) finish() ([]KV, error) {
-	keys := make([]string, 0, len(s.writes)+1)
+	keys := make([]string, 0, len(s.writes)+len(s.deleted)+1)
 	for k := range s.writes {
+		keys = append(keys, k)
+	}
+	for k := range s.deleted {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
@@ -321,6 +346,9 @@ func (s *state) finish() ([]KV, error) {
 		var hdr [8]byte
 		binary.BigEndian.PutUint32(hdr[:4], uint32(len(k)))
 		binary.BigEndian.PutUint32(hdr[4:], uint32(len(v)))
+		if s.deleted[k] {
+			binary.BigEndian.PutUint32(hdr[4:], deletedLen) // no value follows
+		}
 		d.Write(hdr[:])
 		d.Write([]byte(k))
 		d.Write(v)
@@ -340,7 +368,7 @@ func (s *state) finish() ([]KV, error) {
 	}
 	out := make([]KV, len(keys))
 	for i, k := range keys {
-		out[i] = KV{Key: []byte(k), Value: s.writes[k]}
+		out[i] = KV{Key: []byte(k), Value: s.writes[k], Delete: s.deleted[k]}
 	}
 	return out, nil
 }

@@ -195,11 +195,7 @@ func (m *Member) stage(c *txContext) error {
 	rec := &memberRecord{Name: m.Name, Role: m.Role, Power: m.Power, Entry: c.Index, Keys: m.Keys, Peer: m.Peer, Addrs: m.Addrs}
 	s.set(keyString8(prefixMember, m.Name), rec.encode())
 	for _, k := range m.Keys {
-		kid := k.ID()
-		var b cryptobyte.Builder
-		addString8(&b, m.Name)
-		b.AddBytes(k.Bytes())
-		s.set(keyBytes(prefixKey, kid[:]), b.BytesOrPanic())
+		s.setKey(m.Name, k)
 	}
 	return nil
 }

@@ -14,14 +14,17 @@ type TxType uint8
 // Transaction types. Each has one file that owns its payload (tx_*.go, and
 // checkpoint.go for TxCheckpoint) and one row in txTypes below.
 const (
-	TxEvidence   TxType = 1 // one evidence record, signed by a bank key
-	TxBatch      TxType = 2 // many evidence records under one signature
-	TxAttest     TxType = 3 // an attestation by a notary, arbitration centre or court
-	TxRegister   TxType = 4 // a member registration; valid only in the genesis roster
-	TxCheckpoint TxType = 5 // validators' co-signatures on a checkpoint, put in a block by its proposer
-	TxGrant      TxType = 6 // the owner of records gives a member access to their originals
-	TxRevoke     TxType = 7 // the owner withdraws a grant
-	TxAccess     TxType = 8 // a member logs its retrieval of an original (chain of custody)
+	TxEvidence   TxType = 1  // one evidence record, signed by a bank key
+	TxBatch      TxType = 2  // many evidence records under one signature
+	TxAttest     TxType = 3  // an attestation by a notary, arbitration centre or court
+	TxRegister   TxType = 4  // a member registration; valid only in the genesis roster
+	TxCheckpoint TxType = 5  // validators' co-signatures on a checkpoint, put in a block by its proposer
+	TxGrant      TxType = 6  // the owner of records gives a member access to their originals
+	TxRevoke     TxType = 7  // the owner withdraws a grant
+	TxAccess     TxType = 8  // a member logs its retrieval of an original (chain of custody)
+	TxPropose    TxType = 9  // a member proposes a change to the roster
+	TxVote       TxType = 10 // a member votes on a roster proposal
+	TxRoster     TxType = 11 // the ledger's record of a roster version a proposal made
 )
 
 // Origin says where transactions of a type come from.
@@ -39,6 +42,10 @@ const (
 	// put in blocks unsigned; refused from the mempool with
 	// CodeProposerOnly. They are state, not log entries.
 	OriginProposer
+	// OriginLedger: log entries the ledger appends itself as an effect of
+	// another transaction, signed by nobody; refused in blocks with
+	// CodeLedgerOnly.
+	OriginLedger
 )
 
 // Payload is what a transaction carries. There is one payload type per
@@ -116,6 +123,9 @@ var txTypes = [...]*TxTypeInfo{
 	TxGrant:      &grantType,
 	TxRevoke:     &revokeType,
 	TxAccess:     &accessType,
+	TxPropose:    &proposeType,
+	TxVote:       &voteType,
+	TxRoster:     &rosterType,
 }
 
 // TxTypes returns the registry of transaction types in type-number order.

@@ -403,7 +403,12 @@ func (v *View) SignerName(tx *Tx) (string, error) {
 	}
 	m, err := v.MemberByKey(tx.Body.Signer)
 	if errors.Is(err, ErrNotFound) {
-		return "", nil
+		// A key no longer registered: the member it was registered to.
+		b, found, err := v.r.Get(keyBytes(prefixEverKey, tx.Body.Signer[:]))
+		if err != nil || !found {
+			return "", err
+		}
+		return decodeNodeMember(b)
 	}
 	if err != nil {
 		return "", fmt.Errorf("signer of tx %s: %w", tx.ID(), err)
