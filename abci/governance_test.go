@@ -142,4 +142,3 @@ func validatorOf(t *testing.T, h *harness, name string) []byte {
 	}
 	return out
 }
-
