@@ -10,6 +10,11 @@
 // Positive SM2 verification results are cached by the exact (key, body,
 // signature) triple, so a node verifies a signature once, but the cache
 // cannot change what FinalizeBlock accepts.
+//
+// State sync (snapshot.go): after Commit the App hands the height to the
+// snapshot manager (package snapshots), which pins the committed state
+// when a snapshot is due and writes it in the background; the ABCI
+// snapshot methods list, serve, check and restore snapshots through it.
 package abci
 
 import (
@@ -26,6 +31,7 @@ import (
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/snapshots"
 	"github.com/evidenced/evidenced/store"
 )
 
@@ -76,6 +82,14 @@ type Options struct {
 	// OnVerify, when set, is told how long each SM2 verification that
 	// missed the cache took (for metrics). It must be safe for concurrent use.
 	OnVerify func(time.Duration)
+	// Snapshots, when set, takes a snapshot after the Commit of each due
+	// height and serves and restores snapshots for CometBFT's state sync
+	// (snapshot.go); nil: none are served or restored.
+	Snapshots *snapshots.Manager
+	// Genesis is the genesis roster: while nothing is committed (a node
+	// joining by state sync), the peer filter admits the nodes it names
+	// (filter.go). nil: every peer is refused until genesis is committed.
+	Genesis *ledger.GenesisState
 }
 
 // App is the CometBFT application.
@@ -98,6 +112,9 @@ type App struct {
 
 	outcomes outcomeCache // block executions of the height being decided
 	refused  refusals     // rations the warnings about refused peers (filter.go)
+
+	snapshots    *snapshots.Manager       // nil: no state sync
+	genesisNodes map[ledger.NodeID]string // the genesis roster's nodes, by id, to their members
 }
 
 type stagedBlock struct {
@@ -120,7 +137,7 @@ func New(db Store, opts Options) *App {
 		opts.Now = time.Now
 	}
 	a := &App{db: db, log: opts.Logger.With("component", "abci"), cache: newVerifyCache(opts.VerifyCacheSize),
-		onCommit: opts.OnCommit, now: opts.Now}
+		onCommit: opts.OnCommit, now: opts.Now, snapshots: opts.Snapshots, genesisNodes: genesisNodes(opts.Genesis)}
 	a.cache.observe = opts.OnVerify
 	a.l = ledger.New(ledger.Options{Verify: a.cache.verify, Workers: opts.Workers})
 	return a
@@ -388,6 +405,9 @@ func (a *App) Commit(context.Context, *abcitypes.RequestCommit) (*abcitypes.Resp
 	}
 	a.outcomes.forget(st.height)
 	a.log.Debug("block committed", "height", st.height, "txs", len(st.out.Results), "log_size", st.out.LogSize, "dur", time.Since(start))
+	if a.snapshots != nil {
+		a.snapshots.Committed(st.height) // pins the state when due; writes it in the background
+	}
 	if a.onCommit != nil {
 		a.onCommit(CommittedBlock{Height: st.height, Time: st.time, AppHash: st.out.AppHash, LogSize: st.out.LogSize, Txs: st.out.Results})
 	}

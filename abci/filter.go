@@ -26,11 +26,16 @@ import (
 // connect, without a restart. The address says nothing about who is
 // behind it: every address passes, and the id decides.
 //
-// Before genesis is committed there is no roster, and every peer is
-// refused (fail closed). CometBFT runs InitChain in its handshake with
-// the app, before its switch starts, so a node never asks then; one that
-// did (state sync, which this app does not serve) would be refused by
-// every member and learn nothing.
+// Before anything is committed there is no roster in state. CometBFT runs
+// InitChain in its handshake with the app, before its switch starts, so a
+// node starting from genesis never asks then. A node joining by state
+// sync does: it restores a snapshot from its peers before it has any
+// state. Until then it admits the nodes of the genesis roster
+// (Options.Genesis), the alliance its operator joined, and refuses every
+// other (fail closed); what it restores is checked against the app hash
+// the light client trusts (package snapshots), and once the snapshot is
+// committed, committed state decides again. Without a genesis roster,
+// every peer is refused.
 const (
 	filterIDPath   = "/p2p/filter/id/"
 	filterAddrPath = "/p2p/filter/addr/"
@@ -96,10 +101,29 @@ func (a *App) filterPeer(v *ledger.View, path string) *abcitypes.ResponseQuery {
 		return a.refuse(QueryCodeRefused, "its node id is no member's node in the roster",
 			fmt.Errorf("peer %s refused: it is no member's node in the alliance roster (app_state members[].node_id)", id), "node_id", id.String())
 	case errors.Is(err, ledger.ErrNotInitialized):
+		if member, ok := a.genesisNodes[id]; ok {
+			a.log.Debug("admitted a CometBFT peer by the genesis roster: nothing is committed yet (state sync)", "node_id", id.String(), "member", member)
+			return &abcitypes.ResponseQuery{Log: "peer admitted by the genesis roster (nothing is committed yet): the node of member " + member}
+		}
 		return a.refuse(QueryCodeUnavailable, "no genesis is committed yet, so there is no roster to admit it by",
 			fmt.Errorf("peer %s refused: this node has not committed its genesis yet, and admits only the roster's nodes", id), "node_id", id.String())
 	default:
 		a.log.Error("refused a CometBFT peer: cannot read the roster", "node_id", id.String(), "err", err)
 		return queryFailure(QueryCodeUnavailable, fmt.Errorf("peer %s refused: this node cannot read its roster: %w", id, err))
 	}
+}
+
+// genesisNodes maps the node ids of a genesis roster to their members.
+// Ids that do not parse are left out: they admit no one.
+func genesisNodes(gs *ledger.GenesisState) map[ledger.NodeID]string {
+	if gs == nil {
+		return nil
+	}
+	nodes := make(map[ledger.NodeID]string, len(gs.Members))
+	for _, m := range gs.Members {
+		if id, err := ledger.ParseNodeID(m.NodeID); err == nil {
+			nodes[id] = m.Name
+		}
+	}
+	return nodes
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/evidenced/evidenced/internal/atomicfile"
 	"github.com/evidenced/evidenced/internal/egress"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/snapshots"
 )
 
 // FileName is the name of the evidenced config file under HOME/config.
@@ -43,6 +44,11 @@ type Config struct {
 	Ledger Ledger `toml:"ledger"`
 	// Originals configures the encrypted originals this node keeps.
 	Originals Originals `toml:"originals"`
+	// StateSync configures the snapshots this node takes and serves to
+	// nodes joining by CometBFT state sync ([statesync]). A joining node's
+	// own state sync settings (rpc_servers, trust_height, trust_hash,
+	// trust_period) are CometBFT's, in config.toml.
+	StateSync StateSync `toml:"statesync"`
 	// WebhookPolicy says which internal destinations webhooks may be
 	// delivered to ([webhook_policy]).
 	WebhookPolicy WebhookPolicy `toml:"webhook_policy"`
@@ -264,6 +270,27 @@ type Originals struct {
 	ScrubInterval Duration `toml:"scrub_interval"`
 }
 
+// StateSync configures the snapshots of committed state this node takes
+// and serves, from which nodes joining the alliance restore their state
+// instead of replaying every block (docs/ARCHITECTURE.md, "Snapshots and
+// state sync"). A snapshot is written in the background after the commit
+// of its height, to HOME/data/snapshots/HEIGHT/, and takes about the
+// size of the state on disk per snapshot kept.
+type StateSync struct {
+	// SnapshotInterval takes a snapshot after every this many heights;
+	// 0 takes none (the node still restores one when it joins by state
+	// sync).
+	SnapshotInterval int64 `toml:"snapshot_interval"`
+	// SnapshotKeep is how many of the latest snapshots are kept (at least
+	// 1 when snapshots are taken).
+	SnapshotKeep int `toml:"snapshot_keep"`
+	// SnapshotChunkSize is the size, in bytes, snapshots are cut into
+	// chunks at (4096 to 12582912). Members that keep the same size write
+	// identical snapshots of a height, so a joining node fetches chunks
+	// from several of them: keep the default.
+	SnapshotChunkSize int `toml:"snapshot_chunk_size"`
+}
+
 // Duration is a time.Duration written as a string ("30s") in TOML.
 type Duration time.Duration
 
@@ -305,6 +332,7 @@ func Default() Config {
 		Log:       Log{Level: "info", Format: "text"},
 		Ledger:    Ledger{VerifyCacheSize: 1 << 18, SyncWrites: true},
 		Originals: Originals{Replicas: 2, MaxUploadBytes: 4 << 30, ScrubInterval: Duration(24 * time.Hour)},
+		StateSync: StateSync{SnapshotInterval: 1000, SnapshotKeep: 2, SnapshotChunkSize: snapshots.DefaultChunkSize},
 	}
 }
 
@@ -379,6 +407,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Originals.Replicas < 0 || c.Originals.MaxUploadBytes <= 0 || c.Originals.ScrubInterval < 0 {
 		errs = append(errs, errors.New("originals.replicas and originals.scrub_interval must not be negative, originals.max_upload_bytes must be positive"))
+	}
+	if s := c.StateSync; s.SnapshotChunkSize < snapshots.MinChunkSize || s.SnapshotChunkSize > snapshots.MaxChunkSize {
+		errs = append(errs, fmt.Errorf("statesync.snapshot_chunk_size %d: want %d to %d bytes (default %d)", s.SnapshotChunkSize, snapshots.MinChunkSize, snapshots.MaxChunkSize, snapshots.DefaultChunkSize))
+	}
+	if c.StateSync.SnapshotInterval < 0 {
+		errs = append(errs, fmt.Errorf("statesync.snapshot_interval %d: want a number of heights, or 0 to take no snapshot", c.StateSync.SnapshotInterval))
+	}
+	if s := c.StateSync; s.SnapshotKeep < 1 && s.SnapshotInterval > 0 {
+		errs = append(errs, fmt.Errorf("statesync.snapshot_keep %d: keep at least 1 snapshot, or set statesync.snapshot_interval = 0 to take none", s.SnapshotKeep))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid config: %w", err)

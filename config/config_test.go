@@ -58,6 +58,10 @@ func TestParseErrors(t *testing.T) {
 		{"client over node", "moniker='a'\nmember='a'\n[api]\nmax_connections=10\nmax_client_connections=11\nmax_event_streams=5\nmax_anonymous_event_streams=1\n", "api.max_client_connections 11: want 1 to api.max_connections (10)"},
 		{"streams over connections", "moniker='a'\nmember='a'\n[api]\nmax_connections=10\nmax_client_connections=10\nmax_event_streams=11\n", "api.max_event_streams 11"},
 		{"anonymous over streams", "moniker='a'\nmember='a'\n[api]\nmax_event_streams=4\nmax_anonymous_event_streams=5\n", "api.max_anonymous_event_streams 5: want 0 to api.max_event_streams (4)"},
+		{"tiny chunks", "moniker='a'\nmember='a'\n[statesync]\nsnapshot_chunk_size=100\n", "statesync.snapshot_chunk_size 100: want 4096 to 12582912 bytes"},
+		{"chunks over a message", "moniker='a'\nmember='a'\n[statesync]\nsnapshot_chunk_size=16777216\n", "statesync.snapshot_chunk_size 16777216"},
+		{"keep none", "moniker='a'\nmember='a'\n[statesync]\nsnapshot_keep=0\n", "statesync.snapshot_keep 0: keep at least 1 snapshot, or set statesync.snapshot_interval = 0"},
+		{"negative interval", "moniker='a'\nmember='a'\n[statesync]\nsnapshot_interval=-1\n", "statesync.snapshot_interval -1: want a number of heights, or 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +113,22 @@ func TestWebhookValidation(t *testing.T) {
 	allowed := "[webhook_policy]\nallow=['127.0.0.1', '10.2.0.0/16']\n" + hook("local", "http://127.0.0.1:9000/") + hook("lan", "http://10.2.7.7/")
 	if _, err := Parse([]byte(head + allowed)); err != nil {
 		t.Fatalf("destinations in webhook_policy.allow: %v", err)
+	}
+}
+
+// TestStateSyncDefaults: a home without [statesync] takes a snapshot every
+// 1000 heights and keeps two; 0 takes none.
+func TestStateSyncDefaults(t *testing.T) {
+	c, err := Parse([]byte("moniker='a'\nmember='a'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.StateSync; s.SnapshotInterval != 1000 || s.SnapshotKeep != 2 || s.SnapshotChunkSize != 8<<20 {
+		t.Fatalf("default [statesync] = %+v", s)
+	}
+	c, err = Parse([]byte("moniker='a'\nmember='a'\n[statesync]\nsnapshot_interval=0\nsnapshot_keep=0\n"))
+	if err != nil || c.StateSync.SnapshotInterval != 0 {
+		t.Fatalf("snapshots off: %+v, %v", c, err)
 	}
 }
 

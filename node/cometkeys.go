@@ -30,6 +30,16 @@ const (
 	labelNodeKey      = "evidenced/cometbft/node-key/v1"
 )
 
+// NodeID returns the CometBFT node id a home made by InitHome or JoinHome
+// derives from the member key (keys.comet_keys = "derived").
+func NodeID(member *crypto.PrivateKey) (string, error) {
+	_, nk, err := cometKeys(member)
+	if err != nil {
+		return "", err
+	}
+	return string(nk.ID()), nil
+}
+
 // cometKeys derives the CometBFT validator and node keys from the member key.
 func cometKeys(member *crypto.PrivateKey) (validator cmted25519.PrivKey, node *p2p.NodeKey, err error) {
 	derive := func(label string) (cmted25519.PrivKey, error) {

@@ -68,6 +68,15 @@ var ErrHomeExists = errors.New("home already exists")
 // key, the member's SM2 key and evidenced.toml. It writes no genesis (see
 // WriteGenesis). It refuses a directory that already holds a home.
 func InitHome(s HomeSpec) (*HomeInfo, error) {
+	mk, err := crypto.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate member key: %w", err)
+	}
+	return initHome(s, mk)
+}
+
+// initHome is InitHome with the member key given.
+func initHome(s HomeSpec, mk *crypto.PrivateKey) (*HomeInfo, error) {
 	if _, err := os.Stat(config.File(s.Home)); err == nil {
 		return nil, fmt.Errorf("%s: %w (remove it to start over, or use it with `evidenced start --home %s`)", s.Home, ErrHomeExists, s.Home)
 	}
@@ -82,10 +91,6 @@ func InitHome(s HomeSpec) (*HomeInfo, error) {
 	// CometBFT's validator and node keys are derived from the member key
 	// (cometkeys.go): only the member key is written, encrypted when a
 	// passphrase is given.
-	mk, err := crypto.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate member key: %w", err)
-	}
 	validator, nk, err := cometKeys(mk)
 	if err != nil {
 		return nil, err

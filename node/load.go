@@ -19,6 +19,7 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/snapshots"
 	"github.com/evidenced/evidenced/store"
 )
 
@@ -27,6 +28,9 @@ const StoreDir = "data/evidenced"
 
 // BlobDir is the directory of the encrypted originals under HOME.
 const BlobDir = "data/blobs"
+
+// SnapshotDir is the directory of the state sync snapshots under HOME.
+const SnapshotDir = "data/snapshots"
 
 // Home is a node home loaded from disk by LoadHome: everything a node
 // reads from its home at start, and its opened stores. Wire builds a node
@@ -62,6 +66,10 @@ type Home struct {
 	WebhookSecrets map[string][]byte
 	// DB is the app state (HOME/data/evidenced), nil after Close.
 	DB *store.DB
+	// Snapshots are the snapshots of DB's state the node takes and serves,
+	// and restores one from when it joins by state sync
+	// (HOME/data/snapshots).
+	Snapshots *snapshots.Manager
 	// Blobs is the store of encrypted originals (HOME/data/blobs).
 	Blobs *blob.Store
 }
@@ -124,6 +132,12 @@ func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open app store: %w", err)
 	}
+	ss := cfg.StateSync
+	h.Snapshots, err = snapshots.New(snapshots.Config{Dir: filepath.Join(dir, SnapshotDir), ChainID: gen.ChainID,
+		Interval: uint64(ss.SnapshotInterval), Keep: ss.SnapshotKeep, ChunkSize: ss.SnapshotChunkSize}, logger, h.DB)
+	if err != nil {
+		return nil, fmt.Errorf("open the snapshots: %w", err)
+	}
 	if h.Blobs, err = blob.Open(filepath.Join(dir, BlobDir)); err != nil {
 		return nil, fmt.Errorf("open the originals store: %w", err)
 	}
@@ -148,8 +162,13 @@ func checkClosed(cc *cmtcfg.Config, gen *cmttypes.GenesisDoc, nodeKey *p2p.NodeK
 	return gs, nil
 }
 
-// Close closes the app store. Calling it again does nothing.
+// Close stops the snapshot being written, if any, and closes the app
+// store. Calling it again does nothing.
 func (h *Home) Close() error {
+	if h.Snapshots != nil {
+		h.Snapshots.Close()
+		h.Snapshots = nil
+	}
 	if h.DB == nil {
 		return nil
 	}

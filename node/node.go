@@ -101,6 +101,8 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		Logger:          logger,
 		VerifyCacheSize: cfg.Ledger.VerifyCacheSize,
 		Workers:         cfg.Ledger.VerifyWorkers,
+		Snapshots:       h.Snapshots,
+		Genesis:         h.AppState,
 		OnCommit: func(b abci.CommittedBlock) {
 			n.waiters.publish(b)
 			n.originals.NoteCommitted(b.Txs)
@@ -259,6 +261,10 @@ func (n *Node) Start() error {
 	n.checkAdmitted()
 	if err := n.cmt.Start(); err != nil {
 		ln.Close()
+		if ss := n.home.Comet.StateSync; ss.Enable && strings.Contains(err.Error(), "state sync") {
+			return fmt.Errorf("start CometBFT: %w (state sync needs the members' CometBFT RPC servers in [statesync] rpc_servers of config.toml (%s) to answer; make them reachable, or set enable = false under [statesync] there to replay every block from genesis instead)",
+				err, strings.Join(ss.RPCServers, ", "))
+		}
 		return fmt.Errorf("start CometBFT: %w", err)
 	}
 	n.started = true
@@ -285,6 +291,22 @@ func (n *Node) checkAdmitted() {
 			m, err = v.MemberByNode(id)
 			return err
 		})
+	}
+	if errors.Is(err, ledger.ErrNotInitialized) {
+		// Nothing committed: a node joining by state sync. The members
+		// admit it by their committed roster, which is at least the
+		// genesis roster unless a governance change removed it.
+		for _, gm := range n.home.AppState.Members {
+			if gid, perr := ledger.ParseNodeID(gm.NodeID); perr == nil && gid == id {
+				m, err = &ledger.MemberInfo{Name: gm.Name}, nil
+				break
+			}
+		}
+		if err != nil {
+			n.log.Info("this node's CometBFT node id is not in the genesis roster: the members admit it only once the roster in their state names it (a governance change); until then it cannot sync",
+				"node_id", raw)
+			return
+		}
 	}
 	switch {
 	case err == nil && m.Name == cfg.Member:

@@ -15,6 +15,7 @@
 //	0x00 0x03 → committed height, u64 big-endian
 //	0x00 0x04 → app hash of the committed height
 //	0x00 0x05 → block time of the committed height, Unix nanoseconds, u64 big-endian
+//	0x00 0x06 → empty: a restore is in progress (see [DB.BeginRestore])
 //
 // The schema version and chain id are written by the first [Open] and
 // checked by every later one ([ErrSchemaMismatch], [ErrChainMismatch]).
@@ -39,6 +40,17 @@
 // changes. A larger
 // commit fails with [ErrCommitTooBig]; nothing is written. The limit is
 // sized for a block of 10,000 evidence records (about 30,000 keys, 10 MB).
+//
+// # Restoring a snapshot
+//
+// A node that joins by state sync loads another node's committed state
+// into its empty store: [DB.BeginRestore], [Restore.Put] for every pair,
+// then [Restore.Commit] with the height, app hash and block time, which
+// makes it committed in one transaction (or [Restore.Abort]). Until then
+// the store shows nothing committed and its readers see no key, so
+// nothing unverified is served; a restore cut short by a crash is
+// discarded by the next Open. [Snapshot.Export] is the other side: every
+// pair of a consistent snapshot, in key order, a page at a time.
 //
 // # Badger options
 //

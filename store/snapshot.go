@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 
@@ -20,6 +21,9 @@ type Snapshot struct {
 	txn    *badger.Txn
 	height int64
 	err    error // set if reading the height failed; returned by every read
+	// empty is set when the snapshot was taken during a restore: it shows
+	// an empty store (nothing committed, no key), as the store was before.
+	empty bool
 
 	closed bool // guarded by db.mu
 }
@@ -28,13 +32,23 @@ var _ ledger.Reader = (*Snapshot)(nil)
 
 // Snapshot returns a read-only view of the current committed state. If the
 // DB is closed, or its height cannot be read, the snapshot's reads return
-// that error.
-func (db *DB) Snapshot() *Snapshot {
+// that error. While a restore is in progress (BeginRestore) the view is
+// empty: nothing committed and no key.
+func (db *DB) Snapshot() *Snapshot { return db.snapshot(false) }
+
+// snapshot returns a Snapshot; raw shows what a restore in progress has
+// written so far instead of an empty store.
+func (db *DB) snapshot(raw bool) *Snapshot {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	s := &Snapshot{db: db, height: -1}
 	if db.closed {
 		s.closed = true
+		return s
+	}
+	if db.restoring && !raw {
+		// No transaction: Close has nothing to discard.
+		s.empty = true
 		return s
 	}
 	s.txn = db.bdb.NewTransaction(false)
@@ -92,17 +106,21 @@ func (s *Snapshot) Scan(prefix, start []byte, limit int) ([]ledger.KV, error) {
 }
 
 // use runs f on the snapshot's transaction unless the snapshot or its DB is
-// closed.
+// closed; on an empty snapshot (taken during a restore) it returns nil
+// without running f.
 func (s *Snapshot) use(f func(*badger.Txn) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.db.mu.RLock()
 	defer s.db.mu.RUnlock()
-	if s.closed {
+	if s.closed || (s.empty && s.db.closed) {
 		return ErrClosed
 	}
 	if s.err != nil {
 		return s.err
+	}
+	if s.empty {
+		return nil
 	}
 	if err := f(s.txn); err != nil {
 		return fmt.Errorf("snapshot at height %d of store %s: %w", s.height, s.db.dir, err)
@@ -120,6 +138,10 @@ func (s *Snapshot) Close() {
 	if s.closed {
 		return
 	}
+	if s.empty {
+		s.closed = true
+		return
+	}
 	s.discard()
 	delete(s.db.snaps, s)
 }
@@ -128,6 +150,96 @@ func (s *Snapshot) Close() {
 func (s *Snapshot) discard() {
 	s.closed = true
 	s.txn.Discard()
+}
+
+// Committed returns the height the snapshot shows with its app hash (a
+// copy) and block time (Unix nanoseconds), or ErrNothingCommitted when it
+// shows nothing committed.
+func (s *Snapshot) Committed() (height int64, appHash []byte, blockTime int64, err error) {
+	if s.height < 0 && s.err == nil {
+		return 0, nil, 0, ErrNothingCommitted
+	}
+	err = s.use(func(txn *badger.Txn) error {
+		hash, found, err := txnGet(txn, keyAppHash)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("height %d has no app hash: %w", s.height, ledger.ErrStoreCorrupt)
+		}
+		t, found, err := txnGet(txn, keyTime)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("height %d has no block time: %w", s.height, ledger.ErrStoreCorrupt)
+		}
+		u, err := decodeUint64(t)
+		if err != nil {
+			return fmt.Errorf("block time of height %d: %w", s.height, err)
+		}
+		height, appHash, blockTime = s.height, hash, int64(u)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("read committed height: %w", err)
+	}
+	return height, appHash, blockTime, nil
+}
+
+// exportPageBytes is about how many bytes of pairs Export reads under the
+// snapshot's lock at a time.
+const exportPageBytes = 1 << 20
+
+// Export calls fn with every pair of the snapshot outside the reserved
+// range (its whole committed state, without the store's own keys), in
+// ascending key order, and stops at fn's first error, which it returns.
+// key and value belong to fn only during the call.
+//
+// It reads a page of about 1 MiB at a time (and at least one pair), holding
+// the snapshot only while it reads a page and calling fn between pages, so
+// a long export (a state sync snapshot written to disk) neither holds up
+// the DB's other users nor holds more than a page in memory.
+func (s *Snapshot) Export(fn func(key, value []byte) error) error {
+	start := firstDataKey
+	var page []ledger.KV
+	for {
+		page = page[:0]
+		more := false
+		err := s.use(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100})
+			defer it.Close()
+			size := 0
+			for it.Seek(start); it.Valid(); it.Next() {
+				if size >= exportPageBytes {
+					more = true
+					return nil
+				}
+				item := it.Item()
+				v, err := item.ValueCopy(nil)
+				if err != nil {
+					return fmt.Errorf("read %x: %w", item.Key(), err)
+				}
+				k := item.KeyCopy(nil)
+				page = append(page, ledger.KV{Key: k, Value: v})
+				size += len(k) + len(v)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		for _, kv := range page {
+			if err := fn(kv.Key, kv.Value); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+		// The next key after the page's last: the same bytes and a zero.
+		start = append(bytes.Clone(page[len(page)-1].Key), 0)
+	}
 }
 
 // Read calls fn with a Snapshot of the committed state, as a ledger.Reader,

@@ -46,6 +46,9 @@ var (
 	keyHeight  = []byte{0x00, 0x03}
 	keyAppHash = []byte{0x00, 0x04}
 	keyTime    = []byte{0x00, 0x05}
+	// keyRestoring marks a restore in progress (restore.go): an Open that
+	// finds it discards the unfinished restore's data.
+	keyRestoring = []byte{0x00, 0x06}
 )
 
 // firstDataKey is the smallest key outside the reserved range.
@@ -81,6 +84,14 @@ var (
 
 	// ErrClosed is returned by any method called on a closed DB or Snapshot.
 	ErrClosed = errors.New("store: closed")
+
+	// ErrNotEmpty is returned by BeginRestore when the store already holds
+	// committed state: a snapshot is restored only into an empty store.
+	ErrNotEmpty = errors.New("store: already holds committed state")
+
+	// ErrRestoring is returned by Commit and BeginRestore while a restore
+	// is in progress (see BeginRestore).
+	ErrRestoring = errors.New("store: a restore is in progress")
 )
 
 // Options configures Open. The zero value is not usable: ChainID is
@@ -128,9 +139,12 @@ type DB struct {
 
 	commitMu sync.Mutex // serialises Commit
 
-	mu     sync.RWMutex // guards closed and snaps; held for reading during every operation
+	mu     sync.RWMutex // guards closed, restoring and snaps; held for reading during every operation
 	closed bool
 	snaps  map[*Snapshot]struct{}
+	// restoring is set while a Restore is in progress: readers see an
+	// empty store and Commit is refused.
+	restoring bool
 }
 
 // Open opens (creating if needed, mode 0700) the store in dir. The first
@@ -174,6 +188,13 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err := db.checkMeta(opts.ChainID); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	if discarded, err := db.discardUnfinishedRestore(); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	} else if discarded > 0 {
+		logger.Warn("discarded the state of a restore that did not finish (a state sync interrupted); the node restores a snapshot again or starts from genesis",
+			"store", dir, "keys", discarded)
 	}
 	return db, nil
 }
@@ -251,8 +272,9 @@ func checkKey(key []byte) error {
 }
 
 // Get returns a copy of the latest committed value of key and found=true,
-// or found=false when key is absent. A key that is empty or starts with 0x00
-// gives ErrReservedKey.
+// or found=false when key is absent (or a restore is in progress: see
+// BeginRestore). A key that is empty or starts with 0x00 gives
+// ErrReservedKey.
 func (db *DB) Get(key []byte) ([]byte, bool, error) {
 	if err := checkKey(key); err != nil {
 		return nil, false, fmt.Errorf("get %x: %w", key, err)
@@ -261,6 +283,9 @@ func (db *DB) Get(key []byte) ([]byte, bool, error) {
 	defer db.mu.RUnlock()
 	if db.closed {
 		return nil, false, fmt.Errorf("get %x: %w", key, ErrClosed)
+	}
+	if db.restoring {
+		return nil, false, nil
 	}
 	var v []byte
 	var found bool
@@ -288,6 +313,9 @@ func (db *DB) Scan(prefix, start []byte, limit int) ([]ledger.KV, error) {
 	defer db.mu.RUnlock()
 	if db.closed {
 		return nil, fmt.Errorf("scan %x: %w", prefix, ErrClosed)
+	}
+	if db.restoring {
+		return nil, nil
 	}
 	var out []ledger.KV
 	err := db.bdb.View(func(txn *badger.Txn) error {
@@ -345,6 +373,9 @@ func (db *DB) Commit(c Commit) error {
 	defer db.mu.RUnlock()
 	if db.closed {
 		return fmt.Errorf("commit height %d: %w", c.Height, ErrClosed)
+	}
+	if db.restoring {
+		return fmt.Errorf("commit height %d: %w: the store is being loaded from a snapshot (state sync)", c.Height, ErrRestoring)
 	}
 	for i, kv := range c.Changes {
 		if err := checkKey(kv.Key); err != nil {

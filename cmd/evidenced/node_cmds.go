@@ -20,9 +20,9 @@ import (
 	"github.com/evidenced/evidenced/testnet"
 )
 
-// addNodeCommands registers init, testnet and start.
+// addNodeCommands registers init, testnet, start and join.
 func addNodeCommands(root *cobra.Command, g *globals) {
-	root.AddCommand(newInitCmd(g), newTestnetCmd(g), newStartCmd(g))
+	root.AddCommand(newInitCmd(g), newTestnetCmd(g), newStartCmd(g), newJoinCmd(g))
 }
 
 func newInitCmd(g *globals) *cobra.Command {
@@ -49,10 +49,9 @@ names (app_state members[].node_id), so the node id printed here must be
 in the alliance's genesis.
 
 The single-member genesis makes a working one-node alliance at once; to
-join a real alliance, replace config/genesis.json with the alliance's
-(its roster naming this node's id) and set persistent_peers in
-config/config.toml to the other members' nodes. For a local multi-member
-alliance use 'evidenced testnet' instead.`,
+join a running alliance use 'evidenced join', which makes the home from
+the alliance's genesis, with its members' nodes as peers and state sync.
+For a local multi-member alliance use 'evidenced testnet' instead.`,
 		Example: `  evidenced init --home ./bank --moniker bank-sh --role bank --passphrase-file ./pass.txt
   evidenced init --home ./court --moniker court --role court --no-passphrase --api-port 8081`,
 		Args: cobra.NoArgs,

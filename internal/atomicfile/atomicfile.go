@@ -93,13 +93,19 @@ func writeTemp(path string, data []byte, perm os.FileMode) (name string, err err
 // syncDir fsyncs the directory holding path, so a rename or link in it is
 // durable.
 func syncDir(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return fmt.Errorf("sync directory of %s: %w", path, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("sync directory of %s: %w", path, err)
 	}
 	return nil
+}
+
+// SyncDir fsyncs directory dir, so that a file created, renamed or removed
+// in it stays so after a crash.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
