@@ -436,7 +436,7 @@ const (
 func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (res *abcitypes.ResponseQuery, err error) {
 	err = a.db.Read(func(r ledger.Reader, height int64) error {
 		v := ledger.NewView(r)
-		if res = a.filterPeer(v, req.Path); res == nil {
+		if res = a.filterPeer(v, height, req.Path); res == nil {
 			res = query(v, req)
 		}
 		res.Height = height

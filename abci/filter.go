@@ -21,9 +21,12 @@ import (
 //
 // A peer is admitted only when its node id is a current member's node in
 // committed state (ledger.View.MemberByNode: the genesis roster's
-// members[].node_id), validators and non-voting members alike, so the
-// roster decides and a change to the roster in state changes who may
-// connect, without a restart. The address says nothing about who is
+// members[].node_id, then the roster version in force), validators and
+// non-voting members alike, or, in the one block after a roster version
+// takes effect, a node of the version before, whose validators still vote
+// on that block (Admitted). So the roster decides, and a change to the
+// roster in state changes who may connect, without a restart; the node
+// disconnects the peers a change no longer admits (package node). The address says nothing about who is
 // behind it: every address passes, and the id decides.
 //
 // Before anything is committed there is no roster in state. CometBFT runs
@@ -78,9 +81,9 @@ func (a *App) refuse(code uint32, why string, err error, attrs ...any) *abcitype
 	return queryFailure(code, err)
 }
 
-// filterPeer answers a peer-filter query from committed state v, and
-// returns nil for any other path.
-func (a *App) filterPeer(v *ledger.View, path string) *abcitypes.ResponseQuery {
+// filterPeer answers a peer-filter query from committed state v at
+// height h, and returns nil for any other path.
+func (a *App) filterPeer(v *ledger.View, h int64, path string) *abcitypes.ResponseQuery {
 	if strings.HasPrefix(path, filterAddrPath) {
 		return &abcitypes.ResponseQuery{Log: "every address may connect: the peer's node id decides"}
 	}
@@ -98,6 +101,18 @@ func (a *App) filterPeer(v *ledger.View, path string) *abcitypes.ResponseQuery {
 		a.log.Debug("admitted a CometBFT peer", "node_id", id.String(), "member", m.Name)
 		return &abcitypes.ResponseQuery{Log: "peer admitted: the node of member " + m.Name}
 	case errors.Is(err, ledger.ErrNotFound):
+		// Not a node of the roster in force: still admitted in the one
+		// block where the version before votes (Admitted).
+		ad, aerr := ReadAdmitted(v, h)
+		if aerr != nil {
+			a.log.Error("refused a CometBFT peer: cannot read the roster", "node_id", id.String(), "err", aerr)
+			return queryFailure(QueryCodeUnavailable, fmt.Errorf("peer %s refused: this node cannot read its roster: %w", id, aerr))
+		}
+		if member, ok := ad.Node(id); ok {
+			a.log.Debug("admitted a CometBFT peer of the roster version that votes on the next block", "node_id", id.String(), "member", member,
+				"voting_version", ad.Voting.Version, "version_in_force", ad.InForce.Version)
+			return &abcitypes.ResponseQuery{Log: fmt.Sprintf("peer admitted: the node of member %s in roster version %d, whose validators vote on the next block", member, ad.Voting.Version)}
+		}
 		return a.refuse(QueryCodeRefused, "its node id is no member's node in the roster",
 			fmt.Errorf("peer %s refused: it is no member's node in the alliance roster (app_state members[].node_id)", id), "node_id", id.String())
 	case errors.Is(err, ledger.ErrNotInitialized):

@@ -48,6 +48,7 @@ type Node struct {
 	waiters   *waiters
 	changed   broadcaster // closed at each commit, for GET /v1/events
 	hooks     hooks       // running webhook loops
+	peers     *peerGuard  // disconnects the peers a roster change no longer admits
 	// checking admits one API bundle check at a time: signature checks of
 	// submissions beyond what the cores verify would starve consensus.
 	checking chan struct{}
@@ -95,6 +96,13 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		return nil, err
 	}
 	n.metrics = newMetrics(n)
+	n.peers = newPeerGuard(log, func() (ad *abci.Admitted, err error) {
+		err = n.withView(func(v *ledger.View, h int64) error {
+			ad, err = abci.ReadAdmitted(v, h)
+			return err
+		})
+		return ad, err
+	})
 	n.streams = api.NewStreams(cfg.API.MaxEventStreams, cfg.API.MaxAnonymousEventStreams, n.metrics.refuse)
 	n.app = abci.New(h.DB, abci.Options{
 		OnVerify:        func(d time.Duration) { n.metrics.verify.Observe(d.Seconds()) },
@@ -108,6 +116,7 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 			n.originals.NoteCommitted(b.Txs)
 			n.metrics.observe(b)
 			n.changed.notify()
+			n.peers.committed()
 		},
 	})
 	n.app.SetMemberKey(cfg.Member, h.MemberKey)
@@ -197,6 +206,18 @@ func (n *Node) wireOriginals() error {
 		if roster, err = originals.NewRoster(h.AppState); err != nil {
 			return err
 		}
+		// The roster in force, once anything is committed; the genesis
+		// roster before (a node joining by state sync). The peer guard
+		// keeps it current (peers.go).
+		committed := false
+		if ad, err := n.peers.read(); err == nil {
+			if err := roster.Set(ad.Seats()); err != nil {
+				return fmt.Errorf("the committed roster's libp2p peers: %w", err)
+			}
+			committed = true
+		} else if !errors.Is(err, ledger.ErrNotInitialized) {
+			return fmt.Errorf("read the committed roster for the exchange of originals: %w", err)
+		}
 		id, err := exchange.Identity(h.MemberKey)
 		if err != nil {
 			return err
@@ -205,13 +226,19 @@ func (n *Node) wireOriginals() error {
 		if err != nil {
 			return err
 		}
-		if m, _ := roster.Member(pid); m != cfg.Member {
+		if m, _ := roster.Member(pid); m != cfg.Member && committed {
 			// Like a member key the roster does not hold for vote
 			// extensions: the node still takes part in consensus, without
 			// originals.
-			n.log.Error("the exchange of originals is off: this node's libp2p peer id (derived from its member key) is not its member's peer in the roster; the member key or the genesis is not this member's",
+			n.log.Error("the exchange of originals is off: this node's libp2p peer id (derived from its member key) is not its member's peer in the roster in force; the member key or the genesis is not this member's (after a key rotation, restart once the new roster is in force)",
 				"peer", pid.String(), "member", cfg.Member)
 		} else {
+			if m != cfg.Member {
+				// Nothing committed yet: a node joining a running alliance,
+				// which its roster in force may name.
+				n.log.Info("the genesis roster does not name this node's libp2p peer as its member's: the other members admit it to the exchange of originals once the roster in their state does",
+					"peer", pid.String(), "member", cfg.Member)
+			}
 			policy := originals.NewPolicy(conf, roster, b)
 			n.p2p, err = exchange.New(exchange.Config{
 				Identity:    id,
@@ -227,6 +254,7 @@ func (n *Node) wireOriginals() error {
 				return fmt.Errorf("start the exchange of originals on %s: %w", cfg.Originals.Listen, err)
 			}
 			trans = n.p2p
+			n.peers.roster, n.peers.prune = roster, n.p2p.Prune
 		}
 	}
 	submit := func(ctx context.Context, tx []byte) (*api.Committed, error) { return b.Submit(ctx, tx, true) }
@@ -268,6 +296,9 @@ func (n *Node) Start() error {
 		return fmt.Errorf("start CometBFT: %w", err)
 	}
 	n.started = true
+	n.peers.comet = switchPeers{n.cmt.Switch()}
+	n.bg.Go(func() { n.peers.run(n.stopping) })
+	n.peers.committed() // a first pass, in case nothing commits for a while
 	go func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("HTTP API stopped", "err", err)

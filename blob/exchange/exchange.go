@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -202,6 +203,26 @@ func (h *Host) Connect(ctx context.Context, p peer.AddrInfo) error {
 		return fmt.Errorf("connect to %s: %w", p.ID, err)
 	}
 	return nil
+}
+
+// Prune closes the connections with every peer that Config.Members no
+// longer admits (the roster changed), and returns those peers in the
+// order of their ids. Their later dials, and this host's to them, are
+// refused by the connection gater; transfers in flight with them fail.
+func (h *Host) Prune() []peer.ID {
+	var out []peer.ID
+	peers := h.host.Network().Peers()
+	slices.Sort(peers)
+	for _, p := range peers {
+		if _, ok := h.cfg.Members(p); ok {
+			continue
+		}
+		if err := h.host.Network().ClosePeer(p); err != nil {
+			h.log.Warn("blob exchange: close the connections with a peer the roster no longer admits", "peer", p, "err", err)
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // Close stops the host: it closes every connection and waits for the

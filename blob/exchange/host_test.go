@@ -34,6 +34,12 @@ func (r *roster) add(id peer.ID, member string) {
 	r.m[id] = member
 }
 
+func (r *roster) remove(id peer.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, id)
+}
+
 func (r *roster) lookup(id peer.ID) (string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -534,6 +540,64 @@ func TestNonMemberRefused(t *testing.T) {
 	}
 	if err := a.h.Push(testCtx(t), o.h.ID(), addr); !errors.Is(err, exchange.ErrNotMember) {
 		t.Errorf("Push to outsider: %v, want ErrNotMember", err)
+	}
+}
+
+// TestRosterChange: the host follows a roster that changes while it
+// runs. Prune disconnects a removed member's peer, which is refused when
+// it dials again; a rotated member's new peer is admitted and its old one
+// refused; a member added later is admitted.
+func TestRosterChange(t *testing.T) {
+	var r roster
+	a := newNode(t, "bank-a", &r, &r, nodeOpts{})
+	b := newNode(t, "bank-b", &r, &r, nodeOpts{})
+	cOld := newNode(t, "court", &r, &r, nodeOpts{})
+	held := a.store.put(randomBlob(t, 1000))
+	for _, n := range []*node{b, cOld} {
+		connect(t, n, a)
+		if err := n.h.Fetch(testCtx(t), a.h.ID(), held); err != nil {
+			t.Fatalf("%s fetches before the change: %v", n.name, err)
+		}
+	}
+	if got := a.h.Prune(); len(got) != 0 {
+		t.Fatalf("Prune with an unchanged roster disconnected %v", got)
+	}
+
+	// bank-b removed; court rotated to a new node; notary added. The
+	// newcomers' own rosters are the new one.
+	r.remove(b.h.ID())
+	r.remove(cOld.h.ID())
+	cNew := newNode(t, "court", &r, &r, nodeOpts{})
+	d := newNode(t, "notary", &r, &r, nodeOpts{})
+	got := a.h.Prune()
+	want := []peer.ID{b.h.ID(), cOld.h.ID()}
+	if want[1] < want[0] {
+		want[0], want[1] = want[1], want[0]
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("Prune = %v, want %v (bank-b and court's old node)", got, want)
+	}
+	for _, n := range []*node{b, cOld} {
+		held2 := a.store.put(randomBlob(t, 100))
+		// Its own roster still lists bank-a, so it redials: refused.
+		if err := n.h.Fetch(testCtx(t), a.h.ID(), held2); err == nil {
+			t.Errorf("%s (out of the roster) fetched after Prune", n.name)
+		}
+		if n.store.Has(held2) {
+			t.Errorf("%s holds a blob fetched after it left the roster", n.name)
+		}
+		if err := a.h.Fetch(testCtx(t), n.h.ID(), held2); !errors.Is(err, exchange.ErrNotMember) {
+			t.Errorf("bank-a fetches from %s after it left: %v, want ErrNotMember", n.name, err)
+		}
+	}
+	for _, n := range []*node{cNew, d} {
+		connect(t, n, a)
+		if err := n.h.Fetch(testCtx(t), a.h.ID(), held); err != nil {
+			t.Errorf("%s (joined the roster) cannot fetch: %v", n.name, err)
+		}
+	}
+	if got := a.h.Prune(); len(got) != 0 {
+		t.Errorf("second Prune disconnected %v", got)
 	}
 }
 
