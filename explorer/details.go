@@ -46,15 +46,18 @@ var fieldKinds = [...]string{
 // details describes the details of entry e for its page, in rq's language;
 // nil when it has none. Private fields (free text a member wrote) are left
 // out.
-func (rq *request) details(e *client.Entry) *detailsData {
-	if e.Details == nil {
+func (rq *request) details(e *client.Entry) *detailsData { return rq.detailsOf(e.Type, e.Details) }
+
+// detailsOf describes details dt of an entry of type typ (its name).
+func (rq *request) detailsOf(typ string, dt ledger.Details) *detailsData {
+	if dt == nil {
 		return nil
 	}
 	d := &detailsData{ID: "tx-details"}
-	if info := ledger.TxTypeNamed(e.Type); info != nil && info.JSONKey != "" {
+	if info := ledger.TxTypeNamed(typ); info != nil && info.JSONKey != "" {
 		d.ID = "tx-" + info.JSONKey
 	}
-	for _, f := range e.Details.Fields() {
+	for _, f := range dt.Fields() {
 		if f.Private {
 			continue
 		}

@@ -317,6 +317,7 @@ type txData struct {
 	Records    []recordRow
 	Details    *detailsData
 	Grant      *grantState // a grant's revocation, from state
+	Gov        *govLinks   // a propose, vote or roster entry's governance pages
 }
 
 // recordRow is an evidence record: metadata only (label keys, never values).
@@ -404,6 +405,7 @@ func (s *server) txPage(rq *request, find func(v *ledger.View) (uint64, error)) 
 			d.Records = append(d.Records, rowOf(recordRef{Index: index, Pos: uint16(i)}, &recs[i]))
 		}
 		d.Details = rq.details(e)
+		d.Gov = govLinksOf(index, tx.Body.Payload)
 		// A grant's page also says whether it still holds.
 		switch g, err := v.Grant(index); {
 		case err == nil:
