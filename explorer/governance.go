@@ -1,9 +1,11 @@
 package explorer
 
 import (
+	"cmp"
 	"errors"
 	"math/bits"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/evidenced/evidenced/api"
@@ -40,7 +42,7 @@ type rosterRow struct {
 	Pending  bool  // made, not in force yet
 	From     int64 // the first block its validators sign, when not Pending
 	InForce  bool  // the version in force now
-	Attested uint64
+	Attested int64  // the height of the checkpoint that put it in force
 	Proposal uint64 // the proposal that made it; 0 for genesis
 	Entry    uint64 // its roster entry; 0 for genesis
 	Genesis  bool
@@ -50,7 +52,7 @@ type rosterRow struct {
 
 func rosterRowOf(rv *ledger.RosterVersionInfo, inForce uint32) rosterRow {
 	return rosterRow{Version: rv.Version, Digest: rv.Digest, Pending: rv.Pending(), From: rv.From, InForce: rv.Version == inForce,
-		Attested: rv.Attested, Proposal: rv.Proposal, Entry: rv.Entry, Genesis: rv.Version == 0, Seats: len(rv.Seats),
+		Attested: int64(rv.Attested), Proposal: rv.Proposal, Entry: rv.Entry, Genesis: rv.Version == 0, Seats: len(rv.Seats),
 		Power: rv.TotalPower()}
 }
 
@@ -152,6 +154,8 @@ func proposalRowOf(v *ledger.View, index uint64, height int64, votes bool) (*pro
 		}
 		r.Votes = append(r.Votes, voteRow{Member: vi.Member, Decision: vi.Decision.String(), Power: vi.Power, Entry: vi.Entry, Height: ve.Height})
 	}
+	// In the order they were cast.
+	slices.SortFunc(r.Votes, func(a, b voteRow) int { return cmp.Compare(a.Entry, b.Entry) })
 	return r, nil
 }
 
@@ -305,7 +309,7 @@ func (s *server) proposal(rq *request) error {
 type rosterData struct {
 	rosterRow
 	Superseded bool // a later version is in force
-	Seats      []seatRow
+	Members    []seatRow
 	Prev, Next string // neighbouring versions' pages
 }
 
@@ -346,7 +350,7 @@ func (s *server) roster(rq *request) error {
 			if len(st.Keys) > 0 {
 				row.KeyID = st.Keys[0].ID()
 			}
-			d.Seats = append(d.Seats, row)
+			d.Members = append(d.Members, row)
 		}
 		if n > 0 {
 			d.Prev = rosterURL(uint32(n - 1))
