@@ -39,9 +39,9 @@ func rosterURL(n uint32) string   { return "/explorer/rosters/" + strconv.Format
 type rosterRow struct {
 	Version  uint32
 	Digest   crypto.Hash
-	Pending  bool  // made, not in force yet
-	From     int64 // the first block its validators sign, when not Pending
-	InForce  bool  // the version in force now
+	Pending  bool   // made, not in force yet
+	From     int64  // the first block its validators sign, when not Pending
+	InForce  bool   // the version in force now
 	Attested int64  // the height of the checkpoint that put it in force
 	Proposal uint64 // the proposal that made it; 0 for genesis
 	Entry    uint64 // its roster entry; 0 for genesis

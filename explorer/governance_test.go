@@ -3,6 +3,7 @@ package explorer_test
 import (
 	"crypto/rand"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -237,7 +238,7 @@ func TestGovernancePages(t *testing.T) {
 					t.Errorf("page has %q", n)
 				}
 			}
-			if t.Failed() {
+			if t.Failed() || os.Getenv("DUMP") != "" {
 				t.Logf("body:\n%s", r.body)
 			}
 		})
@@ -248,3 +249,76 @@ func TestGovernancePages(t *testing.T) {
 type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
+
+func TestGovernancePagesEnglishAndErrors(t *testing.T) {
+	f := newGovFixture(t)
+	h := explorer.New(f.n, explorer.Options{})
+	// Every governance page in English uses no missing key.
+	for _, p := range []string{"/explorer/governance", fmt.Sprintf("/explorer/proposals/%d", f.p1), fmt.Sprintf("/explorer/proposals/%d", f.p4),
+		fmt.Sprintf("/explorer/proposals/%d", f.p5), "/explorer/rosters/0", "/explorer/rosters/1", "/explorer/rosters/2", "/explorer/alliance",
+		fmt.Sprintf("/explorer/entries/%d", f.v2Entry)} {
+		r := get(t, h, p+"?lang=en")
+		if r.status != 200 || strings.Contains(r.body, "⟦") || !strings.Contains(r.body, `<html lang="en">`) {
+			t.Errorf("%s in English: status %d, missing key or wrong language:\n%s", p, r.status, r.body)
+		}
+	}
+	en := get(t, h, "/explorer/governance?lang=en")
+	wantInOrder(t, en.text(), `<a href="/explorer/governance">Governance</a>`, "<h1>Governance</h1>", "Roster in force",
+		"Roster version 2 has passed and is pending", "Open proposals", "set the role", "approve 10 · reject 10 · of 60", "passes at 41 (more than 2/3)",
+		"Closed proposals", "expired", "set the voting power", "passed", "rejected", "add a member", "Roster history", "pending", "in force", "genesis")
+
+	// An older page of proposals: those before p3, newest first, and a
+	// link back to the newest.
+	r := get(t, h, fmt.Sprintf("/explorer/governance?before=%d", f.p3))
+	wantInOrder(t, r.text(), "没有进行中的提案。", fmt.Sprintf(`<tr data-proposal="%d" data-status="rejected">`, f.p2),
+		fmt.Sprintf(`<tr data-proposal="%d" data-status="passed">`, f.p1), `<a rel="prev" href="/explorer/governance">`)
+	for _, not := range []string{fmt.Sprintf(`data-proposal="%d"`, f.p3), fmt.Sprintf(`data-proposal="%d"`, f.p4), `rel="next"`} {
+		if strings.Contains(r.body, not) {
+			t.Errorf("governance?before=%d has %s", f.p3, not)
+		}
+	}
+
+	tests := []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/explorer/proposals/3", 404, "条目 3 不是提案。"},
+		{"/explorer/proposals/999", 404, "条目 999 不是提案。"},
+		{"/explorer/proposals/x", 400, "“x”不是条目号"},
+		{"/explorer/proposals/06", 400, "“06”不是条目号"},
+		{"/explorer/rosters/3", 404, "没有名册第 3 版（最新为第 2 版）。"},
+		{"/explorer/rosters/01", 400, "“01”不是名册版本号"},
+		{"/explorer/rosters/4294967296", 400, "“4294967296”不是名册版本号"},
+		{"/explorer/rosters/3?lang=en", 404, "There is no roster version 3 (the newest is 2)."},
+		{"/explorer/governance?before=x", 400, "“x”不是条目号"},
+	}
+	for _, tt := range tests {
+		r := get(t, h, tt.path)
+		if r.status != tt.status || !strings.Contains(r.text(), tt.want) {
+			t.Errorf("%s: status %d, want %d with %q:\n%s", tt.path, r.status, tt.status, tt.want, r.body)
+		}
+	}
+}
+
+// A chain whose roster never changed shows version 0, from genesis.
+func TestGovernanceGenesisOnly(t *testing.T) {
+	n := newNode(t)
+	h := explorer.New(n, explorer.Options{})
+	v0, err := n.view().RosterVersion(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := get(t, h, "/explorer/governance")
+	wantInOrder(t, r.text(), `id="gov-version"><a href="/explorer/rosters/0">第 0 版</a>`, v0.Digest.String(),
+		`id="gov-from"><a href="/explorer/blocks/0">0</a>`, "6 名成员，总投票权 50", "没有进行中的提案。", "没有已结束的提案。",
+		`<tr data-version="0" data-status="in-force">`, "创世名册")
+	if strings.Contains(r.body, "gov-pending") {
+		t.Error("a pending version on a chain without proposals")
+	}
+	a := get(t, h, "/explorer/alliance")
+	wantInOrder(t, a.text(), `id="alliance-version"><a href="/explorer/rosters/0">第 0 版</a>`, v0.Digest.String())
+	if strings.Contains(a.body, "alliance-pending") {
+		t.Error("the alliance page notes a pending version on a chain without proposals")
+	}
+}
