@@ -19,7 +19,8 @@ import (
 //	    and court approve (40 of 50): roster version 1, put in force by
 //	    the checkpoint of height att1, so From = from1
 //	p2  bank-a proposes removing the regulator; bank-b and court reject
-//	    (20 of 60): rejected
+//	    (20 of 60): rejected; the checkpoint of height att2 is co-signed
+//	    by version 1
 //	p3  bank-b proposes bank-a's power 20; the five validators approve
 //	    (50 of 60): roster version 2, pending (no checkpoint covers it)
 //	p5  court proposes removing bank-b with a deadline one block ahead,
@@ -31,7 +32,7 @@ type govFixture struct {
 	p1, p2, p3, p4, p5 uint64
 	v1Entry, v2Entry   uint64
 	p1Decided          uint64
-	att1, from1        int64
+	att1, from1, att2  int64
 	p4Deadline         uint64
 	p5Deadline         uint64
 	bankC              ledger.Seat
@@ -89,6 +90,7 @@ func newGovFixture(t testing.TB) *govFixture {
 		uint64(n.height+100), "")
 	vote(f.p2, ledger.Reject, "bank-b")
 	vote(f.p2, ledger.Reject, "court")
+	f.att2 = n.trust(t) // co-signed by version 1
 
 	f.p3 = propose("bank-b", ledger.RosterChange{Kind: ledger.ChangeSetPower, Seat: ledger.Seat{Member: ledger.Member{Name: "bank-a", Power: 20}}},
 		uint64(n.height+100), "增资")
@@ -218,6 +220,11 @@ func TestGovernancePages(t *testing.T) {
 		{fmt.Sprintf("/explorer/entries/%d", f.v1Entry), 200, "tx", []string{"成员名册版本", f.v1.Digest.String(),
 			p(f.p1), `href="/explorer/rosters/1">查看名册第 1 版</a>`}, nil},
 		{"/explorer/entries/3", 200, "tx", nil, []string{`id="tx-governance"`}},
+		// A checkpoint is weighed by the roster version that co-signed it.
+		{fmt.Sprintf("/explorer/blocks/%d", f.att1), 200, "block", []string{`id="block-checkpoint"`, "50/50"}, []string{"/60"}},
+		{fmt.Sprintf("/explorer/blocks/%d", f.att2), 200, "block", []string{`id="block-checkpoint"`, "50/60"}, nil},
+		{"/explorer/", 200, "home", []string{`<table id="latest-checkpoints">`,
+			fmt.Sprintf(`href="/explorer/blocks/%d">%d</a>`, f.att2, f.att2), "50/60", fmt.Sprintf(`href="/explorer/blocks/%d">%d</a>`, f.att1, f.att1), "50/50"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
