@@ -114,9 +114,18 @@ func (rq *request) summary(e *client.Entry) string {
 	return fmt.Sprintf(format, vals...)
 }
 
-// argValue is a summary argument as text (roles translated, record refs as
-// their ids), or a number for a %d.
+// namedFields are the summary fields whose values the catalog names, by
+// the catalog prefix: a proposal's change kind, a vote's decision.
+var namedFields = map[string]string{"change": "change.", "decision": "decision."}
+
+// argValue is a summary argument as text (roles, change kinds and
+// decisions translated, record refs as their ids), or a number for a %d.
 func (rq *request) argValue(f ledger.Field) any {
+	if prefix, ok := namedFields[f.Name]; ok {
+		if v, ok := f.Value.(string); ok {
+			return rq.name(prefix, v)
+		}
+	}
 	switch v := f.Value.(type) {
 	case uint64:
 		return v

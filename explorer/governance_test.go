@@ -220,6 +220,11 @@ func TestGovernancePages(t *testing.T) {
 		{fmt.Sprintf("/explorer/entries/%d", f.v1Entry), 200, "tx", []string{"成员名册版本", f.v1.Digest.String(),
 			p(f.p1), `href="/explorer/rosters/1">查看名册第 1 版</a>`}, nil},
 		{"/explorer/entries/3", 200, "tx", nil, []string{`id="tx-governance"`}},
+		// Entry rows name the change and the decision in the page's language.
+		{"/explorer/blocks/1", 200, "block", []string{"提议 新增成员（成员 bank-c），投票截止高度 50"}, nil},
+		{"/explorer/blocks/1?lang=en", 200, "block", []string{"proposes: add a member (bank-c), votes until height 50"}, nil},
+		{"/explorer/blocks/2?lang=en", 200, "block", []string{fmt.Sprintf("votes approve on the proposal of entry %d", f.p1)}, nil},
+		{"/explorer/blocks/2", 200, "block", []string{fmt.Sprintf("表决 赞成，针对条目 %d 的提案", f.p1)}, nil},
 		// A checkpoint is weighed by the roster version that co-signed it.
 		{fmt.Sprintf("/explorer/blocks/%d", f.att1), 200, "block", []string{`id="block-checkpoint"`, "50/50"}, []string{"/60"}},
 		{fmt.Sprintf("/explorer/blocks/%d", f.att2), 200, "block", []string{`id="block-checkpoint"`, "50/60"}, nil},

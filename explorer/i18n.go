@@ -502,6 +502,7 @@ func catalogEN() map[string]string {
 		"field.keys":     "SM2 public keys",
 		"field.chain":    "Evidence chain",
 		"field.grant":    "Grant entry",
+		"row.propose":    "proposes: %s (%s), votes until height %d",
 
 		"role.bank":        "Bank",
 		"role.notary":      "Notary office",
