@@ -46,15 +46,18 @@ var fieldKinds = [...]string{
 // details describes the details of entry e for its page, in rq's language;
 // nil when it has none. Private fields (free text a member wrote) are left
 // out.
-func (rq *request) details(e *client.Entry) *detailsData {
-	if e.Details == nil {
+func (rq *request) details(e *client.Entry) *detailsData { return rq.detailsOf(e.Type, e.Details) }
+
+// detailsOf describes details dt of an entry of type typ (its name).
+func (rq *request) detailsOf(typ string, dt ledger.Details) *detailsData {
+	if dt == nil {
 		return nil
 	}
 	d := &detailsData{ID: "tx-details"}
-	if info := ledger.TxTypeNamed(e.Type); info != nil && info.JSONKey != "" {
+	if info := ledger.TxTypeNamed(typ); info != nil && info.JSONKey != "" {
 		d.ID = "tx-" + info.JSONKey
 	}
-	for _, f := range e.Details.Fields() {
+	for _, f := range dt.Fields() {
 		if f.Private {
 			continue
 		}
@@ -111,9 +114,18 @@ func (rq *request) summary(e *client.Entry) string {
 	return fmt.Sprintf(format, vals...)
 }
 
-// argValue is a summary argument as text (roles translated, record refs as
-// their ids), or a number for a %d.
+// namedFields are the summary fields whose values the catalog names, by
+// the catalog prefix: a proposal's change kind, a vote's decision.
+var namedFields = map[string]string{"change": "change.", "decision": "decision."}
+
+// argValue is a summary argument as text (roles, change kinds and
+// decisions translated, record refs as their ids), or a number for a %d.
 func (rq *request) argValue(f ledger.Field) any {
+	if prefix, ok := namedFields[f.Name]; ok {
+		if v, ok := f.Value.(string); ok {
+			return rq.name(prefix, v)
+		}
+	}
 	switch v := f.Value.(type) {
 	case uint64:
 		return v

@@ -87,6 +87,15 @@ func TestCatalogComplete(t *testing.T) {
 	for r := ledger.RoleBank; r <= ledger.RoleRegulator; r++ {
 		used["role."+r.String()] = "ledger.Role"
 	}
+	for k := ledger.ChangeAdd; k <= ledger.ChangeSetRole; k++ {
+		used["change."+k.String()] = "ledger.ChangeKind"
+	}
+	for st := ledger.ProposalOpen; st <= ledger.ProposalExpired; st++ {
+		used["status."+st.String()] = "ledger.ProposalStatus"
+	}
+	for _, d := range []ledger.Decision{ledger.Approve, ledger.Reject} {
+		used["decision."+d.String()] = "ledger.Decision"
+	}
 	for _, s := range []string{"400", "404", "405", "500", "503"} {
 		used["err.title."+s] = "statusKey"
 	}

@@ -135,11 +135,13 @@ func liveEvents(out *bytes.Buffer, v *ledger.View, after, height int64) (int64, 
 			return after, err
 		}
 		if ps == nil {
-			if ps, err = newPowers(v); err != nil {
-				return after, err
-			}
+			ps = newPowers(v)
 		}
-		if err := writeEvent(out, b.Height, "checkpoint", liveCheckpoint(ps.row(sc))); err != nil {
+		row, err := ps.row(sc)
+		if err != nil {
+			return after, err
+		}
+		if err := writeEvent(out, b.Height, "checkpoint", liveCheckpoint(row)); err != nil {
 			return after, err
 		}
 	}

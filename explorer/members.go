@@ -165,6 +165,8 @@ func newestEntries(v *ledger.View, name string, before uint64, n int) ([]uint64,
 type allianceData struct {
 	ChainID      string
 	RosterDigest crypto.Hash
+	Roster       rosterRow  // the version in force
+	Pending      *rosterRow // the newest version, when not in force yet
 	Total        uint64
 	Latest       int64     // latest trusted checkpoint height; -1 if none
 	LatestTime   time.Time // its block time
@@ -190,17 +192,28 @@ type allianceRow struct {
 func (s *server) alliance(rq *request) error {
 	d := &allianceData{Window: s.opts.OnlineWindow, Latest: -1}
 	err := s.withView(func(v *ledger.View, _ int64) error {
-		roster, err := v.Roster()
+		p, err := v.Params()
 		if err != nil {
 			return err
 		}
-		if d.RosterDigest, err = roster.Digest(); err != nil {
+		latest, inForce, err := v.LatestRosterVersion()
+		if err != nil {
 			return err
 		}
-		if d.Total, err = v.TotalPower(); err != nil {
+		cur, err := v.RosterVersion(inForce)
+		if err != nil {
 			return err
 		}
-		d.ChainID = roster.ChainID
+		d.Roster = rosterRowOf(cur, inForce)
+		if latest != inForce {
+			nv, err := v.RosterVersion(latest)
+			if err != nil {
+				return err
+			}
+			row := rosterRowOf(nv, inForce)
+			d.Pending = &row
+		}
+		d.ChainID, d.RosterDigest, d.Total = p.ChainID, cur.Digest, cur.TotalPower()
 		cps, low, err := recentCheckpoints(v, checkpointScan)
 		if err != nil {
 			return err
@@ -219,11 +232,7 @@ func (s *server) alliance(rq *request) error {
 				d.Stale, d.StaleFor = true, strconv.FormatInt(int64(age/time.Minute), 10)
 			}
 		}
-		ms, err := v.Members()
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
+		for _, m := range cur.Seats {
 			row := allianceRow{Name: m.Name, Role: m.Role, Power: m.Power, Validator: m.Power > 0}
 			if h, ok := last[m.Name]; ok {
 				row.Signed, row.Last, row.Lag = true, h, d.Latest-h

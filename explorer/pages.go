@@ -68,16 +68,17 @@ func (s *server) home(rq *request) error {
 			}
 			d.Blocks = append(d.Blocks, blockRow{Height: h, Time: unixTime(b.Time), Entries: b.Size - b.First})
 		}
-		ps, err := newPowers(v)
-		if err != nil {
-			return err
-		}
+		ps := newPowers(v)
 		cps, _, err := recentCheckpoints(v, latestCheckpoints)
 		if err != nil {
 			return err
 		}
 		for _, sc := range cps {
-			d.Checkpoints = append(d.Checkpoints, ps.row(sc))
+			row, err := ps.row(sc)
+			if err != nil {
+				return err
+			}
+			d.Checkpoints = append(d.Checkpoints, row)
 		}
 		if len(d.Checkpoints) > 0 {
 			d.Latest = &d.Checkpoints[0]
@@ -91,37 +92,54 @@ func (s *server) home(rq *request) error {
 	return nil
 }
 
-// powers is the voting power of each member and the total.
+// powers gives the voting power of a checkpoint's co-signers in the
+// roster version that signs it (View.RosterSigning): a checkpoint from
+// before a roster change is weighed by the roster of its time.
 type powers struct {
+	v         *ledger.View
+	byVersion map[uint32]*versionPowers
+}
+
+// versionPowers is the power of each member of one roster version, and
+// the total.
+type versionPowers struct {
 	of    map[string]uint64
 	total uint64
 }
 
-func newPowers(v *ledger.View) (*powers, error) {
-	ms, err := v.Members()
+func newPowers(v *ledger.View) *powers { return &powers{v: v, byVersion: map[uint32]*versionPowers{}} }
+
+// at returns the powers of the roster version that co-signs the
+// checkpoint of height h.
+func (p *powers) at(h int64) (*versionPowers, error) {
+	rv, err := p.v.RosterSigning(h)
 	if err != nil {
 		return nil, err
 	}
-	total, err := v.TotalPower()
-	if err != nil {
-		return nil, err
+	if vp, ok := p.byVersion[rv.Version]; ok {
+		return vp, nil
 	}
-	p := &powers{of: make(map[string]uint64, len(ms)), total: total}
-	for _, m := range ms {
-		p.of[m.Name] = m.Power
+	vp := &versionPowers{of: make(map[string]uint64, len(rv.Seats)), total: rv.TotalPower()}
+	for _, st := range rv.Seats {
+		vp.of[st.Name] = st.Power
 	}
-	return p, nil
+	p.byVersion[rv.Version] = vp
+	return vp, nil
 }
 
 // row describes a trusted checkpoint: its signers and their power.
-func (p *powers) row(sc *ledger.SignedCheckpoint) checkpointRow {
-	r := checkpointRow{Height: sc.Checkpoint.Height, Size: sc.Checkpoint.Size, Root: sc.Checkpoint.Root, Total: p.total,
+func (p *powers) row(sc *ledger.SignedCheckpoint) (checkpointRow, error) {
+	vp, err := p.at(sc.Checkpoint.Height)
+	if err != nil {
+		return checkpointRow{}, err
+	}
+	r := checkpointRow{Height: sc.Checkpoint.Height, Size: sc.Checkpoint.Size, Root: sc.Checkpoint.Root, Total: vp.total,
 		Signers: make([]string, 0, len(sc.Signatures))}
 	for _, sg := range sc.Signatures {
 		r.Signers = append(r.Signers, sg.Member)
-		r.Power += p.of[sg.Member]
+		r.Power += vp.of[sg.Member]
 	}
-	return r
+	return r, nil
 }
 
 // recentCheckpoints returns up to n trusted checkpoints, newest first,
@@ -265,14 +283,13 @@ func (s *server) block(rq *request) error {
 		if h < height {
 			d.Next = blockURL(h + 1)
 		}
-		ps, err := newPowers(v)
-		if err != nil {
-			return err
-		}
+		ps := newPowers(v)
 		sc, err := v.SignedCheckpoint(uint64(h))
 		switch {
 		case err == nil:
-			d.Checkpoint = ps.detail(sc)
+			if d.Checkpoint, err = ps.detail(sc); err != nil {
+				return err
+			}
 		case !errors.Is(err, ledger.ErrNotFound):
 			return err
 		}
@@ -294,12 +311,20 @@ func (s *server) block(rq *request) error {
 }
 
 // detail describes a trusted checkpoint in full.
-func (p *powers) detail(sc *ledger.SignedCheckpoint) *checkpointDetail {
-	d := &checkpointDetail{checkpointRow: p.row(sc), Text: string(sc.Text), Time: sc.Checkpoint.Time.UTC(), CommittedIn: sc.Checkpoint.Height + 2}
-	for _, sg := range sc.Signatures {
-		d.SignerRows = append(d.SignerRows, signerRow{Name: sg.Member, Power: p.of[sg.Member]})
+func (p *powers) detail(sc *ledger.SignedCheckpoint) (*checkpointDetail, error) {
+	row, err := p.row(sc)
+	if err != nil {
+		return nil, err
 	}
-	return d
+	vp, err := p.at(sc.Checkpoint.Height)
+	if err != nil {
+		return nil, err
+	}
+	d := &checkpointDetail{checkpointRow: row, Text: string(sc.Text), Time: sc.Checkpoint.Time.UTC(), CommittedIn: sc.Checkpoint.Height + 2}
+	for _, sg := range sc.Signatures {
+		d.SignerRows = append(d.SignerRows, signerRow{Name: sg.Member, Power: vp.of[sg.Member]})
+	}
+	return d, nil
 }
 
 // txData is the page of one log entry.
@@ -317,6 +342,7 @@ type txData struct {
 	Records    []recordRow
 	Details    *detailsData
 	Grant      *grantState // a grant's revocation, from state
+	Gov        *govLinks   // a propose, vote or roster entry's governance pages
 }
 
 // recordRow is an evidence record: metadata only (label keys, never values).
@@ -404,6 +430,7 @@ func (s *server) txPage(rq *request, find func(v *ledger.View) (uint64, error)) 
 			d.Records = append(d.Records, rowOf(recordRef{Index: index, Pos: uint16(i)}, &recs[i]))
 		}
 		d.Details = rq.details(e)
+		d.Gov = govLinksOf(index, tx.Body.Payload)
 		// A grant's page also says whether it still holds.
 		switch g, err := v.Grant(index); {
 		case err == nil:
@@ -483,11 +510,11 @@ func (s *server) evidence(rq *request) error {
 		}
 		switch sc, err := v.CheckpointCovering(ref.Index); {
 		case err == nil:
-			ps, err := newPowers(v)
+			ps := newPowers(v)
+			row, err := ps.row(sc)
 			if err != nil {
 				return err
 			}
-			row := ps.row(sc)
 			d.Covered = &row
 		case !errors.Is(err, ledger.ErrNotFound):
 			return err

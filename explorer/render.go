@@ -21,20 +21,22 @@ var templatesFS embed.FS
 
 // pageKinds are the page templates; each is the data-page of its <body>.
 func pageKinds() []string {
-	return []string{"home", "block", "tx", "evidence", "chain", "member", "alliance", "custody", "search", "verify", "error"}
+	return []string{"home", "block", "tx", "evidence", "chain", "member", "alliance", "governance", "proposal", "roster", "custody", "search", "verify", "error"}
 }
 
 // parsePages parses the layout with each page's template.
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"utc":       formatUTC,
-		"iso":       formatISO,
-		"short":     shortHex,
-		"blockURL":  blockURL,
-		"entryURL":  entryURL,
-		"txURL":     func(id fmt.Stringer) string { return "/explorer/txs/" + id.String() },
-		"chainURL":  chainURL,
-		"memberURL": memberURL,
+		"utc":         formatUTC,
+		"iso":         formatISO,
+		"short":       shortHex,
+		"blockURL":    blockURL,
+		"entryURL":    entryURL,
+		"txURL":       func(id fmt.Stringer) string { return "/explorer/txs/" + id.String() },
+		"chainURL":    chainURL,
+		"memberURL":   memberURL,
+		"proposalURL": proposalURL,
+		"rosterURL":   rosterURL,
 	}
 	out := map[string]*template.Template{}
 	for _, k := range pageKinds() {
@@ -133,6 +135,18 @@ func (p *page) Sub(x any) sub { return sub{P: p, X: x} }
 // Type names an entry type (ledger.TxType.String) in the page language;
 // a type the catalog does not know shows as it is.
 func (p *page) Type(t string) string { return p.rq.name("type.", t) }
+
+// Change names a roster change kind (ledger.ChangeKind.String) in the
+// page language.
+func (p *page) Change(k string) string { return p.rq.name("change.", k) }
+
+// Status names a proposal status (ledger.ProposalStatus.String) in the
+// page language.
+func (p *page) StatusName(s string) string { return p.rq.name("status.", s) }
+
+// Decision names a vote's decision (ledger.Decision.String) in the page
+// language.
+func (p *page) Decision(d string) string { return p.rq.name("decision.", d) }
 
 // Role names a member role in the page language.
 func (p *page) Role(r ledger.Role) string { return p.rq.name("role.", r.String()) }

@@ -159,6 +159,7 @@ func mustContain(t *testing.T, page, text string, want ...string) {
 // TestExplorerInBrowser loads every kind of explorer page of a running
 // four-member alliance in headless Chromium: live blocks on the home
 // page, block, transaction, evidence, chain timeline, member, alliance,
+// governance (an open proposal, its page, the genesis roster version),
 // custody and search pages, the in-browser verification of a good and a
 // tampered file, the language switch, and every page at phone width. A
 // screenshot of each page is written to test-output/explorer.
@@ -311,6 +312,33 @@ func TestExplorerInBrowser(t *testing.T) {
 		t.Errorf("%d validators shown online, want 4:\n%s", n, text)
 	}
 
+	// Governance: an open proposal by the notary, its page, and the
+	// genesis roster (version 0), in force.
+	prop, err := ledger.SignTx(nkey, rand.Reader, &ledger.Body{ChainID: c.a.ChainID, Time: time.Now().UnixNano(),
+		Payload: &ledger.Proposal{Change: ledger.RosterChange{Kind: ledger.ChangeSetRole,
+			Seat: ledger.Seat{Member: ledger.Member{Name: "court", Role: ledger.RoleArbitration}}},
+			Deadline: uint64(attested.Height) + 100_000, Reason: "董事会决议 2026-12 号"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancelPropose := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelPropose()
+	proposed, err := ncl.Submit(pctx, prop, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.waitAll(proposed.Height)
+	idp := strconv.FormatUint(proposed.Index, 10)
+	text = b.open("/explorer/governance", "governance", "governance")
+	mustContain(t, "governance", text, "进行中的提案", "变更角色", "court", "notary", "董事会决议 2026-12 号", "第 0 版", "创世名册")
+	if n := eval[int](b, `document.querySelectorAll("#gov-open tbody tr").length`); n != 1 {
+		t.Errorf("%d open proposals shown, want 1:\n%s", n, text)
+	}
+	text = b.open("/explorer/proposals/"+idp, "proposal", "proposal")
+	mustContain(t, "proposal", text, "进行中", "变更角色", "notary", "赞成 0 · 反对 0 · 总投票权 40", "尚无投票")
+	text = b.open("/explorer/rosters/0", "roster", "roster")
+	mustContain(t, "roster", text, "现行", "bank", "notary", "court", "arbitration")
+
 	// The custody log of step 1: the grant and the court's retrieval.
 	text = b.open("/explorer/evidence/"+id1+"/custody", "custody", "custody")
 	mustContain(t, "custody", text, "court", "(2026) case 0001")
@@ -413,6 +441,9 @@ func TestExplorerInBrowser(t *testing.T) {
 		{"/explorer/chains/" + chain, "chain", "phone-chain"},
 		{"/explorer/members/notary", "member", "phone-member"},
 		{"/explorer/alliance", "alliance", "phone-alliance"},
+		{"/explorer/governance", "governance", "phone-governance"},
+		{"/explorer/proposals/" + idp, "proposal", "phone-proposal"},
+		{"/explorer/rosters/0", "roster", "phone-roster"},
 		{"/explorer/evidence/" + id1 + "/custody", "custody", "phone-custody"},
 		{"/explorer/search?q=2", "search", "phone-search"},
 		{"/explorer/verify", "verify", "phone-verify"},
