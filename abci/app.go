@@ -90,6 +90,14 @@ type Options struct {
 	// joining by state sync), the peer filter admits the nodes it names
 	// (filter.go). nil: every peer is refused until genesis is committed.
 	Genesis *ledger.GenesisState
+	// Bootstrap are more node ids the filter admits while nothing is
+	// committed: the nodes the operator chose to sync from (the node ids
+	// in config.toml's persistent_peers, which `evidenced join` takes from
+	// the alliance's published list of member nodes). Years after genesis
+	// the genesis roster's nodes may all have been replaced or removed;
+	// what a joining node restores from them is checked against the app
+	// hash its light client trusts either way.
+	Bootstrap []ledger.NodeID
 }
 
 // App is the CometBFT application.
@@ -137,7 +145,7 @@ func New(db Store, opts Options) *App {
 		opts.Now = time.Now
 	}
 	a := &App{db: db, log: opts.Logger.With("component", "abci"), cache: newVerifyCache(opts.VerifyCacheSize),
-		onCommit: opts.OnCommit, now: opts.Now, snapshots: opts.Snapshots, genesisNodes: genesisNodes(opts.Genesis)}
+		onCommit: opts.OnCommit, now: opts.Now, snapshots: opts.Snapshots, genesisNodes: genesisNodes(opts.Genesis, opts.Bootstrap)}
 	a.cache.observe = opts.OnVerify
 	a.l = ledger.New(ledger.Options{Verify: a.cache.verify, Workers: opts.Workers})
 	return a

@@ -34,8 +34,9 @@ import (
 // node starting from genesis never asks then. A node joining by state
 // sync does: it restores a snapshot from its peers before it has any
 // state. Until then it admits the nodes of the genesis roster
-// (Options.Genesis), the alliance its operator joined, and refuses every
-// other (fail closed); what it restores is checked against the app hash
+// (Options.Genesis), the alliance its operator joined, and the nodes its
+// operator chose to sync from (Options.Bootstrap: persistent_peers), and
+// refuses every other (fail closed); what it restores is checked against the app hash
 // the light client trusts (package snapshots), and once the snapshot is
 // committed, committed state decides again. Without a genesis roster,
 // every peer is refused.
@@ -117,7 +118,10 @@ func (a *App) filterPeer(v *ledger.View, h int64, path string) *abcitypes.Respon
 			fmt.Errorf("peer %s refused: it is no member's node in the alliance roster (app_state members[].node_id)", id), "node_id", id.String())
 	case errors.Is(err, ledger.ErrNotInitialized):
 		if member, ok := a.genesisNodes[id]; ok {
-			a.log.Debug("admitted a CometBFT peer by the genesis roster: nothing is committed yet (state sync)", "node_id", id.String(), "member", member)
+			a.log.Debug("admitted a CometBFT peer by the genesis roster or persistent_peers: nothing is committed yet (state sync)", "node_id", id.String(), "member", member)
+			if member == bootstrapMember {
+				return &abcitypes.ResponseQuery{Log: "peer admitted as " + member + " (nothing is committed yet)"}
+			}
 			return &abcitypes.ResponseQuery{Log: "peer admitted by the genesis roster (nothing is committed yet): the node of member " + member}
 		}
 		return a.refuse(QueryCodeUnavailable, "no genesis is committed yet, so there is no roster to admit it by",
@@ -128,17 +132,26 @@ func (a *App) filterPeer(v *ledger.View, h int64, path string) *abcitypes.Respon
 	}
 }
 
-// genesisNodes maps the node ids of a genesis roster to their members.
-// Ids that do not parse are left out: they admit no one.
-func genesisNodes(gs *ledger.GenesisState) map[ledger.NodeID]string {
-	if gs == nil {
-		return nil
+// genesisNodes maps the node ids of a genesis roster to their members,
+// and the bootstrap nodes (Options.Bootstrap) not among them to "a
+// persistent peer". Ids that do not parse are left out: they admit no one.
+func genesisNodes(gs *ledger.GenesisState, bootstrap []ledger.NodeID) map[ledger.NodeID]string {
+	nodes := map[ledger.NodeID]string{}
+	if gs != nil {
+		for _, m := range gs.Members {
+			if id, err := ledger.ParseNodeID(m.NodeID); err == nil {
+				nodes[id] = m.Name
+			}
+		}
 	}
-	nodes := make(map[ledger.NodeID]string, len(gs.Members))
-	for _, m := range gs.Members {
-		if id, err := ledger.ParseNodeID(m.NodeID); err == nil {
-			nodes[id] = m.Name
+	for _, id := range bootstrap {
+		if _, ok := nodes[id]; !ok {
+			nodes[id] = bootstrapMember
 		}
 	}
 	return nodes
 }
+
+// bootstrapMember is what the filter logs as the member of a bootstrap
+// node: the operator named the node, the roster does not (yet).
+const bootstrapMember = "(a persistent peer of this node's config.toml)"

@@ -12,6 +12,7 @@ import (
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/store"
 )
 
@@ -99,5 +100,17 @@ func TestPeerFilter(t *testing.T) {
 	fresh := New(db, Options{})
 	if res := query(fresh, "/p2p/filter/id/"+court); res.Code != QueryCodeUnavailable || !strings.Contains(res.Log, "has not committed its genesis yet") || res.Height != -1 {
 		t.Fatalf("filter before genesis = code %d %q at height %d, want the node refused", res.Code, res.Log, res.Height)
+	}
+
+	// A node joining by state sync admits, before anything is committed,
+	// the nodes its operator chose to sync from (persistent_peers) beside
+	// the genesis roster's, and no other.
+	chosen := ledger.NodeID{0x42, 0x42}
+	joining := New(db, Options{Bootstrap: []ledger.NodeID{chosen}})
+	if res := query(joining, "/p2p/filter/id/"+chosen.String()); res.Code != 0 || !strings.Contains(res.Log, "persistent peer") {
+		t.Fatalf("filter before genesis, bootstrap node = code %d %q, want it admitted", res.Code, res.Log)
+	}
+	if res := query(joining, "/p2p/filter/id/"+court); res.Code != QueryCodeUnavailable {
+		t.Fatalf("filter before genesis, a node neither in genesis nor bootstrap = code %d %q, want it refused", res.Code, res.Log)
 	}
 }

@@ -111,6 +111,7 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		Workers:         cfg.Ledger.VerifyWorkers,
 		Snapshots:       h.Snapshots,
 		Genesis:         h.AppState,
+		Bootstrap:       persistentPeerIDs(h.Comet.P2P.PersistentPeers, logger),
 		OnCommit: func(b abci.CommittedBlock) {
 			n.waiters.publish(b)
 			n.originals.NoteCommitted(b.Txs)

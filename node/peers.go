@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -165,4 +166,26 @@ func whyPeer(a *abci.Admitted, member string, p peer.ID) string {
 	default:
 		return fmt.Sprintf("peer %s is no member's peer in roster version %d", p, a.InForce.Version)
 	}
+}
+
+// persistentPeerIDs returns the node ids of config.toml's persistent_peers
+// (ID@HOST:PORT,…), which the peer filter admits while nothing is
+// committed (abci.Options.Bootstrap). An entry that does not parse is
+// logged and left out: it admits no one.
+func persistentPeerIDs(peers string, log *slog.Logger) []ledger.NodeID {
+	var ids []ledger.NodeID
+	for _, p := range strings.Split(peers, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		raw, _, _ := strings.Cut(p, "@")
+		id, err := ledger.ParseNodeID(raw)
+		if err != nil {
+			log.Warn("a persistent peer in config.toml has no valid node id: write it as NODEID@HOST:PORT", "peer", p, "err", err)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }

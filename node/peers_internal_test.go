@@ -173,3 +173,13 @@ func TestPeerGuardRun(t *testing.T) {
 	close(stop)
 	<-done
 }
+
+// TestPersistentPeerIDs: the node ids of persistent_peers, the bad entry
+// left out.
+func TestPersistentPeerIDs(t *testing.T) {
+	a, b := "a9dd1f5e3f40d44c22c5b880b3e42391bdd79da4", "62292507dd996e5b35b4db39cc3f6c0e74e2d9f3"
+	ids := persistentPeerIDs(a+"@127.0.0.1:26656, nonsense@1.2.3.4:1,"+b+"@10.0.0.2:26656,", slog.New(slog.DiscardHandler))
+	if len(ids) != 2 || ids[0].String() != a || ids[1].String() != b {
+		t.Fatalf("persistentPeerIDs = %v, want [%s %s]", ids, a, b)
+	}
+}
