@@ -17,11 +17,11 @@ import (
 const (
 	StepRoster     = "roster"      // the roster is for the receipt's chain and is where the receipt's roster path starts (or the one that signed)
 	StepRosterPath = "roster_path" // each roster change after it was attested by more than 2/3 of the version before
-	StepFile       = "file"       // the original's salted SM3 commitment is the record's
-	StepRecord     = "record"     // the record is in the leaf, signed by a bank of the roster
-	StepCheckpoint = "checkpoint" // the checkpoint is well formed, of the chain, of the tree size
-	StepInclusion  = "inclusion"  // the inclusion proof leads from the leaf to the checkpoint's root
-	StepSignatures = "signatures" // members holding > 2/3 of the voting power signed the checkpoint
+	StepFile       = "file"        // the original's salted SM3 commitment is the record's
+	StepRecord     = "record"      // the record is in the leaf, signed by a bank of the roster
+	StepCheckpoint = "checkpoint"  // the checkpoint is well formed, of the chain, of the tree size
+	StepInclusion  = "inclusion"   // the inclusion proof leads from the leaf to the checkpoint's root
+	StepSignatures = "signatures"  // members holding > 2/3 of the voting power signed the checkpoint
 )
 
 // Steps returns the names of the verification steps in the order Verify
@@ -204,10 +204,10 @@ type verifier struct {
 	roster *ledger.Roster
 	opts   VerifyOptions
 
-	idx     *rosterIndex // the roster that signs the checkpoint: set by checkRoster, or checkRosterPath
-	rosters rosterSet    // the given roster and those of the path: set by checkRoster and checkRosterPath
-	start   int          // first path step to check (the given roster may be a later one of the path): set by checkRoster
-	cp  *ledger.Checkpoint // set by checkCheckpoint
+	idx     *rosterIndex       // the roster that signs the checkpoint: set by checkRoster, or checkRosterPath
+	rosters rosterSet          // the given roster and those of the path: set by checkRoster and checkRosterPath
+	start   int                // first path step to check (the given roster may be a later one of the path): set by checkRoster
+	cp      *ledger.Checkpoint // set by checkCheckpoint
 }
 
 func (v *verifier) checkRoster() (string, map[string]string, error) {
