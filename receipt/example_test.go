@@ -47,7 +47,7 @@ func ExampleVerify() {
 	fmt.Println("verified:", rep.OK)
 	// Output:
 	// roster      ok=true the roster is of chain "evidenced-test"
-	// roster_path ok=true no roster change separates the roster from the one that signed the checkpoint: no path to check
+	// roster_path ok=false not needed: the roster given signed the checkpoint
 	// file        ok=true SM3(salt ‖ file) over the 98-byte file is 144739871321a531df95564b763c929dfcac006a7e64a05c59b5d74e2ccf95b1
 	// record      ok=true the leaf holds record 0 of evidence transaction afcb3aa39c1d02b2d3f26a1053214d787ce224a63048d2138074b19b215649de (loan-contract "LOAN-2026-000001" step 1
 	// checkpoint  ok=true the checkpoint is of chain "evidenced-test"

@@ -41,8 +41,9 @@ func (v *verifier) startPath(d crypto.Hash, idx *rosterIndex) (string, map[strin
 // that signed the receipt's checkpoint.
 func (v *verifier) checkRosterPath() (string, map[string]string, error) {
 	p := v.r.RosterPath
-	if p == nil {
-		return "no roster change separates the roster from the one that signed the checkpoint: no path to check", facts("steps", 0), nil
+	if p == nil || v.start == len(p.Steps) {
+		return "", nil, &skipStep{reason: ReasonNoPath, facts: facts("digest", v.r.RosterDigest),
+			msg: "not needed: the roster given signed the checkpoint, so there is no roster change to follow"}
 	}
 	// The receipt's checkpoint, to order the path before it; if it does
 	// not parse, the checkpoint step fails later.
@@ -75,7 +76,7 @@ func (v *verifier) checkRosterPath() (string, map[string]string, error) {
 	}
 	d, err := cur.roster.Digest()
 	if err != nil || d != v.r.RosterDigest {
-		return "", nil, fail(ReasonPathLink, facts("step", len(p.Steps), "version", prevVersion, "digest", d, "want", v.r.RosterDigest),
+		return "", nil, fail(ReasonPathLink, facts("change", len(p.Steps), "version", prevVersion, "digest", d, "want", v.r.RosterDigest),
 			"the roster path ends at version %d with digest %s, but the receipt's checkpoint was signed by the roster with digest %s: the path is incomplete", prevVersion, d, v.r.RosterDigest)
 	}
 	v.idx = cur
@@ -96,7 +97,7 @@ func (v *verifier) checkPathStep(i int, st *PathStep, prevVersion uint32, cur *r
 		if fs == nil {
 			fs = map[string]string{}
 		}
-		fs["step"], fs["version"] = fmt.Sprint(n), fmt.Sprint(st.Version)
+		fs["change"], fs["version"] = fmt.Sprint(n), fmt.Sprint(st.Version)
 		return fail(reason, fs, "step %d (to roster version %d): %s", n, st.Version, fmt.Sprintf(format, args...))
 	}
 	if st.Version != prevVersion+1 {

@@ -48,6 +48,7 @@ type Step struct {
 // Reasons a step failed or was skipped (Step.Reason).
 const (
 	ReasonNoFile          = "no_file"          // file: skipped, no original was given
+	ReasonNoPath          = "no_path"          // roster_path: skipped, the roster given signed the checkpoint (facts: digest)
 	ReasonAfterFailure    = "after_failure"    // any: skipped, an earlier step failed (facts: step)
 	ReasonVersion         = "version"          // roster: the receipt or roster is of another format version
 	ReasonRosterUnusable  = "roster_unusable"  // roster: the roster does not index
@@ -70,7 +71,7 @@ const (
 	ReasonInclusion       = "inclusion"        // inclusion: the proof does not lead to the root
 	ReasonNotTrusted      = "not_trusted"      // signatures: the valid ones hold 2/3 or less (facts: signers, power, total)
 
-	// roster_path: facts step (1-based), version, and what the reason names.
+	// roster_path: facts change (the step of the path, from 1), version, and what the reason names.
 	ReasonPathLink        = "path_link"        // a step is missing or out of order, or the path does not end at roster_digest (facts: want)
 	ReasonPathCheckpoint  = "path_checkpoint"  // the step's checkpoint is not a checkpoint of the chain and tree size
 	ReasonPathOrder       = "path_order"       // the step's checkpoint is not before the next one and the receipt's (facts: height, size, after_height, after_size)
@@ -83,7 +84,7 @@ const (
 
 // Reasons returns every Reason constant, for translations of Step.Detail.
 func Reasons() []string {
-	return []string{ReasonNoFile, ReasonAfterFailure, ReasonVersion, ReasonRosterUnusable, ReasonRosterChain, ReasonRosterDigest,
+	return []string{ReasonNoFile, ReasonNoPath, ReasonAfterFailure, ReasonVersion, ReasonRosterUnusable, ReasonRosterChain, ReasonRosterDigest,
 		ReasonNoSalt, ReasonFileUnreadable, ReasonCommitment, ReasonSize, ReasonLeaf, ReasonRecordChain, ReasonUnknownKey,
 		ReasonNotBank, ReasonTxSignature, ReasonRecordDiffers, ReasonCheckpointText, ReasonCheckpointChain, ReasonTreeSize,
 		ReasonLeafIndex, ReasonInclusion, ReasonNotTrusted, ReasonPathLink, ReasonPathCheckpoint, ReasonPathOrder, ReasonPathSignature,
@@ -98,6 +99,11 @@ type stepError struct {
 }
 
 func (e *stepError) Error() string { return e.msg }
+
+// skipStep is returned by a step that did not need to run.
+type skipStep stepError
+
+func (e *skipStep) Error() string { return e.msg }
 
 func fail(reason string, facts map[string]string, format string, args ...any) error {
 	return &stepError{reason: reason, facts: facts, msg: fmt.Sprintf(format, args...)}
@@ -183,6 +189,10 @@ func Verify(r *Receipt, roster *ledger.Roster, opts VerifyOptions) *Report {
 			continue
 		}
 		detail, fs, err := s.run()
+		if sk, ok := err.(*skipStep); ok {
+			rep.Steps = append(rep.Steps, Step{Name: s.name, Skipped: true, Detail: sk.msg, Reason: sk.reason, Facts: sk.facts})
+			continue
+		}
 		if err != nil {
 			rep.OK = false
 			rep.FailedStep = s.name
