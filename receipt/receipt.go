@@ -144,6 +144,10 @@ func build(v *ledger.View, ref ledger.RecordRef, start *ledger.RosterVersionInfo
 	if err != nil {
 		return nil, err
 	}
+	if signing.Version-start.Version > MaxPathSteps {
+		return nil, fmt.Errorf("%w: %d changes from roster version %d to %d, at most %d: fetch the receipt from a later roster you trust (from_roster)",
+			ErrPathTooLong, signing.Version-start.Version, start.Version, signing.Version, MaxPathSteps)
+	}
 	// The submitter is named from the rosters the verifier goes through.
 	var rosters rosterSet
 	for n := start.Version; n <= signing.Version; n++ {
