@@ -220,6 +220,13 @@ func TestOpenAPI(t *testing.T) {
 		"txid":       f.txID(t, 7).String(),
 		"commitment": ledgertest.Commitment("shared").String(),
 		"height":     strconv.FormatInt(cpHeight, 10),
+		"from_roster": func() string {
+			d, err := f.roster(t).Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.String()
+		}(),
 	}
 	paths := doc["paths"].(map[string]any)
 	documented := map[string]bool{}

@@ -121,19 +121,44 @@ func (s *server) findRecord(v *ledger.View, id RecordID) (ledger.RecordRef, erro
 	return ref, nil
 }
 
-// receipt is GET /v1/evidence/{id}/receipt.
+// receipt is GET /v1/evidence/{id}/receipt[?from_roster=DIGEST]: the
+// receipt with the roster path from the genesis roster, or from the roster
+// version of digest DIGEST.
 func (s *server) receipt(w http.ResponseWriter, r *http.Request) error {
 	id, err := recordParam(r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	var from *crypto.Hash
+	if raw, ok := r.URL.Query()["from_roster"]; ok {
+		h, err := parseHash(strings.Join(raw, ","))
+		if err != nil || len(raw) != 1 {
+			return badRequest("from_roster", "from_roster %q is not a roster digest: use the 64 hex digits evidenced roster export prints", strings.Join(raw, ","))
+		}
+		from = &h
 	}
 	return s.withView(func(v *ledger.View) error {
 		ref, err := s.findRecord(v, id)
 		if err != nil {
 			return err
 		}
-		rc, err := receipt.Build(v, ref)
+		var rc *receipt.Receipt
+		if from != nil {
+			rc, err = receipt.BuildFrom(v, ref, *from)
+		} else {
+			rc, err = receipt.Build(v, ref)
+		}
 		switch {
+		case errors.Is(err, receipt.ErrUnknownRoster):
+			e := badRequest("from_roster", "from_roster %s is not the digest of a roster version of this alliance in force now or before", *from)
+			e.body.Hint = "pass the digest of the roster you hold (evidenced roster export prints it), or leave from_roster out to start from the genesis roster"
+			e.cause = err
+			return e
+		case errors.Is(err, receipt.ErrPathTooLong):
+			e := badRequest("from_roster", "%v", err)
+			e.body.Hint = "pass from_roster=DIGEST of a later roster you trust"
+			e.cause = err
+			return e
 		case errors.Is(err, receipt.ErrNotYet):
 			e := newError(http.StatusServiceUnavailable, client.CodeUnavailable, "",
 				"no trusted checkpoint covers entry %d yet", ref.Index)

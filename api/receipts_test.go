@@ -139,8 +139,30 @@ func TestReceipt(t *testing.T) {
 		}
 	})
 
+	t.Run("from the genesis roster", func(t *testing.T) {
+		d, err := roster.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := serve(t, h, http.MethodGet, "/v1/evidence/6/receipt?from_roster="+d.String(), nil)
+		got, err := receipt.Parse(rec.Body.Bytes())
+		if rec.Code != http.StatusOK || err != nil {
+			t.Fatalf("status %d, %v; body %s", rec.Code, err, rec.Body)
+		}
+		want, err := receipt.Build(f.view(), ledger.RecordRef{Index: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) || got.RosterPath != nil {
+			t.Errorf("from the genesis roster: got %+v\nwant %+v", got, want)
+		}
+	})
+
 	zero := strings.Repeat("0", 64)
 	checkErrors(t, h, []errorCase{
+		{"unknown roster", "/v1/evidence/6/receipt?from_roster=" + zero, 400, "bad_request", "from_roster"},
+		{"not a roster digest", "/v1/evidence/6/receipt?from_roster=genesis", 400, "bad_request", "from_roster"},
+		{"two roster digests", "/v1/evidence/6/receipt?from_roster=" + zero + "&from_roster=" + zero, 400, "bad_request", "from_roster"},
 		{"register entry", "/v1/evidence/0/receipt", 404, "not_found", "id"},
 		{"attestation entry", "/v1/evidence/9/receipt", 404, "not_found", "id"},
 		{"position beyond the batch", "/v1/evidence/8.2/receipt", 404, "not_found", "id"},

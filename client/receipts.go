@@ -24,8 +24,21 @@ import (
 // the call retries as every GET does, then returns a *Error with code
 // CodeUnavailable.
 func (c *Client) Receipt(ctx context.Context, id string) (*receipt.Receipt, error) {
+	return c.receipt(ctx, id, nil)
+}
+
+// ReceiptFrom is Receipt for a verifier holding the roster of digest from
+// (GET /v1/evidence/{id}/receipt?from_roster=DIGEST): its roster path
+// starts at that roster version, not at the genesis roster. A digest that
+// is no roster version of the alliance is a *Error with code
+// CodeBadRequest and field from_roster.
+func (c *Client) ReceiptFrom(ctx context.Context, id string, from crypto.Hash) (*receipt.Receipt, error) {
+	return c.receipt(ctx, id, url.Values{"from_roster": {from.String()}})
+}
+
+func (c *Client) receipt(ctx context.Context, id string, q url.Values) (*receipt.Receipt, error) {
 	var raw json.RawMessage
-	if err := c.get(ctx, c.endpoint(nil, "evidence", id, "receipt"), &raw); err != nil {
+	if err := c.get(ctx, c.endpoint(q, "evidence", id, "receipt"), &raw); err != nil {
 		return nil, fmt.Errorf("receipt of %s: %w", id, err)
 	}
 	r, err := receipt.Parse(raw)

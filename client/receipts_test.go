@@ -49,6 +49,10 @@ func receiptNode(t *testing.T) http.Handler {
 			writeAPIError(t, w, &Error{Status: 404, Code: CodeNotFound, Message: "no record", Field: "id"})
 			return
 		}
+		if from, ok := r.URL.Query()["from_roster"]; ok && (len(from) != 1 || from[0] != testLeaf.String()) {
+			writeAPIError(t, w, &Error{Status: 400, Code: CodeBadRequest, Message: "unknown roster", Field: "from_roster"})
+			return
+		}
 		writeJSON(t, w, 200, sampleReceipt())
 	})
 	mux.HandleFunc("GET /v1/checkpoints/{height}", func(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +108,14 @@ func TestReceiptMethods(t *testing.T) {
 	rc, err := c.Receipt(ctx, "7.1")
 	if want := sampleReceipt(); err != nil || !reflect.DeepEqual(rc, &want) {
 		t.Errorf("Receipt = %+v, %v", rc, err)
+	}
+	rc, err = c.ReceiptFrom(ctx, "7.1", testLeaf)
+	if want := sampleReceipt(); err != nil || !reflect.DeepEqual(rc, &want) {
+		t.Errorf("ReceiptFrom = %+v, %v", rc, err)
+	}
+	var apiErr *Error
+	if _, err := c.ReceiptFrom(ctx, "7.1", testComm); !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Field != "from_roster" {
+		t.Errorf("ReceiptFrom an unknown roster: %v, want 400 on from_roster", err)
 	}
 	for _, call := range []func() (*receipt.CheckpointFile, error){
 		func() (*receipt.CheckpointFile, error) { return c.LatestCheckpoint(ctx) },

@@ -468,7 +468,7 @@ func TestVerifyI18N(t *testing.T) {
 			t.Errorf("%s: verify-i18n has %d keys, want %d", lang, len(got), len(explorer.VerifyKeys()))
 		}
 	}
-	want := []string{"step_roster", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures",
+	want := []string{"step_roster", "step_roster_path", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures",
 		"pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt", "roster_node", "roster_file",
 		"bad_receipt", "error", "local_only", "as_receipt", "as_file", "as_roster", "as_sidecar"}
 	for _, s := range receipt.Steps() {
@@ -616,12 +616,29 @@ func TestVerifySentencesUseFacts(t *testing.T) {
 			}
 		}
 	}
-	for _, st := range good.Steps {
-		check("ok_"+st.Name, st.Facts)
+	// A receipt after a roster change, verified with the genesis roster,
+	// and with a co-signature of its path altered.
+	pr, err := receipt.Parse(read("example-path-receipt.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, st := range bad.Steps {
-		if st.Reason != "" {
-			check("why_"+st.Reason, st.Facts)
+	withPath := receipt.Verify(pr, roster, receipt.VerifyOptions{})
+	pr.RosterPath.Steps[0].Signatures[0].Signature[8] ^= 1
+	badPath := receipt.Verify(pr, roster, receipt.VerifyOptions{})
+	if !withPath.OK || badPath.FailedStep != receipt.StepRosterPath {
+		t.Fatalf("the path example does not verify as expected: %+v / %+v", withPath, badPath)
+	}
+	for _, rep := range []*receipt.Report{good, bad, withPath, badPath} {
+		for _, st := range rep.Steps {
+			if st.OK {
+				check("ok_"+st.Name, st.Facts)
+			}
+			if st.Reason != "" {
+				check("why_"+st.Reason, st.Facts)
+			}
 		}
+	}
+	if withPath.Steps[1].Name != receipt.StepRosterPath || !withPath.Steps[1].OK || good.Steps[1].Reason != receipt.ReasonNoPath {
+		t.Errorf("roster_path steps: %+v / %+v", withPath.Steps[1], good.Steps[1])
 	}
 }

@@ -497,6 +497,23 @@ func (v *View) CheckpointCovering(index uint64) (*SignedCheckpoint, error) {
 	return v.SignedCheckpoint(binary.BigEndian.Uint64(k[9:]))
 }
 
+// CheckpointFrom returns the earliest trusted checkpoint of height h or
+// later; ErrNotFound when there is none yet. Receipts use it to find a
+// checkpoint signed by a given roster version or a later one.
+func (v *View) CheckpointFrom(h uint64) (*SignedCheckpoint, error) {
+	kvs, err := v.r.Scan(key1(prefixCheckpoint), keyU64(prefixCheckpoint, h), 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(kvs) == 0 {
+		return nil, fmt.Errorf("no trusted checkpoint of height %d or later yet: %w", h, ErrNotFound)
+	}
+	if len(kvs[0].Key) != 9 {
+		return nil, fmt.Errorf("%w: checkpoint key", ErrStoreCorrupt)
+	}
+	return v.SignedCheckpoint(binary.BigEndian.Uint64(kvs[0].Key[1:]))
+}
+
 // TotalPower returns the roster's total voting power.
 func (v *View) TotalPower() (uint64, error) {
 	if _, err := v.Params(); err != nil {

@@ -26,9 +26,13 @@ type CheckpointFile struct {
 }
 
 // NewCheckpointFile returns the checkpoint file of a trusted checkpoint,
-// adding each signer's member key from committed state.
+// adding each signer's member key in the roster version that signed it.
 func NewCheckpointFile(v *ledger.View, sc *ledger.SignedCheckpoint) (*CheckpointFile, error) {
-	sigs, err := signatures(v, sc.Signatures)
+	signing, err := v.RosterSigning(sc.Checkpoint.Height)
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := signaturesBy(signing, sc.Signatures)
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,18 @@
 // "1234567812345678", DER as GM/T 0009). A checkpoint is trusted when the
 // valid signers hold more than 2/3 of the roster's voting power.
 //
-// Build makes a receipt from committed state (a ledger.View); Verify checks
-// one against a roster, step by step, reporting each step in plain words.
+// When the alliance's roster changed since the roster the verifier holds
+// (the genesis roster by default), a receipt (version 2) carries a roster
+// path: for each later roster version, the ledger's roster entry holding
+// it, its inclusion proof, and the checkpoint co-signed by more than 2/3 of
+// the version before that put it in force, with a consistency proof to the
+// receipt's checkpoint. Verify walks it from the roster given to the roster
+// that signed the receipt's checkpoint (the roster_path step).
+//
+// Build (from the genesis roster) and BuildFrom (from a roster version
+// given by its digest) make a receipt from committed state (a
+// ledger.View); Verify checks one against a roster, step by step,
+// reporting each step in plain words.
 // VerifyConsistency checks an RFC 9162 consistency proof (§2.1.4) between
 // two trusted checkpoints, so a holder of an old receipt can detect a
 // rewritten history.

@@ -18,6 +18,16 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
+	pf := newPathFixture(f, 1)
+	withPath, err := receipt.Build(pf.view, pf.records[0])
+	if err != nil {
+		f.Fatal(err)
+	}
+	pathJSON, err := json.Marshal(withPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(pathJSON)
 	f.Add([]byte(`{"version":1}`))
 	f.Add([]byte(`{"version":2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -55,6 +55,65 @@ func TestExampleFiles(t *testing.T) {
 	}
 }
 
+// TestExamplePathFiles checks that testdata/example-path-receipt.json
+// (the worked example of a roster path in docs/RECEIPT.md: a receipt after
+// one roster change, verified with the genesis roster example-roster.json)
+// and example-path-original.txt are what the path fixture builds; -update
+// rewrites them.
+func TestExamplePathFiles(t *testing.T) {
+	f := newPathFixture(t, 1)
+	r, err := receipt.Build(f.view, f.records[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Record.Salt = f.salts[0]
+	rb, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"example-path-receipt.json": append(rb, '\n'),
+		"example-path-original.txt": f.original[0],
+	}
+	for name, want := range files {
+		path := filepath.Join("testdata", name)
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test -run TestExamplePathFiles -update)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from what the fixture builds (run go test -run TestExamplePathFiles -update if the change is intended)", path)
+		}
+	}
+	// The files alone verify, with the genesis roster of example-roster.json.
+	data, err := os.ReadFile("testdata/example-path-receipt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := receipt.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := os.ReadFile("testdata/example-roster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	genesis, err := receipt.ParseRoster(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := receipt.Verify(pr, genesis, receipt.VerifyOptions{File: bytes.NewReader(f.original[0])})
+	if !rep.OK || len(pr.RosterPath.Steps) != 1 {
+		t.Errorf("the path example does not verify with the genesis roster: %+v", rep)
+	}
+}
+
 func BenchmarkVerify(b *testing.B) {
 	f := newFixture(b, fixtureOptions{})
 	roster := f.roster(b)

@@ -13,13 +13,15 @@ import (
 	"github.com/evidenced/evidenced/ledger"
 )
 
-// Version is the receipt format version this package writes and reads.
+// Version is the receipt format version of a receipt without a roster
+// path (its checkpoint was signed by the roster the verifier holds). This
+// package reads and writes it and VersionPath.
 const Version = 1
 
 // Receipt is a self-contained proof that one evidence record is in the
 // alliance ledger. Its JSON form is specified in docs/RECEIPT.md.
 type Receipt struct {
-	Version        int         `json:"version"`         // Version (1)
+	Version        int         `json:"version"`         // Version (1), or VersionPath (2) with a roster path
 	ChainID        string      `json:"chain_id"`        // the alliance chain id
 	Leaf           []byte      `json:"leaf"`            // exact log entry bytes (ledger.Entry encoding), standard base64
 	LeafIndex      uint64      `json:"leaf_index"`      // index of the entry in the log
@@ -28,7 +30,10 @@ type Receipt struct {
 	Checkpoint     string      `json:"checkpoint"`      // exact checkpoint text (C2SP tlog-checkpoint body)
 	Signatures     []Signature `json:"signatures"`      // members' SM2 signatures on Checkpoint
 	Record         Record      `json:"record"`          // the decoded record (informative; Verify checks it against Leaf)
-	RosterDigest   crypto.Hash `json:"roster_digest"`   // ledger.Roster.Digest of the roster the node checked the checkpoint against
+	RosterDigest   crypto.Hash `json:"roster_digest"`   // ledger.Roster.Digest of the roster version that signed the checkpoint
+	// RosterPath leads from the roster the verifier holds to the one of
+	// RosterDigest; nil (absent) when they are the same.
+	RosterPath *RosterPath `json:"roster_path,omitempty"`
 }
 
 // Signature is one member's SM2 signature on a checkpoint.
@@ -77,12 +82,24 @@ var ErrNotYet = errors.New("no trusted checkpoint covers it yet; retry in a few 
 // version this package reads.
 var ErrMalformed = errors.New("malformed input")
 
-// Build makes the receipt of the record ref names from committed state.
-// It uses the earliest trusted checkpoint covering the record, so the
-// receipt of a record never changes once available. Errors: ErrNotYet
-// (retry later), ledger.ErrNotFound when there is no such evidence record,
+// Build makes the receipt of the record ref names from committed state,
+// with the roster path from the genesis roster (version 0) when later
+// roster versions signed its checkpoint. It uses the earliest trusted
+// checkpoint covering the record, so the receipt of a record never
+// changes once available. Errors: ErrNotYet (retry later),
+// ledger.ErrNotFound when there is no such evidence record, ErrPathTooLong,
 // anything else is a storage failure.
 func Build(v *ledger.View, ref ledger.RecordRef) (*Receipt, error) {
+	genesis, err := v.RosterVersion(0)
+	if err != nil {
+		return nil, err
+	}
+	return build(v, ref, genesis)
+}
+
+// build makes the receipt of ref for a verifier holding roster version
+// start.
+func build(v *ledger.View, ref ledger.RecordRef, start *ledger.RosterVersionInfo) (*Receipt, error) {
 	if _, _, _, err := v.Record(ref); err != nil {
 		return nil, fmt.Errorf("receipt for record %d.%d: %w", ref.Index, ref.Pos, err)
 	}
@@ -101,31 +118,56 @@ func Build(v *ledger.View, ref ledger.RecordRef) (*Receipt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receipt for record %d.%d: %w", ref.Index, ref.Pos, err)
 	}
+	signing, err := v.RosterSigning(cp.Checkpoint.Height)
+	if err != nil {
+		return nil, err
+	}
+	if signing.Version < start.Version {
+		// The record's first checkpoint predates the roster the verifier
+		// holds: use the first one that roster, or a later one, signed.
+		cp, err = v.CheckpointFrom(uint64(start.From - 1))
+		if errors.Is(err, ledger.ErrNotFound) {
+			return nil, fmt.Errorf("receipt for record %d.%d from roster version %d: %w", ref.Index, ref.Pos, start.Version, ErrNotYet)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if signing, err = v.RosterSigning(cp.Checkpoint.Height); err != nil {
+			return nil, err
+		}
+	}
 	proof, err := v.InclusionProof(ref.Index, cp.Checkpoint.Size)
 	if err != nil {
 		return nil, fmt.Errorf("inclusion proof of entry %d in tree size %d: %w", ref.Index, cp.Checkpoint.Size, err)
 	}
-	roster, err := v.Roster()
+	sigs, err := signaturesBy(signing, cp.Signatures)
 	if err != nil {
 		return nil, err
 	}
-	digest, err := roster.Digest()
-	if err != nil {
-		return nil, fmt.Errorf("roster digest: %w", err)
+	if signing.Version-start.Version > MaxPathSteps {
+		return nil, fmt.Errorf("%w: %d changes from roster version %d to %d, at most %d: fetch the receipt from a later roster you trust (from_roster)",
+			ErrPathTooLong, signing.Version-start.Version, start.Version, signing.Version, MaxPathSteps)
 	}
-	sigs, err := signatures(v, cp.Signatures)
-	if err != nil {
-		return nil, err
+	// The submitter is named from the rosters the verifier goes through.
+	var rosters rosterSet
+	for n := start.Version; n <= signing.Version; n++ {
+		rv := signing
+		if n < signing.Version {
+			if rv, err = v.RosterVersion(n); err != nil {
+				return nil, err
+			}
+		}
+		idx, err := newRosterIndex(rv.Roster(params.ChainID))
+		if err != nil {
+			return nil, fmt.Errorf("%w: roster version %d: %v", ledger.ErrStoreCorrupt, n, err)
+		}
+		rosters = append(rosters, idx)
 	}
-	idx, err := newRosterIndex(roster)
-	if err != nil {
-		return nil, fmt.Errorf("committed roster: %w", err)
-	}
-	rec, _, err := describe(leaf, ref.Pos, idx)
+	rec, _, err := describe(leaf, ref.Pos, rosters)
 	if err != nil {
 		return nil, fmt.Errorf("%w: entry %d: %v", ledger.ErrStoreCorrupt, ref.Index, err)
 	}
-	return &Receipt{
+	r := &Receipt{
 		Version:        Version,
 		ChainID:        params.ChainID,
 		Leaf:           leaf,
@@ -135,26 +177,20 @@ func Build(v *ledger.View, ref ledger.RecordRef) (*Receipt, error) {
 		Checkpoint:     string(cp.Text),
 		Signatures:     sigs,
 		Record:         *rec,
-		RosterDigest:   digest,
-	}, nil
-}
-
-// signatures adds each signer's member key to checkpoint signatures.
-func signatures(v *ledger.View, in []ledger.MemberSignature) ([]Signature, error) {
-	out := make([]Signature, 0, len(in))
-	for _, s := range in {
-		m, err := v.Member(s.Member)
-		if err != nil {
-			return nil, fmt.Errorf("checkpoint signer %s: %w", s.Member, err)
-		}
-		out = append(out, Signature{Member: s.Member, PublicKey: hex.EncodeToString(m.Keys[0].Bytes()), Signature: bytes.Clone(s.Signature)})
+		RosterDigest:   signing.Digest,
 	}
-	return out, nil
+	if signing.Version > start.Version {
+		if r.RosterPath, err = rosterPath(v, start, signing, cp.Checkpoint.Size); err != nil {
+			return nil, err
+		}
+		r.Version = VersionPath
+	}
+	return r, nil
 }
 
 // describe decodes the record at pos of a leaf, naming the submitter from
-// the roster, and returns it with the leaf's transaction.
-func describe(leaf []byte, pos uint16, idx *rosterIndex) (*Record, *ledger.Tx, error) {
+// the rosters, and returns it with the leaf's transaction.
+func describe(leaf []byte, pos uint16, rosters rosterSet) (*Record, *ledger.Tx, error) {
 	e, err := ledger.DecodeEntry(leaf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the leaf is not a log entry: %w", err)
@@ -191,7 +227,7 @@ func describe(leaf []byte, pos uint16, idx *rosterIndex) (*Record, *ledger.Tx, e
 		r.Cipher = &c
 	}
 	r.Labels = ledger.LabelMap(lr.Labels)
-	if k := idx.byID[tx.Body.Signer]; k != nil {
+	if k := rosters.key(tx.Body.Signer); k != nil {
 		r.Submitter = k.member.Name
 	}
 	return r, tx, nil
@@ -212,9 +248,14 @@ func decodeStrict(data []byte, v any) error {
 }
 
 // Parse decodes a receipt from JSON. Unknown fields and trailing data are
-// rejected, and the version must be Version. Errors wrap ErrMalformed. It
-// does not verify the receipt: call Verify.
+// rejected, the version must be Version (no roster_path) or VersionPath
+// (with one), and the input, the roster path and the proofs are bounded
+// (MaxReceiptBytes, MaxPathSteps, MaxProofHashes, MaxSignatures). Errors
+// wrap ErrMalformed. It does not verify the receipt: call Verify.
 func Parse(data []byte) (*Receipt, error) {
+	if len(data) > MaxReceiptBytes {
+		return nil, fmt.Errorf("%w: the receipt is %d bytes, more than %d", ErrMalformed, len(data), MaxReceiptBytes)
+	}
 	var probe struct {
 		Version *int `json:"version"`
 	}
@@ -224,12 +265,15 @@ func Parse(data []byte) (*Receipt, error) {
 	if probe.Version == nil {
 		return nil, fmt.Errorf("%w: the receipt has no version field", ErrMalformed)
 	}
-	if *probe.Version != Version {
-		return nil, fmt.Errorf("%w: receipt version %d: this program reads version %d only; use a verifier that supports version %d",
-			ErrMalformed, *probe.Version, Version, *probe.Version)
+	if *probe.Version != Version && *probe.Version != VersionPath {
+		return nil, fmt.Errorf("%w: receipt version %d: this program reads versions %d and %d only; use a verifier that supports version %d",
+			ErrMalformed, *probe.Version, Version, VersionPath, *probe.Version)
 	}
 	r := &Receipt{}
 	if err := decodeStrict(data, r); err != nil {
+		return nil, fmt.Errorf("%w: receipt: %v", ErrMalformed, err)
+	}
+	if err := r.checkBounds(); err != nil {
 		return nil, fmt.Errorf("%w: receipt: %v", ErrMalformed, err)
 	}
 	return r, nil

@@ -97,10 +97,10 @@ func TestBuild(t *testing.T) {
 					i = tc.original
 				}
 				rep := f.verify(r, roster, i)
-				if !rep.OK || rep.FailedStep != "" || len(rep.Steps) != 6 {
+				if !rep.OK || rep.FailedStep != "" || len(rep.Steps) != 7 {
 					t.Fatalf("with file %v: %+v", withFile, rep)
 				}
-				if got := rep.Steps[1]; got.Skipped == withFile || got.OK != withFile {
+				if got := rep.Steps[2]; got.Skipped == withFile || got.OK != withFile {
 					t.Errorf("with file %v: file step %+v", withFile, got)
 				}
 				// Facts carry the values behind each passed step's detail.
@@ -109,11 +109,11 @@ func TestBuild(t *testing.T) {
 						t.Errorf("passed step %s: facts %v, reason %q", st.Name, st.Facts, st.Reason)
 					}
 				}
-				if fs := rep.Steps[2].Facts; fs["chain"] != r.Record.Chain || fs["commitment"] != r.Record.Commitment.String() || fs["member"] != r.Record.Submitter {
+				if fs := rep.Steps[3].Facts; fs["chain"] != r.Record.Chain || fs["commitment"] != r.Record.Commitment.String() || fs["member"] != r.Record.Submitter {
 					t.Errorf("record step facts %v do not match the record %+v", fs, r.Record)
 				}
-				if withFile && rep.Steps[1].Facts["size"] != fmt.Sprint(r.Record.Size) {
-					t.Errorf("file step facts %v, want size %d", rep.Steps[1].Facts, r.Record.Size)
+				if withFile && rep.Steps[2].Facts["size"] != fmt.Sprint(r.Record.Size) {
+					t.Errorf("file step facts %v, want size %d", rep.Steps[2].Facts, r.Record.Size)
 				}
 			}
 			b, err := json.Marshal(r)
@@ -213,7 +213,7 @@ func TestVerifySignatureQuorum(t *testing.T) {
 			if !tc.ok && rep.FailedStep != receipt.StepSignatures {
 				t.Fatalf("failed at %q, want signatures", rep.FailedStep)
 			}
-			if d := rep.Steps[5].Detail; !strings.Contains(d, tc.detail) {
+			if d := rep.Steps[6].Detail; !strings.Contains(d, tc.detail) {
 				t.Errorf("detail %q does not say %q", d, tc.detail)
 			}
 		})
@@ -239,7 +239,10 @@ func TestParse(t *testing.T) {
 		{"good", string(good), ""},
 		{"unknown field", strings.Replace(string(good), `"leaf_index"`, `"extra":1,"leaf_index"`, 1), "unknown field"},
 		{"trailing data", string(good) + "{}", "after the JSON value"},
-		{"version 2", strings.Replace(string(good), `"version":1`, `"version":2`, 1), "receipt version 2: this program reads version 1 only"},
+		{"version 2 without a path", strings.Replace(string(good), `"version":1`, `"version":2`, 1), "a version 2 receipt needs a roster_path"},
+		{"version 3", strings.Replace(string(good), `"version":1`, `"version":3`, 1), "receipt version 3: this program reads versions 1 and 2 only"},
+		{"version 1 with a path", strings.Replace(string(good), `"version":1,`, `"version":1,"roster_path":{"from_version":0,"from_digest":"`+strings.Repeat("00", 32)+`","steps":[]},`, 1), "a version 1 receipt has no roster_path"},
+		{"too large", string(good) + strings.Repeat(" ", receipt.MaxReceiptBytes), "more than"},
 		{"no version", strings.Replace(string(good), `"version":1,`, ``, 1), "no version field"},
 		{"not JSON", "receipt", "not JSON"},
 		{"bad base64", strings.Replace(string(good), `"leaf":"`, `"leaf":"!`, 1), "illegal base64"},

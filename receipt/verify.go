@@ -15,18 +15,19 @@ import (
 
 // Names of the verification steps, in the order Verify runs them.
 const (
-	StepRoster     = "roster"     // the roster is for the receipt's chain and is the one the node used
-	StepFile       = "file"       // the original's salted SM3 commitment is the record's
-	StepRecord     = "record"     // the record is in the leaf, signed by a bank of the roster
-	StepCheckpoint = "checkpoint" // the checkpoint is well formed, of the chain, of the tree size
-	StepInclusion  = "inclusion"  // the inclusion proof leads from the leaf to the checkpoint's root
-	StepSignatures = "signatures" // members holding > 2/3 of the voting power signed the checkpoint
+	StepRoster     = "roster"      // the roster is for the receipt's chain and is where the receipt's roster path starts (or the one that signed)
+	StepRosterPath = "roster_path" // each roster change after it was attested by more than 2/3 of the version before
+	StepFile       = "file"        // the original's salted SM3 commitment is the record's
+	StepRecord     = "record"      // the record is in the leaf, signed by a bank of the roster
+	StepCheckpoint = "checkpoint"  // the checkpoint is well formed, of the chain, of the tree size
+	StepInclusion  = "inclusion"   // the inclusion proof leads from the leaf to the checkpoint's root
+	StepSignatures = "signatures"  // members holding > 2/3 of the voting power signed the checkpoint
 )
 
 // Steps returns the names of the verification steps in the order Verify
 // runs them.
 func Steps() []string {
-	return []string{StepRoster, StepFile, StepRecord, StepCheckpoint, StepInclusion, StepSignatures}
+	return []string{StepRoster, StepRosterPath, StepFile, StepRecord, StepCheckpoint, StepInclusion, StepSignatures}
 }
 
 // Step is the outcome of one verification step.
@@ -47,6 +48,7 @@ type Step struct {
 // Reasons a step failed or was skipped (Step.Reason).
 const (
 	ReasonNoFile          = "no_file"          // file: skipped, no original was given
+	ReasonNoPath          = "no_path"          // roster_path: skipped, the roster given signed the checkpoint (facts: digest)
 	ReasonAfterFailure    = "after_failure"    // any: skipped, an earlier step failed (facts: step)
 	ReasonVersion         = "version"          // roster: the receipt or roster is of another format version
 	ReasonRosterUnusable  = "roster_unusable"  // roster: the roster does not index
@@ -68,14 +70,25 @@ const (
 	ReasonLeafIndex       = "leaf_index"       // inclusion: the index is outside the tree
 	ReasonInclusion       = "inclusion"        // inclusion: the proof does not lead to the root
 	ReasonNotTrusted      = "not_trusted"      // signatures: the valid ones hold 2/3 or less (facts: signers, power, total)
+
+	// roster_path: facts change (the step of the path, from 1), version, and what the reason names.
+	ReasonPathLink        = "path_link"        // a step is missing or out of order, or the path does not end at roster_digest (facts: want)
+	ReasonPathCheckpoint  = "path_checkpoint"  // the step's checkpoint is not a checkpoint of the chain and tree size
+	ReasonPathOrder       = "path_order"       // the step's checkpoint is not before the next one and the receipt's (facts: height, size, after_height, after_size)
+	ReasonPathSignature   = "path_signature"   // some co-signatures do not verify and the valid ones hold 2/3 or less (facts: signers, power, total, not_counted)
+	ReasonPathPower       = "path_power"       // the co-signers hold 2/3 or less of the version before's power (facts: signers, power, total)
+	ReasonPathInclusion   = "path_inclusion"   // the roster entry is not in the checkpoint's tree: the entry or its proof was altered (facts: index)
+	ReasonPathConsistency = "path_consistency" // the receipt's log does not extend the log the step's checkpoint signed (facts: size, receipt_size)
+	ReasonPathEntry       = "path_entry"       // the entry is not a roster entry of the chain for this version and digest
 )
 
 // Reasons returns every Reason constant, for translations of Step.Detail.
 func Reasons() []string {
-	return []string{ReasonNoFile, ReasonAfterFailure, ReasonVersion, ReasonRosterUnusable, ReasonRosterChain, ReasonRosterDigest,
+	return []string{ReasonNoFile, ReasonNoPath, ReasonAfterFailure, ReasonVersion, ReasonRosterUnusable, ReasonRosterChain, ReasonRosterDigest,
 		ReasonNoSalt, ReasonFileUnreadable, ReasonCommitment, ReasonSize, ReasonLeaf, ReasonRecordChain, ReasonUnknownKey,
 		ReasonNotBank, ReasonTxSignature, ReasonRecordDiffers, ReasonCheckpointText, ReasonCheckpointChain, ReasonTreeSize,
-		ReasonLeafIndex, ReasonInclusion, ReasonNotTrusted}
+		ReasonLeafIndex, ReasonInclusion, ReasonNotTrusted, ReasonPathLink, ReasonPathCheckpoint, ReasonPathOrder, ReasonPathSignature,
+		ReasonPathPower, ReasonPathInclusion, ReasonPathConsistency, ReasonPathEntry}
 }
 
 // stepError is a failed step: its reason and facts beside the message.
@@ -86,6 +99,11 @@ type stepError struct {
 }
 
 func (e *stepError) Error() string { return e.msg }
+
+// skipStep is returned by a step that did not need to run.
+type skipStep stepError
+
+func (e *skipStep) Error() string { return e.msg }
 
 func fail(reason string, facts map[string]string, format string, args ...any) error {
 	return &stepError{reason: reason, facts: facts, msg: fmt.Sprintf(format, args...)}
@@ -122,13 +140,20 @@ type VerifyOptions struct {
 // skipped):
 //
 //   - roster: the roster is of the receipt's chain and its digest is the
-//     receipt's roster_digest;
+//     receipt's roster_digest, or (with a roster path) the path's
+//     from_digest or the digest of one of its steps;
+//   - roster_path (with a roster path): from the roster given, each later
+//     version's roster entry is in a checkpoint co-signed by more than 2/3
+//     of the version before, holds that version (consecutive numbers,
+//     recomputed digest), and that checkpoint comes before the receipt's,
+//     whose log extends it (consistency proof); the path ends at
+//     roster_digest. The later steps use the path's last roster;
 //   - file (only when opts.File is set): SM3(salt ‖ file) is the record's
 //     commitment and the file has the record's size;
 //   - record: the leaf decodes, is of the chain, holds the evidence record
 //     the receipt describes (every field of record but salt), and its
-//     transaction signature verifies under a key the roster gives to the
-//     submitter, a bank;
+//     transaction signature verifies under a key a roster of the path
+//     (the newest that has it) gives to the submitter, a bank;
 //   - checkpoint: the checkpoint text is canonical, of the chain, and of
 //     tree size tree_size;
 //   - inclusion: the RFC 9162 inclusion proof leads from the leaf at
@@ -147,6 +172,7 @@ func Verify(r *Receipt, roster *ledger.Roster, opts VerifyOptions) *Report {
 		run  func() (string, map[string]string, error)
 	}{
 		{StepRoster, v.checkRoster},
+		{StepRosterPath, v.checkRosterPath},
 		{StepFile, v.checkFile},
 		{StepRecord, v.checkRecord},
 		{StepCheckpoint, v.checkCheckpoint},
@@ -163,6 +189,10 @@ func Verify(r *Receipt, roster *ledger.Roster, opts VerifyOptions) *Report {
 			continue
 		}
 		detail, fs, err := s.run()
+		if sk, ok := err.(*skipStep); ok {
+			rep.Steps = append(rep.Steps, Step{Name: s.name, Skipped: true, Detail: sk.msg, Reason: sk.reason, Facts: sk.facts})
+			continue
+		}
 		if err != nil {
 			rep.OK = false
 			rep.FailedStep = s.name
@@ -184,13 +214,19 @@ type verifier struct {
 	roster *ledger.Roster
 	opts   VerifyOptions
 
-	idx *rosterIndex       // set by checkRoster
-	cp  *ledger.Checkpoint // set by checkCheckpoint
+	idx     *rosterIndex       // the roster that signs the checkpoint: set by checkRoster, or checkRosterPath
+	rosters rosterSet          // the given roster and those of the path: set by checkRoster and checkRosterPath
+	start   int                // first path step to check (the given roster may be a later one of the path): set by checkRoster
+	cp      *ledger.Checkpoint // set by checkCheckpoint
 }
 
 func (v *verifier) checkRoster() (string, map[string]string, error) {
-	if v.r.Version != Version {
-		return "", nil, fail(ReasonVersion, nil, "the receipt is of version %d; this verifier reads version %d", v.r.Version, Version)
+	switch {
+	case v.r.Version == Version && v.r.RosterPath == nil, v.r.Version == VersionPath && v.r.RosterPath != nil:
+	case v.r.Version == Version || v.r.Version == VersionPath:
+		return "", nil, fail(ReasonVersion, nil, "the receipt is of version %d, but has a roster path: %v; version 2 receipts have one, version 1 receipts none", v.r.Version, v.r.RosterPath != nil)
+	default:
+		return "", nil, fail(ReasonVersion, nil, "the receipt is of version %d; this verifier reads versions %d and %d", v.r.Version, Version, VersionPath)
 	}
 	if v.roster.Version != ledger.RosterVersion {
 		return "", nil, fail(ReasonVersion, nil, "the roster is of version %d; this verifier reads version %d", v.roster.Version, ledger.RosterVersion)
@@ -207,11 +243,14 @@ func (v *verifier) checkRoster() (string, map[string]string, error) {
 	if err != nil {
 		return "", nil, fail(ReasonRosterUnusable, nil, "the roster is unusable: %v", err)
 	}
+	v.idx, v.rosters = idx, rosterSet{idx}
+	if p := v.r.RosterPath; p != nil {
+		return v.startPath(d, idx)
+	}
 	if d != v.r.RosterDigest {
 		return "", nil, fail(ReasonRosterDigest, facts("digest", d, "want", v.r.RosterDigest),
 			"the roster's digest is %s but the receipt was checked against a roster with digest %s: use that roster (the membership may have changed)", d, v.r.RosterDigest)
 	}
-	v.idx = idx
 	return fmt.Sprintf("the roster is of chain %q, has %d members holding %d voting power, and its digest %s is the one the receipt names",
 			v.roster.ChainID, len(v.roster.Members), idx.total, d),
 		facts("chain", v.roster.ChainID, "members", len(v.roster.Members), "power", idx.total, "digest", d), nil
@@ -241,14 +280,14 @@ func (v *verifier) checkFile() (string, map[string]string, error) {
 
 func (v *verifier) checkRecord() (string, map[string]string, error) {
 	r := v.r
-	want, tx, err := describe(r.Leaf, r.Record.Pos, v.idx)
+	want, tx, err := describe(r.Leaf, r.Record.Pos, v.rosters)
 	if err != nil {
 		return "", nil, fail(ReasonLeaf, nil, "%v", err)
 	}
 	if tx.Body.ChainID != r.ChainID {
 		return "", nil, fail(ReasonRecordChain, facts("chain", tx.Body.ChainID, "want", r.ChainID), "the leaf's transaction is for chain %q, not %q", tx.Body.ChainID, r.ChainID)
 	}
-	k := v.idx.byID[tx.Body.Signer]
+	k := v.rosters.key(tx.Body.Signer)
 	if k == nil {
 		return "", nil, fail(ReasonUnknownKey, facts("key", tx.Body.Signer), "the transaction is signed with key %s, which no member of the roster holds", tx.Body.Signer)
 	}

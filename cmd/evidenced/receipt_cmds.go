@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,19 +39,66 @@ func addReceiptCommands(root *cobra.Command, g *globals) {
 
 // receiptSaved is what `receipt --out` prints with --output json.
 type receiptSaved struct {
-	File             string      `json:"file"`
-	LeafIndex        uint64      `json:"leaf_index"`
-	Pos              uint16      `json:"pos"`
-	TxID             crypto.Hash `json:"tx_id"`
-	TreeSize         uint64      `json:"tree_size"`
+	File             string       `json:"file"`
+	LeafIndex        uint64       `json:"leaf_index"`
+	Pos              uint16       `json:"pos"`
+	TxID             crypto.Hash  `json:"tx_id"`
+	TreeSize         uint64       `json:"tree_size"`
+	Signers          []string     `json:"signers"`
+	SaltIncluded     bool         `json:"salt_included"`
+	RosterDigest     crypto.Hash  `json:"roster_digest"`
+	CheckpointHeight int64        `json:"checkpoint_height"`
+	RosterPath       *pathSummary `json:"roster_path,omitempty"`
+}
+
+// pathSummary is the roster path of a fetched receipt, as `receipt --out`
+// prints it with --output json.
+type pathSummary struct {
+	FromVersion uint32        `json:"from_version"`
+	FromDigest  crypto.Hash   `json:"from_digest"`
+	Steps       []pathVersion `json:"steps"`
+}
+
+// pathVersion is one step of a pathSummary.
+type pathVersion struct {
+	Version          uint32      `json:"version"`
+	Digest           crypto.Hash `json:"digest"`
+	Entry            uint64      `json:"entry"`
+	AttestedAtHeight int64       `json:"attested_at_height"`
 	Signers          []string    `json:"signers"`
-	SaltIncluded     bool        `json:"salt_included"`
-	RosterDigest     crypto.Hash `json:"roster_digest"`
-	CheckpointHeight int64       `json:"checkpoint_height"`
+}
+
+// summarizePath summarizes the receipt's roster path (nil without one).
+func summarizePath(r *receipt.Receipt) (*pathSummary, error) {
+	p := r.RosterPath
+	if p == nil {
+		return nil, nil
+	}
+	out := &pathSummary{FromVersion: p.FromVersion, FromDigest: p.FromDigest}
+	for _, st := range p.Steps {
+		cp, err := ledger.ParseCheckpoint([]byte(st.Checkpoint))
+		if err != nil {
+			return nil, fmt.Errorf("the node sent a receipt whose roster path step %d has a malformed checkpoint: %w", st.Version, err)
+		}
+		v := pathVersion{Version: st.Version, Digest: st.Digest, Entry: st.LeafIndex, AttestedAtHeight: cp.Height, Signers: []string{}}
+		for _, s := range st.Signatures {
+			v.Signers = append(v.Signers, s.Member)
+		}
+		out.Steps = append(out.Steps, v)
+	}
+	return out, nil
+}
+
+// label names roster version n in a path: genesis for 0.
+func versionLabel(n uint32) string {
+	if n == 0 {
+		return "genesis"
+	}
+	return fmt.Sprintf("v%d", n)
 }
 
 func newReceiptCmd(g *globals) *cobra.Command {
-	var node, out, sidecarPath string
+	var node, out, sidecarPath, fromRoster string
 	cmd := &cobra.Command{
 		Use:   "receipt ID",
 		Short: "Fetch the receipt of an evidence record: a proof anyone can check offline",
@@ -66,6 +114,14 @@ docs/RECEIPT.md describes it field by field.
 A receipt is available a few seconds after the record is committed, once a
 trusted checkpoint covers it; before that the node answers "not yet".
 
+When the alliance's roster changed between genesis and the checkpoint, the
+receipt carries the roster path: for each roster version after the genesis
+roster, the ledger's roster entry, its inclusion proof and the checkpoint
+co-signed by more than 2/3 of the version before that put it in force, so
+it verifies with the genesis roster alone. With --from-roster DIGEST (the
+digest ` + "`evidenced roster export`" + ` prints) the path starts at that roster
+version instead; the node refuses a digest that is none of its versions.
+
 With --sidecar FILE.evidence.json (written by ` + "`evidenced submit`" + `) the
 salt of the commitment is put into the receipt (record.salt), after
 checking that the sidecar's commitment is the record's, so the receipt and
@@ -73,9 +129,18 @@ the original alone prove the file. The salt is a secret: such a receipt is
 written with mode 0600. Without --out the receipt is printed.`,
 		Example: `  evidenced receipt 12 --out contract.receipt.json
   evidenced receipt 12.3 --out r.json
-  evidenced receipt 4f1c…e9 --sidecar contract.pdf.evidence.json --out contract.receipt.json`,
+  evidenced receipt 4f1c…e9 --sidecar contract.pdf.evidence.json --out contract.receipt.json
+  evidenced receipt 12 --from-roster 1495a759…b718ab --out r.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var from *crypto.Hash
+			if fromRoster != "" {
+				var h crypto.Hash
+				if err := h.UnmarshalText([]byte(strings.ToLower(fromRoster))); err != nil {
+					return fmt.Errorf("--from-roster %q is not a roster digest: pass the 64 hex digits `evidenced roster export` prints", fromRoster)
+				}
+				from = &h
+			}
 			var sc *sidecar.File
 			if sidecarPath != "" {
 				s, err := sidecar.Load(sidecarPath)
@@ -89,7 +154,13 @@ written with mode 0600. Without --out the receipt is printed.`,
 				return err
 			}
 			r, err := callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) (*receipt.Receipt, error) {
-				r, err := c.Receipt(ctx, args[0])
+				var r *receipt.Receipt
+				var err error
+				if from != nil {
+					r, err = c.ReceiptFrom(ctx, args[0], *from)
+				} else {
+					r, err = c.Receipt(ctx, args[0])
+				}
 				var apiErr *client.Error
 				if errors.As(err, &apiErr) && apiErr.Code == client.CodeUnavailable && apiErr.Status == 503 {
 					return nil, fmt.Errorf("no receipt for %s yet: %s; retry in a few seconds", args[0], apiErr.Message)
@@ -130,11 +201,21 @@ written with mode 0600. Without --out the receipt is printed.`,
 			for _, s := range r.Signatures {
 				saved.Signers = append(saved.Signers, s.Member)
 			}
+			if saved.RosterPath, err = summarizePath(r); err != nil {
+				return err
+			}
 			return g.emit(cmd.OutOrStdout(), saved, func(w io.Writer) error {
 				return lines(w, func(ew *errWriter) {
 					ew.printf("receipt of record %d.%d (%s %q step %d) written to %s\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, out)
 					ew.printf("  proven in the log of %d entries, checkpoint after block %d, signed by %s\n", r.TreeSize, cp.Height, strings.Join(saved.Signers, ", "))
 					ew.printf("  roster digest %s\n", r.RosterDigest)
+					if p := saved.RosterPath; p != nil {
+						ew.printf("  roster path  %s", versionLabel(p.FromVersion))
+						for _, st := range p.Steps {
+							ew.printf(" → v%d (entry %d, attested at height %d by %s)", st.Version, st.Entry, st.AttestedAtHeight, strings.Join(st.Signers, ", "))
+						}
+						ew.printf("\n  verify it with the roster of digest %s (%s)\n", p.FromDigest, versionLabel(p.FromVersion))
+					}
 					if saved.SaltIncluded {
 						ew.printf("  the receipt holds the salt (mode 0600): whoever has it and the file can prove the file\n")
 					}
@@ -146,6 +227,7 @@ written with mode 0600. Without --out the receipt is printed.`,
 	nodeFlag(cmd, &node)
 	cmd.Flags().StringVar(&out, "out", "", "write the receipt to this file (default: print it)")
 	cmd.Flags().StringVar(&sidecarPath, "sidecar", "", "FILE.evidence.json whose salt to include in the receipt")
+	cmd.Flags().StringVar(&fromRoster, "from-roster", "", "digest of the roster you verify with: the roster path starts there (default: the genesis roster)")
 	return cmd
 }
 
@@ -171,8 +253,12 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		Long: `Check a receipt with no network access, given only the alliance roster, and
 say step by step what was checked:
 
-  roster      the roster is of the receipt's chain and is the one the node
-              checked the checkpoint against (its digest)
+  roster      the roster is of the receipt's chain and is the one that
+              signed the checkpoint, or where the receipt's roster path
+              starts (its digest)
+  roster_path after roster changes: each later roster version's entry is
+              in a checkpoint co-signed by more than 2/3 of the version
+              before, and comes before the receipt's checkpoint
   file        SM3(salt ‖ file) is the record's commitment (with --file)
   record      the record is in the log entry, signed with SM2 by a bank
               of the roster
@@ -181,6 +267,10 @@ say step by step what was checked:
               checkpoint's SM3 root
   signatures  members holding more than 2/3 of the voting power signed the
               checkpoint with their SM2 member keys
+
+Give the genesis roster (evidenced roster export --home) for a receipt
+fetched without --from-roster: the roster path leads from it, through every
+roster change, to the roster that signed the checkpoint.
 
 Verification stops at the first failing step. The salt for --file comes
 from --salt, --sidecar or the receipt's record.salt.
@@ -261,7 +351,12 @@ func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
 			case !s.OK:
 				mark = "✗"
 			}
-			ew.printf("%s %-10s %s\n", mark, s.Name, s.Detail)
+			ew.printf("%s %-11s %s\n", mark, s.Name, s.Detail)
+			if s.Name == receipt.StepRosterPath {
+				for i := 1; s.Facts["step"+strconv.Itoa(i)] != ""; i++ {
+					ew.printf("    %s\n", s.Facts["step"+strconv.Itoa(i)])
+				}
+			}
 		}
 		if rep.OK {
 			ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))

@@ -21,7 +21,52 @@ const (
 	exampleReceipt  = "../../receipt/testdata/example-receipt.json"
 	exampleRoster   = "../../receipt/testdata/example-roster.json"
 	exampleOriginal = "../../receipt/testdata/example-original.txt"
+	// A receipt after one roster change (bank-c added), which verifies with
+	// the genesis roster exampleRoster.
+	examplePathReceipt  = "../../receipt/testdata/example-path-receipt.json"
+	examplePathOriginal = "../../receipt/testdata/example-path-original.txt"
 )
+
+func TestVerifyRosterPath(t *testing.T) {
+	out, _, err := runCLI(t, "verify", "--receipt", examplePathReceipt, "--roster", exampleRoster, "--file", examplePathOriginal)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"✓ roster_path genesis → v1 (add bank-c, entry ", "attested at height ", "by 40/50)",
+		"    v1: add bank-c; entry ", "signed by bank bank-c", "VERIFIED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+	out, _, err = runCLI(t, "verify", "--receipt", examplePathReceipt, "--roster", exampleRoster, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep receipt.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || rep.Steps[1].Name != receipt.StepRosterPath || rep.Steps[1].Facts["steps"] != "1" || !strings.HasPrefix(rep.Steps[1].Facts["path"], "genesis → v1 (add bank-c") {
+		t.Errorf("report %+v", rep)
+	}
+	// The path tampered: a co-signature of its checkpoint altered.
+	r, err := os.ReadFile(examplePathReceipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := receipt.Parse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.RosterPath.Steps[0].Signatures[0].Signature[8] ^= 1
+	b, _ := json.Marshal(pr)
+	bad := writeFile(t, t.TempDir(), "bad.json", string(b))
+	out, _, err = runCLI(t, "verify", "--receipt", bad, "--roster", exampleRoster)
+	if exitCode(err) != 3 || !strings.Contains(out, "✗ roster_path step 1 (to roster version 1): co-signatures by the roster before it do not verify") ||
+		!strings.Contains(out, "NOT VERIFIED: the roster_path step failed") {
+		t.Errorf("tampered path: exit %d\n%s", exitCode(err), out)
+	}
+}
 
 func readExample(t *testing.T) (*receipt.Receipt, []byte) {
 	t.Helper()
@@ -91,7 +136,7 @@ func TestVerifyCommand(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatal(err)
 		}
-		if rep.OK || rep.FailedStep != receipt.StepFile || len(rep.Steps) != 6 || !rep.Steps[0].OK {
+		if rep.OK || rep.FailedStep != receipt.StepFile || len(rep.Steps) != 7 || !rep.Steps[0].OK {
 			t.Errorf("report %+v", rep)
 		}
 	})
@@ -105,9 +150,20 @@ func TestReceiptCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pathReceipt, err := os.ReadFile(examplePathReceipt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		switch req.URL.Path {
-		case "/v1/evidence/6/receipt":
+		switch from := req.URL.Query().Get("from_roster"); {
+		case req.URL.Path == "/v1/evidence/19/receipt" && from == "":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(pathReceipt)
+		case from == strings.Repeat("0", 64):
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":{"status":400,"code":"bad_request","field":"from_roster","message":"from_roster 00 is not the digest of a roster version"}}`))
+		case req.URL.Path == "/v1/evidence/6/receipt":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(served)
 		default:
@@ -160,6 +216,24 @@ func TestReceiptCommand(t *testing.T) {
 	stdout, _, err = runCLI(t, "receipt", "6", "--node", srv.URL)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// With a roster path.
+	pout, _, err := runCLI(t, "receipt", "19", "--node", srv.URL, "--out", filepath.Join(dir, "path.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(pout, "  roster path  genesis → v1 (entry ") || !strings.Contains(pout, "verify it with the roster of digest ") {
+		t.Errorf("receipt with a roster path: %s", pout)
+	}
+	if _, _, err := runCLI(t, "receipt", "6", "--node", srv.URL, "--from-roster", strings.Repeat("0", 64)); err == nil || !strings.Contains(err.Error(), "is not the digest of a roster version") {
+		t.Errorf("unknown --from-roster: %v", err)
+	}
+	if _, _, err := runCLI(t, "receipt", "6", "--node", srv.URL, "--from-roster", "genesis"); err == nil || !strings.Contains(err.Error(), "is not a roster digest") {
+		t.Errorf("bad --from-roster: %v", err)
+	}
+	// A digest the node knows.
+	if _, _, err := runCLI(t, "receipt", "6", "--node", srv.URL, "--from-roster", strings.ToUpper(r.RosterDigest.String())); err != nil {
+		t.Errorf("--from-roster %s: %v", r.RosterDigest, err)
 	}
 	if _, err := receipt.Parse([]byte(stdout)); err != nil {
 		t.Errorf("printed receipt does not parse: %v", err)

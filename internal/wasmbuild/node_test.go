@@ -79,26 +79,44 @@ func TestVerifierInNode(t *testing.T) {
 		}
 		return a
 	}
-	out, err := exec.Command(nodeBin, script, abs(wasmbuild.ExecFile), filepath.Join(dir, "verify.wasm"),
-		abs("receipt/testdata/example-receipt.json"), abs("receipt/testdata/example-roster.json"), abs("receipt/testdata/example-original.txt")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
+	run := func(receiptFile, original string) [][]byte {
+		out, err := exec.Command(nodeBin, script, abs(wasmbuild.ExecFile), filepath.Join(dir, "verify.wasm"),
+			abs(receiptFile), abs("receipt/testdata/example-roster.json"), abs(original)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("node: %v\n%s", err, out)
+		}
+		lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+		if len(lines) != 3 {
+			t.Fatalf("node printed %d lines, want 3:\n%s", len(lines), out)
+		}
+		return lines
 	}
-	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
-	if len(lines) != 3 {
-		t.Fatalf("node printed %d lines, want 3:\n%s", len(lines), out)
-	}
+	lines := run("receipt/testdata/example-receipt.json", "receipt/testdata/example-original.txt")
 	var good, bad receipt.Report
 	if err := json.Unmarshal(lines[0], &good); err != nil || !good.OK || len(good.Steps) != len(receipt.Steps()) {
 		t.Errorf("the example original: %s (%v)", lines[0], err)
 	}
 	for i, s := range good.Steps {
-		if !s.OK || s.Name != receipt.Steps()[i] {
+		// The genesis roster signed the example's checkpoint: no path.
+		noPath := s.Name == receipt.StepRosterPath && s.Skipped && s.Reason == receipt.ReasonNoPath
+		if !s.OK && !noPath || s.Name != receipt.Steps()[i] {
 			t.Errorf("the example original: step %d = %+v, want %s passed", i, s, receipt.Steps()[i])
 		}
 	}
 	if err := json.Unmarshal(lines[1], &bad); err != nil || bad.OK || bad.FailedStep != receipt.StepFile {
 		t.Errorf("the tampered copy: %s (%v), want the file step failed", lines[1], err)
+	}
+	// A receipt after a roster change, with the genesis roster: every step
+	// passes, the roster path too.
+	pathLines := run("receipt/testdata/example-path-receipt.json", "receipt/testdata/example-path-original.txt")
+	var withPath receipt.Report
+	if err := json.Unmarshal(pathLines[0], &withPath); err != nil || !withPath.OK || len(withPath.Steps) != len(receipt.Steps()) {
+		t.Errorf("the path example: %s (%v)", pathLines[0], err)
+	}
+	for i, s := range withPath.Steps {
+		if !s.OK {
+			t.Errorf("the path example: step %d = %+v, want it passed", i, s)
+		}
 	}
 	var malformed struct{ Error string }
 	if err := json.Unmarshal(lines[2], &malformed); err != nil || malformed.Error == "" {
