@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,6 +178,15 @@ func TestRosterPathTamper(t *testing.T) {
 		{"one co-signature altered", func(r *receipt.Receipt) { r.RosterPath.Steps[1].Signatures[2].Signature[10] ^= 1 },
 			receipt.StepRosterPath, receipt.ReasonPathSignature, map[string]string{"change": "2", "version": "2", "power": "40", "total": "60"},
 			"the SM2 signature does not verify"},
+		{"a bad co-signature beside a quorum of good ones", func(r *receipt.Receipt) {
+			// The good signatures still hold more than 2/3: a court must
+			// not lean on a path that was altered all the same.
+			bad := r.RosterPath.Steps[1].Signatures[0]
+			bad.Signature = slices.Clone(bad.Signature)
+			bad.Signature[10] ^= 1
+			r.RosterPath.Steps[1].Signatures = append(r.RosterPath.Steps[1].Signatures, bad)
+		}, receipt.StepRosterPath, receipt.ReasonPathSignature, map[string]string{"change": "2", "version": "2", "power": "50", "total": "60"},
+			"the path was altered"},
 		{"forged roster entry", func(r *receipt.Receipt) { forgeRoster(t, &r.RosterPath.Steps[1], f.a.Outsider.Public()) },
 			receipt.StepRosterPath, receipt.ReasonPathInclusion, map[string]string{"change": "2", "version": "2"}, "is not in the checkpoint's tree"},
 		{"inclusion proof altered", func(r *receipt.Receipt) { r.RosterPath.Steps[0].InclusionProof[0][0] ^= 1 },

@@ -121,13 +121,19 @@ func (v *verifier) checkPathStep(i int, st *PathStep, prevVersion uint32, cur *r
 			"its checkpoint (height %d, tree size %d) is not before the receipt's checkpoint (height %d, tree size %d): a roster signs only checkpoints after the one that put it in force",
 			cp.Height, cp.Size, rcp.Height, rcp.Size)
 	}
+	// Every co-signature on a path checkpoint must verify: the ledger
+	// accepts a checkpoint only when all its signatures do (a node never
+	// stores one that does not), so a bad one means the path was altered
+	// after it left the node, and a court must not lean on an altered
+	// path even when the signatures left would hold enough power.
 	t := countSignatures(cur, []byte(st.Checkpoint), st.Signatures)
+	if len(t.invalid) > 0 {
+		fs := facts("signers", strings.Join(t.valid, ", "), "power", t.power, "total", t.total, "not_counted", strings.Join(t.invalid, "; "))
+		return nil, nil, nil, stepFail(ReasonPathSignature, fs,
+			"co-signatures by the roster before it do not verify, so the path was altered (a node stores only checkpoints whose every signature verifies): %s", t.detail())
+	}
 	if !t.trusted() {
 		fs := facts("signers", strings.Join(t.valid, ", "), "power", t.power, "total", t.total)
-		if len(t.invalid) > 0 {
-			fs["not_counted"] = strings.Join(t.invalid, "; ")
-			return nil, nil, nil, stepFail(ReasonPathSignature, fs, "co-signatures by the roster before it do not verify: %s", t.detail())
-		}
 		return nil, nil, nil, stepFail(ReasonPathPower, fs, "the checkpoint is co-signed by too little of the power of the roster before it: %s", t.detail())
 	}
 	if st.LeafIndex >= st.TreeSize {

@@ -75,7 +75,7 @@ const (
 	ReasonPathLink        = "path_link"        // a step is missing or out of order, or the path does not end at roster_digest (facts: want)
 	ReasonPathCheckpoint  = "path_checkpoint"  // the step's checkpoint is not a checkpoint of the chain and tree size
 	ReasonPathOrder       = "path_order"       // the step's checkpoint is not before the next one and the receipt's (facts: height, size, after_height, after_size)
-	ReasonPathSignature   = "path_signature"   // some co-signatures do not verify and the valid ones hold 2/3 or less (facts: signers, power, total, not_counted)
+	ReasonPathSignature   = "path_signature"   // a co-signature does not verify: the path was altered (facts: signers, power, total, not_counted)
 	ReasonPathPower       = "path_power"       // the co-signers hold 2/3 or less of the version before's power (facts: signers, power, total)
 	ReasonPathInclusion   = "path_inclusion"   // the roster entry is not in the checkpoint's tree: the entry or its proof was altered (facts: index)
 	ReasonPathConsistency = "path_consistency" // the receipt's log does not extend the log the step's checkpoint signed (facts: size, receipt_size)
