@@ -268,6 +268,13 @@ func (n *Node) Start() error {
 		return fmt.Errorf("start CometBFT: %w", err)
 	}
 	n.started = true
+	if staged := n.home.Staged; staged != nil {
+		n.bg.Add(1)
+		go func() {
+			defer n.bg.Done()
+			n.watchRotation(staged)
+		}()
+	}
 	go func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("HTTP API stopped", "err", err)

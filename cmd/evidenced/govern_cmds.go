@@ -18,6 +18,7 @@ import (
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/node"
 )
 
 // Governance commands: propose (one subcommand per kind of roster
@@ -692,4 +693,63 @@ func runTxBuildGov(cmd *cobra.Command, g *globals, o *govTxOpts, make func(*clie
 		return err
 	}
 	return g.emit(cmd.OutOrStdout(), u, func(w io.Writer) error { return printBuilt(w, u, binPath, jsonPath, len(bodyBytes)) })
+}
+
+// rotationStaged is what keys rotate prints with -o json.
+type rotationStaged struct {
+	Member  string       `json:"member"`
+	KeyFile string       `json:"key_file"`
+	KeyID   crypto.KeyID `json:"key_id"`
+	Seat    *client.Seat `json:"seat"`
+	File    string       `json:"seat_file"`
+	Propose string       `json:"propose"`
+}
+
+func newKeysRotateCmd(g *globals) *cobra.Command {
+	var home, passFile string
+	cmd := &cobra.Command{
+		Use:   "rotate --home DIR",
+		Short: "Stage a new member key for the node: write it and the seat a rotation proposal needs",
+		Long: `Draw the member's next SM2 member key into HOME/keys/member.next.pem (0600,
+encrypted with the home's passphrase as member.pem is) and write
+HOME/rotate-seat.json: the new key with the CometBFT validator key, node id
+and libp2p peer derived from it. Propose the rotation with the command
+printed; once it passes and the roster in force names the new key, restart
+the node: at start it retires member.pem (keys/member.retired-KEYID.pem)
+and uses the new key. Until then the node keeps its current key.`,
+		Example: `  evidenced keys rotate --home ./notary --passphrase-file pass.txt`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if home == "" {
+				return errors.New("--home DIR is required: the home of the node whose member key rotates")
+			}
+			var pass []byte
+			if passFile != "" {
+				var err error
+				if pass, err = givenPassphrase(passFile, false); err != nil {
+					return err
+				}
+			}
+			r, err := node.StageRotation(home, pass)
+			if err != nil {
+				return err
+			}
+			out := rotationStaged{Member: r.Member, KeyFile: r.KeyFile, Seat: r.Seat, File: r.File,
+				Propose: fmt.Sprintf("evidenced propose rotate --member %s --seat %s", r.Member, r.File)}
+			if k, err := crypto.ParsePublicKey(r.Seat.Keys[0]); err == nil {
+				out.KeyID = k.ID()
+			}
+			return g.emit(cmd.OutOrStdout(), out, func(w io.Writer) error {
+				return lines(w, func(ew *errWriter) {
+					ew.printf("Staged the next member key of %s: %s (key %s)\n", r.Member, r.KeyFile, out.KeyID.Short())
+					ew.printf("  seat file  %s (node %s, peer %s)\n", r.File, r.Seat.Node, r.Seat.Peer)
+					ew.printf("propose it with: %s\n", out.Propose)
+					ew.printf("Once it passes and the roster in force names the new key, restart the node to use it.\n")
+				})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&home, "home", "", "the node home (required)")
+	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line is the home's key passphrase (default: keys.passphrase_file, EVIDENCED_PASSPHRASE)")
+	return cmd
 }
