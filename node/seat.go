@@ -148,6 +148,24 @@ func StageRotation(dir string, pass []byte) (*Rotation, error) {
 // nothing). Otherwise the node keeps its key and the staged one is noted
 // in h.Staged.
 func (h *Home) applyRotation(logger *slog.Logger) error {
+	return h.rotate(logger, func() (*crypto.PublicKey, uint32, error) {
+		snap := h.DB.Snapshot()
+		defer snap.Close()
+		ri, err := ledger.NewView(snap).RosterAt(math.MaxInt64)
+		if err != nil {
+			return nil, 0, err
+		}
+		st := ri.Seat(h.Config.Member)
+		if st == nil || len(st.Keys) == 0 {
+			return nil, ri.Version, nil
+		}
+		return st.Keys[0], ri.Version, nil
+	})
+}
+
+// rotate is applyRotation with the member key the roster in force names
+// (nil: none) and its version from inForce.
+func (h *Home) rotate(logger *slog.Logger, inForce func() (*crypto.PublicKey, uint32, error)) error {
 	cfg := h.Config
 	cur := config.Path(h.Dir, cfg.Keys.MemberKey)
 	next := NextMemberKeyFile(cur)
@@ -162,9 +180,7 @@ func (h *Home) applyRotation(logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("load the staged member key %s: %w (it is encrypted as the member key is)", next, err)
 	}
-	snap := h.DB.Snapshot()
-	ri, err := ledger.NewView(snap).RosterAt(math.MaxInt64)
-	snap.Close()
+	named, version, err := inForce()
 	if errors.Is(err, ledger.ErrNotInitialized) {
 		h.Staged = nk.Public()
 		logger.Info("a member key rotation is staged, but nothing is committed yet: starting with the current member key", "staged", nk.Public().ID().Short())
@@ -173,11 +189,10 @@ func (h *Home) applyRotation(logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("read the roster in force: %w", err)
 	}
-	seat := ri.Seat(cfg.Member)
-	if seat == nil || len(seat.Keys) == 0 || !seat.Keys[0].Equal(nk.Public()) {
+	if named == nil || !named.Equal(nk.Public()) {
 		h.Staged = nk.Public()
 		logger.Info("a member key rotation is staged; the roster in force still names the current member key, so the node starts with it (propose the rotation with HOME/"+RotateSeatFile+")",
-			"member", cfg.Member, "key", h.MemberKey.Public().ID().Short(), "staged", nk.Public().ID().Short(), "roster_version", ri.Version)
+			"member", cfg.Member, "key", h.MemberKey.Public().ID().Short(), "staged", nk.Public().ID().Short(), "roster_version", version)
 		return nil
 	}
 	old := h.MemberKey.Public().ID()
@@ -220,7 +235,7 @@ func (h *Home) applyRotation(logger *slog.Logger) error {
 	if h.Validator, h.NodeKey, err = loadCometKeys(cfg, nk, keyFile, stateFile, nodeKeyFile); err != nil {
 		return err
 	}
-	logger.Info("rotated the member key: the roster in force names the staged key", "member", cfg.Member, "roster_version", ri.Version,
+	logger.Info("rotated the member key: the roster in force names the staged key", "member", cfg.Member, "roster_version", version,
 		"key", nk.Public().ID().Short(), "retired", retired, "node_id", h.NodeKey.ID(), "validator", fmt.Sprintf("%x", h.Validator.Key.PubKey.Bytes()), "retired_files", moved)
 	return nil
 }
