@@ -342,6 +342,20 @@ func ParseSeat(data []byte) (*Seat, error) {
 		return nil, errors.New("the seat file holds no member key (keys)")
 	case s.Node == "":
 		return nil, errors.New("the seat file names no CometBFT node id (node)")
+	case !s.Role.Valid():
+		return nil, errors.New("the seat file names no role (role: bank, notary, arbitration, court or regulator)")
+	case len(s.Keys) > ledger.MaxMemberKeys:
+		return nil, fmt.Errorf("the seat file holds %d keys, more than a member's %d", len(s.Keys), ledger.MaxMemberKeys)
+	case len(s.Validator) != 0 && len(s.Validator) != ledger.ConsensusKeySize:
+		return nil, fmt.Errorf("the seat file's validator key is %d bytes, want %d", len(s.Validator), ledger.ConsensusKeySize)
+	}
+	for i, k := range s.Keys {
+		if _, err := crypto.ParsePublicKey(k); err != nil {
+			return nil, fmt.Errorf("the seat file's key %d: %w", i, err)
+		}
+	}
+	if _, err := ledger.ParseNodeID(s.Node); err != nil {
+		return nil, fmt.Errorf("the seat file's node: %w", err)
 	}
 	return &s, nil
 }
