@@ -13,6 +13,7 @@ import (
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/node"
 )
 
 // governRoutes serves the governance endpoints with canned answers: every
@@ -226,5 +227,28 @@ func TestTxBuildVote(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "tx", "build", "propose", "remove", "--member", "court", "--deadline", "99", "--chain-id", "evidenced-test", "--pub", pub, "--out", filepath.Join(dir, "p")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestKeysRotate(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "notary")
+	if _, err := node.InitHome(node.HomeSpec{Home: home, Moniker: "notary", Member: "notary", Role: ledger.RoleNotary, ChainID: "evidenced-test",
+		Host: "127.0.0.1", P2PPort: 1, RPCPort: 2, APIPort: 3}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "keys", "rotate", "--home", home)
+	seatFile := filepath.Join(home, node.RotateSeatFile)
+	if err != nil || !strings.Contains(out, "propose it with: evidenced propose rotate --member notary --seat "+seatFile+"\n") {
+		t.Fatalf("keys rotate: %q, %v", out, err)
+	}
+	st, err := readSeat(seatFile)
+	if err != nil || st.Name != "notary" || len(st.Keys) != 1 {
+		t.Fatalf("rotate seat: %+v, %v", st, err)
+	}
+	if fi, err := os.Stat(filepath.Join(home, "keys", "member.next.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("member.next.pem: %v, %v", fi, err)
+	}
+	if _, _, err := runCLI(t, "keys", "rotate", "--home", home); err == nil || !strings.Contains(err.Error(), "already staged") {
+		t.Fatalf("second rotate: %v", err)
 	}
 }
