@@ -14,6 +14,7 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/node"
+	"github.com/evidenced/evidenced/testnet"
 )
 
 // governRoutes serves the governance endpoints with canned answers: every
@@ -250,5 +251,26 @@ func TestKeysRotate(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "keys", "rotate", "--home", home); err == nil || !strings.Contains(err.Error(), "already staged") {
 		t.Fatalf("second rotate: %v", err)
+	}
+}
+
+// TestJoinWritesSeat: a member the genesis roster does not hold gets a
+// seat file and the command that proposes it.
+func TestJoinWritesSeat(t *testing.T) {
+	dir := t.TempDir()
+	a, err := testnet.Generate(testnet.Options{Out: filepath.Join(dir, "alliance"), ChainID: "evidenced-seat", Members: []string{"bank", "notary"}, BasePort: 41000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(dir, "bank-b")
+	out, _, err := runCLI(t, "join", "--home", home, "--genesis", filepath.Join(a.Members[0].Home, "config", "genesis.json"), "--member", "bank-b",
+		"--alliance", filepath.Join(a.Dir, testnet.ManifestFile), "--no-passphrase", "--no-state-sync")
+	seatFile := filepath.Join(home, node.SeatFile)
+	if err != nil || !strings.Contains(out, "propose it with: evidenced propose add --seat "+seatFile+" --power N\n") {
+		t.Fatalf("join: %q, %v", out, err)
+	}
+	st, err := readSeat(seatFile)
+	if err != nil || st.Name != "bank-b" || st.Role != ledger.RoleBank || len(st.Validator) != 32 || !strings.HasPrefix(st.Peer, "12D3KooW") {
+		t.Fatalf("seat %+v, %v", st, err)
 	}
 }
