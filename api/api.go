@@ -228,6 +228,12 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/commitments/{commitment}", s.commitment, 0},
 		{http.MethodGet, "/v1/members", s.members, 0},
 		{http.MethodGet, "/v1/roster", s.roster, 0},
+		{http.MethodGet, "/v1/roster/versions", s.rosterVersions, 0},
+		{http.MethodGet, "/v1/roster/versions/{n}", s.rosterVersion, 0},
+		{http.MethodPost, "/v1/proposals", s.propose, ScopeGovern},
+		{http.MethodGet, "/v1/proposals", s.proposals, 0},
+		{http.MethodGet, "/v1/proposals/{proposal}", s.proposal, 0},
+		{http.MethodPost, "/v1/proposals/{proposal}/votes", s.vote, ScopeGovern},
 		// {height} is a decimal height or "latest"; one pattern serves
 		// both, since GET /v1/checkpoints/{height} and a method-less
 		// /v1/checkpoints/latest would conflict in http.ServeMux.

@@ -504,3 +504,27 @@ func (n *memNode) Subscriptions(context.Context) ([]client.Webhook, error) {
 	}
 	return out, nil
 }
+
+// memNode governs as bank-a: proposals and votes are signed with its
+// member key and committed as the ledger takes them.
+var _ api.Governor = (*memNode)(nil)
+
+// governor is the member memNode proposes and votes as.
+const governor = "bank-a"
+
+// Govern implements api.Governor.
+func (n *memNode) Govern(ctx context.Context, p ledger.Payload) (*api.Committed, error) {
+	return n.govern(ctx, governor, p)
+}
+
+// govern signs a transaction carrying p with member's key and commits it.
+func (n *memNode) govern(ctx context.Context, member string, p ledger.Payload) (*api.Committed, error) {
+	n.mu.RLock()
+	t := blockTime(n.height + 1)
+	n.mu.RUnlock()
+	tx, err := ledger.SignTx(n.a.Key(member), rand.Reader, &ledger.Body{ChainID: n.a.ChainID, Time: t, Payload: p})
+	if err != nil {
+		return nil, err
+	}
+	return n.Submit(ctx, tx, true)
+}

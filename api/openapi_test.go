@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/evidenced/evidenced/api"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
 )
 
@@ -216,6 +218,16 @@ func TestOpenAPI(t *testing.T) {
 
 	// Values that must name things in the fixture; others come from the
 	// document's examples.
+	// A proposal to vote on, and the genesis roster's digest.
+	prop, err := f.node.govern(context.Background(), "court", &ledger.Proposal{Change: ledger.RosterChange{Kind: ledger.ChangeSetPower,
+		Seat: ledger.Seat{Member: ledger.Member{Name: "court", Power: 5}}}, Deadline: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v0, err := ledger.NewView(f.node.st).RosterVersion(0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	values := map[string]string{
 		"txid":       f.txID(t, 7).String(),
 		"commitment": ledgertest.Commitment("shared").String(),
@@ -227,6 +239,8 @@ func TestOpenAPI(t *testing.T) {
 			}
 			return d.String()
 		}(),
+		"proposal": strconv.FormatUint(prop.Result.Index, 10),
+		"digest":   v0.Digest.String(),
 	}
 	paths := doc["paths"].(map[string]any)
 	documented := map[string]bool{}

@@ -336,8 +336,12 @@ func (s *server) inclusionProof(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// roster is GET /v1/roster.
-func (s *server) roster(w http.ResponseWriter, _ *http.Request) error {
+// roster is GET /v1/roster: the roster in force, or with ?version=N or
+// ?digest=HEX a past version (rosterFile).
+func (s *server) roster(w http.ResponseWriter, r *http.Request) error {
+	if ok, err := s.rosterFile(w, r); ok {
+		return err
+	}
 	return s.withView(func(v *ledger.View) error {
 		ro, err := v.Roster()
 		if err != nil {

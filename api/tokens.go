@@ -33,6 +33,10 @@ const (
 	// ScopeWebhooks allows POST, GET and DELETE /v1/webhooks on the
 	// token's own subscriptions.
 	ScopeWebhooks
+	// ScopeGovern allows POST /v1/proposals and POST
+	// /v1/proposals/{index}/votes: the node proposes roster changes and
+	// votes on them with its member key.
+	ScopeGovern
 	// ScopeAdmin implies every other scope, and lists and deletes every
 	// webhook subscription, whoever made it.
 	ScopeAdmin
@@ -40,7 +44,7 @@ const (
 
 // scopeNames are the names of the scopes in a tokens file, bit i naming
 // 1<<i.
-var scopeNames = [...]string{"submit", "originals", "grant", "webhooks", "admin"}
+var scopeNames = [...]string{"submit", "originals", "grant", "webhooks", "govern", "admin"}
 
 // ScopeNames returns the names of every scope, in order (a copy).
 func ScopeNames() []string { return slices.Clone(scopeNames[:]) }

@@ -91,3 +91,29 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSeat parses arbitrary seat files: it never panics, and a seat
+// it accepts re-encodes to one that parses to the same seat.
+func FuzzParseSeat(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"bank-b","role":"bank","keys":["04ab"],"validator":"01","node":"0102","peer":"12D3KooW","addrs":["/ip4/1.2.3.4/tcp/1"]}`,
+		`{"name":"x","keys":[],"node":"a"}`, `{"name":"x","role":"king","keys":["00"],"node":"a"}`, `{"name":"x","keys":["zz"],"node":"a"}`,
+		`{}`, `[]`, `null`, ``, `{"name":"x","keys":["00"],"node":"a"} {}`, `{"name":"x","keys":["00"],"node":"a","extra":1}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSeat(data)
+		if err != nil {
+			return
+		}
+		again, err := json.Marshal(s)
+		if err != nil {
+			t.Fatalf("encode %+v: %v", s, err)
+		}
+		s2, err := ParseSeat(again)
+		if err != nil || !reflect.DeepEqual(s, s2) {
+			t.Fatalf("round trip of %s: %+v, %v", again, s2, err)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ var (
 	_ api.Custodian  = (*backend)(nil)
 	_ api.Notifier   = (*backend)(nil)
 	_ api.Subscriber = (*backend)(nil)
+	_ api.Governor   = (*backend)(nil)
 )
 
 // Snapshot implements api.Backend (and originals.State).
@@ -149,4 +151,15 @@ func (b *backend) Revoke(ctx context.Context, index uint64) (*api.Committed, err
 // FetchOriginal implements api.Custodian through the originals service.
 func (b *backend) FetchOriginal(ctx context.Context, ref ledger.RecordRef, w io.Writer) (*api.Fetched, error) {
 	return b.n.originals.FetchOriginal(ctx, ref, w)
+}
+
+// Govern implements api.Governor: p is signed with the member key and
+// submitted, and the call waits for its commit.
+func (b *backend) Govern(ctx context.Context, p ledger.Payload) (*api.Committed, error) {
+	body := &ledger.Body{ChainID: b.n.home.Genesis.ChainID, Time: time.Now().UnixNano(), Payload: p}
+	tx, err := ledger.SignTx(b.n.home.MemberKey, rand.Reader, body)
+	if err != nil {
+		return nil, fmt.Errorf("sign the %s with the member key: %w", p.TxType(), err)
+	}
+	return b.Submit(ctx, tx, true)
 }

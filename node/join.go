@@ -18,6 +18,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/internal/atomicfile"
@@ -353,6 +354,10 @@ type JoinInfo struct {
 	// key, node id and validator key were checked against it).
 	InRoster bool
 	Power    uint64
+	// Seat is what a proposal to add the member needs (power aside),
+	// written to SeatFile (HOME/seat.json).
+	Seat     *client.Seat
+	SeatFile string
 }
 
 // JoinHome makes the home of a member's node joining a running alliance
@@ -427,6 +432,13 @@ func JoinHome(s JoinSpec) (*JoinInfo, error) {
 		}
 	}
 	cmtcfg.WriteConfigFile(filepath.Join(s.Home, "config", "config.toml"), cc)
+	if info.Seat, err = SeatOf(s.Member, role, mk, h.PeerAddrs); err != nil {
+		return nil, err
+	}
+	info.SeatFile = filepath.Join(s.Home, SeatFile)
+	if err := SaveSeat(info.SeatFile, info.Seat); err != nil {
+		return nil, err
+	}
 	return info, nil
 }
 

@@ -21,6 +21,7 @@ import (
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
@@ -74,6 +75,15 @@ func TestJoinHome(t *testing.T) {
 	}
 	if !info.InRoster || info.NodeID != court.NodeID || info.Power != 10 || info.Spec.Role != ledger.RoleCourt {
 		t.Fatalf("JoinHome for court: in roster %v, node %s (want %s), power %d, role %s", info.InRoster, info.NodeID, court.NodeID, info.Power, info.Spec.Role)
+	}
+	seatData, err := os.ReadFile(filepath.Join(s.Home, node.SeatFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seat, err := client.ParseSeat(seatData)
+	if err != nil || info.SeatFile != filepath.Join(s.Home, node.SeatFile) || seat.Name != "court" || seat.Role != ledger.RoleCourt ||
+		!bytes.Equal(seat.Keys[0], courtKey.Public().Bytes()) || seat.Node != court.NodeID || len(seat.Validator) != 32 || !strings.HasPrefix(seat.Peer, "12D3KooW") {
+		t.Fatalf("seat file %s: %+v, %v", info.SeatFile, seat, err)
 	}
 	if got, err := os.ReadFile(filepath.Join(s.Home, "config", "genesis.json")); err != nil || !bytes.Equal(got, genesis) {
 		t.Fatalf("the joined home's genesis is not the published bytes (%v)", err)

@@ -51,6 +51,10 @@ type Home struct {
 	AppState *ledger.GenesisState
 	// MemberKey is the member's SM2 key (keys.member_key).
 	MemberKey *crypto.PrivateKey
+	// Staged is the public key of a staged member key rotation
+	// (keys/member.next.pem, `evidenced keys rotate`) that the roster in
+	// force did not name at start; nil when none is staged.
+	Staged *crypto.PublicKey
 	// ClientKey is the key the node signs evidence with for business
 	// systems (keys.client_key); nil when none is configured.
 	ClientKey *crypto.PrivateKey
@@ -140,6 +144,9 @@ func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
 	}
 	if h.Blobs, err = blob.Open(filepath.Join(dir, BlobDir)); err != nil {
 		return nil, fmt.Errorf("open the originals store: %w", err)
+	}
+	if err := h.applyRotation(logger); err != nil {
+		return nil, fmt.Errorf("member key rotation: %w", err)
 	}
 	return h, nil
 }

@@ -214,7 +214,7 @@ func Load(dir string) (*Alliance, error) {
 // (uploads and evidence signed by the node, retrievals of originals,
 // grants, webhooks), but not admin. A member without a client key gets
 // them without submit, which its node could not serve.
-const DevScopes = api.ScopeSubmit | api.ScopeOriginals | api.ScopeGrant | api.ScopeWebhooks
+const DevScopes = api.ScopeSubmit | api.ScopeOriginals | api.ScopeGrant | api.ScopeWebhooks | api.ScopeGovern
 
 // enableTokens draws a fresh random API token for member's node: the
 // token goes to CLIENTDIR/MEMBER-api-token (0600), for the CLI and

@@ -33,6 +33,9 @@ type fakeNode struct {
 	rejectAs *client.Error // when set, every POST /v1/txs is answered with it
 	posts    int
 	maxPage  int // the node's own page-size cap for /v1/chains
+
+	proposals []client.ProposalRequest // bodies of POST /v1/proposals
+	votes     []client.VoteRequest     // bodies of POST /v1/proposals/{p}/votes
 }
 
 const fakeGenesis = 3 // entries 0..2 are genesis registrations (not served)
@@ -53,6 +56,7 @@ func newFakeNode(t *testing.T, pub *crypto.PublicKey) *fakeNode {
 	mux.HandleFunc("GET /v1/txs/{txid}", n.entryByTx)
 	mux.HandleFunc("GET /v1/chains/{chain}", n.chain)
 	mux.HandleFunc("GET /v1/commitments/{hex}", n.commitment)
+	n.governRoutes(mux)
 	n.srv = httptest.NewServer(mux)
 	t.Cleanup(n.srv.Close)
 	return n

@@ -214,7 +214,7 @@ func readBounded(path string, max int64) ([]byte, error) {
 // joinReport is the JSON output of join.
 func joinReport(info *node.JoinInfo, t *node.Trust, why string, encrypted bool) map[string]any {
 	out := map[string]any{"home": info.Spec.Home, "chain_id": info.Genesis.ChainID, "member": info.Spec.Member, "role": info.Spec.Role.String(),
-		"in_genesis_roster": info.InRoster, "power": info.Power, "node_id": info.NodeID, "validator_key": fmt.Sprintf("%x", info.ValidatorKey),
+		"in_genesis_roster": info.InRoster, "power": info.Power, "seat_file": info.SeatFile, "seat": info.Seat, "node_id": info.NodeID, "validator_key": fmt.Sprintf("%x", info.ValidatorKey),
 		"member_key": fmt.Sprintf("%x", info.MemberKey.Bytes()), "member_key_id": info.MemberKey.ID().String(), "encrypted": encrypted,
 		"peers": strings.Split(info.CometConfig.P2P.PersistentPeers, ","), "state_sync": t != nil}
 	if t != nil {
@@ -276,6 +276,10 @@ func printJoin(w io.Writer, info *node.JoinInfo, t *node.Trust, why string, encr
 			if len(refuses) > 0 {
 				ew.printf("  not admitted   by %s: the node waits until their roster names it\n", strings.Join(refuses, ", "))
 			}
+		}
+		ew.printf("  seat file      %s\n", info.SeatFile)
+		if !info.InRoster {
+			ew.printf("propose it with: evidenced propose add --seat %s --power N\n", info.SeatFile)
 		}
 		ew.printf("Start it with: evidenced start --home %s\n", s.Home)
 	})

@@ -70,7 +70,7 @@ A key is named by its key id: SM3 of the 65-byte public key, 64 hex digits
   evidenced keys show bank-a.key
   evidenced keys import --in openssl-sm2.pem --out bank-a.key --passphrase-file pass.txt`,
 	}
-	cmd.AddCommand(newKeysGenerateCmd(g), newKeysShowCmd(g), newKeysImportCmd(g))
+	cmd.AddCommand(newKeysGenerateCmd(g), newKeysShowCmd(g), newKeysImportCmd(g), newKeysRotateCmd(g))
 	return cmd
 }
 

@@ -126,7 +126,7 @@ func newTestnetCmd(g *globals) *cobra.Command {
   DIR/<member>/          a node home per member (see 'evidenced init')
   DIR/client/<bank>-client.pem   a bank client key, registered in the roster
   DIR/client/<member>-api-token  the member's API token: scopes originals, grant,
-                         webhooks, and submit for the bank with the client key
+                         webhooks, govern, and submit for the bank with the client key
                          (its node keeps only the digest; 'evidenced tokens')
   DIR/alliance.json      the manifest: members, ports, API URLs, client key
 

@@ -519,8 +519,9 @@ func newRosterCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	var home, node, out string
+	var version uint32
 	export := &cobra.Command{
-		Use:   "export (--home DIR | --node URL) [--out ROSTER.json]",
+		Use:   "export (--home DIR | --node URL [--version N]) [--out ROSTER.json]",
 		Short: "Write the alliance roster file (members, roles, power, SM2 keys) and print its digest",
 		Long: `Write the roster file a verifier needs: the chain id and every member's
 name, role, voting power and SM2 public keys (the first is the member key
@@ -537,6 +538,9 @@ with the alliance's published one.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (home == "") == !cmd.Flags().Changed("node") {
 				return errors.New("pass exactly one of --home and --node")
+			}
+			if home != "" && cmd.Flags().Changed("version") {
+				return errors.New("--version needs --node: a home's genesis holds only version 0")
 			}
 			var (
 				r      *ledger.Roster
@@ -555,6 +559,10 @@ with the alliance's published one.`,
 				}
 				source = c.BaseURL()
 				if r, err = callNode(cmd, c, queryTimeout, func(ctx context.Context, c *client.Client) (*ledger.Roster, error) {
+					if cmd.Flags().Changed("version") {
+						r, _, err := c.RosterOf(ctx, version)
+						return r, err
+					}
 					r, _, err := c.Roster(ctx)
 					return r, err
 				}); err != nil {
@@ -590,7 +598,8 @@ with the alliance's published one.`,
 	export.Flags().StringVar(&home, "home", "", "node home whose config/genesis.json holds the roster")
 	export.Flags().StringVar(&out, "out", "", "write the roster to this file (default: print it)")
 	nodeFlag(export, &node)
-	cmd.AddCommand(export)
+	export.Flags().Uint32Var(&version, "version", 0, "with --node, export this roster version (0 is genesis; `evidenced roster versions` lists them) rather than the one in force")
+	cmd.AddCommand(export, newRosterVersionsCmd(g))
 	return cmd
 }
 

@@ -32,6 +32,7 @@ token) with the scopes it allows:
   originals  GET /v1/evidence/{id}/original (logs an access, decrypts the original)
   grant      POST /v1/grants, POST /v1/grants/{index}/revoke
   webhooks   POST, GET, DELETE /v1/webhooks (the token's own subscriptions)
+  govern     POST /v1/proposals, POST /v1/proposals/{index}/votes (roster changes, by the member key)
   admin      every scope, and every webhook subscription
 
 A line without scopes= (older files) keeps full access (admin), and a line

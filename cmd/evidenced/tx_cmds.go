@@ -92,6 +92,7 @@ ledger within the alliance's time window (15 minutes by default).`,
 			return runTxBuild(cmd, g, o, args)
 		},
 	}
+	cmd.AddCommand(newTxBuildProposeCmd(g), newTxBuildVoteCmd(g))
 	f := cmd.Flags()
 	nodeFlag(cmd, &o.node)
 	f.StringVar(&o.keyID, "key-id", "", "key id (64 hex digits) of the SM2 key that will sign")
@@ -425,6 +426,9 @@ func runTxAttach(cmd *cobra.Command, g *globals, o *txAttachOpts) error {
 		return fmt.Errorf("%w: the node reports transaction id %s for transaction %s", client.ErrBadResponse, res.TxID, u.TxID)
 	}
 	var firstErr error
+	if len(files) == 0 && g.output != "json" && res.Status == client.StatusCommitted {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s transaction %s committed at entry %d in block %d\n", res.Type, u.TxID, res.Index, res.Height)
+	}
 	for i := range files {
 		if err := markSidecar(files[i].sidecar, u.TxID, res); err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("transaction %s was accepted, but %w", u.TxID, err)

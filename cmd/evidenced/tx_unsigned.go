@@ -41,6 +41,7 @@ type unsignedTx struct {
 	PublicKey  client.HexBytes   `json:"public_key,omitempty"` // the signer's public key, when tx build was given --pub
 	ClientTime time.Time         `json:"client_time"`          // the body's client time (UTC)
 	Records    []unsignedRecord  `json:"records"`
+	Details    json.RawMessage   `json:"details,omitempty"` // what a body without records says (a proposal, a vote), as GET /v1/entries shows it
 	Sign       *signInstructions `json:"sign"`
 }
 
@@ -88,6 +89,13 @@ func newUnsignedTx(body *ledger.Body, bodyBytes []byte, pub *crypto.PublicKey, f
 		}
 		u.Records = append(u.Records, unsignedRecord{Pos: uint16(i), Kind: r.Kind, Chain: r.Chain, Step: r.Step, Prev: r.Prev,
 			Commitment: r.Commitment, Size: r.Size, Labels: ledger.LabelMap(r.Labels), File: file, Sidecar: sidecar.Path(file)})
+	}
+	if len(recs) == 0 {
+		d, err := json.Marshal(body.Payload.Details())
+		if err != nil {
+			return nil, fmt.Errorf("describe the body: %w", err)
+		}
+		u.Details = d
 	}
 	bin := filepath.Join(dir, bodyBinName)
 	sig := filepath.Join(dir, "sig.der")
@@ -151,8 +159,8 @@ func parseUnsignedTx(data []byte) (*unsignedTx, error) {
 		return nil, fmt.Errorf("body.json client_time %s is outside the range of a body's time", u.ClientTime)
 	}
 	u.ClientTime = u.ClientTime.UTC()
-	if len(u.Records) == 0 {
-		return nil, fmt.Errorf("body.json lists no records")
+	if len(u.Records) == 0 && len(u.Details) == 0 {
+		return nil, fmt.Errorf("body.json lists no records and no details")
 	}
 	for i, r := range u.Records {
 		if r.Sidecar == "" {
