@@ -76,6 +76,32 @@ func (t *tokensFile) path() (string, error) {
 	return config.Path(t.home, cfg.API.TokensFile), nil
 }
 
+// defaultTokensFile is the tokens file `tokens add --home` sets up in a
+// home whose evidenced.toml names none (as `evidenced testnet` does).
+const defaultTokensFile = "config/api-tokens"
+
+// enable sets api.tokens_file to defaultTokensFile in a home (--home) whose
+// evidenced.toml names no tokens file, for add: the operator asked to give
+// the home's API a token. It returns the file set, or "" when there was
+// nothing to do.
+func (t *tokensFile) enable() (string, error) {
+	if t.home == "" || t.file != "" {
+		return "", nil
+	}
+	cfg, err := config.Load(t.home)
+	if err != nil {
+		return "", err
+	}
+	if cfg.API.TokensFile != "" {
+		return "", nil
+	}
+	cfg.API.TokensFile = defaultTokensFile
+	if err := cfg.Save(t.home); err != nil {
+		return "", fmt.Errorf("set api.tokens_file in %s: %w", config.File(t.home), err)
+	}
+	return defaultTokensFile, nil
+}
+
 // read returns the file and its tokens; a missing file is empty when
 // missingOK, else an error.
 func (t *tokensFile) read(missingOK bool) (path string, b []byte, lines []api.TokenLine, err error) {
@@ -135,7 +161,9 @@ func newTokensAddCmd(g *globals) *cobra.Command {
 tokens file (created if missing, written atomically, mode 0600), and prints
 the token once: the file keeps only its digest. With --out the token goes
 to a new file (0600) instead of the output. Restart the node to take it
-into use.`,
+into use. In a home whose evidenced.toml names no tokens file (one made by
+'evidenced init' or 'evidenced join'), add sets api.tokens_file =
+"config/api-tokens" first.`,
 		Example: `  evidenced tokens add --home ./bank --scopes submit,originals --comment "core banking"
   evidenced tokens add --home ./bank --scopes webhooks --out notifier-api-token
   evidenced tokens add --file /etc/evidenced/api-tokens --scopes admin -o json`,
@@ -147,6 +175,13 @@ into use.`,
 			scopes, err := api.ParseScopes(scopeList)
 			if err != nil {
 				return fmt.Errorf("--scopes: %w", err)
+			}
+			enabled, err := f.enable()
+			if err != nil {
+				return err
+			}
+			if enabled != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s set no api.tokens_file: set tokens_file = %q under [api], so the node's API takes tokens.\n", config.File(f.home), enabled)
 			}
 			path, b, _, err := f.read(true)
 			if err != nil {

@@ -97,21 +97,22 @@ func TestTokensHome(t *testing.T) {
 	if _, e, err := runCLI(t, "init", "--home", home, "--moniker", "bank", "--role", "bank", "--no-passphrase"); err != nil {
 		t.Fatalf("init: %v %s", err, e)
 	}
-	if _, _, err := runCLI(t, "tokens", "add", "--home", home, "--scopes", "admin"); err == nil || !strings.Contains(err.Error(), `add tokens_file = "config/api-tokens" under [api]`) {
-		t.Fatalf("add to a home without api.tokens_file: %v", err)
+	// list needs the file named: it says how.
+	if _, _, err := runCLI(t, "tokens", "list", "--home", home); err == nil || !strings.Contains(err.Error(), `add tokens_file = "config/api-tokens" under [api]`) {
+		t.Fatalf("list in a home without api.tokens_file: %v", err)
+	}
+	// add sets it up, and says so.
+	if _, e, err := runCLI(t, "tokens", "add", "--home", home, "--scopes", "admin"); err != nil || !strings.Contains(e, `set tokens_file = "config/api-tokens" under [api]`) {
+		t.Fatalf("add to a home without api.tokens_file: %v, stderr %q", err, e)
 	}
 	cfg, err := config.Load(home)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || cfg.API.TokensFile != "config/api-tokens" {
+		t.Fatalf("api.tokens_file after add = %q (%v)", cfg.API.TokensFile, err)
 	}
-	cfg.API.TokensFile = "config/api-tokens"
-	if err := cfg.Save(home); err != nil {
-		t.Fatal(err)
+	if _, e, err := runCLI(t, "tokens", "add", "--home", home, "--scopes", "govern"); err != nil || strings.Contains(e, "set tokens_file") {
+		t.Fatalf("second add: %v %s", err, e)
 	}
-	if _, e, err := runCLI(t, "tokens", "add", "--home", home, "--scopes", "admin"); err != nil {
-		t.Fatalf("add: %v %s", err, e)
-	}
-	if b, err := os.ReadFile(filepath.Join(home, "config", "api-tokens")); err != nil || !strings.Contains(string(b), " scopes=admin\n") {
+	if b, err := os.ReadFile(filepath.Join(home, "config", "api-tokens")); err != nil || !strings.Contains(string(b), " scopes=admin\n") || !strings.Contains(string(b), " scopes=govern\n") {
 		t.Fatalf("the home's tokens file: %v\n%s", err, b)
 	}
 }
