@@ -300,9 +300,8 @@ func (n *Node) Start() error {
 	n.peers.comet = switchPeers{n.cmt.Switch()}
 	n.bg.Go(func() { n.peers.run(n.stopping) })
 	n.peers.committed() // a first pass, in case nothing commits for a while
-	if staged := n.home.Staged; staged != nil {
-		n.bg.Go(func() { n.watchRotation(staged) })
-	}
+	staged := n.home.Staged
+	n.bg.Go(func() { n.watchRotation(staged) })
 	go func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("HTTP API stopped", "err", err)

@@ -240,25 +240,48 @@ func (h *Home) rotate(logger *slog.Logger, inForce func() (*crypto.PublicKey, ui
 	return nil
 }
 
-// watchRotation logs a warning, once, when the roster in force comes to
-// name the staged member key: the node still signs with the old one,
-// which the roster no longer names, until it restarts (applyRotation).
+// watchRotation tells the operator, once per roster version, when the
+// roster in force stops naming this node's member key: the node still
+// signs with the key it started with, which the others no longer admit,
+// until it restarts on the member's new key (applyRotation moves to a
+// staged one at start). staged is the staged key the node found at start,
+// or nil; a key staged while the node runs is found by its file.
 func (n *Node) watchRotation(staged *crypto.PublicKey) {
+	running := n.home.MemberKey.Public()
+	member := n.home.Config.Member
+	nextFile := filepath.Join(n.home.Dir, "keys", nextKeyName)
+	var warned uint32
 	for {
 		changed := n.changed.wait()
-		var named bool
+		var (
+			version uint32
+			seat    *ledger.Seat
+		)
 		err := n.withView(func(v *ledger.View, _ int64) error {
 			ri, err := v.RosterAt(math.MaxInt64)
 			if err != nil {
 				return err
 			}
-			st := ri.Seat(n.home.Config.Member)
-			named = st != nil && len(st.Keys) > 0 && st.Keys[0].Equal(staged)
+			version, seat = ri.Version, ri.Seat(member)
 			return nil
 		})
-		if err == nil && named {
-			n.log.Warn("the roster now names the staged member key; restart the node to use it", "member", n.home.Config.Member, "staged", staged.ID().Short())
-			return
+		if err == nil && version != warned {
+			switch {
+			case seat == nil:
+				warned = version
+				n.log.Warn("this member is not in the roster in force: the other members refuse this node (a new member's node is admitted once the proposal that adds it is in force; a removed member's node may be stopped)", "member", member, "roster_version", version)
+			case len(seat.Keys) > 0 && !seat.Keys[0].Equal(running):
+				warned = version
+				_, serr := os.Stat(nextFile)
+				switch {
+				case staged != nil && seat.Keys[0].Equal(staged), staged == nil && serr == nil:
+					n.log.Warn("the roster now names the staged member key; restart the node to use it", "member", member, "roster_version", version,
+						"key", seat.Keys[0].ID().Short())
+				default:
+					n.log.Warn("the roster in force names another member key than this node's, and no staged key: the other members refuse this node; install the member's new key as keys/member.next.pem (evidenced keys rotate makes one) and restart",
+						"member", member, "roster_version", version, "key", seat.Keys[0].ID().Short(), "running", running.ID().Short())
+				}
+			}
 		}
 		select {
 		case <-changed:

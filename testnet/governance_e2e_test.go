@@ -191,6 +191,27 @@ func (c *cluster) submitFile(m testnet.Member, file, chain string) (string, stri
 	return sub.Submissions[0].Result.TxID, sub.Submissions[0].Sidecar
 }
 
+// logLine reports whether one line of p's log holds every one of parts.
+func (c *cluster) logLine(p *proc, parts ...string) bool {
+	for _, l := range strings.Split(c.logSince(p, 0), "\n") {
+		if !slices.ContainsFunc(parts, func(part string) bool { return !strings.Contains(l, part) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// logSize is the size of p's log now: logSince(p, logSize) is what it
+// logs from here.
+func logSize(t *testing.T, c *cluster, p *proc) int64 {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(c.dir, p.m.Name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
 func TestGovernanceEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the end-to-end test starts five node processes; run without -short")
@@ -379,8 +400,7 @@ func TestGovernanceEndToEnd(t *testing.T) {
 	// 2. The notary's member key leaked: its operators stage a new key, the
 	// alliance votes the rotation (bank-b votes too), and the notary's node
 	// restarts on the new key.
-	out, err = c.run("keys", "rotate", "--home", notary.m.Home, "-o", "json")
-	if err != nil {
+	if _, err := c.run("keys", "rotate", "--home", notary.m.Home, "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
 	seatN := readSeat(t, filepath.Join(notary.m.Home, "rotate-seat.json"))
@@ -410,9 +430,28 @@ func TestGovernanceEndToEnd(t *testing.T) {
 	// the rotation is in force: the others disconnect it, and it stops
 	// following until its operator restarts it on the new key.
 	h = c.validatorsAre("the notary's new validator key replaces its old one", rotated, notary)
+	// The others disconnect the notary's old node, and its node says to
+	// restart it.
+	c.eventually("the notary's node is told to restart on its new key, and the others disconnect its old node", 30*time.Second, func() error {
+		if !strings.Contains(c.logSince(notary, 0), `msg="the roster now names the staged member key; restart the node to use it"`) {
+			return fmt.Errorf("the notary's node has not logged that the roster names its staged key")
+		}
+		if !c.logLine(court, `msg="disconnected a CometBFT peer the roster no longer admits"`, "component=peers", "node_id="+notaryOld, "member=notary",
+			`reason="member notary's node changed to `+seatN.Node) {
+			return fmt.Errorf("the court's node has not logged disconnecting the notary's old node %s", notaryOld)
+		}
+		return nil
+	})
+	offset := logSize(t, c, notary)
 	c.kill(1, syscall.SIGTERM)
 	notary.m.NodeID = seatN.Node
 	c.start(1)
+	c.eventually("the notary's node moves to its new key at start", 30*time.Second, func() error {
+		if !strings.Contains(c.logSince(notary, offset), `msg="rotated the member key: the roster in force names the staged key"`) {
+			return fmt.Errorf("the notary's node has not logged moving to its new key")
+		}
+		return nil
+	})
 	c.eventually("the notary's node runs on its new key", 60*time.Second, func() error {
 		if err := rpcGet(notary.m.RPC, "/status", &ns); err != nil {
 			return err
@@ -450,6 +489,16 @@ func TestGovernanceEndToEnd(t *testing.T) {
 			if slices.Contains(ids, arbitration.m.NodeID) {
 				return fmt.Errorf("%s still has arbitration's node as a peer", p.m.Name)
 			}
+		}
+		return nil
+	})
+	if !c.logLine(court, `msg="disconnected a CometBFT peer the roster no longer admits"`, "node_id="+arbitration.m.NodeID, "member=arbitration",
+		`reason="member arbitration was removed from the roster in version 3"`) {
+		t.Fatalf("the court's node did not log disconnecting arbitration's node")
+	}
+	c.eventually("arbitration's node says it is no longer in the roster", 30*time.Second, func() error {
+		if !strings.Contains(c.logSince(arbitration, 0), `msg="this member is not in the roster in force: the other members refuse this node`) {
+			return fmt.Errorf("arbitration's node has not logged it")
 		}
 		return nil
 	})
