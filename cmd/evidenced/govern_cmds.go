@@ -677,15 +677,7 @@ func runTxBuildGov(cmd *cobra.Command, g *globals, o *govTxOpts, make func(*clie
 		return err
 	}
 	body := &ledger.Body{ChainID: chainID, Time: time.Now().UnixNano(), Signer: signer, Payload: p}
-	bodyBytes, err := ledger.EncodeBody(body)
-	if err != nil {
-		return fmt.Errorf("build body: %v", rejectText(err))
-	}
-	u, err := newUnsignedTx(body, bodyBytes, pub, nil, o.out)
-	if err != nil {
-		return err
-	}
-	uj, err := jsonIndent(u)
+	bodyBytes, u, uj, err := encodeUnsigned(body, pub, nil, o.out)
 	if err != nil {
 		return err
 	}

@@ -173,15 +173,7 @@ func runTxBuild(cmd *cobra.Command, g *globals, o *txBuildOpts, paths []string) 
 		return err
 	}
 	body.Signer = signer
-	bodyBytes, err := ledger.EncodeBody(body)
-	if err != nil {
-		return fmt.Errorf("build body: %v", rejectText(err))
-	}
-	u, err := newUnsignedTx(body, bodyBytes, pub, files, o.out)
-	if err != nil {
-		return err
-	}
-	uj, err := jsonIndent(u)
+	bodyBytes, u, uj, err := encodeUnsigned(body, pub, files, o.out)
 	if err != nil {
 		return err
 	}

@@ -183,3 +183,18 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// encodeUnsigned encodes a body to sign and describes it for its signer:
+// the exact bytes, the unsigned transaction (body.json) and its JSON.
+func encodeUnsigned(body *ledger.Body, pub *crypto.PublicKey, files []evidenceFile, dir string) (bodyBytes []byte, u *unsignedTx, uj []byte, err error) {
+	if bodyBytes, err = ledger.EncodeBody(body); err != nil {
+		return nil, nil, nil, fmt.Errorf("build body: %v", rejectText(err))
+	}
+	if u, err = newUnsignedTx(body, bodyBytes, pub, files, dir); err != nil {
+		return nil, nil, nil, err
+	}
+	if uj, err = jsonIndent(u); err != nil {
+		return nil, nil, nil, err
+	}
+	return bodyBytes, u, uj, nil
+}
