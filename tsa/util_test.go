@@ -1,0 +1,13 @@
+package tsa
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func readAll(r *http.Response) ([]byte, error) { return io.ReadAll(r.Body) }
+
+func readAllBody(r *http.Request) ([]byte, error) { return io.ReadAll(r.Body) }
