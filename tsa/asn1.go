@@ -12,14 +12,13 @@ import (
 // imprints (digitorus/timestamp maps hashes to crypto.Hash, which has no SM3).
 
 var (
-	oidSignedData   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}       // RFC 5652
-	oidSM2Signed    = asn1.ObjectIdentifier{1, 2, 156, 10197, 6, 1, 4, 2, 2}  // GB/T 35275 signedData
+	oidSignedData   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}        // RFC 5652
+	oidSM2Signed    = asn1.ObjectIdentifier{1, 2, 156, 10197, 6, 1, 4, 2, 2}   // GB/T 35275 signedData
 	oidTSTInfo      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4} // id-ct-TSTInfo
 	oidContentType  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
 	oidMsgDigest    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
 	oidSigningCert  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12} // ESS signing-certificate (SHA-1)
 	oidSigningCert2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47} // ESS signing-certificate-v2
-	oidSHA1         = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
 	oidExtKeyUsage  = asn1.ObjectIdentifier{2, 5, 29, 37}
 	oidKPTimeStamp  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
 
@@ -105,7 +104,7 @@ type timeStampReq struct {
 type pkiStatusInfo struct {
 	Status       int
 	StatusString []asn1.RawValue `asn1:"optional"` // PKIFreeText: UTF8Strings
-	FailInfo     asn1.BitString `asn1:"optional"`
+	FailInfo     asn1.BitString  `asn1:"optional"`
 }
 
 // timeStampResp is RFC 3161 §2.4.2 TimeStampResp.

@@ -76,6 +76,16 @@ type Authority struct {
 // NewAuthority makes an authority named name whose certificates are valid from
 // now for validity.
 func NewAuthority(kind KeyKind, name string, now time.Time, validity time.Duration) (*Authority, error) {
+	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{oidKPTimeStamp})
+	if err != nil {
+		return nil, err
+	}
+	return newAuthorityWithEKU(kind, name, now, validity, []pkix.Extension{{Id: oidExtKeyUsage, Critical: true, Value: eku}})
+}
+
+// newAuthorityWithEKU is NewAuthority with the signing certificate's extra
+// extensions given, so that tests can leave out the EKU or make it non-critical.
+func newAuthorityWithEKU(kind KeyKind, name string, now time.Time, validity time.Duration, exts []pkix.Extension) (*Authority, error) {
 	if name == "" || len(name) > 64 {
 		return nil, errors.New("authority name must be 1 to 64 bytes")
 	}
@@ -113,15 +123,11 @@ func NewAuthority(kind KeyKind, name string, now time.Time, validity time.Durati
 	if err != nil {
 		return nil, err
 	}
-	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{oidKPTimeStamp})
-	if err != nil {
-		return nil, err
-	}
 	leaf := &smx509.Certificate{
 		SerialNumber: randSerial(), Subject: pkix.Name{CommonName: name, Organization: []string{"evidenced development TSA"}},
 		NotBefore: from, NotAfter: to, BasicConstraintsValid: true,
 		KeyUsage:        smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
-		ExtraExtensions: []pkix.Extension{{Id: oidExtKeyUsage, Critical: true, Value: eku}},
+		ExtraExtensions: exts,
 	}
 	leafDER, err := smx509.CreateCertificate(rand.Reader, leaf, caCert, key.Public(), caKey)
 	if err != nil {

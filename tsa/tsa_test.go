@@ -150,21 +150,34 @@ func otherHash(h HashAlg) HashAlg {
 	return SM3
 }
 
-// TestVerifyNoTimeStampingEKU: a certificate without the critical
-// id-kp-timeStamping EKU, even when it is the anchor itself, is refused.
+// TestVerifyNoTimeStampingEKU: a signing certificate without the one critical
+// id-kp-timeStamping EKU is refused, even when it is the anchor itself.
 func TestVerifyNoTimeStampingEKU(t *testing.T) {
 	msg := []byte("m")
+	ts, _ := asn1.Marshal([]asn1.ObjectIdentifier{oidKPTimeStamp})
+	two, _ := asn1.Marshal([]asn1.ObjectIdentifier{oidKPTimeStamp, {1, 3, 6, 1, 5, 5, 7, 3, 4}})
 	for _, kind := range []KeyKind{SM2, ECDSAP256} {
-		a := newTestAuthority(t, kind, "no eku")
-		// Sign with the CA's certificate as if it were the signing certificate:
-		// swap the leaf for the CA (the key does not match, so give it the key too).
-		bad := newTestAuthority(t, kind, "no eku 2")
-		bad.leaf = bad.ca
-		bad.key = nil
-		_ = a
-		_ = bad
+		for _, tc := range []struct {
+			name string
+			exts []pkix.Extension
+		}{
+			{"no EKU", nil},
+			{"non-critical", []pkix.Extension{{Id: oidExtKeyUsage, Value: ts}}},
+			{"two purposes", []pkix.Extension{{Id: oidExtKeyUsage, Critical: true, Value: two}}},
+		} {
+			a, err := newAuthorityWithEKU(kind, "eku", t0, time.Hour*24, tc.exts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := stamp(t, a, SHA256, msg, t0.Add(time.Hour))
+			for _, anchor := range []Anchor{a.Anchor(), {Name: "leaf", Cert: a.SigningCertificate(), Hashes: []HashAlg{SHA256}}} {
+				st, err := tok.Verify([]Anchor{anchor}, msg)
+				if !errors.Is(err, ErrUntrusted) {
+					t.Fatalf("%s %s anchor %s: Verify = %+v, %v; want ErrUntrusted", kind, tc.name, anchor.Name, st, err)
+				}
+			}
+		}
 	}
-	_ = msg
 }
 
 func TestFlippedBytes(t *testing.T) {
@@ -178,7 +191,7 @@ func TestFlippedBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := 0
-		for pos := 0; pos < len(raw); pos += 1 + pos%3 {
+		for pos := range raw {
 			for _, mask := range []byte{0x01, 0x80} {
 				b := append([]byte(nil), raw...)
 				b[pos] ^= mask
@@ -317,7 +330,7 @@ func TestRequestFailures(t *testing.T) {
 		handler http.HandlerFunc
 		want    error
 	}{
-		{"http 503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }, nil},
+		{"http 503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }, nil},
 		{"garbage", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ReplyType)
 			w.Write([]byte("<html>oops</html>"))
