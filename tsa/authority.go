@@ -23,6 +23,8 @@ import (
 	"github.com/emmansun/gmsm/pkcs7"
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/evidenced/evidenced/internal/atomicfile"
 )
 
 // KeyKind is the kind of key a development authority signs with.
@@ -188,7 +190,7 @@ func (a *Authority) SetLogger(l *slog.Logger) {
 }
 
 // Save writes the authority to dir: KeyFile (mode 0600), CertFile and CAFile,
-// each by a temporary file, fsync and rename.
+// each by a temporary file, fsync and rename (internal/atomicfile).
 func (a *Authority) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save authority: %w", err)
@@ -207,7 +209,7 @@ func (a *Authority) Save(dir string) error {
 		{CertFile, certs, 0o644},
 		{CAFile, pemCert(a.ca.Raw), 0o644},
 	} {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
 			return fmt.Errorf("save authority: %w", err)
 		}
 	}
@@ -216,37 +218,6 @@ func (a *Authority) Save(dir string) error {
 
 func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // LoadAuthority reads an authority Save wrote to dir.
