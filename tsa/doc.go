@@ -63,6 +63,8 @@
 // An Authority is a self-signed CA (the anchor, put in the genesis) that issued
 // a signing certificate with the one critical EKU id-kp-timeStamping, its key,
 // the policy 1.2.3.4.1 (OpenSSL's example policy) and a serial counter under a
-// random 64-bit prefix. Its Handler serves RFC 3161 §3.4 over HTTP. It is for
+// random 64-bit prefix. Tokens are signed with gmsm's pkcs7, which also adds a
+// CMS signing-time attribute from the machine's clock; Verify ignores it (the
+// TSTInfo's genTime, from the injectable clock, is what a token states). Its Handler serves RFC 3161 §3.4 over HTTP. It is for
 // development and tests; a production alliance trusts licensed TSAs.
 package tsa
