@@ -41,6 +41,7 @@ Merkle log.`,
 	addCustodyCommands(root, g)
 	addGovernCommands(root, g)
 	root.AddCommand(newTokensCmd(g))
+	root.AddCommand(newTSACmd())
 	return root
 }
 
