@@ -55,6 +55,49 @@ type Config struct {
 	// Webhooks are the business systems this node tells about committed
 	// entries ([[webhooks]] tables).
 	Webhooks []Webhook `toml:"webhooks"`
+	// Timestamp configures the RFC 3161 time-stamp tokens this node
+	// requests over trusted checkpoints when it is a designated stamper,
+	// and the development TSA it may serve ([timestamp]).
+	Timestamp Timestamp `toml:"timestamp"`
+}
+
+// Timestamp configures trusted time (可信时间戳): a designated stamper
+// node asks the TSAs for RFC 3161 tokens over the latest trusted
+// checkpoint and submits them in timestamp transactions (package stamper).
+// The TSAs the ledger trusts are in the genesis (the roster's tsas), not
+// here: these are only where to ask.
+type Timestamp struct {
+	// Stamp makes this node a stamper. Any member's node may be one; one
+	// per alliance is enough (more stamp the same checkpoints twice).
+	Stamp bool `toml:"stamp"`
+	// Interval is the least time between two tokens: the latest trusted
+	// checkpoint is stamped at most this often, when records arrived since
+	// the last stamped one.
+	Interval Duration `toml:"interval"`
+	// Timeout bounds each request to a TSA.
+	Timeout Duration `toml:"timeout"`
+	// TSAs are asked in order, the next when one fails ([[timestamp.tsa]]).
+	TSAs []TimestampTSA `toml:"tsa"`
+	// DevTSADir, when set, is the directory of a development TSA (made by
+	// evidenced testnet or evidenced tsa) that this node serves over HTTP
+	// on DevTSAListen, for development and tests only. Relative to HOME
+	// unless absolute.
+	DevTSADir string `toml:"dev_tsa_dir"`
+	// DevTSAListen is the host:port the development TSA serves RFC 3161 on.
+	DevTSAListen string `toml:"dev_tsa_listen"`
+}
+
+// TimestampTSA is one time-stamping authority a stamper asks.
+type TimestampTSA struct {
+	// Name names the TSA in logs and metrics: the name of its anchor in the
+	// roster (1 to 64 letters, digits and . _ - :, not starting with
+	// punctuation).
+	Name string `toml:"name"`
+	// URL is the TSA's RFC 3161 endpoint: an absolute http or https URL.
+	URL string `toml:"url"`
+	// Hash is the hash algorithm of the imprints asked for: sm3 or sha256
+	// (one the roster allows for this TSA).
+	Hash string `toml:"hash"`
 }
 
 // Webhook is one subscription: entries of the given types (and evidence
@@ -333,6 +376,7 @@ func Default() Config {
 		Ledger:    Ledger{VerifyCacheSize: 1 << 18, SyncWrites: true},
 		Originals: Originals{Replicas: 2, MaxUploadBytes: 4 << 30, ScrubInterval: Duration(24 * time.Hour)},
 		StateSync: StateSync{SnapshotInterval: 1000, SnapshotKeep: 2, SnapshotChunkSize: snapshots.DefaultChunkSize},
+		Timestamp: Timestamp{Interval: Duration(5 * time.Second), Timeout: Duration(10 * time.Second)},
 	}
 }
 
@@ -417,8 +461,84 @@ func (c *Config) Validate() error {
 	if s := c.StateSync; s.SnapshotKeep < 1 && s.SnapshotInterval > 0 {
 		errs = append(errs, fmt.Errorf("statesync.snapshot_keep %d: keep at least 1 snapshot, or set statesync.snapshot_interval = 0 to take none", s.SnapshotKeep))
 	}
+	errs = append(errs, c.Timestamp.validate()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
+	}
+	return nil
+}
+
+// validate checks [timestamp].
+func (t *Timestamp) validate() []error {
+	var errs []error
+	if t.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("timestamp.interval %s: want a positive duration such as \"5s\"", time.Duration(t.Interval)))
+	}
+	if t.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timestamp.timeout %s: want a positive duration such as \"10s\"", time.Duration(t.Timeout)))
+	}
+	if t.Stamp && len(t.TSAs) == 0 {
+		errs = append(errs, errors.New("timestamp.stamp = true needs at least one [[timestamp.tsa]] with name, url and hash: the TSAs this node asks for tokens"))
+	}
+	seen := map[string]bool{}
+	for i, a := range t.TSAs {
+		if !validTSAName(a.Name) {
+			errs = append(errs, fmt.Errorf("timestamp.tsa[%d].name %q: use 1 to 64 letters, digits and . _ - :, not starting with punctuation (the name of the TSA's anchor in the roster)", i, a.Name))
+		} else if seen[a.Name] {
+			errs = append(errs, fmt.Errorf("timestamp.tsa[%d].name %q is used twice", i, a.Name))
+		}
+		seen[a.Name] = true
+		if err := checkTSAURL(a.URL); err != nil {
+			errs = append(errs, fmt.Errorf("timestamp.tsa %s: url %q: %w", a.Name, a.URL, err))
+		}
+		if a.Hash != "sm3" && a.Hash != "sha256" {
+			errs = append(errs, fmt.Errorf("timestamp.tsa %s: hash %q: want sm3 or sha256 (one the roster allows for this TSA)", a.Name, a.Hash))
+		}
+	}
+	switch {
+	case t.DevTSADir != "" && t.DevTSAListen == "":
+		errs = append(errs, errors.New("timestamp.dev_tsa_dir needs timestamp.dev_tsa_listen: the host:port to serve the development TSA on"))
+	case t.DevTSADir == "" && t.DevTSAListen != "":
+		errs = append(errs, errors.New("timestamp.dev_tsa_listen needs timestamp.dev_tsa_dir: the directory of the development TSA (evidenced tsa --dir makes one)"))
+	case t.DevTSAListen != "":
+		if _, _, err := net.SplitHostPort(t.DevTSAListen); err != nil {
+			errs = append(errs, fmt.Errorf("timestamp.dev_tsa_listen %q: want host:port: %w", t.DevTSAListen, err))
+		}
+	}
+	return errs
+}
+
+// validTSAName reports whether name is a TSA name as the roster writes
+// them: 1 to 64 letters, digits and . _ - :, not starting with punctuation.
+func validTSAName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-' || c == ':'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkTSAURL checks that raw is an absolute http or https URL with a host
+// and no user name or password.
+func checkTSAURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("the URL does not parse")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("want an absolute http or https URL of the TSA's RFC 3161 endpoint")
+	case u.Host == "":
+		return errors.New("the URL has no host")
+	case u.User != nil:
+		return errors.New("the URL holds a user name or password: a TSA's credentials do not belong in evidenced.toml")
 	}
 	return nil
 }
