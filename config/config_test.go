@@ -25,6 +25,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	c.Webhooks = []Webhook{{Name: "loans", URL: "https://core.bank.example/hooks", SecretFile: "config/hook-secret", Types: []string{"evidence", "grant"}, Chain: "LOAN-1"},
 		{Name: "core.v2", URL: "http://10.2.0.9:8080/hooks", SecretFile: "config/hook-secret"}}
 	c.WebhookPolicy.Allow = []string{"10.2.0.0/16", "hooks.bank.internal"}
+	c.Timestamp = Timestamp{Stamp: true, Interval: Duration(7 * time.Second), Timeout: Duration(3 * time.Second),
+		TSAs:      []TimestampTSA{{Name: "ntsc", URL: "https://tsa.example.cn/tsp", Hash: "sm3"}, {Name: "dev-tsa", URL: "http://127.0.0.1:26609/", Hash: "sha256"}},
+		DevTSADir: "../tsa", DevTSAListen: "127.0.0.1:26609"}
 	if err := c.Save(home); err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +132,78 @@ func TestStateSyncDefaults(t *testing.T) {
 	c, err = Parse([]byte("moniker='a'\nmember='a'\n[statesync]\nsnapshot_interval=0\nsnapshot_keep=0\n"))
 	if err != nil || c.StateSync.SnapshotInterval != 0 {
 		t.Fatalf("snapshots off: %+v, %v", c, err)
+	}
+}
+
+// TestTimestampConfig: [timestamp] defaults to no stamping, every 5 s
+// with a 10 s timeout; a stamper reads its TSAs from [[timestamp.tsa]].
+func TestTimestampConfig(t *testing.T) {
+	c, err := Parse([]byte("moniker='a'\nmember='a'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Timestamp{Interval: Duration(5 * time.Second), Timeout: Duration(10 * time.Second)}
+	if !reflect.DeepEqual(c.Timestamp, want) {
+		t.Fatalf("default [timestamp] = %+v, want %+v", c.Timestamp, want)
+	}
+	c, err = Parse([]byte(`moniker='a'
+member='a'
+[timestamp]
+stamp = true
+interval = "2s"
+dev_tsa_dir = "../tsa"
+dev_tsa_listen = "127.0.0.1:26609"
+[[timestamp.tsa]]
+name = "dev-tsa"
+url = "http://127.0.0.1:26609/"
+hash = "sm3"
+[[timestamp.tsa]]
+name = "NTSC:backup"
+url = "https://tsa.example.cn/tsp"
+hash = "sha256"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Timestamp{Stamp: true, Interval: Duration(2 * time.Second), Timeout: Duration(10 * time.Second), DevTSADir: "../tsa", DevTSAListen: "127.0.0.1:26609",
+		TSAs: []TimestampTSA{{Name: "dev-tsa", URL: "http://127.0.0.1:26609/", Hash: "sm3"}, {Name: "NTSC:backup", URL: "https://tsa.example.cn/tsp", Hash: "sha256"}}}
+	if !reflect.DeepEqual(c.Timestamp, want) {
+		t.Fatalf("[timestamp] = %+v, want %+v", c.Timestamp, want)
+	}
+}
+
+func TestTimestampErrors(t *testing.T) {
+	const head = "moniker='a'\nmember='a'\n"
+	tsa := func(name, url, hash string) string {
+		return fmt.Sprintf("[[timestamp.tsa]]\nname=%q\nurl=%q\nhash=%q\n", name, url, hash)
+	}
+	for _, tc := range []struct {
+		name, toml, want string
+	}{
+		{"stamp without TSA", "[timestamp]\nstamp=true\n", "timestamp.stamp = true needs at least one [[timestamp.tsa]]"},
+		{"zero interval", "[timestamp]\ninterval='0s'\n", `timestamp.interval 0s: want a positive duration such as "5s"`},
+		{"negative timeout", "[timestamp]\ntimeout='-1s'\n", "timestamp.timeout -1s"},
+		{"bad duration", "[timestamp]\ninterval='often'\n", `duration "often"`},
+		{"unknown key", "[timestamp]\nstamps=true\n", "unknown settings: timestamp.stamps"},
+		{"empty name", tsa("", "http://127.0.0.1:1/", "sm3"), `timestamp.tsa[0].name "": use 1 to 64 letters`},
+		{"name with space", tsa("dev tsa", "http://127.0.0.1:1/", "sm3"), `timestamp.tsa[0].name "dev tsa"`},
+		{"name twice", tsa("a", "http://127.0.0.1:1/", "sm3") + tsa("a", "http://127.0.0.1:2/", "sm3"), `timestamp.tsa[1].name "a" is used twice`},
+		{"ftp", tsa("a", "ftp://tsa.example/", "sm3"), `timestamp.tsa a: url "ftp://tsa.example/": want an absolute http or https URL`},
+		{"relative", tsa("a", "/tsa", "sm3"), "want an absolute http or https URL"},
+		{"no host", tsa("a", "http:///tsa", "sm3"), "the URL has no host"},
+		{"credentials", tsa("a", "https://u:p@tsa.example/", "sm3"), "user name or password"},
+		{"no hash", tsa("a", "http://127.0.0.1:1/", ""), `timestamp.tsa a: hash "": want sm3 or sha256`},
+		{"md5", tsa("a", "http://127.0.0.1:1/", "md5"), `hash "md5": want sm3 or sha256`},
+		{"dir without listen", "[timestamp]\ndev_tsa_dir='tsa'\n", "timestamp.dev_tsa_dir needs timestamp.dev_tsa_listen"},
+		{"listen without dir", "[timestamp]\ndev_tsa_listen='127.0.0.1:1'\n", "timestamp.dev_tsa_listen needs timestamp.dev_tsa_dir"},
+		{"bad listen", "[timestamp]\ndev_tsa_dir='tsa'\ndev_tsa_listen='localhost'\n", `timestamp.dev_tsa_listen "localhost": want host:port`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(head + tc.toml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse error = %v, want it to mention %q", err, tc.want)
+			}
+		})
 	}
 }
 
