@@ -21,6 +21,7 @@ import (
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/snapshots"
 	"github.com/evidenced/evidenced/store"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 // StoreDir is the Badger directory of the app state under HOME.
@@ -76,6 +77,9 @@ type Home struct {
 	Snapshots *snapshots.Manager
 	// Blobs is the store of encrypted originals (HOME/data/blobs).
 	Blobs *blob.Store
+	// DevTSA is the development TSA the node serves
+	// (timestamp.dev_tsa_dir); nil when none is configured.
+	DevTSA *tsa.Authority
 }
 
 // LoadHome reads a node home: evidenced.toml, CometBFT's config.toml and
@@ -124,6 +128,11 @@ func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
 	}
 	if h.WebhookSecrets, err = loadWebhookSecrets(dir, cfg); err != nil {
 		return nil, err
+	}
+	if d := cfg.Timestamp.DevTSADir; d != "" {
+		if h.DevTSA, err = tsa.LoadAuthority(config.Path(dir, d)); err != nil {
+			return nil, fmt.Errorf("timestamp.dev_tsa_dir: %w (evidenced tsa --dir DIR makes a development TSA; or remove dev_tsa_dir and dev_tsa_listen from [timestamp])", err)
+		}
 	}
 	defer func() {
 		if err != nil {

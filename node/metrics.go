@@ -23,6 +23,7 @@ import (
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/internal/httplimit"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/stamper"
 )
 
 // metrics are the node's own Prometheus metrics, served with CometBFT's at
@@ -43,6 +44,8 @@ type metrics struct {
 	webhookFailed    prometheus.Counter
 
 	refused *prometheus.CounterVec // HTTP clients refused for a bound, by reason
+
+	timestamp *timestampMetrics // the stamper's (timestamp.go)
 }
 
 func newMetrics(n *Node) *metrics {
@@ -97,9 +100,35 @@ func newMetrics(n *Node) *metrics {
 	anonymous := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "anonymous_event_streams",
 		Help: "Server-Sent Events streams served now to requests without a valid bearer token."},
 		func() float64 { _, anon := n.streams.Open(); return float64(anon) })
+	m.timestamp = &timestampMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "evidenced", Name: "timestamp_requests_total",
+			Help: "Requests of this node's stamper to the TSAs of [[timestamp.tsa]], by TSA name and result: ok (a token verified and committed), " +
+				"unreachable, timeout, bad_reply, wrong_imprint, untrusted, expired, rejected, submit_failed."},
+			[]string{"tsa", "result"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "evidenced", Name: "timestamp_lag_seconds",
+			Help:    "Time from the commit of the oldest trusted checkpoint with records no earlier token covered to the commit of the token that covers them (on a stamper node).",
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 12)}),
+	}
+	if t := n.home.Config.Timestamp; t.Stamp {
+		// Every result of every TSA shows, at 0 until it happens.
+		for _, a := range t.TSAs {
+			for _, r := range stamper.Results() {
+				m.timestamp.requests.WithLabelValues(a.Name, string(r))
+			}
+		}
+	}
+	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "timestamp_pending_seconds",
+		Help: "Age of the oldest trusted checkpoint with records no token covers yet, 0 when none (on a stamper node)."},
+		func() float64 {
+			if n.stamper == nil {
+				return 0
+			}
+			return n.stamper.Pending().Seconds()
+		})
 	// Go and process metrics come with Prometheus's default registry.
 	m.reg.MustRegister(m.records, m.entries, m.height, m.verify, m.rejected, m.committed, lag, blobs,
-		webhookOutbox, m.webhookDelivered, m.webhookFailed, m.refused, conns, streams, anonymous)
+		webhookOutbox, m.webhookDelivered, m.webhookFailed, m.refused, conns, streams, anonymous,
+		m.timestamp.requests, m.timestamp.lag, pending)
 	return m
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/evidenced/evidenced/internal/httplimit"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/originals"
+	"github.com/evidenced/evidenced/stamper"
 )
 
 // Node is a running (or ready to run) evidenced node.
@@ -46,9 +47,12 @@ type Node struct {
 	p2p       *exchange.Host // the exchange of originals; nil without originals.listen
 	metrics   *metrics
 	waiters   *waiters
-	changed   broadcaster // closed at each commit, for GET /v1/events
-	hooks     hooks       // running webhook loops
-	peers     *peerGuard  // disconnects the peers a roster change no longer admits
+	changed   broadcaster      // closed at each commit, for GET /v1/events
+	hooks     hooks            // running webhook loops
+	peers     *peerGuard       // disconnects the peers a roster change no longer admits
+	stamper   *stamper.Stamper // RFC 3161 tokens over checkpoints; nil unless timestamp.stamp
+	devTSA    *http.Server     // the development TSA; nil unless timestamp.dev_tsa_dir
+	devTSALn  net.Listener
 	// checking admits one API bundle check at a time: signature checks of
 	// submissions beyond what the cores verify would starve consensus.
 	checking chan struct{}
@@ -118,9 +122,14 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 			n.metrics.observe(b)
 			n.changed.notify()
 			n.peers.committed()
+			if n.stamper != nil {
+				n.stamper.Committed()
+			}
 		},
 	})
 	n.app.SetMemberKey(cfg.Member, h.MemberKey)
+	n.wireStamper()
+	n.wireDevTSA()
 	// Before CometBFT: its handshake may replay blocks, and OnCommit hands
 	// them to the originals service.
 	if err := n.wireOriginals(); err != nil {
@@ -264,8 +273,9 @@ func (n *Node) wireOriginals() error {
 	return err
 }
 
-// Start starts the originals service, the webhooks, CometBFT and the HTTP
-// API.
+// Start starts the originals service, the webhooks, the development TSA
+// (timestamp.dev_tsa_dir), CometBFT, the stamper (timestamp.stamp) and the
+// HTTP API.
 func (n *Node) Start() error {
 	cfg := n.home.Config
 	inner, err := net.Listen("tcp", cfg.API.Listen)
@@ -287,6 +297,10 @@ func (n *Node) Start() error {
 		ln.Close()
 		return err
 	}
+	if n.devTSALn, err = n.startDevTSA(); err != nil {
+		// Not fatal: a development TSA only stamps; the chain runs without.
+		n.log.Warn("no development TSA: "+err.Error()+"; the records commit, without time-stamp tokens from it", "err", err)
+	}
 	n.checkAdmitted()
 	if err := n.cmt.Start(); err != nil {
 		ln.Close()
@@ -297,6 +311,11 @@ func (n *Node) Start() error {
 		return fmt.Errorf("start CometBFT: %w", err)
 	}
 	n.started = true
+	if n.stamper != nil {
+		if err := n.stamper.Start(); err != nil {
+			n.log.Warn("no time-stamp tokens: "+err.Error(), "err", err)
+		}
+	}
 	n.peers.comet = switchPeers{n.cmt.Switch()}
 	n.bg.Go(func() { n.peers.run(n.stopping) })
 	n.peers.committed() // a first pass, in case nothing commits for a while
@@ -353,7 +372,7 @@ func (n *Node) checkAdmitted() {
 }
 
 // Stop shuts the HTTP API down (waiting up to ctx for requests in flight),
-// stops the originals service, the exchange, the webhooks and CometBFT, and
+// stops the stamper, the development TSA, the originals service, the exchange, the webhooks and CometBFT, and
 // closes the store.
 func (n *Node) Stop(ctx context.Context) error {
 	var errs []error
@@ -366,6 +385,15 @@ func (n *Node) Stop(ctx context.Context) error {
 	case <-n.stopping:
 	default:
 		close(n.stopping)
+	}
+	if n.stamper != nil {
+		n.stamper.Close()
+	}
+	if n.devTSALn != nil {
+		if err := n.devTSA.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop the development TSA: %w", err))
+		}
+		n.devTSALn = nil
 	}
 	if err := n.originals.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("stop the originals service: %w", err))

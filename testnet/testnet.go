@@ -21,6 +21,7 @@ import (
 	"github.com/evidenced/evidenced/keyfile"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/node"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 // ManifestFile is the alliance description written at the top of the output dir.
@@ -38,6 +39,42 @@ type Options struct {
 	APIBasePort   int
 	TimeoutCommit time.Duration // default 500ms
 	GenesisTime   time.Time     // default now
+	// TSA is the kind of the development TSA made in OUT/tsa: "sm2" (the
+	// default when empty), "ecdsa", or "none" for no trusted time. The
+	// first member's node serves it on BasePort+9 and is the stamper.
+	TSA string
+}
+
+// The development TSA of a generated alliance.
+const (
+	// DevTSADir is its directory under the output dir (tsa.Authority.Save:
+	// key, certificates and the anchor tsa-ca.pem).
+	DevTSADir = "tsa"
+	// DevTSAName is its name in the roster and in [[timestamp.tsa]].
+	DevTSAName = "dev-tsa"
+	// DevTSAPortOffset puts it on BasePort+9, a port no member uses
+	// (member i uses BasePort+10*i .. +3).
+	DevTSAPortOffset = 9
+	// NoTSA is the Options.TSA value for an alliance without trusted time.
+	NoTSA = "none"
+)
+
+// DevTSA describes the development TSA of a generated alliance in its
+// manifest.
+type DevTSA struct {
+	// Name is its anchor's name in the roster and in [[timestamp.tsa]].
+	Name string `json:"name"`
+	// URL is where the first member's node serves RFC 3161.
+	URL string `json:"url"`
+	// Kind is sm2 or ecdsa.
+	Kind string `json:"kind"`
+	// Hash is the imprint hash the stamper asks for: sm3 with sm2, sha256
+	// with ecdsa (so that openssl ts -verify checks its tokens).
+	Hash string `json:"hash"`
+	// CertFile is the anchor (PEM), for openssl ts -verify -CAfile.
+	CertFile string `json:"cert_file"`
+	// Member is the member whose node serves it and stamps.
+	Member string `json:"member"`
 }
 
 // Member is one node of a generated alliance.
@@ -67,6 +104,8 @@ type Alliance struct {
 	// TokensFile holds a bearer token with which business systems may have
 	// ClientMember's node sign evidence with ClientKey (POST /v1/evidence).
 	TokensFile string `json:"tokens_file"`
+	// TSA is the development TSA; nil with Options.TSA "none".
+	TSA *DevTSA `json:"tsa,omitempty"`
 }
 
 // parseMember splits "name:role" (or a bare role name).
@@ -95,6 +134,17 @@ func Generate(o Options) (*Alliance, error) {
 	}
 	if o.GenesisTime.IsZero() {
 		o.GenesisTime = time.Now()
+	}
+	var tsaKind tsa.KeyKind
+	if o.TSA != NoTSA {
+		k := o.TSA
+		if k == "" {
+			k = string(tsa.SM2)
+		}
+		var err error
+		if tsaKind, err = tsa.ParseKeyKind(k); err != nil {
+			return nil, fmt.Errorf("--tsa %q: want sm2, ecdsa or none", o.TSA)
+		}
 	}
 	if len(o.Members) == 0 {
 		return nil, errors.New("no members: list them, e.g. --members bank,notary,court,arbitration")
@@ -174,6 +224,17 @@ func Generate(o Options) (*Alliance, error) {
 		}
 		gms = append(gms, gm)
 	}
+	// The development TSA, before the genesis: the genesis trusts its anchor.
+	if tsaKind != "" {
+		if a.TSA, err = makeDevTSA(abs, tsaKind, o.GenesisTime, o.BasePort+DevTSAPortOffset, a.Members[0]); err != nil {
+			return nil, err
+		}
+		an, err := devTSAAnchor(abs)
+		if err != nil {
+			return nil, err
+		}
+		a.TSA.Name = an.Name
+	}
 	if _, err := node.WriteGenesis(o.ChainID, o.GenesisTime, gms); err != nil {
 		return nil, err
 	}
@@ -194,6 +255,53 @@ func Generate(o Options) (*Alliance, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// makeDevTSA makes the development TSA in OUT/tsa and configures the
+// first member's node (m) to serve it on port and to stamp with it.
+func makeDevTSA(out string, kind tsa.KeyKind, genesis time.Time, port int, m Member) (*DevTSA, error) {
+	dir := filepath.Join(out, DevTSADir)
+	// Valid from an hour before the genesis (clocks differ), for ten years.
+	a, err := tsa.NewAuthority(kind, "evidenced dev TSA", genesis.Add(-time.Hour), 10*365*24*time.Hour)
+	if err != nil {
+		return nil, fmt.Errorf("make the development TSA: %w", err)
+	}
+	if err := a.Save(dir); err != nil {
+		return nil, err
+	}
+	d := &DevTSA{Name: DevTSAName, URL: fmt.Sprintf("http://127.0.0.1:%d/", port), Kind: string(kind),
+		Hash: string(tsa.SM3), CertFile: filepath.Join(dir, tsa.CAFile), Member: m.Name}
+	if kind == tsa.ECDSAP256 {
+		d.Hash = string(tsa.SHA256)
+	}
+	cfg, err := config.Load(m.Home)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(m.Home, dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timestamp.Stamp = true
+	cfg.Timestamp.TSAs = []config.TimestampTSA{{Name: DevTSAName, URL: d.URL, Hash: d.Hash}}
+	cfg.Timestamp.DevTSADir, cfg.Timestamp.DevTSAListen = rel, fmt.Sprintf("127.0.0.1:%d", port)
+	if err := cfg.Save(m.Home); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// devTSAAnchor returns the anchor of the development TSA in OUT/tsa, named
+// DevTSAName, trusted for SM3 and SHA-256 imprints: what the genesis's
+// tsas hold for it (node.WriteGenesis's trusted TSAs).
+func devTSAAnchor(out string) (tsa.Anchor, error) {
+	a, err := tsa.LoadAuthority(filepath.Join(out, DevTSADir))
+	if err != nil {
+		return tsa.Anchor{}, err
+	}
+	an := a.Anchor()
+	an.Name = DevTSAName
+	return an, nil
 }
 
 // Load reads the manifest of an alliance directory.

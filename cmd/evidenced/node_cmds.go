@@ -115,6 +115,7 @@ For a local multi-member alliance use 'evidenced testnet' instead.`,
 func newTestnetCmd(g *globals) *cobra.Command {
 	var (
 		out, chainID, members string
+		tsaKind               string
 		basePort, apiBasePort int
 		timeoutCommit         time.Duration
 	)
@@ -128,7 +129,10 @@ func newTestnetCmd(g *globals) *cobra.Command {
   DIR/client/<member>-api-token  the member's API token: scopes originals, grant,
                          webhooks, govern, and submit for the bank with the client key
                          (its node keeps only the digest; 'evidenced tokens')
-  DIR/alliance.json      the manifest: members, ports, API URLs, client key
+  DIR/tsa/               a development RFC 3161 TSA (--tsa sm2, the default, or
+                         ecdsa; --tsa none for none): its key, certificates and
+                         the anchor tsa-ca.pem (openssl ts -verify -CAfile)
+  DIR/alliance.json      the manifest: members, ports, API URLs, client key, TSA
 
 All homes share one genesis: the roster (names, roles, SM2 keys, voting
 power, node ids) and CometBFT's validator set. Each home has every other
@@ -136,6 +140,9 @@ member's node as a persistent peer and admits no node outside the roster.
 Each member is a validator with power
 10, except a regulator, which runs a full node without a vote. Member i
 listens on --base-port+10*i (p2p), +1 (RPC) and +2 (API, or --api-port+i).
+The first member's node serves the development TSA on --base-port+9 and
+requests time-stamp tokens from it over the trusted checkpoints ([timestamp]
+in its evidenced.toml); a production alliance points at its real TSAs.
 Keys are written unencrypted: a testnet is for development and tests.
 
 Start each member with 'evidenced start --home DIR/<member>', or all of them
@@ -148,7 +155,7 @@ with 'make testnet'.`,
 				return errors.New("--out is required: the directory to create")
 			}
 			a, err := testnet.Generate(testnet.Options{Out: out, ChainID: chainID, Members: strings.Split(members, ","),
-				BasePort: basePort, APIBasePort: apiBasePort, TimeoutCommit: timeoutCommit})
+				BasePort: basePort, APIBasePort: apiBasePort, TimeoutCommit: timeoutCommit, TSA: tsaKind})
 			if err != nil {
 				return err
 			}
@@ -170,6 +177,9 @@ with 'make testnet'.`,
 					if a.ClientKey != "" {
 						ew.printf("\nBank client key (registered to %s): %s\n", a.ClientMember, a.ClientKey)
 					}
+					if t := a.TSA; t != nil {
+						ew.printf("Development TSA (%s, %s): served by %s's node on %s; anchor %s\n", t.Name, t.Kind, t.Member, t.URL, t.CertFile)
+					}
 					ew.printf("Start a member with: evidenced start --home %s\n", filepath.Join(a.Dir, a.Members[0].Name))
 				})
 			})
@@ -179,9 +189,10 @@ with 'make testnet'.`,
 	f.StringVar(&out, "out", "", "directory to create (required)")
 	f.StringVar(&chainID, "chain-id", "evidenced-local", "chain id")
 	f.StringVar(&members, "members", "bank,notary,court,arbitration", "comma-separated members: role, or name:role")
-	f.IntVar(&basePort, "base-port", 26600, "first port; member i uses base+10*i .. base+10*i+2")
+	f.IntVar(&basePort, "base-port", 26600, "first port; member i uses base+10*i .. base+10*i+3, the development TSA base+9")
 	f.IntVar(&apiBasePort, "api-port", 0, "if set, member i's API listens on api-port+i")
 	f.DurationVar(&timeoutCommit, "timeout-commit", 500*time.Millisecond, "CometBFT timeout_commit (block interval)")
+	f.StringVar(&tsaKind, "tsa", "sm2", "development TSA the first member's node serves on base-port+9 and stamps with: sm2, ecdsa or none")
 	return cmd
 }
 

@@ -1,0 +1,139 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/evidenced/evidenced/config"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/stamper"
+	"github.com/evidenced/evidenced/tsa"
+)
+
+// Trusted time (issue 15): a node with [timestamp] stamp = true runs a
+// stamper (package stamper), woken by the commits, that asks the TSAs of
+// [[timestamp.tsa]] for RFC 3161 tokens over the latest trusted checkpoint
+// and submits them. A node with timestamp.dev_tsa_dir also serves that
+// development TSA on timestamp.dev_tsa_listen (evidenced testnet and make
+// run configure the first member so).
+
+// wireStamper builds the stamper when this node is a stamper.
+func (n *Node) wireStamper() {
+	t := n.home.Config.Timestamp
+	if !t.Stamp {
+		return
+	}
+	cfg := stamper.Config{Interval: time.Duration(t.Interval), Timeout: time.Duration(t.Timeout)}
+	for _, a := range t.TSAs {
+		cfg.TSAs = append(cfg.TSAs, stamper.TSA{Name: a.Name, URL: a.URL, Hash: tsa.HashAlg(a.Hash)})
+	}
+	n.stamper = stamper.New(cfg, n.log, stampSource{n}, n.submitTimestamp, n.metrics.timestamp)
+}
+
+// stampSource is the stamper's view of committed state.
+type stampSource struct{ n *Node }
+
+// Latest implements stamper.Source.
+func (s stampSource) Latest(context.Context) (height int64, text string, err error) {
+	err = s.n.withView(func(v *ledger.View, _ int64) error {
+		cp, err := v.LatestCheckpoint()
+		if err != nil {
+			return err
+		}
+		height, text = cp.Checkpoint.Height, string(cp.Text)
+		return nil
+	})
+	if errors.Is(err, ledger.ErrNotFound) || errors.Is(err, ledger.ErrNotInitialized) {
+		return 0, "", fmt.Errorf("%w: %w", stamper.ErrNoCheckpoint, err)
+	}
+	return height, text, err
+}
+
+// Stamped implements stamper.Source. Integration seam: once the ledger
+// keeps timestamps, it answers whether a committed token stamps height.
+// Until then no checkpoint is stamped on chain.
+func (s stampSource) Stamped(int64) (bool, error) { return false, nil }
+
+// Anchors implements stamper.Source. Integration seam: once the roster
+// holds the trusted TSAs (ledger.TSA), it returns them as tsa.Anchor
+// values (name, DER certificate, hashes) from the roster in force. Until
+// then there are none and tokens are submitted unverified.
+func (s stampSource) Anchors() ([]tsa.Anchor, error) { return nil, nil }
+
+// errNoTimestampTx is what submitTimestamp returns until the ledger has
+// the timestamp transaction.
+var errNoTimestampTx = errors.New("this build's ledger has no timestamp transaction yet: the token cannot go on chain")
+
+// submitTimestamp puts a stamp on chain and returns once it is committed.
+// Integration seam: encode ledger.Timestamp{Height: st.Height, TSA: st.TSA,
+// Token: st.Token} in a timestamp transaction signed with the member key
+// and submit it through the backend, waiting for the commit (as the
+// originals service's submit does).
+func (n *Node) submitTimestamp(_ context.Context, _ stamper.Stamp) error {
+	return errNoTimestampTx
+}
+
+// wireDevTSA builds the server of the development TSA, when configured.
+func (n *Node) wireDevTSA() {
+	a := n.home.DevTSA
+	if a == nil {
+		return
+	}
+	n.devTSA = &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(n.log.With("component", "dev-tsa").Handler(), slog.LevelWarn),
+	}
+}
+
+// startDevTSA serves the development TSA on timestamp.dev_tsa_listen.
+func (n *Node) startDevTSA() (net.Listener, error) {
+	if n.devTSA == nil {
+		return nil, nil
+	}
+	t, a := n.home.Config.Timestamp, n.home.DevTSA
+	ln, err := net.Listen("tcp", t.DevTSAListen)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the development TSA on %s (timestamp.dev_tsa_listen): %w (is another node using the port?)", t.DevTSAListen, err)
+	}
+	if cert, err := smx509.ParseCertificate(a.SigningCertificate()); err == nil {
+		if now := time.Now(); now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+			n.log.Warn("the development TSA's signing certificate is not valid now: its tokens will not verify; make a new one (evidenced tsa --dir NEWDIR) and trust it",
+				"dir", config.Path(n.home.Dir, t.DevTSADir), "not_before", cert.NotBefore, "not_after", cert.NotAfter)
+		}
+	}
+	go func() {
+		if err := n.devTSA.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Warn("the development TSA stopped serving", "err", err)
+		}
+	}()
+	n.log.Info("development TSA serving RFC 3161 on http://"+ln.Addr().String()+"/; a production alliance points at its real TSAs",
+		"tsa", a.Name(), "kind", string(a.Kind()), "dir", config.Path(n.home.Dir, t.DevTSADir))
+	return ln, nil
+}
+
+// timestampMetrics are the stamper's metrics (stamper.Metrics).
+type timestampMetrics struct {
+	requests *prometheus.CounterVec
+	lag      prometheus.Histogram
+}
+
+// Requested implements stamper.Metrics.
+func (m *timestampMetrics) Requested(name string, r stamper.Result) {
+	m.requests.WithLabelValues(name, string(r)).Inc()
+}
+
+// Stamped implements stamper.Metrics.
+func (m *timestampMetrics) Stamped(lag time.Duration) { m.lag.Observe(lag.Seconds()) }
