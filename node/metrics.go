@@ -23,7 +23,6 @@ import (
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/internal/httplimit"
 	"github.com/evidenced/evidenced/ledger"
-	"github.com/evidenced/evidenced/stamper"
 )
 
 // metrics are the node's own Prometheus metrics, served with CometBFT's at
@@ -108,14 +107,6 @@ func newMetrics(n *Node) *metrics {
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "evidenced", Name: "timestamp_lag_seconds",
 			Help:    "Time from the commit of the oldest trusted checkpoint with records no earlier token covered to the commit of the token that covers them (on a stamper node).",
 			Buckets: prometheus.ExponentialBuckets(0.5, 2, 12)}),
-	}
-	if t := n.home.Config.Timestamp; t.Stamp {
-		// Every result of every TSA shows, at 0 until it happens.
-		for _, a := range t.TSAs {
-			for _, r := range stamper.Results() {
-				m.timestamp.requests.WithLabelValues(a.Name, string(r))
-			}
-		}
 	}
 	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "evidenced", Name: "timestamp_pending_seconds",
 		Help: "Age of the oldest trusted checkpoint with records no token covers yet, 0 when none (on a stamper node)."},

@@ -34,6 +34,10 @@ func (n *Node) wireStamper() {
 	cfg := stamper.Config{Interval: time.Duration(t.Interval), Timeout: time.Duration(t.Timeout)}
 	for _, a := range t.TSAs {
 		cfg.TSAs = append(cfg.TSAs, stamper.TSA{Name: a.Name, URL: a.URL, Hash: tsa.HashAlg(a.Hash)})
+		// Every result of every TSA shows, at 0 until it happens.
+		for _, r := range stamper.Results() {
+			n.metrics.timestamp.requests.WithLabelValues(a.Name, string(r))
+		}
 	}
 	n.stamper = stamper.New(cfg, n.log, stampSource{n}, n.submitTimestamp, n.metrics.timestamp)
 }
