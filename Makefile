@@ -24,6 +24,8 @@ build:
 run: build
 	@test -f $(DEV_DIR)/alliance.json || ./$(BIN) testnet --members bank --out $(DEV_DIR) --chain-id evidenced-dev --base-port 26650 --api-port 8080
 	@echo "Explorer: http://127.0.0.1:8080/explorer/ (API under http://127.0.0.1:8080/v1/)"
+	@if [ -d $(DEV_DIR)/tsa ]; then echo "Development TSA (RFC 3161, served by the node): http://127.0.0.1:26659/, anchor $(DEV_DIR)/tsa/tsa-ca.pem; a production alliance points at its real TSAs"; \
+	  else echo "$(DEV_DIR) has no development TSA (made before trusted time): remove it for one"; fi
 	@echo "Submit evidence with: ./$(BIN) submit --key $(DEV_DIR)/client/bank-client.pem --chain LOAN-1 --step 1 --kind loan-contract FILE"
 	./$(BIN) start --home $(DEV_DIR)/bank
 
