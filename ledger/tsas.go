@@ -293,20 +293,6 @@ func encodeTSA(t *TSA) []byte {
 	return b.BytesOrPanic()
 }
 
-// tsasInForce returns the TSAs of the roster version in force (staged
-// changes included), sorted by name.
-func (s *state) tsasInForce() ([]TSA, error) {
-	n, err := s.versionNumber(prefixCurrentVersion)
-	if err != nil {
-		return nil, err
-	}
-	v, err := s.version(n)
-	if err != nil {
-		return nil, err
-	}
-	return v.TSAs, nil
-}
-
 // TSAs returns the trusted time-stamping authorities of the roster in
 // force, sorted by name (nil when it names none). RosterAt and
 // RosterSigning give those of the version in force at a height.
