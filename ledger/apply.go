@@ -135,6 +135,10 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	tsas, err := g.State.tsas()
+	if err != nil {
+		return nil, err
+	}
 	if g.Validators != nil {
 		if err := g.State.checkValidators(g.Validators); err != nil {
 			return nil, err
@@ -174,6 +178,8 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 		v0.Seats = append(v0.Seats, st)
 	}
 	slices.SortFunc(v0.Seats, func(a, b Seat) int { return strings.Compare(a.Name, b.Name) })
+	v0.TSAs = tsas
+	s.setTSAs(nil, tsas)
 	s.putVersion(v0)
 	s.setVersionNumber(prefixLatestVersion, 0)
 	s.setVersionNumber(prefixCurrentVersion, 0)

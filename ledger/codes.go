@@ -46,6 +46,8 @@ const (
 	CodeNotMember        Code = 32 // the change names a member, or a key of a member, that the roster does not have
 	CodeLedgerOnly       Code = 33 // the transaction type is written by the ledger itself, never submitted
 	CodeBadDeadline      Code = 34 // the proposal's deadline is not a height ahead within the allowed window
+	CodeDuplicateTSA     Code = 35 // a TSA of that name or certificate is already on the roster
+	CodeNotTSA           Code = 36 // the change names a TSA that the roster does not have
 )
 
 // codeInfo is one row of the code table.
@@ -90,6 +92,8 @@ var codeTable = [...]codeInfo{
 	CodeNotMember:        {"not_member", "the change names a member, or a key of a member, that the roster does not have", "name a current member (`evidenced members`) and one of its keys"},
 	CodeLedgerOnly:       {"ledger_only", "the transaction type is written by the ledger itself, never submitted", "do not submit roster entries: a proposal that passes makes one"},
 	CodeBadDeadline:      {"bad_deadline", "the proposal's deadline is not a height ahead within the allowed window", "give a deadline height after the current one and within a million blocks of it"},
+	CodeDuplicateTSA:     {"duplicate_tsa", "a TSA of that name or certificate is already on the roster", "choose another name, or remove the TSA that has the certificate first"},
+	CodeNotTSA:           {"not_tsa", "the change names a TSA that the roster does not have", "name a TSA the roster lists (`evidenced roster export`)"},
 	CodeProposerOnly:     {"proposer_only", "the transaction type is put in blocks by proposers, not submitted", "do not submit checkpoint transactions; validators co-sign checkpoints automatically"},
 }
 

@@ -33,6 +33,7 @@ import "encoding/binary"
 //	'Z'                               → height u64 ‖ size u64 of the last trusted checkpoint
 //	'W'                               → total voting power u64
 //	'y' ‖ size u64 ‖ height u64       → empty (trusted checkpoints by tree size)
+//	'R' ‖ u8-prefixed TSA name        → TSA in force (tsas.go)
 const (
 	prefixParams      = 'P'
 	prefixLogMeta     = 'L'
@@ -64,6 +65,7 @@ const (
 	prefixEverKey          = 'J' // 'J' ‖ key id → u8-prefixed member name: every key ever registered
 	prefixProposal         = 'G' // 'G' ‖ proposal entry u64 → proposal record
 	prefixVote             = 'Y' // 'Y' ‖ proposal entry u64 ‖ u8-prefixed member → vote record
+	prefixTSA              = 'R' // 'R' ‖ u8-prefixed TSA name → TSA in force (the roster version in force's TSAs)
 )
 
 // consensusKey reports whether a key belongs to consensus state hashed into
@@ -73,7 +75,7 @@ func consensusKey(k []byte) bool {
 	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixNode, prefixChain, prefixStep,
 		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower, prefixRecords,
 		prefixGrant, prefixGrantOf, prefixVersion, prefixLatestVersion, prefixCurrentVersion, prefixEverKey,
-		prefixProposal, prefixVote:
+		prefixProposal, prefixVote, prefixTSA:
 		return true
 	}
 	return false
