@@ -78,12 +78,12 @@ type Timestamp struct {
 // states (it was verified when the ledger accepted it), not the token
 // itself, which GET /v1/checkpoints/{height}/timestamp/token serves.
 type TimestampDetails struct {
-	Height    uint64     `json:"height"`
-	TSA       string     `json:"tsa"`
-	GenTime   *time.Time `json:"gen_time,omitempty"` // absent when the token does not parse
-	Serial    string     `json:"serial,omitempty"`
-	Hash      string     `json:"hash,omitempty"` // the imprint's algorithm: sm3 or sha256
-	TokenSize uint64     `json:"token_size"`
+	Checkpoint uint64     `json:"checkpoint"` // the stamped checkpoint's height
+	TSA        string     `json:"tsa"`
+	GenTime    *time.Time `json:"gen_time,omitempty"` // absent when the token does not parse
+	Serial     string     `json:"serial,omitempty"`
+	Hash       string     `json:"hash,omitempty"` // the imprint's algorithm: sm3 or sha256
+	TokenSize  uint64     `json:"token_size"`
 }
 
 // TxType implements Payload.
@@ -91,7 +91,7 @@ func (*Timestamp) TxType() TxType { return TxTimestamp }
 
 // Details implements Payload.
 func (t *Timestamp) Details() Details {
-	d := &TimestampDetails{Height: uint64(t.Height), TSA: t.TSA, TokenSize: uint64(len(t.Token))}
+	d := &TimestampDetails{Checkpoint: uint64(t.Height), TSA: t.TSA, TokenSize: uint64(len(t.Token))}
 	if tok, err := tsa.ParseToken(t.Token); err == nil {
 		gt := tok.GenTime()
 		h, _ := tok.Imprint()
@@ -111,7 +111,7 @@ func FormatSerial(b []byte) string {
 
 // Fields implements Details.
 func (d *TimestampDetails) Fields() []Field {
-	fs := []Field{{Name: "height", Kind: FieldNumber, Value: d.Height}, {Name: "tsa", Kind: FieldIdent, Value: d.TSA}}
+	fs := []Field{{Name: "checkpoint", Kind: FieldNumber, Value: d.Checkpoint}, {Name: "tsa", Kind: FieldIdent, Value: d.TSA}}
 	if d.GenTime != nil {
 		fs = append(fs, Field{Name: "gen_time", Kind: FieldTime, Value: d.GenTime.UTC()},
 			Field{Name: "serial", Kind: FieldIdent, Value: d.Serial}, Field{Name: "hash", Kind: FieldIdent, Value: d.Hash})
@@ -121,7 +121,7 @@ func (d *TimestampDetails) Fields() []Field {
 
 // Summary implements Details.
 func (d *TimestampDetails) Summary() (string, []Field) {
-	return "stamps the checkpoint of height %d by TSA %s", []Field{{Name: "height", Kind: FieldNumber, Value: d.Height},
+	return "stamps the checkpoint of height %d by TSA %s", []Field{{Name: "checkpoint", Kind: FieldNumber, Value: d.Checkpoint},
 		{Name: "tsa", Kind: FieldIdent, Value: d.TSA}}
 }
 

@@ -135,7 +135,7 @@ func TestTimestampAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := etx.Body.Payload.Details().(*ledger.TimestampDetails)
-	if d.Height != uint64(h1) || d.TSA != "tsa-sm2" || d.GenTime == nil || !d.GenTime.Equal(ti.GenTime) || d.Serial != ti.Serial || d.Hash != "sm3" || d.TokenSize != uint64(len(tok1)) {
+	if d.Checkpoint != uint64(h1) || d.TSA != "tsa-sm2" || d.GenTime == nil || !d.GenTime.Equal(ti.GenTime) || d.Serial != ti.Serial || d.Hash != "sm3" || d.TokenSize != uint64(len(tok1)) {
 		t.Fatalf("details %+v", d)
 	}
 	if fs := d.Fields(); len(fs) != 6 || fs[2].Name != "gen_time" {
