@@ -37,6 +37,7 @@ func sampleTxs(t testing.TB) [][]byte {
 		a.Sign(a.Key("notary"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Proposal{
 			Change: ledger.RosterChange{Kind: ledger.ChangeRemoveTSA, TSA: ledger.TSA{Name: "tsa-a"}}, Deadline: 9}}),
 		rosterEntryWithTSAs(t, a.Key("bank-a").Public()),
+		a.Sign(a.Key("court"), &ledger.Body{ChainID: chainID, Time: 3, Payload: ledger.TxTypeNamed("timestamp").Example()}),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	mrand "math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
 	"github.com/evidenced/evidenced/store"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 var (
@@ -85,8 +87,15 @@ type generator struct {
 	// tsas: the generator also proposes adding and removing trusted TSAs
 	// (off in the golden simulation, whose blocks predate them); tsaAdded
 	// counts the TSA names it made.
-	tsas      bool
-	tsaAdded  int
+	tsas     bool
+	tsaAdded int
+	// authority is the development TSA named "tsa-0" in the genesis when
+	// tsas is set: the generator submits its tokens over trusted
+	// checkpoints (good ones, replays, tokens over another checkpoint,
+	// unknown TSAs). Its keys come from crypto/rand, so it is made once
+	// per run and kept out of the golden simulation.
+	authority *tsa.Authority
+	stamped   []byte                    // a token accepted, for replays
 	generated map[ledger.ChangeKind]int // proposals generated, by kind
 }
 
@@ -319,6 +328,11 @@ func (g *generator) block(height, now int64) [][]byte {
 			txs = append([][]byte{b}, txs[k:]...)
 		}
 	}
+	if g.authority != nil && g.rng.IntN(3) == 0 {
+		if tx := g.timestamp(now); tx != nil {
+			txs = append(txs, tx)
+		}
+	}
 	// Most blocks carry the checkpoint of two blocks before, co-signed by
 	// the roster in force then: it makes roster versions take effect.
 	if height >= 3 && g.rng.IntN(3) > 0 {
@@ -327,6 +341,40 @@ func (g *generator) block(height, now int64) [][]byte {
 		}
 	}
 	return txs
+}
+
+// timestamp makes a timestamp transaction: mostly a token of the TSA over
+// the latest trusted checkpoint, now and then a replay of an accepted
+// token, a token over another checkpoint, one of an unknown TSA name or
+// one for a height without a trusted checkpoint.
+func (g *generator) timestamp(now int64) []byte {
+	v := g.view()
+	cp, err := v.LatestCheckpoint()
+	if err != nil {
+		return nil
+	}
+	height, text := cp.Checkpoint.Height, cp.Text
+	p := &ledger.Timestamp{Height: height, TSA: "tsa-0"}
+	nonce := big.NewInt(int64(g.rng.Uint32()) + 1)
+	switch k := g.rng.IntN(10); {
+	case k == 0 && g.stamped != nil: // token_replayed or already_stamped
+		p.Token = g.stamped
+	case k == 1 && height > 2: // over another checkpoint: token_imprint (or unknown_checkpoint)
+		p.Height = height - 1 - int64(g.rng.IntN(2))
+	case k == 2:
+		p.TSA = "tsa-unknown" // not_tsa
+	case k == 3:
+		p.Height = height + 1 // unknown_checkpoint
+	}
+	if p.Token == nil {
+		tok, err := ledgertest.Stamp(g.authority, tsa.SM3, text, nonce, time.Unix(0, now))
+		if err != nil {
+			panic(err)
+		}
+		p.Token = tok
+	}
+	signer := []string{"bank-a", "bank-b", "notary", "court", "regulator"}[g.rng.IntN(5)]
+	return g.a.Sign(g.key(signer), &ledger.Body{ChainID: g.a.ChainID, Time: now, Payload: p})
 }
 
 func (g *generator) newChain() string {
@@ -539,9 +587,14 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var authority *tsa.Authority
 	if tsas {
+		authority, err = tsa.NewAuthority(tsa.SM2, "tsa-0", time.Unix(0, ledgertest.GenesisTime).Add(-time.Hour), 10*365*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
 		g := *a.Genesis
-		g.State.TSAs = []ledger.GenesisTSA{ledger.NewGenesisTSA(ledgertest.TSA("tsa-0", 0, ledger.HashSM3))}
+		g.State.TSAs = []ledger.GenesisTSA{ledger.NewGenesisTSA(ledger.TSA{Name: "tsa-0", Cert: authority.Certificate(), Hashes: []string{ledger.HashSM3}})}
 		a.Genesis = &g
 	}
 
@@ -581,7 +634,7 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 	sigKey[31] = 1
 	g := &generator{rng: rng, a: a, owner: map[string]string{}, view: func() *ledger.View { return ledger.NewView(reps[0].db) },
 		keys: map[crypto.KeyID]*crypto.PrivateKey{}, sigRand: seededReader{mrand.NewChaCha8(sigKey)}, tsas: tsas,
-		generated: map[ledger.ChangeKind]int{}}
+		generated: map[ledger.ChangeKind]int{}, authority: authority}
 	for _, p := range a.Parties {
 		g.keys[p.Key.Public().ID()] = p.Key
 	}
@@ -645,6 +698,11 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 				acceptedTypes[res.Type]++
 				if res.Type.Info().Entry() { // checkpoints are state, not entries
 					acceptedIDs = append(acceptedIDs, res.ID)
+				}
+				if res.Type == ledger.TxTimestamp && g.stamped == nil {
+					if _, tx, err := g.view().Entry(res.Index); err == nil {
+						g.stamped = tx.Body.Payload.(*ledger.Timestamp).Token
+					}
 				}
 				if res.Type == ledger.TxGrant {
 					g.grants = append(g.grants, res.Index)
@@ -722,6 +780,9 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 		t.Logf("roster versions: %d made, %d in force", latest, inForce)
 	}
 	for _, info := range ledger.TxTypes() {
+		if info.Type == ledger.TxTimestamp && !tsas {
+			continue // the golden simulation trusts no TSA
+		}
 		if blocks >= 500 && info.Origin == ledger.OriginMember && acceptedTypes[info.Type] == 0 {
 			t.Errorf("the simulation never accepted a %s transaction: the generator does not cover that type", info.Name)
 		}
