@@ -31,6 +31,29 @@ func TestStateSync(t *testing.T) {
 	}
 	defer ms.Close()
 	h.app = New(h.db, Options{Now: func() time.Time { return h.now }, Snapshots: ms})
+	// waitSnapshot polls the background write of the snapshot of height
+	// until it is listed. The manager skips a due snapshot while the one
+	// before is still being written, so each is awaited before the next is
+	// due.
+	waitSnapshot := func(height uint64) *abcitypes.Snapshot {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			res, err := h.app.ListSnapshots(ctx, &abcitypes.RequestListSnapshots{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range res.Snapshots {
+				if s.Height == height {
+					return s
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no snapshot of height %d within 30s of its commit; listed: %v", height, res.Snapshots)
+			}
+			time.Sleep(10 * time.Millisecond) // polling the background write
+		}
+	}
 	for i := range 6 {
 		var txs [][]byte
 		for j := range 20 {
@@ -38,24 +61,11 @@ func TestStateSync(t *testing.T) {
 		}
 		h.finalize(txs...)
 		h.commit()
+		if i == 2 {
+			waitSnapshot(3)
+		}
 	}
-	var snap *abcitypes.Snapshot
-	deadline := time.Now().Add(10 * time.Second)
-	for snap == nil {
-		res, err := h.app.ListSnapshots(ctx, &abcitypes.RequestListSnapshots{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range res.Snapshots {
-			if s.Height == 6 {
-				snap = s
-			}
-		}
-		if snap == nil && time.Now().After(deadline) {
-			t.Fatalf("no snapshot of height 6 within 10s of its commit; listed: %v", res.Snapshots)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the background write
-	}
+	snap := waitSnapshot(6)
 	if snap.Format != snapshots.Format || snap.Chunks < 2 {
 		t.Fatalf("snapshot of height 6: format %d, %d chunks; want format %d in several chunks", snap.Format, snap.Chunks, snapshots.Format)
 	}

@@ -238,6 +238,8 @@ func (s *server) routes() []route {
 		// both, since GET /v1/checkpoints/{height} and a method-less
 		// /v1/checkpoints/latest would conflict in http.ServeMux.
 		{http.MethodGet, "/v1/checkpoints/{height}", s.checkpoint, 0},
+		{http.MethodGet, "/v1/checkpoints/{height}/timestamp", s.timestamp, 0},
+		{http.MethodGet, "/v1/checkpoints/{height}/timestamp/token", s.timestampToken, 0},
 		{http.MethodGet, "/v1/proofs/consistency", s.consistencyProof, 0},
 		{http.MethodGet, "/v1/proofs/inclusion", s.inclusionProof, 0},
 		{http.MethodGet, "/v1/openapi.json", s.openAPI, 0},

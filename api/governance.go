@@ -167,6 +167,7 @@ func (s *server) writeGoverned(w http.ResponseWriter, c *Committed, proposal uin
 			return corruptIfNotFound(err)
 		}
 		out.Change, out.Member, out.Deadline = info.Proposal.Change.Kind.String(), info.Proposal.Change.Seat.Name, info.Proposal.Deadline
+		out.TSA = info.Proposal.Change.TSA.Name
 		out.ProposalStatus = info.Status.String()
 		out.Tally = client.Tally{Approve: info.Approve, Reject: info.Reject, Total: info.Total}
 		if info.Status == ledger.ProposalPassed {
@@ -313,7 +314,8 @@ func (s *server) proposal(w http.ResponseWriter, r *http.Request) error {
 // rosterVersionJSON is the public form of a roster version.
 func rosterVersionJSON(info *ledger.RosterVersionInfo, inForce uint32, seats bool) client.RosterVersion {
 	out := client.RosterVersion{Version: info.Version, Digest: info.Digest, Attested: info.Attested, Proposal: info.Proposal,
-		Entry: info.Entry, Pending: info.Pending(), InForce: info.Version == inForce, Power: info.TotalPower(), Members: len(info.Seats)}
+		Entry: info.Entry, Pending: info.Pending(), InForce: info.Version == inForce, Power: info.TotalPower(), Members: len(info.Seats),
+		TSAs: info.TSAs}
 	if !info.Pending() {
 		from := info.From
 		out.From = &from

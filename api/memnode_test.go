@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 // memNode is an api.Backend over an in-memory ledger: every submitted
@@ -28,6 +30,7 @@ type memNode struct {
 	st     *ledgertest.MemStore
 	l      *ledger.Ledger
 	height int64
+	tsa    *tsa.Authority // "tsa-dev" in the genesis (ECDSA P-256, SHA-256 imprints)
 
 	overloaded    bool  // Submit and Snapshot fail with api.ErrOverloaded
 	notReady      bool  // Snapshot fails with ledger.ErrNotInitialized
@@ -54,6 +57,12 @@ func newMemNode() (*memNode, error) {
 		return nil, err
 	}
 	n := &memNode{a: a, st: ledgertest.NewMemStore(), l: ledger.New(ledger.Options{}), originals: map[crypto.Hash]int64{}}
+	if n.tsa, err = tsa.NewAuthority(tsa.ECDSAP256, "tsa-dev", time.Unix(0, ledgertest.GenesisTime).Add(-time.Hour), 365*24*time.Hour); err != nil {
+		return nil, err
+	}
+	g := *a.Genesis
+	g.State.TSAs = []ledger.GenesisTSA{ledger.NewGenesisTSA(ledger.TSA{Name: "tsa-dev", Cert: n.tsa.Certificate(), Hashes: []string{ledger.HashSHA256}})}
+	a.Genesis = &g
 	out, err := n.l.InitChain(n.st, a.Genesis)
 	if err != nil {
 		return nil, err
@@ -527,4 +536,28 @@ func (n *memNode) govern(ctx context.Context, member string, p ledger.Payload) (
 		return nil, err
 	}
 	return n.Submit(ctx, tx, true)
+}
+
+// stamp commits a token of the node's TSA over the trusted checkpoint of
+// height h, stamped a second after its block, and returns the token.
+func (f *fixture) stamp(t testing.TB, h int64) []byte {
+	t.Helper()
+	n := f.node
+	cp, err := ledger.NewView(n.st).SignedCheckpoint(uint64(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ledgertest.Stamp(n.tsa, tsa.SHA256, cp.Text, big.NewInt(h), cp.Checkpoint.Time.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := n.a.Sign(n.a.Key("court"), &ledger.Body{ChainID: n.a.ChainID, Time: blockTime(n.height + 1), Payload: &ledger.Timestamp{Height: h, TSA: "tsa-dev", Token: tok}})
+	res, err := n.applyBlock(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Code != ledger.CodeOK {
+		t.Fatalf("timestamp of height %d rejected: %v %s", h, res[0].Code, res[0].Log)
+	}
+	return tok
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 // openAPIDoc fetches and decodes GET /v1/openapi.json.
@@ -187,6 +188,7 @@ func asSlice(v any) []any { s, _ := v.([]any); return s }
 func TestOpenAPI(t *testing.T) {
 	f := newFixture(t)
 	cpHeight := f.trust(t)
+	f.stamp(t, cpHeight)
 	h := f.evidenceHandler(api.Options{}, false)
 	doc := openAPIDoc(t, h)
 	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.0.") {
@@ -291,6 +293,13 @@ func TestOpenAPI(t *testing.T) {
 						// The one binary response: the original's bytes and trailers.
 						if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/octet-stream" || rec.Result().Trailer.Get(api.VerifiedTrailer) != "ok" {
 							t.Errorf("%s: status %d, type %q, trailers %v", target, rec.Code, rec.Header().Get("Content-Type"), rec.Result().Trailer)
+						}
+						continue
+					}
+					if p == "/v1/checkpoints/{height}/timestamp/token" && i == 0 {
+						// The token's DER, as openssl ts -verify -token_in reads it.
+						if _, err := tsa.ParseToken(rec.Body.Bytes()); rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/octet-stream" || err != nil {
+							t.Errorf("%s: status %d, type %q, token: %v", target, rec.Code, rec.Header().Get("Content-Type"), err)
 						}
 						continue
 					}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/evidenced/evidenced/crypto"
@@ -40,6 +41,9 @@ const MaxGovernBody = 16 << 10
 //	remove-key  member, keys (the one client key)
 //	set-power   member, power, validator (when power goes from 0 to > 0)
 //	set-role    member, role
+//	add-tsa     tsa (the TSA's name), tsa_cert (base64 of its DER
+//	            certificate), tsa_hashes ("sm3", "sha256" or both)
+//	remove-tsa  tsa
 //
 // Deadline is the last block height at which votes count; 0 means the
 // node's current height plus DefaultProposalWindow.
@@ -53,6 +57,9 @@ type ProposalRequest struct {
 	Node      string     `json:"node,omitempty"`
 	Peer      string     `json:"peer,omitempty"`
 	Addrs     []string   `json:"addrs,omitempty"`
+	TSA       string     `json:"tsa,omitempty"`        // add-tsa, remove-tsa: the TSA's name
+	TSACert   []byte     `json:"tsa_cert,omitempty"`   // add-tsa: its DER certificate (base64 in JSON)
+	TSAHashes []string   `json:"tsa_hashes,omitempty"` // add-tsa: its hash algorithms
 	Deadline  uint64     `json:"deadline,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
 }
@@ -84,6 +91,17 @@ func (r *ProposalRequest) Proposal() (*ledger.Proposal, error) {
 		return nil, fieldErr("deadline", "a proposal needs a deadline height")
 	}
 	p := &ledger.Proposal{Change: ledger.RosterChange{Kind: kind}, Deadline: r.Deadline, Reason: r.Reason}
+	if kind.IsTSA() {
+		return r.tsaProposal(p)
+	}
+	switch {
+	case r.TSA != "":
+		return nil, fieldErr("tsa", "a change of kind %s takes no tsa", kind)
+	case len(r.TSACert) > 0:
+		return nil, fieldErr("tsa_cert", "a change of kind %s takes no tsa_cert", kind)
+	case len(r.TSAHashes) > 0:
+		return nil, fieldErr("tsa_hashes", "a change of kind %s takes no tsa_hashes", kind)
+	}
 	st := &p.Change.Seat
 	st.Name = r.Member
 	if r.Member == "" {
@@ -184,6 +202,38 @@ func (r *ProposalRequest) Proposal() (*ledger.Proposal, error) {
 	return p, nil
 }
 
+// tsaProposal fills p, of a TSA kind, from the request's tsa fields.
+func (r *ProposalRequest) tsaProposal(p *ledger.Proposal) (*ledger.Proposal, error) {
+	kind := p.Change.Kind
+	switch {
+	case r.Member != "" || r.Role != "" || r.Power != nil || len(r.Keys) > 0 || len(r.Validator) > 0 || r.Node != "" || r.Peer != "" || len(r.Addrs) > 0:
+		return nil, fieldErr("member", "a change of kind %s names a TSA (tsa), not a member", kind)
+	case r.TSA == "":
+		return nil, fieldErr("tsa", "name the TSA the change is about")
+	case kind == ledger.ChangeRemoveTSA && (len(r.TSACert) > 0 || len(r.TSAHashes) > 0):
+		return nil, fieldErr("tsa_cert", "a change of kind remove-tsa takes the TSA's name only")
+	case kind == ledger.ChangeAddTSA && len(r.TSACert) == 0:
+		return nil, fieldErr("tsa_cert", "a change of kind add-tsa needs the TSA's DER certificate")
+	case kind == ledger.ChangeAddTSA && len(r.TSAHashes) == 0:
+		return nil, fieldErr("tsa_hashes", "a change of kind add-tsa needs the TSA's hash algorithms (sm3, sha256)")
+	}
+	p.Change.TSA = ledger.TSA{Name: r.TSA}
+	if kind == ledger.ChangeAddTSA {
+		hs, err := ledger.ParseTSAHashes(strings.Join(r.TSAHashes, ","))
+		if err != nil {
+			return nil, fieldErr("tsa_hashes", "%v", err)
+		}
+		p.Change.TSA.Cert, p.Change.TSA.Hashes = slices.Clone(r.TSACert), hs
+		if err := p.Change.TSA.Validate(); err != nil {
+			return nil, fieldErr("tsa_cert", "%v", err)
+		}
+	}
+	if _, err := ledger.EncodeBody(&ledger.Body{ChainID: "c", Payload: p}); err != nil {
+		return nil, fieldErr("change", "%v", err)
+	}
+	return p, nil
+}
+
 // ProposalRequestOf is the request that asks for p (its inverse).
 func ProposalRequestOf(p *ledger.Proposal) ProposalRequest {
 	st := &p.Change.Seat
@@ -205,6 +255,11 @@ func ProposalRequestOf(p *ledger.Proposal) ProposalRequest {
 		r.Power = &power
 	case ledger.ChangeSetRole:
 		r.Role = st.Role.String()
+	case ledger.ChangeAddTSA:
+		t := &p.Change.TSA
+		r.Member, r.TSA, r.TSACert, r.TSAHashes = "", t.Name, slices.Clone(t.Cert), slices.Clone(t.Hashes)
+	case ledger.ChangeRemoveTSA:
+		r.Member, r.TSA = "", p.Change.TSA.Name
 	}
 	return r
 }
@@ -236,9 +291,10 @@ type GovernResult struct {
 	Signer string      `json:"signer"` // the member that proposed or voted
 	Type   string      `json:"type"`   // propose or vote
 
-	Proposal       uint64 `json:"proposal"` // the proposal's entry index
-	Change         string `json:"change"`   // its kind
-	Member         string `json:"member"`   // the member it is about
+	Proposal       uint64 `json:"proposal"`      // the proposal's entry index
+	Change         string `json:"change"`        // its kind
+	Member         string `json:"member"`        // the member it is about
+	TSA            string `json:"tsa,omitempty"` // the TSA it is about (add-tsa, remove-tsa)
 	Deadline       uint64 `json:"deadline"`
 	Decision       string `json:"decision,omitempty"` // the vote's, for a vote
 	ProposalStatus string `json:"proposal_status"`    // open, passed, rejected, failed, expired
@@ -282,17 +338,18 @@ type ProposalsResponse struct {
 // RosterVersion is a roster version (GET /v1/roster/versions/{n}); Seats
 // is set only by that endpoint.
 type RosterVersion struct {
-	Version  uint32      `json:"version"`
-	Digest   crypto.Hash `json:"digest"`
-	From     *int64      `json:"from,omitempty"` // first block height whose validators are this version's; absent while pending
-	Attested uint64      `json:"attested,omitempty"`
-	Proposal uint64      `json:"proposal,omitempty"` // 0 for genesis
-	Entry    uint64      `json:"entry,omitempty"`    // its roster entry; 0 for genesis
-	Pending  bool        `json:"pending"`
-	InForce  bool        `json:"in_force"`
-	Power    uint64      `json:"power"`
-	Members  int         `json:"members"`
-	Seats    []Seat      `json:"seats,omitempty"`
+	Version  uint32       `json:"version"`
+	Digest   crypto.Hash  `json:"digest"`
+	From     *int64       `json:"from,omitempty"` // first block height whose validators are this version's; absent while pending
+	Attested uint64       `json:"attested,omitempty"`
+	Proposal uint64       `json:"proposal,omitempty"` // 0 for genesis
+	Entry    uint64       `json:"entry,omitempty"`    // its roster entry; 0 for genesis
+	Pending  bool         `json:"pending"`
+	InForce  bool         `json:"in_force"`
+	Power    uint64       `json:"power"`
+	Members  int          `json:"members"`
+	Seats    []Seat       `json:"seats,omitempty"`
+	TSAs     []ledger.TSA `json:"tsas,omitempty"` // the trusted time-stamping authorities
 }
 
 // RosterVersionsResponse is GET /v1/roster/versions, oldest first.

@@ -143,3 +143,14 @@ func (c *Client) SubmitEvidence(ctx context.Context, token string, req EvidenceR
 	}
 	return &r, nil
 }
+
+// Timestamp returns the time-stamp token of the trusted checkpoint of
+// height (GET /v1/checkpoints/{height}/timestamp); a *Error with code
+// CodeNotFound when it has none (yet). It is not verified here.
+func (c *Client) Timestamp(ctx context.Context, height int64) (*Timestamp, error) {
+	var ts Timestamp
+	if err := c.get(ctx, c.endpoint(nil, "checkpoints", strconv.FormatInt(height, 10), "timestamp"), &ts); err != nil {
+		return nil, fmt.Errorf("timestamp of checkpoint %d: %w", height, err)
+	}
+	return &ts, nil
+}

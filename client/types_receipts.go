@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
@@ -116,4 +117,20 @@ func (r *RosterResponse) check() error {
 		return fmt.Errorf("roster digest %s does not match the roster sent (its digest is %s)", r.Digest, d)
 	}
 	return nil
+}
+
+// Timestamp is the response of GET /v1/checkpoints/{height}/timestamp: the
+// RFC 3161 time-stamp token the ledger accepted for a trusted checkpoint
+// (the first one; it never changes), and what it states. The ledger
+// verified it against the roster's TSA when it accepted it; a verifier
+// checks it again with tsa.ParseToken and Token.Verify against the
+// roster's anchors and the checkpoint's text.
+type Timestamp struct {
+	Height  int64     `json:"height"`   // the stamped checkpoint's block height
+	Entry   uint64    `json:"entry"`    // the log entry of the timestamp transaction
+	TSA     string    `json:"tsa"`      // the TSA's name in the roster
+	GenTime time.Time `json:"gen_time"` // the time the token states, UTC
+	Serial  string    `json:"serial"`   // the token's serial number, 0x and hex
+	Hash    string    `json:"hash"`     // the imprint's hash algorithm: sm3 or sha256
+	Token   []byte    `json:"token"`    // the TimeStampToken (DER), standard base64
 }

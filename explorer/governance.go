@@ -62,6 +62,8 @@ type proposalRow struct {
 	Height   int64 // the block that took it
 	Change   string
 	Member   string
+	TSA      string          // add-tsa, remove-tsa: the TSA's name (Member is empty)
+	TSAInfo  *ledger.TSAInfo // add-tsa: the TSA
 	Proposer string
 	Deadline uint64
 	Left     int64 // blocks that may still take votes (open)
@@ -123,6 +125,13 @@ func proposalRowOf(v *ledger.View, index uint64, height int64, votes bool) (*pro
 	}
 	r := &proposalRow{Index: index, Height: e.Height, Change: pi.Proposal.Change.Kind.String(), Member: pi.Proposal.Change.Seat.Name,
 		Proposer: pi.Proposer, Deadline: pi.Proposal.Deadline, Status: pi.Status.String(), Reason: pi.Proposal.Reason}
+	if c := &pi.Proposal.Change; c.Kind.IsTSA() {
+		r.Member, r.TSA = "", c.TSA.Name
+		if c.Kind == ledger.ChangeAddTSA {
+			info := c.TSA.Info()
+			r.TSAInfo = &info
+		}
+	}
 	switch pi.Status {
 	case ledger.ProposalOpen:
 		r.Left = int64(pi.Proposal.Deadline) - height
@@ -310,7 +319,8 @@ type rosterData struct {
 	rosterRow
 	Superseded bool // a later version is in force
 	Members    []seatRow
-	Prev, Next string // neighbouring versions' pages
+	TSAs       []ledger.TSAInfo // the trusted time-stamping authorities
+	Prev, Next string           // neighbouring versions' pages
 }
 
 // seatRow is one member of a roster version.
@@ -352,6 +362,7 @@ func (s *server) roster(rq *request) error {
 			}
 			d.Members = append(d.Members, row)
 		}
+		d.TSAs = tsaInfos(rv.TSAs)
 		if n > 0 {
 			d.Prev = rosterURL(uint32(n - 1))
 		}
@@ -365,6 +376,15 @@ func (s *server) roster(rq *request) error {
 	}
 	rq.render(http.StatusOK, "roster", rq.T("roster.title", n), d)
 	return nil
+}
+
+// tsaInfos returns what the explorer shows of each TSA.
+func tsaInfos(ts []ledger.TSA) []ledger.TSAInfo {
+	out := make([]ledger.TSAInfo, len(ts))
+	for i := range ts {
+		out[i] = ts[i].Info()
+	}
+	return out
 }
 
 // govLinks are the governance pages an entry's page links to.

@@ -141,7 +141,7 @@ func liveEvents(out *bytes.Buffer, v *ledger.View, after, height int64) (int64, 
 		if err != nil {
 			return after, err
 		}
-		if err := writeEvent(out, b.Height, "checkpoint", liveCheckpoint(row)); err != nil {
+		if err := writeEvent(out, b.Height, "checkpoint", liveCheckpoint{Height: row.Height, Size: row.Size, Root: row.Root, Signers: row.Signers, Power: row.Power, Total: row.Total}); err != nil {
 			return after, err
 		}
 	}

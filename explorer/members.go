@@ -175,6 +175,7 @@ type allianceData struct {
 	ScanFrom     int64     // the checkpoints looked at: heights [ScanFrom, Latest]
 	Window       int64
 	Members      []allianceRow
+	TSAs         []ledger.TSAInfo // the trusted time-stamping authorities in force
 }
 
 // allianceRow is one member of the alliance page.
@@ -205,6 +206,7 @@ func (s *server) alliance(rq *request) error {
 			return err
 		}
 		d.Roster = rosterRowOf(cur, inForce)
+		d.TSAs = tsaInfos(cur.TSAs)
 		if latest != inForce {
 			nv, err := v.RosterVersion(latest)
 			if err != nil {

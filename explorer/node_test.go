@@ -32,11 +32,19 @@ type node struct {
 
 var _ api.Notifier = (*node)(nil)
 
-func newNode(t testing.TB) *node {
+func newNode(t testing.TB) *node { return newNodeWith(t, nil) }
+
+// newNodeWith is newNode with the genesis edited by edit.
+func newNodeWith(t testing.TB, edit func(g *ledger.Genesis)) *node {
 	t.Helper()
 	a, err := ledgertest.NewAlliance(rand.Reader, testChain)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		g := *a.Genesis
+		edit(&g)
+		a.Genesis = &g
 	}
 	n := &node{a: a, st: ledgertest.NewMemStore(), l: ledger.New(ledger.Options{})}
 	out, err := n.l.InitChain(n.st, a.Genesis)

@@ -40,6 +40,28 @@ type checkpointRow struct {
 	Signers []string
 	Power   uint64
 	Total   uint64
+	Stamp   *stampRow // its RFC 3161 token, when stamped
+}
+
+// stampRow is the time-stamp token of a checkpoint: the trusted time.
+type stampRow struct {
+	TSA     string
+	GenTime time.Time
+	Entry   uint64 // the timestamp transaction's entry
+	Serial  string
+	Hash    string
+}
+
+// stampOf returns the token of the checkpoint of height h, or nil.
+func stampOf(v *ledger.View, h int64) (*stampRow, error) {
+	ti, err := v.Timestamp(h)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &stampRow{TSA: ti.TSA, GenTime: ti.GenTime.UTC(), Entry: ti.Entry, Serial: ti.Serial, Hash: ti.Hash}, nil
 }
 
 func (s *server) home(rq *request) error {
@@ -139,7 +161,8 @@ func (p *powers) row(sc *ledger.SignedCheckpoint) (checkpointRow, error) {
 		r.Signers = append(r.Signers, sg.Member)
 		r.Power += vp.of[sg.Member]
 	}
-	return r, nil
+	r.Stamp, err = stampOf(p.v, sc.Checkpoint.Height)
+	return r, err
 }
 
 // recentCheckpoints returns up to n trusted checkpoints, newest first,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/evidenced/evidenced/ledger"
@@ -37,6 +38,7 @@ func parsePages() (map[string]*template.Template, error) {
 		"memberURL":   memberURL,
 		"proposalURL": proposalURL,
 		"rosterURL":   rosterURL,
+		"join":        strings.Join,
 	}
 	out := map[string]*template.Template{}
 	for _, k := range pageKinds() {

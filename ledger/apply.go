@@ -61,11 +61,12 @@ type Options struct {
 type Ledger struct {
 	verify  VerifyFunc
 	workers int
+	stamps  *stampCache // time-stamp tokens that verified (tx_timestamp.go)
 }
 
 // New returns a Ledger with the given options.
 func New(opts Options) *Ledger {
-	l := &Ledger{verify: opts.Verify, workers: opts.Workers}
+	l := &Ledger{verify: opts.Verify, workers: opts.Workers, stamps: &stampCache{}}
 	if l.verify == nil {
 		l.verify = func(k *crypto.PublicKey, msg, sig []byte) error { return k.Verify(msg, sig) }
 	}
@@ -135,6 +136,10 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	tsas, err := g.State.tsas()
+	if err != nil {
+		return nil, err
+	}
 	if g.Validators != nil {
 		if err := g.State.checkValidators(g.Validators); err != nil {
 			return nil, err
@@ -174,6 +179,8 @@ func (l *Ledger) InitChain(r Reader, g *Genesis) (*Outcome, error) {
 		v0.Seats = append(v0.Seats, st)
 	}
 	slices.SortFunc(v0.Seats, func(a, b Seat) int { return strings.Compare(a.Name, b.Name) })
+	v0.TSAs = tsas
+	s.setTSAs(nil, tsas)
 	s.putVersion(v0)
 	s.setVersionNumber(prefixLatestVersion, 0)
 	s.setVersionNumber(prefixCurrentVersion, 0)
@@ -281,6 +288,7 @@ func (l *Ledger) Check(r Reader, txBytes []byte, now int64) (TxResult, error) {
 		return l.applyTx(s, Block{Time: now}, txBytes, p, false)
 	}
 	s.checkedTxs, s.checkedChains, s.checkedVotes = map[crypto.Hash]bool{}, map[string]bool{}, map[voteKey]bool{}
+	s.checkedStamps, s.checkedSerials = map[uint64]bool{}, map[crypto.Hash]bool{}
 	res, err := l.applyBundle(s, Block{Time: now}, txBytes, p, false)
 	if err != nil {
 		return res, err
@@ -431,7 +439,8 @@ type txContext struct {
 	Index uint64
 	Leaf  crypto.Hash
 
-	checkpointSize uint64 // a checkpoint's tree size, from check to stage
+	checkpointSize uint64      // a checkpoint's tree size, from check to stage
+	stamp          *stampCheck // a timestamp's checkpoint size and replay key, from check to stage
 }
 
 // height is the height of the block the transaction is in; for a check

@@ -20,6 +20,7 @@ type RosterVersionInfo struct {
 	Attested uint64 // height of the checkpoint, co-signed by the version before, that put it in force
 	Digest   crypto.Hash
 	Seats    []Seat
+	TSAs     []TSA // the trusted time-stamping authorities, sorted by name
 }
 
 // Pending reports whether the version has not taken effect yet.
@@ -27,7 +28,7 @@ func (r *RosterVersionInfo) Pending() bool { return r.From == pendingFrom }
 
 // Roster returns the version as a verifier holds it.
 func (r *RosterVersionInfo) Roster(chainID string) *Roster {
-	return (&rosterVersion{Seats: r.Seats}).roster(chainID)
+	return (&rosterVersion{Seats: r.Seats, TSAs: r.TSAs}).roster(chainID)
 }
 
 // TotalPower returns the version's voting power.
@@ -48,7 +49,7 @@ func (v *View) versionInfo(rv *rosterVersion) (*RosterVersionInfo, error) {
 		return nil, fmt.Errorf("%w: roster version %d: %v", ErrStoreCorrupt, rv.Version, err)
 	}
 	return &RosterVersionInfo{Version: rv.Version, Proposal: rv.Proposal, Entry: rv.Entry, From: rv.From, Attested: rv.Attested,
-		Digest: d, Seats: rv.Seats}, nil
+		Digest: d, Seats: rv.Seats, TSAs: rv.TSAs}, nil
 }
 
 // RosterVersion returns roster version n; ErrNotFound beyond the newest.

@@ -33,6 +33,10 @@ import "encoding/binary"
 //	'Z'                               → height u64 ‖ size u64 of the last trusted checkpoint
 //	'W'                               → total voting power u64
 //	'y' ‖ size u64 ‖ height u64       → empty (trusted checkpoints by tree size)
+//	'R' ‖ u8-prefixed TSA name        → TSA in force (tsas.go)
+//	'D' ‖ checkpoint height u64       → u64 timestamp entry ‖ u64 tree size (tx_timestamp.go)
+//	'I' ‖ SM3(u8-prefixed TSA name ‖ serial) → u64 timestamp entry (token replays)
+//	'd' ‖ size u64 ‖ height u64       → empty (stamped checkpoints by tree size)
 const (
 	prefixParams      = 'P'
 	prefixLogMeta     = 'L'
@@ -64,6 +68,10 @@ const (
 	prefixEverKey          = 'J' // 'J' ‖ key id → u8-prefixed member name: every key ever registered
 	prefixProposal         = 'G' // 'G' ‖ proposal entry u64 → proposal record
 	prefixVote             = 'Y' // 'Y' ‖ proposal entry u64 ‖ u8-prefixed member → vote record
+	prefixTSA              = 'R' // 'R' ‖ u8-prefixed TSA name → TSA in force (the roster version in force's TSAs)
+	prefixTimestamp        = 'D' // 'D' ‖ checkpoint height u64 → u64 timestamp entry ‖ u64 checkpoint tree size
+	prefixStampSerial      = 'I' // 'I' ‖ SM3(u8-prefixed TSA name ‖ serial bytes) → u64 timestamp entry
+	prefixStampBySize      = 'd' // 'd' ‖ size u64 ‖ height u64 → empty (query index: stamped checkpoints by size)
 )
 
 // consensusKey reports whether a key belongs to consensus state hashed into
@@ -73,7 +81,7 @@ func consensusKey(k []byte) bool {
 	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixNode, prefixChain, prefixStep,
 		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower, prefixRecords,
 		prefixGrant, prefixGrantOf, prefixVersion, prefixLatestVersion, prefixCurrentVersion, prefixEverKey,
-		prefixProposal, prefixVote:
+		prefixProposal, prefixVote, prefixTSA, prefixTimestamp, prefixStampSerial:
 		return true
 	}
 	return false

@@ -2,10 +2,12 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,6 +133,25 @@ func (id NodeID) String() string { return hex.EncodeToString(id[:]) }
 type GenesisState struct {
 	Params  GenesisParams   `json:"params"`
 	Members []GenesisMember `json:"members"`
+	// TSAs are the time-stamping authorities the alliance trusts from the
+	// start (roster version 0); proposals of kind add-tsa and remove-tsa
+	// change them later.
+	TSAs []GenesisTSA `json:"tsas,omitempty"`
+}
+
+// GenesisTSA is the JSON form of a trusted TSA in the genesis roster.
+type GenesisTSA struct {
+	Name string `json:"name"`
+	// Cert is the TSA's certificate (its signing certificate or the CA
+	// certificate that issued it): the standard base64 of its DER, or a
+	// PEM CERTIFICATE block.
+	Cert   string   `json:"cert"`
+	Hashes []string `json:"hashes"` // "sm3", "sha256" or both
+}
+
+// NewGenesisTSA returns the genesis form of t (its certificate in base64).
+func NewGenesisTSA(t TSA) GenesisTSA {
+	return GenesisTSA{Name: t.Name, Cert: base64.StdEncoding.EncodeToString(t.Cert), Hashes: slices.Clone(t.Hashes)}
 }
 
 // GenesisParams is the JSON form of the chain parameters.
@@ -200,6 +221,9 @@ func ParseGenesisState(data []byte) (*GenesisState, error) {
 		return nil, fmt.Errorf("genesis app_state: trailing data after the JSON object")
 	}
 	if _, _, err := gs.members(); err != nil {
+		return nil, err
+	}
+	if _, err := gs.tsas(); err != nil {
 		return nil, err
 	}
 	return &gs, nil
@@ -282,6 +306,43 @@ func (gs *GenesisState) members() ([]*Member, []NodeID, error) {
 		return nil, nil, fmt.Errorf("genesis app_state: no member has voting power")
 	}
 	return out, nodes, nil
+}
+
+// tsas converts and checks the genesis TSAs: each valid, names and
+// certificates unique. They come back sorted by name, each one's hash
+// names sorted.
+func (gs *GenesisState) tsas() ([]TSA, error) {
+	if len(gs.TSAs) > MaxTSAs {
+		return nil, fmt.Errorf("genesis app_state names %d TSAs, more than %d", len(gs.TSAs), MaxTSAs)
+	}
+	var out []TSA
+	for i, g := range gs.TSAs {
+		var der []byte
+		if strings.HasPrefix(strings.TrimSpace(g.Cert), "-----BEGIN") {
+			b, err := ParseTSACert([]byte(g.Cert))
+			if err != nil {
+				return nil, fmt.Errorf("genesis TSA %d (%s) cert: %w", i, g.Name, err)
+			}
+			der = b
+		} else {
+			b, err := base64.StdEncoding.DecodeString(g.Cert)
+			if err != nil {
+				return nil, fmt.Errorf("genesis TSA %d (%s) cert: want the standard base64 of a DER certificate, or PEM: %w", i, g.Name, err)
+			}
+			der = b
+		}
+		t := TSA{Name: g.Name, Cert: der, Hashes: slices.Clone(g.Hashes)}
+		slices.Sort(t.Hashes)
+		if err := t.Validate(); err != nil {
+			return nil, fmt.Errorf("genesis TSA %d: %w", i, err)
+		}
+		out = append(out, t)
+	}
+	SortTSAs(out)
+	if err := ValidateTSAs(out); err != nil {
+		return nil, fmt.Errorf("genesis TSAs: %w", err)
+	}
+	return out, nil
 }
 
 // checkValidators reports whether vs, the consensus engine's genesis

@@ -23,21 +23,28 @@ type RosterMember struct {
 }
 
 // Roster is the alliance roster as a verifier needs it: chain id, members,
-// roles, voting power and SM2 keys.
+// roles, voting power and SM2 keys, and the time-stamping authorities the
+// alliance trusts (absent when it names none).
 type Roster struct {
 	Version int            `json:"version"`
 	ChainID string         `json:"chain_id"`
-	Members []RosterMember `json:"members"` // sorted by name
+	Members []RosterMember `json:"members"`        // sorted by name
+	TSAs    []TSA          `json:"tsas,omitempty"` // sorted by name
 }
 
 // NewRoster returns the roster of chain chainID holding members (name,
 // role, power and keys; the rest is not part of a roster), sorted by name,
-// each key as the lowercase hex of its 65-byte uncompressed form. It is the
+// each key as the lowercase hex of its 65-byte uncompressed form, and the
+// trusted TSAs tsas (sorted by name; nil when there are none). It is the
 // one place a roster is made: from committed state (View.Roster) and from a
 // genesis roster (GenesisState.Roster) alike, so both have the same bytes
 // and digest.
-func NewRoster(chainID string, members []*Member) *Roster {
+func NewRoster(chainID string, members []*Member, tsas []TSA) *Roster {
 	r := &Roster{Version: RosterVersion, ChainID: chainID}
+	if len(tsas) > 0 {
+		r.TSAs = slices.Clone(tsas)
+		slices.SortFunc(r.TSAs, func(a, b TSA) int { return strings.Compare(a.Name, b.Name) })
+	}
 	for _, m := range members {
 		rm := RosterMember{Name: m.Name, Role: m.Role, Power: m.Power}
 		for _, k := range m.Keys {
@@ -57,7 +64,11 @@ func (gs *GenesisState) Roster(chainID string) (*Roster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewRoster(chainID, ms), nil
+	tsas, err := gs.tsas()
+	if err != nil {
+		return nil, err
+	}
+	return NewRoster(chainID, ms, tsas), nil
 }
 
 // Roster returns the committed roster.
@@ -74,13 +85,21 @@ func (v *View) Roster() (*Roster, error) {
 	for i, m := range infos {
 		ms[i] = &Member{Name: m.Name, Role: m.Role, Power: m.Power, Keys: m.Keys}
 	}
-	return NewRoster(p.ChainID, ms), nil
+	tsas, err := v.TSAs()
+	if err != nil {
+		return nil, err
+	}
+	return NewRoster(p.ChainID, ms, tsas), nil
 }
 
 // Digest returns SM3 over the canonical roster encoding:
 //
 //	"evidenced/roster/v1" ‖ u8-prefixed chain id ‖ u16 member count ‖
-//	for each member, sorted by name: u8-prefixed name ‖ u8 role ‖ u64 power ‖ u8 key count ‖ 65-byte keys
+//	for each member, sorted by name: u8-prefixed name ‖ u8 role ‖ u64 power ‖ u8 key count ‖ 65-byte keys ‖
+//	only when the roster names TSAs: u8 TSA count ‖ for each TSA, sorted by name:
+//	  u8-prefixed name ‖ u16-prefixed DER certificate ‖ u8 hash count ‖ u8-prefixed hash names (sorted)
+//
+// A roster without TSAs has the digest it had before rosters named TSAs.
 func (r *Roster) Digest() (crypto.Hash, error) {
 	var b cryptobyte.Builder
 	b.AddBytes([]byte("evidenced/roster/v1"))
@@ -101,6 +120,19 @@ func (r *Roster) Digest() (crypto.Hash, error) {
 			b.AddBytes(kb)
 		}
 	}
+	if len(r.TSAs) > MaxTSAs {
+		return crypto.Hash{}, fmt.Errorf("the roster names %d TSAs, more than %d", len(r.TSAs), MaxTSAs)
+	}
+	ts := slices.Clone(r.TSAs)
+	for i := range ts {
+		if len(ts[i].Cert) > MaxTSACertBytes || len(ts[i].Hashes) > 2 {
+			return crypto.Hash{}, fmt.Errorf("roster TSA %s: a certificate of %d bytes (at most %d) and %d hash names (at most 2): export the roster again (evidenced roster export)",
+				ts[i].Name, len(ts[i].Cert), MaxTSACertBytes, len(ts[i].Hashes))
+		}
+		ts[i].Hashes = slices.Sorted(slices.Values(ts[i].Hashes))
+	}
+	slices.SortFunc(ts, func(a, b TSA) int { return strings.Compare(a.Name, b.Name) })
+	addTSAs(&b, ts)
 	out, err := b.Bytes()
 	if err != nil {
 		return crypto.Hash{}, fmt.Errorf("encode the roster for its digest: %w", err)

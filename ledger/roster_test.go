@@ -65,7 +65,7 @@ func TestNewRoster(t *testing.T) {
 	r := ledger.NewRoster("c", []*ledger.Member{
 		{Name: "court", Role: ledger.RoleCourt, Power: 5, Keys: []*crypto.PublicKey{k1}, Peer: "ignored"},
 		{Name: "bank", Role: ledger.RoleBank, Power: 7, Keys: []*crypto.PublicKey{k2, k1}},
-	})
+	}, nil)
 	want := &ledger.Roster{Version: 1, ChainID: "c", Members: []ledger.RosterMember{
 		{Name: "bank", Role: ledger.RoleBank, Power: 7, Keys: []string{hex.EncodeToString(k2.Bytes()), hex.EncodeToString(k1.Bytes())}},
 		{Name: "court", Role: ledger.RoleCourt, Power: 5, Keys: []string{hex.EncodeToString(k1.Bytes())}},

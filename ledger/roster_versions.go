@@ -169,7 +169,10 @@ const MaxSeats = 255
 // rosterVersion is a roster version as state keeps it ('V' ‖ version):
 //
 //	u32 version ‖ u64 proposal entry ‖ u64 roster entry ‖ i64 from ‖
-//	u64 attested ‖ u8 count ‖ seats
+//	u64 attested ‖ u8 count ‖ seats ‖ [u8 count ‖ TSAs]
+//
+// The TSA list is written only when the version names TSAs (tsas.go), so
+// versions stored before rosters named TSAs decode as they are.
 type rosterVersion struct {
 	Version  uint32
 	Proposal uint64 // the proposal's entry; 0 for genesis
@@ -182,6 +185,7 @@ type rosterVersion struct {
 	// version before, that made it take effect (its tree holds Entry).
 	Attested uint64
 	Seats    []Seat // sorted by name
+	TSAs     []TSA  // sorted by name
 }
 
 // pendingFrom is the From of a version that has not taken effect.
@@ -198,6 +202,7 @@ func (v *rosterVersion) encode() []byte {
 	for i := range v.Seats {
 		addSeat(&b, &v.Seats[i])
 	}
+	addTSAs(&b, v.TSAs)
 	return b.BytesOrPanic()
 }
 
@@ -218,6 +223,11 @@ func decodeRosterVersion(b []byte) (*rosterVersion, error) {
 		}
 		v.Seats = append(v.Seats, *st)
 	}
+	tsas, err := readTSAs(&s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: roster version %d: %v", ErrStoreCorrupt, v.Version, err)
+	}
+	v.TSAs = tsas
 	if !s.Empty() {
 		return nil, fmt.Errorf("%w: roster version %d has trailing bytes", ErrStoreCorrupt, v.Version)
 	}
@@ -248,7 +258,7 @@ func (v *rosterVersion) roster(chainID string) *Roster {
 	for i := range v.Seats {
 		ms[i] = &v.Seats[i].Member
 	}
-	return NewRoster(chainID, ms)
+	return NewRoster(chainID, ms, v.TSAs)
 }
 
 func keyVersion(n uint32) []byte {
@@ -372,6 +382,7 @@ func (s *state) takeEffect(prev, v *rosterVersion, from int64, attested uint64) 
 		s.del(keyString8(prefixMember, name))
 	}
 	s.set(key1(prefixTotalPower), u64(total))
+	s.setTSAs(prev.TSAs, v.TSAs)
 	return validatorUpdates(prev, v), nil
 }
 

@@ -178,9 +178,11 @@ type state struct {
 
 	// Check of a bundle stages nothing; these stand in for what its earlier
 	// inner transactions would have staged.
-	checkedTxs    map[crypto.Hash]bool
-	checkedChains map[string]bool
-	checkedVotes  map[voteKey]bool
+	checkedTxs     map[crypto.Hash]bool
+	checkedChains  map[string]bool
+	checkedVotes   map[voteKey]bool
+	checkedStamps  map[uint64]bool      // checkpoint heights stamped
+	checkedSerials map[crypto.Hash]bool // token replay keys
 
 	// validatorUpdates are the consensus engine's validator changes of a
 	// roster version that took effect in this block.

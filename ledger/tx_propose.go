@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -26,10 +27,13 @@ import (
 //	           remove-key: u8-prefixed member ‖ 65-byte client key
 //	           set-power:  u8-prefixed member ‖ u64 power ‖ u8-prefixed validator key
 //	           set-role:   u8-prefixed member ‖ u8 role
+//	           add-tsa:    TSA (u8-prefixed name ‖ u16-prefixed DER certificate ‖
+//	                       u8 count ‖ u8-prefixed hash names)
+//	           remove-tsa: u8-prefixed TSA name
 
 var proposeType = TxTypeInfo{
 	Type: TxPropose, Name: "propose", Title: "Roster proposal",
-	Doc:    "a member proposes a change to the roster (add, remove, rotate a member key, add or remove a client key, set power or role), decided by votes of more than 2/3 of the voting power before a deadline",
+	Doc:    "a member proposes a change to the roster (add, remove, rotate a member key, add or remove a client key, set power or role, add or remove a trusted TSA), decided by votes of more than 2/3 of the voting power before a deadline",
 	Origin: OriginMember, Roles: allRoles,
 	JSONKey: "proposal", NewDetails: func() Details { return &ProposalDetails{} },
 	Example: func() Payload {
@@ -57,14 +61,32 @@ const (
 	ChangeRemoveKey ChangeKind = 5 // remove a client key (Seat.Keys[0])
 	ChangeSetPower  ChangeKind = 6 // set a member's voting power (Seat.Power; Seat.Validator when it gets power)
 	ChangeSetRole   ChangeKind = 7 // set a member's role (Seat.Role)
+	ChangeAddTSA    ChangeKind = 8 // add a trusted time-stamping authority (TSA)
+	ChangeRemoveTSA ChangeKind = 9 // remove a trusted time-stamping authority (TSA.Name)
 )
 
+// lastChange is the highest change kind.
+const lastChange = ChangeRemoveTSA
+
+// IsTSA reports whether the kind changes the roster's TSAs rather than
+// its members.
+func (k ChangeKind) IsTSA() bool { return k == ChangeAddTSA || k == ChangeRemoveTSA }
+
 var changeNames = [...]string{ChangeAdd: "add", ChangeRemove: "remove", ChangeRotate: "rotate", ChangeAddKey: "add-key",
-	ChangeRemoveKey: "remove-key", ChangeSetPower: "set-power", ChangeSetRole: "set-role"}
+	ChangeRemoveKey: "remove-key", ChangeSetPower: "set-power", ChangeSetRole: "set-role", ChangeAddTSA: "add-tsa", ChangeRemoveTSA: "remove-tsa"}
+
+// ChangeKinds returns every change kind, in numeric order.
+func ChangeKinds() []ChangeKind {
+	out := make([]ChangeKind, 0, lastChange)
+	for k := ChangeAdd; k <= lastChange; k++ {
+		out = append(out, k)
+	}
+	return out
+}
 
 // String returns the kind's name, as the CLI takes it.
 func (k ChangeKind) String() string {
-	if k >= ChangeAdd && k <= ChangeSetRole {
+	if k >= ChangeAdd && k <= lastChange {
 		return changeNames[k]
 	}
 	return fmt.Sprintf("change_%d", uint8(k))
@@ -72,19 +94,21 @@ func (k ChangeKind) String() string {
 
 // ParseChangeKind parses a change kind's name.
 func ParseChangeKind(s string) (ChangeKind, error) {
-	for k := ChangeAdd; k <= ChangeSetRole; k++ {
+	for k := ChangeAdd; k <= lastChange; k++ {
 		if changeNames[k] == s {
 			return k, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown roster change %q: want add, remove, rotate, add-key, remove-key, set-power or set-role", s)
+	return 0, fmt.Errorf("unknown roster change %q: want add, remove, rotate, add-key, remove-key, set-power, set-role, add-tsa or remove-tsa", s)
 }
 
 // RosterChange is one change to the roster. Seat.Name names the member;
 // which other fields of Seat count depends on Kind (see the constants).
+// The TSA kinds use TSA instead of Seat.
 type RosterChange struct {
 	Kind ChangeKind
 	Seat Seat
+	TSA  TSA // add-tsa: the TSA; remove-tsa: its Name
 }
 
 // Proposal is the payload of TxPropose.
@@ -126,6 +150,10 @@ func (p *Proposal) encode(b *cryptobyte.Builder) {
 	case ChangeSetRole:
 		addString8(b, st.Name)
 		b.AddUint8(uint8(st.Role))
+	case ChangeAddTSA:
+		addTSA(b, &c.TSA)
+	case ChangeRemoveTSA:
+		addString8(b, c.TSA.Name)
 	}
 	b.AddUint64(p.Deadline)
 	b.AddUint16LengthPrefixed(func(x *cryptobyte.Builder) { x.AddBytes([]byte(p.Reason)) })
@@ -152,7 +180,7 @@ func decodeProposal(s *cryptobyte.String) (Payload, error) {
 	c := &p.Change
 	c.Kind = ChangeKind(kind)
 	st := &c.Seat
-	if c.Kind != ChangeAdd && !readString8(s, &st.Name) {
+	if c.Kind != ChangeAdd && !c.Kind.IsTSA() && !readString8(s, &st.Name) {
 		return nil, reject(CodeMalformed, "proposal is truncated in its member")
 	}
 	switch c.Kind {
@@ -207,8 +235,18 @@ func decodeProposal(s *cryptobyte.String) (Payload, error) {
 			return nil, reject(CodeMalformed, "role change is truncated")
 		}
 		st.Role = Role(role)
+	case ChangeAddTSA:
+		t, err := readTSA(s)
+		if err != nil {
+			return nil, err
+		}
+		c.TSA = *t
+	case ChangeRemoveTSA:
+		if !readString8(s, &c.TSA.Name) {
+			return nil, reject(CodeMalformed, "proposal is truncated in its TSA name")
+		}
 	default:
-		return nil, reject(CodeMalformed, "roster change kind %d: want 1 (add) to 7 (set-role)", kind)
+		return nil, reject(CodeMalformed, "roster change kind %d: want 1 (add) to 9 (remove-tsa)", kind)
 	}
 	var reason cryptobyte.String
 	if !s.ReadUint64(&p.Deadline) || !s.ReadUint16LengthPrefixed(&reason) {
@@ -221,7 +259,7 @@ func decodeProposal(s *cryptobyte.String) (Payload, error) {
 func (p *Proposal) validate() error {
 	c := &p.Change
 	st := &c.Seat
-	if c.Kind != ChangeAdd {
+	if c.Kind != ChangeAdd && !c.Kind.IsTSA() {
 		if err := checkIdent("member name", st.Name, MaxNameLen, identKind); err != nil {
 			return err
 		}
@@ -258,8 +296,16 @@ func (p *Proposal) validate() error {
 		if !st.Role.Valid() {
 			return reject(CodeMalformed, "invalid role %d", uint8(st.Role))
 		}
+	case ChangeAddTSA:
+		if err := c.TSA.Validate(); err != nil {
+			return err
+		}
+	case ChangeRemoveTSA:
+		if err := checkIdent("TSA name", c.TSA.Name, MaxTSANameLen, identChain); err != nil {
+			return err
+		}
 	default:
-		return reject(CodeMalformed, "roster change kind %d: want 1 (add) to 7 (set-role)", uint8(c.Kind))
+		return reject(CodeMalformed, "roster change kind %d: want 1 (add) to 9 (remove-tsa)", uint8(c.Kind))
 	}
 	if p.Deadline == 0 {
 		return reject(CodeBadDeadline, "a proposal needs a deadline height")
@@ -295,11 +341,51 @@ func (p *Proposal) stage(c *txContext) error {
 	return nil
 }
 
-// apply returns the seats of version v changed by c, or the rejection
-// that says why the change cannot be made to v: it would break a rule
-// that keeps the alliance alive (unique names and keys, keys never reused,
-// some voting power) or it names what v does not have.
-func (c *RosterChange) apply(s *state, v *rosterVersion) ([]Seat, *RejectError, error) {
+// apply returns version v changed by c (its seats and TSAs; the rest
+// zero), or the rejection that says why the change cannot be made to v: it
+// would break a rule that keeps the alliance alive (unique names and keys,
+// keys never reused, some voting power, unique TSAs) or it names what v
+// does not have.
+func (c *RosterChange) apply(s *state, v *rosterVersion) (*rosterVersion, *RejectError, error) {
+	if c.Kind.IsTSA() {
+		tsas, e := c.applyTSA(v.TSAs)
+		if e != nil {
+			return nil, e, nil
+		}
+		return &rosterVersion{Seats: v.Seats, TSAs: tsas}, nil, nil
+	}
+	seats, e, err := c.applySeats(s, v)
+	if e != nil || err != nil {
+		return nil, e, err
+	}
+	return &rosterVersion{Seats: seats, TSAs: v.TSAs}, nil, nil
+}
+
+// applyTSA returns the TSAs tsas changed by c (a TSA kind).
+func (c *RosterChange) applyTSA(tsas []TSA) ([]TSA, *RejectError) {
+	i, found := slices.BinarySearchFunc(tsas, c.TSA.Name, func(t TSA, n string) int { return strings.Compare(t.Name, n) })
+	if c.Kind == ChangeRemoveTSA {
+		if !found {
+			return nil, reject(CodeNotTSA, "the roster names no TSA %s", c.TSA.Name)
+		}
+		return slices.Delete(slices.Clone(tsas), i, i+1), nil
+	}
+	if found {
+		return nil, reject(CodeDuplicateTSA, "the roster already names a TSA %s", c.TSA.Name)
+	}
+	for j := range tsas {
+		if bytes.Equal(tsas[j].Cert, c.TSA.Cert) {
+			return nil, reject(CodeDuplicateTSA, "the certificate is already TSA %s's: name each certificate once", tsas[j].Name)
+		}
+	}
+	if len(tsas) >= MaxTSAs {
+		return nil, reject(CodeTooLarge, "the roster already names %d TSAs, the most it may", MaxTSAs)
+	}
+	return slices.Insert(slices.Clone(tsas), i, c.TSA), nil
+}
+
+// applySeats returns the seats of version v changed by c (a member kind).
+func (c *RosterChange) applySeats(s *state, v *rosterVersion) ([]Seat, *RejectError, error) {
 	seats := make([]Seat, len(v.Seats))
 	copy(seats, v.Seats)
 	name := c.Seat.Name
@@ -470,16 +556,19 @@ func (s *state) proposal(index uint64) (*proposalRecord, error) {
 // ProposalDetails is the public form of a proposal: the change, field by
 // field as its kind has them, the deadline and the reason.
 type ProposalDetails struct {
-	Change    string     `json:"change"` // the kind: add, remove, rotate, add-key, remove-key, set-power, set-role
-	Member    string     `json:"member"`
-	Role      *Role      `json:"role,omitempty"`      // add, set-role
-	Power     *uint64    `json:"power,omitempty"`     // add, set-power
-	Keys      []HexBytes `json:"keys,omitempty"`      // add: member key then client keys; rotate: the new member key; add-key, remove-key: the key
-	Validator HexBytes   `json:"validator,omitempty"` // the node's Ed25519 validator key, where the change names one
-	Node      string     `json:"node,omitempty"`      // add, rotate: the node id
-	Peer      string     `json:"peer,omitempty"`      // add, rotate: the libp2p peer id
-	Deadline  uint64     `json:"deadline"`            // last block height at which votes count
-	Reason    string     `json:"reason,omitempty"`    // why, for the record
+	Change    string     `json:"change"`               // the kind: add, remove, rotate, add-key, remove-key, set-power, set-role, add-tsa, remove-tsa
+	Member    string     `json:"member"`               // empty for add-tsa and remove-tsa
+	Role      *Role      `json:"role,omitempty"`       // add, set-role
+	Power     *uint64    `json:"power,omitempty"`      // add, set-power
+	Keys      []HexBytes `json:"keys,omitempty"`       // add: member key then client keys; rotate: the new member key; add-key, remove-key: the key
+	Validator HexBytes   `json:"validator,omitempty"`  // the node's Ed25519 validator key, where the change names one
+	Node      string     `json:"node,omitempty"`       // add, rotate: the node id
+	Peer      string     `json:"peer,omitempty"`       // add, rotate: the libp2p peer id
+	TSA       string     `json:"tsa,omitempty"`        // add-tsa, remove-tsa: the TSA's name
+	TSACert   []byte     `json:"tsa_cert,omitempty"`   // add-tsa: its DER certificate (base64 in JSON)
+	TSAHashes []string   `json:"tsa_hashes,omitempty"` // add-tsa: its hash algorithms
+	Deadline  uint64     `json:"deadline"`             // last block height at which votes count
+	Reason    string     `json:"reason,omitempty"`     // why, for the record
 }
 
 // Details implements Payload.
@@ -503,13 +592,31 @@ func (p *Proposal) Details() Details {
 	case ChangeSetRole:
 		role := st.Role
 		d.Role = &role
+	case ChangeAddTSA:
+		d.TSA, d.TSACert, d.TSAHashes = c.TSA.Name, c.TSA.Cert, c.TSA.Hashes
+	case ChangeRemoveTSA:
+		d.TSA = c.TSA.Name
 	}
 	return d
 }
 
 // Fields implements Details.
 func (d *ProposalDetails) Fields() []Field {
-	fs := []Field{{Name: "change", Kind: FieldIdent, Value: d.Change}, {Name: "member", Kind: FieldMember, Value: d.Member}}
+	fs := []Field{{Name: "change", Kind: FieldIdent, Value: d.Change}}
+	if d.Member != "" {
+		fs = append(fs, Field{Name: "member", Kind: FieldMember, Value: d.Member})
+	}
+	if d.TSA != "" {
+		fs = append(fs, Field{Name: "tsa", Kind: FieldIdent, Value: d.TSA})
+	}
+	if len(d.TSAHashes) > 0 {
+		fs = append(fs, Field{Name: "tsa_hashes", Kind: FieldText, Value: strings.Join(d.TSAHashes, ",")})
+	}
+	if len(d.TSACert) > 0 {
+		t := TSA{Cert: d.TSACert}
+		fs = append(fs, Field{Name: "tsa_subject", Kind: FieldText, Value: t.Subject()},
+			Field{Name: "tsa_cert_sm3", Kind: FieldHash, Value: crypto.SM3(d.TSACert)})
+	}
 	if d.Role != nil {
 		fs = append(fs, Field{Name: "role", Kind: FieldRole, Value: *d.Role})
 	}
@@ -537,6 +644,10 @@ func (d *ProposalDetails) Fields() []Field {
 
 // Summary implements Details.
 func (d *ProposalDetails) Summary() (string, []Field) {
+	if d.TSA != "" {
+		return "proposes %s of TSA %s, votes until height %d", []Field{{Name: "change", Kind: FieldIdent, Value: d.Change},
+			{Name: "tsa", Kind: FieldIdent, Value: d.TSA}, {Name: "deadline", Kind: FieldNumber, Value: d.Deadline}}
+	}
 	return "proposes %s of %s, votes until height %d", []Field{{Name: "change", Kind: FieldIdent, Value: d.Change},
 		{Name: "member", Kind: FieldMember, Value: d.Member}, {Name: "deadline", Kind: FieldNumber, Value: d.Deadline}}
 }

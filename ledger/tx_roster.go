@@ -17,7 +17,11 @@ import (
 // (CodeLedgerOnly). Payload encoding:
 //
 //	RosterUpdate = u32 version ‖ u64 proposal entry ‖ 32-byte roster digest ‖
-//	               u8 count ‖ seats, sorted by name
+//	               u8 count ‖ seats, sorted by name ‖
+//	               [u8 count ‖ TSAs, sorted by name: only when the version names TSAs]
+//
+// An entry whose version names no TSAs has the bytes it had before rosters
+// named TSAs.
 
 var rosterType = TxTypeInfo{
 	Type: TxRoster, Name: "roster", Title: "Roster version",
@@ -44,6 +48,11 @@ var rosterType = TxTypeInfo{
 			}
 			u.Seats = append(u.Seats, *st)
 		}
+		tsas, err := readTSAs(s)
+		if err != nil {
+			return nil, err
+		}
+		u.TSAs = tsas
 		return u, nil
 	},
 }
@@ -55,6 +64,7 @@ type RosterUpdate struct {
 	Proposal uint64
 	Digest   crypto.Hash // Roster.Digest of the version (a verifier recomputes it)
 	Seats    []Seat      // sorted by name
+	TSAs     []TSA       // sorted by name; nil when the version names none
 }
 
 // TxType implements Payload.
@@ -68,13 +78,17 @@ func (u *RosterUpdate) encode(b *cryptobyte.Builder) {
 	for i := range u.Seats {
 		addSeat(b, &u.Seats[i])
 	}
+	addTSAs(b, u.TSAs)
 }
 
 func (u *RosterUpdate) validate() error {
 	if u.Version == 0 {
 		return reject(CodeMalformed, "roster version 0 is the genesis roster; entries hold later ones")
 	}
-	return validateSeats(u.Seats)
+	if err := validateSeats(u.Seats); err != nil {
+		return err
+	}
+	return ValidateTSAs(u.TSAs)
 }
 
 // writeCost is 0: roster entries are the ledger's, inside a vote's cost.
@@ -90,7 +104,7 @@ func (*RosterUpdate) stage(*txContext) error { return nil }
 
 // Roster returns the version as a verifier holds it.
 func (u *RosterUpdate) Roster(chainID string) *Roster {
-	return (&rosterVersion{Seats: u.Seats}).roster(chainID)
+	return (&rosterVersion{Seats: u.Seats, TSAs: u.TSAs}).roster(chainID)
 }
 
 // RosterDetails is the public form of a roster entry.
@@ -99,12 +113,14 @@ type RosterDetails struct {
 	Proposal uint64         `json:"proposal"` // the proposal's entry
 	Digest   crypto.Hash    `json:"digest"`   // the roster's digest (Roster.Digest)
 	Members  []RosterMember `json:"members"`
+	TSAs     []TSA          `json:"tsas,omitempty"` // the trusted time-stamping authorities
 }
 
 // Details implements Payload.
 func (u *RosterUpdate) Details() Details {
 	d := &RosterDetails{Version: u.Version, Proposal: u.Proposal, Digest: u.Digest}
-	d.Members = u.Roster("").Members
+	r := u.Roster("")
+	d.Members, d.TSAs = r.Members, r.TSAs
 	return d
 }
 
@@ -114,8 +130,16 @@ func (d *RosterDetails) Fields() []Field {
 	for i, m := range d.Members {
 		names[i] = m.Name
 	}
-	return []Field{{Name: "version", Kind: FieldNumber, Value: uint64(d.Version)}, {Name: "proposal", Kind: FieldEntry, Value: d.Proposal},
+	fs := []Field{{Name: "version", Kind: FieldNumber, Value: uint64(d.Version)}, {Name: "proposal", Kind: FieldEntry, Value: d.Proposal},
 		{Name: "digest", Kind: FieldHash, Value: d.Digest}, {Name: "members", Kind: FieldText, Value: strings.Join(names, ", ")}}
+	if len(d.TSAs) > 0 {
+		tsas := make([]string, len(d.TSAs))
+		for i := range d.TSAs {
+			tsas[i] = d.TSAs[i].Name + " (" + strings.Join(d.TSAs[i].Hashes, ",") + ")"
+		}
+		fs = append(fs, Field{Name: "tsas", Kind: FieldText, Value: strings.Join(tsas, ", ")})
+	}
+	return fs
 }
 
 // Summary implements Details.

@@ -32,7 +32,30 @@ func sampleTxs(t testing.TB) [][]byte {
 		a.Attest(a.Key("notary"), 9, "notarised", ledger.RecordRef{Index: 1}, ledger.RecordRef{Index: 1, Pos: 3}, ledger.RecordRef{Index: 4}),
 		a.Sign(a.Key("notary"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Attestation{
 			Statement: "certificate-issued", Targets: []ledger.RecordRef{{Index: 2}}, Document: crypto.SM3([]byte("cert")), Note: "(2026)沪东证经字第123号"}}),
+		a.Sign(a.Key("notary"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Proposal{
+			Change: ledger.RosterChange{Kind: ledger.ChangeAddTSA, TSA: ledgertest.TSA("tsa-b", 1, "sha256", "sm3")}, Deadline: 9, Reason: "add a TSA"}}),
+		a.Sign(a.Key("notary"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Proposal{
+			Change: ledger.RosterChange{Kind: ledger.ChangeRemoveTSA, TSA: ledger.TSA{Name: "tsa-a"}}, Deadline: 9}}),
+		rosterEntryWithTSAs(t, a.Key("bank-a").Public()),
+		a.Sign(a.Key("court"), &ledger.Body{ChainID: chainID, Time: 3, Payload: ledger.TxTypeNamed("timestamp").Example()}),
 	}
+}
+
+// rosterEntryWithTSAs is the ledger's roster entry of a version naming a TSA.
+func rosterEntryWithTSAs(t testing.TB, k *crypto.PublicKey) []byte {
+	t.Helper()
+	seat := ledger.Seat{Member: ledger.Member{Name: "bank-a", Role: ledger.RoleBank, Power: 10, Keys: []*crypto.PublicKey{k}},
+		Validator: make([]byte, ledger.ConsensusKeySize), Node: ledger.NodeID{1}}
+	body, err := ledger.EncodeBody(&ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.RosterUpdate{Version: 1, Proposal: 9,
+		Seats: []ledger.Seat{seat}, TSAs: []ledger.TSA{ledgertest.TSA("tsa-a", 0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := ledger.EncodeTx(body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
 
 func TestTxRoundTrip(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
-
-	"github.com/evidenced/evidenced/crypto"
 )
 
 // The vote transaction (TxVote): a member with voting power approves or
@@ -232,7 +230,7 @@ func (s *state) pass(c *txContext, index uint64, p *proposalRecord) error {
 	if err != nil {
 		return err
 	}
-	seats, rej, err := prop.Change.apply(s, latest)
+	made, rej, err := prop.Change.apply(s, latest)
 	if err != nil {
 		return err
 	}
@@ -241,9 +239,9 @@ func (s *state) pass(c *txContext, index uint64, p *proposalRecord) error {
 		s.set(keyU64(prefixProposal, index), p.encode())
 		return nil
 	}
-	next := &rosterVersion{Version: latest.Version + 1, Proposal: index, From: pendingFrom, Seats: seats}
-	update := &RosterUpdate{Version: next.Version, Proposal: index, Seats: seats}
-	update.Digest, err = rosterDigest(s.params.ChainID, seats)
+	next := &rosterVersion{Version: latest.Version + 1, Proposal: index, From: pendingFrom, Seats: made.Seats, TSAs: made.TSAs}
+	update := &RosterUpdate{Version: next.Version, Proposal: index, Seats: made.Seats, TSAs: made.TSAs}
+	update.Digest, err = next.roster(s.params.ChainID).Digest()
 	if err != nil {
 		return err
 	}
@@ -283,10 +281,4 @@ func (s *state) entryTx(index uint64) (*Entry, *Tx, error) {
 		return nil, nil, fmt.Errorf("%w: entry %d tx: %v", ErrStoreCorrupt, index, err)
 	}
 	return e, tx, nil
-}
-
-// rosterDigest is the digest of a roster of these seats (Roster.Digest).
-func rosterDigest(chainID string, seats []Seat) (crypto.Hash, error) {
-	v := &rosterVersion{Seats: seats}
-	return v.roster(chainID).Digest()
 }

@@ -25,6 +25,7 @@ const (
 	TxPropose    TxType = 9  // a member proposes a change to the roster
 	TxVote       TxType = 10 // a member votes on a roster proposal
 	TxRoster     TxType = 11 // the ledger's record of a roster version a proposal made
+	TxTimestamp  TxType = 12 // an RFC 3161 token of a trusted TSA over a trusted checkpoint
 )
 
 // Origin says where transactions of a type come from.
@@ -126,6 +127,7 @@ var txTypes = [...]*TxTypeInfo{
 	TxPropose:    &proposeType,
 	TxVote:       &voteType,
 	TxRoster:     &rosterType,
+	TxTimestamp:  &timestampType,
 }
 
 // TxTypes returns the registry of transaction types in type-number order.

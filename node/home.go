@@ -135,9 +135,14 @@ type GenesisMember struct {
 
 // WriteGenesis writes one genesis to every home: the CometBFT validator set
 // and the app_state roster (each member's role, voting power and SM2 keys,
-// the member key first, and its node's CometBFT node id and libp2p peer).
-func WriteGenesis(chainID string, t time.Time, members []GenesisMember) (*cmttypes.GenesisDoc, error) {
+// the member key first, and its node's CometBFT node id and libp2p peer),
+// and the time-stamping authorities the alliance trusts (tsas; none given:
+// the genesis names none).
+func WriteGenesis(chainID string, t time.Time, members []GenesisMember, tsas ...ledger.TSA) (*cmttypes.GenesisDoc, error) {
 	gs := ledger.GenesisState{Params: ledger.DefaultGenesisParams()}
+	for _, ts := range tsas {
+		gs.TSAs = append(gs.TSAs, ledger.NewGenesisTSA(ts))
+	}
 	doc := &cmttypes.GenesisDoc{GenesisTime: t.UTC(), ChainID: chainID, InitialHeight: 1, ConsensusParams: ConsensusParams()}
 	for _, m := range members {
 		h := m.Home

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/ledger/ledgertest"
 	"github.com/evidenced/evidenced/receipt"
 )
 
@@ -59,6 +60,14 @@ func FuzzParseRoster(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add([]byte(`{"version":1,"chain_id":"c","members":[]}`))
+	withTSAs := *fx.roster(f)
+	withTSAs.TSAs = []ledger.TSA{ledgertest.TSA("tsa-a", 0, "sha256", "sm3"), ledgertest.TSA("tsa-ec", 2, "sha256")}
+	b, err := json.Marshal(&withTSAs)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"version":1,"chain_id":"c","members":[],"tsas":[{"name":"a","cert":"MAA=","hashes":["sm3"]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := receipt.ParseRoster(data)
 		if err != nil {

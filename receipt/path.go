@@ -1,6 +1,7 @@
 package receipt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -227,7 +228,8 @@ func (s rosterSet) key(id crypto.KeyID) *rosterKey {
 }
 
 // describeChange says in a few words how roster next differs from prev:
-// "add bank-c", "remove arbitration", "rotate notary", "power of court 10→20".
+// "add bank-c", "remove arbitration", "rotate notary", "power of court 10→20",
+// "add TSA tsa-b".
 func describeChange(prev, next *rosterIndex) string {
 	var parts []string
 	for _, m := range next.roster.Members {
@@ -250,6 +252,20 @@ func describeChange(prev, next *rosterIndex) string {
 	for _, m := range prev.roster.Members {
 		if next.members[m.Name] == nil {
 			parts = append(parts, "remove "+m.Name)
+		}
+	}
+	for _, t := range next.roster.TSAs {
+		i := slices.IndexFunc(prev.roster.TSAs, func(o ledger.TSA) bool { return o.Name == t.Name })
+		switch {
+		case i < 0:
+			parts = append(parts, "add TSA "+t.Name)
+		case !bytes.Equal(prev.roster.TSAs[i].Cert, t.Cert) || !slices.Equal(prev.roster.TSAs[i].Hashes, t.Hashes):
+			parts = append(parts, "change TSA "+t.Name)
+		}
+	}
+	for _, t := range prev.roster.TSAs {
+		if !slices.ContainsFunc(next.roster.TSAs, func(n ledger.TSA) bool { return n.Name == t.Name }) {
+			parts = append(parts, "remove TSA "+t.Name)
 		}
 	}
 	if len(parts) == 0 {

@@ -282,8 +282,13 @@ func Parse(data []byte) (*Receipt, error) {
 // ParseRoster decodes a roster file (the JSON form of ledger.Roster,
 // version 1). Unknown fields and trailing data are rejected; every member
 // must have a unique name, a defined role and 1 to ledger.MaxMemberKeys
-// valid 65-byte hex SM2 keys. Errors wrap ErrMalformed.
+// valid 65-byte hex SM2 keys; the TSAs, if any, must be valid and sorted
+// by name (ledger.ValidateTSAs); the file is at most MaxRosterBytes.
+// Errors wrap ErrMalformed.
 func ParseRoster(data []byte) (*ledger.Roster, error) {
+	if len(data) > MaxRosterBytes {
+		return nil, fmt.Errorf("%w: roster file of %d bytes, more than %d", ErrMalformed, len(data), MaxRosterBytes)
+	}
 	r := &ledger.Roster{}
 	if err := decodeStrict(data, r); err != nil {
 		return nil, fmt.Errorf("%w: roster: %v", ErrMalformed, err)
@@ -296,6 +301,10 @@ func ParseRoster(data []byte) (*ledger.Roster, error) {
 	}
 	return r, nil
 }
+
+// MaxRosterBytes bounds a roster file: 255 members with 8 keys each and
+// 16 TSAs with 8 KiB certificates take well under a megabyte.
+const MaxRosterBytes = 2 << 20
 
 // rosterKey is one parsed roster key.
 type rosterKey struct {
@@ -353,6 +362,9 @@ func newRosterIndex(r *ledger.Roster) (*rosterIndex, error) {
 			return nil, errors.New("the roster's total voting power overflows")
 		}
 		idx.total += m.Power
+	}
+	if err := ledger.ValidateTSAs(r.TSAs); err != nil {
+		return nil, fmt.Errorf("roster TSAs: %w", err)
 	}
 	if _, err := r.Digest(); err != nil {
 		return nil, err

@@ -185,6 +185,9 @@ func ParseToken(der []byte) (*Token, error) {
 // GenTime returns the time the token states, in UTC (unverified).
 func (t *Token) GenTime() time.Time { return t.info.GenTime }
 
+// Serial returns a copy of the token's serial number (unverified).
+func (t *Token) Serial() *big.Int { return new(big.Int).Set(t.info.SerialNumber) }
+
 // Nonce returns the token's nonce, or nil (unverified).
 func (t *Token) Nonce() *big.Int { return t.info.Nonce }
 

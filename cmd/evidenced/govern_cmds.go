@@ -34,6 +34,7 @@ func addGovernCommands(root *cobra.Command, g *globals) {
 type proposeOpts struct {
 	seat, member, key, role, reason string
 	power, deadline                 uint64
+	tsaName, tsaCert, tsaHashes     string // add-tsa, remove-tsa
 	flags                           *pflag.FlagSet
 }
 
@@ -196,6 +197,73 @@ var changeSpecs = []changeSpec{
 			return client.ProposalRequest{Change: "set-role", Member: o.member, Role: o.role}, nil
 		},
 	},
+	{
+		kind: "add-tsa", use: "add-tsa --name NAME --cert FILE.pem --hashes sm3[,sha256]",
+		short:   "Propose trusting a time-stamping authority (RFC 3161 TSA)",
+		example: "  evidenced propose add-tsa --name ntsc-tsa --cert ntsc-tsa.pem --hashes sm3 --reason \"联盟决议 2026-15 号\"",
+		flags: func(f *pflag.FlagSet, o *proposeOpts) {
+			f.StringVar(&o.tsaName, "name", "", "the TSA's name in the roster (letters, digits and . _ - :)")
+			f.StringVar(&o.tsaCert, "cert", "", "the TSA's certificate, PEM or DER: its signing certificate or the CA certificate that issued it")
+			f.StringVar(&o.tsaHashes, "hashes", "", "the hash algorithms of its message imprints: sm3, sha256 or sm3,sha256")
+		},
+		build: func(o *proposeOpts, _ map[string]uint64) (client.ProposalRequest, error) {
+			switch {
+			case o.tsaName == "":
+				return client.ProposalRequest{}, errors.New("--name NAME is required: the TSA's name in the roster")
+			case o.tsaCert == "":
+				return client.ProposalRequest{}, errors.New("--cert FILE is required: the TSA's certificate (PEM or DER)")
+			case o.tsaHashes == "":
+				return client.ProposalRequest{}, errors.New("--hashes is required: sm3, sha256 or sm3,sha256")
+			}
+			data, err := readLimited(o.tsaCert, 4*ledger.MaxTSACertBytes)
+			if err != nil {
+				return client.ProposalRequest{}, err
+			}
+			der, err := ledger.ParseTSACert(data)
+			if err != nil {
+				return client.ProposalRequest{}, fmt.Errorf("--cert %s: %w", o.tsaCert, err)
+			}
+			hs, err := ledger.ParseTSAHashes(o.tsaHashes)
+			if err != nil {
+				return client.ProposalRequest{}, fmt.Errorf("--hashes: %w", err)
+			}
+			t := ledger.TSA{Name: o.tsaName, Cert: der, Hashes: hs}
+			if err := t.Validate(); err != nil {
+				return client.ProposalRequest{}, fmt.Errorf("--cert %s: %w", o.tsaCert, err)
+			}
+			return client.ProposalRequest{Change: "add-tsa", TSA: o.tsaName, TSACert: der, TSAHashes: hs}, nil
+		},
+	},
+	{
+		kind: "remove-tsa", use: "remove-tsa --name NAME", short: "Propose no longer trusting a time-stamping authority",
+		example: "  evidenced propose remove-tsa --name old-tsa --reason \"certificate revoked\"",
+		flags: func(f *pflag.FlagSet, o *proposeOpts) {
+			f.StringVar(&o.tsaName, "name", "", "the TSA's name in the roster (evidenced roster export lists them)")
+		},
+		build: func(o *proposeOpts, _ map[string]uint64) (client.ProposalRequest, error) {
+			if o.tsaName == "" {
+				return client.ProposalRequest{}, errors.New("--name NAME is required: the TSA's name in the roster")
+			}
+			return client.ProposalRequest{Change: "remove-tsa", TSA: o.tsaName}, nil
+		},
+	},
+}
+
+// readLimited reads file path, failing when it is larger than max bytes.
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
+	}
+	return data, nil
 }
 
 // readSeat reads a seat file.
@@ -246,7 +314,7 @@ func parseKeyArg(s string) ([]byte, error) {
 // must (or, to add, must not) be in members (when known), and the
 // proposal must be one the ledger can encode.
 func makeProposal(spec *changeSpec, o *proposeOpts, members map[string]uint64) (client.ProposalRequest, error) {
-	if spec.kind != "add" {
+	if spec.kind != "add" && spec.kind != "add-tsa" && spec.kind != "remove-tsa" {
 		if o.member == "" {
 			return client.ProposalRequest{}, errors.New("--member NAME is required: the member the change is about")
 		}
@@ -334,7 +402,11 @@ func newProposeKindCmd(g *globals, spec *changeSpec) *cobra.Command {
 			return request(cmd, g, c, submitTimeout, func(ctx context.Context, c *client.Client) (*client.GovernResult, error) {
 				return c.Propose(ctx, req)
 			}, func(w io.Writer, res *client.GovernResult) error {
-				_, err := fmt.Fprintf(w, "Proposal %d (%s %s) submitted by %s; votes count until height %d.\n", res.Proposal, res.Change, res.Member, res.Signer, res.Deadline)
+				about := res.Member
+				if res.TSA != "" {
+					about = "TSA " + res.TSA
+				}
+				_, err := fmt.Fprintf(w, "Proposal %d (%s %s) submitted by %s; votes count until height %d.\n", res.Proposal, res.Change, about, res.Signer, res.Deadline)
 				return err
 			})
 		},
@@ -531,7 +603,7 @@ func newRosterVersionsCmd(g *globals) *cobra.Command {
 				return c.RosterVersions(ctx)
 			}, func(w io.Writer, r *client.RosterVersionsResponse) error {
 				return table(w, func(ew *errWriter) {
-					ew.printf("VERSION\tDIGEST\tFROM\tATTESTED\tPROPOSAL\tENTRY\tMEMBERS\tPOWER\tSTATE\n")
+					ew.printf("VERSION\tDIGEST\tFROM\tATTESTED\tPROPOSAL\tENTRY\tMEMBERS\tPOWER\tSTATE\tTSAS\n")
 					for _, v := range r.Versions {
 						from, state := "-", "pending"
 						if v.From != nil {
@@ -540,7 +612,15 @@ func newRosterVersionsCmd(g *globals) *cobra.Command {
 						if v.InForce {
 							state = "in force"
 						}
-						ew.printf("%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", v.Version, v.Digest, from, v.Attested, v.Proposal, v.Entry, v.Members, v.Power, state)
+						tsas := "-"
+						if len(v.TSAs) > 0 {
+							names := make([]string, len(v.TSAs))
+							for i, t := range v.TSAs {
+								names[i] = t.Name + "(" + strings.Join(t.Hashes, ",") + ")"
+							}
+							tsas = strings.Join(names, " ")
+						}
+						ew.printf("%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", v.Version, v.Digest, from, v.Attested, v.Proposal, v.Entry, v.Members, v.Power, state, tsas)
 					}
 				})
 			})

@@ -13,6 +13,7 @@ import (
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/ledger/ledgertest"
 	"github.com/evidenced/evidenced/node"
 	"github.com/evidenced/evidenced/testnet"
 )
@@ -36,7 +37,7 @@ func (n *fakeNode) governRoutes(mux *http.ServeMux) {
 			deadline = 1057
 		}
 		n.write(w, 200, client.GovernResult{TxID: crypto.SM3([]byte("p")), Status: client.StatusCommitted, Index: 57, Height: 57, Time: fakeBase,
-			Signer: "bank-a", Type: "propose", Proposal: 57, Change: req.Change, Member: req.Member, Deadline: deadline, ProposalStatus: "open", Tally: client.Tally{Total: 20}})
+			Signer: "bank-a", Type: "propose", Proposal: 57, Change: req.Change, Member: req.Member, TSA: req.TSA, Deadline: deadline, ProposalStatus: "open", Tally: client.Tally{Total: 20}})
 	})
 	mux.HandleFunc("POST /v1/proposals/{p}/votes", func(w http.ResponseWriter, r *http.Request) {
 		var req client.VoteRequest
@@ -169,6 +170,53 @@ func TestProposeAndVote(t *testing.T) {
 	}
 	if len(n.proposals) != before {
 		t.Fatalf("a refused proposal was sent: %+v", n.proposals[before:])
+	}
+}
+
+func TestProposeTSA(t *testing.T) {
+	_, key := testKey(t, t.TempDir(), "")
+	n := newFakeNode(t, key.Public())
+	t.Setenv(envToken, "tok")
+	dir := t.TempDir()
+	pemFile := filepath.Join(dir, "tsa.pem")
+	if err := os.WriteFile(pemFile, ledgertest.TSACertPEM(0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "propose", "add-tsa", "--name", "ntsc-tsa", "--cert", pemFile, "--hashes", "sm3,sha256", "--node", n.srv.URL)
+	if err != nil || out != "Proposal 57 (add-tsa TSA ntsc-tsa) submitted by bank-a; votes count until height 1057.\n" {
+		t.Fatalf("propose add-tsa: %q, %v", out, err)
+	}
+	out, _, err = runCLI(t, "propose", "remove-tsa", "--name", "old-tsa", "--node", n.srv.URL)
+	if err != nil || out != "Proposal 57 (remove-tsa TSA old-tsa) submitted by bank-a; votes count until height 1057.\n" {
+		t.Fatalf("propose remove-tsa: %q, %v", out, err)
+	}
+	got := n.proposals
+	if len(got) != 2 || got[0].Change != "add-tsa" || got[0].TSA != "ntsc-tsa" || !bytes.Equal(got[0].TSACert, ledgertest.TSACert(0)) ||
+		strings.Join(got[0].TSAHashes, ",") != "sha256,sm3" || got[0].Member != "" || got[1].Change != "remove-tsa" || got[1].TSA != "old-tsa" || got[1].TSACert != nil {
+		t.Fatalf("requests %+v", got)
+	}
+	notCert := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notCert, []byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"propose", "add-tsa", "--cert", pemFile, "--hashes", "sm3"}, "--name NAME is required"},
+		{[]string{"propose", "add-tsa", "--name", "a", "--hashes", "sm3"}, "--cert FILE is required"},
+		{[]string{"propose", "add-tsa", "--name", "a", "--cert", pemFile}, "--hashes is required"},
+		{[]string{"propose", "add-tsa", "--name", "a", "--cert", pemFile, "--hashes", "md5"}, "want sm3, sha256"},
+		{[]string{"propose", "add-tsa", "--name", "a", "--cert", notCert, "--hashes", "sm3"}, "want a CERTIFICATE"},
+		{[]string{"propose", "add-tsa", "--name", "a b", "--cert", pemFile, "--hashes", "sm3"}, "TSA name"},
+		{[]string{"propose", "remove-tsa"}, "--name NAME is required"},
+	} {
+		if _, _, err := runCLI(t, append(tc.args, "--node", n.srv.URL)...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if len(n.proposals) != 2 {
+		t.Fatalf("a refused proposal was sent: %+v", n.proposals[2:])
 	}
 }
 

@@ -113,6 +113,7 @@
     });
     cell(row, signers);
     cell(row, c.power + "/" + c.total, "num");
+    cell(row, "", "stamp"); // a new checkpoint is stamped later
     prepend("latest-checkpoints", row, KEEP_CHECKPOINTS);
     var sum = document.getElementById("sum-checkpoint");
     if (sum) {

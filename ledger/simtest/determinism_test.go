@@ -1,12 +1,15 @@
 package simtest
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	mrand "math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
 	"github.com/evidenced/evidenced/store"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 var (
@@ -79,6 +83,20 @@ type generator struct {
 	added     int
 	proposals []uint64
 	sigRand   io.Reader
+
+	// tsas: the generator also proposes adding and removing trusted TSAs
+	// (off in the golden simulation, whose blocks predate them); tsaAdded
+	// counts the TSA names it made.
+	tsas     bool
+	tsaAdded int
+	// authority is the development TSA named "tsa-0" in the genesis when
+	// tsas is set: the generator submits its tokens over trusted
+	// checkpoints (good ones, replays, tokens over another checkpoint,
+	// unknown TSAs). Its keys come from crypto/rand, so it is made once
+	// per run and kept out of the golden simulation.
+	authority *tsa.Authority
+	stamped   []byte                    // a token accepted, for replays
+	generated map[ledger.ChangeKind]int // proposals generated, by kind
 }
 
 // key returns the private key of member name's member key in the roster
@@ -193,6 +211,11 @@ func (g *generator) governance(height, now int64) []byte {
 		p.Deadline = uint64(height) // in the past by the time it is in a block
 	}
 	c := &p.Change
+	if g.tsas && g.rng.IntN(4) == 0 {
+		g.tsaChange(rv, c)
+		g.generated[c.Kind]++
+		return g.a.Sign(g.key(seat().Name), &ledger.Body{ChainID: g.a.ChainID, Time: now, Payload: p})
+	}
 	st := seat()
 	c.Seat.Name = st.Name
 	newValidator := func() []byte { return g.bytes(ledger.ConsensusKeySize) }
@@ -241,7 +264,37 @@ func (g *generator) governance(height, now int64) []byte {
 		c.Kind = ledger.ChangeSetRole
 		c.Seat.Role = []ledger.Role{ledger.RoleBank, ledger.RoleNotary, ledger.RoleCourt, ledger.RoleArbitration, ledger.RoleRegulator}[g.rng.IntN(5)]
 	}
+	g.generated[c.Kind]++
 	return g.a.Sign(g.key(seat().Name), &ledger.Body{ChainID: g.a.ChainID, Time: now, Payload: p})
+}
+
+// tsaChange makes c a change of the trusted TSAs of rv: an add (now and
+// then of a name or a certificate the roster has) or a remove (now and
+// then of a TSA it does not have).
+func (g *generator) tsaChange(rv *ledger.RosterVersionInfo, c *ledger.RosterChange) {
+	if len(rv.TSAs) == 0 || g.rng.IntN(2) == 0 {
+		g.tsaAdded++
+		hashes := [][]string{{ledger.HashSM3}, {ledger.HashSHA256}, {ledger.HashSHA256, ledger.HashSM3}}[g.rng.IntN(3)]
+		c.Kind = ledger.ChangeAddTSA
+		// A certificate the roster does not have, when there is one.
+		cert := g.rng.IntN(len(ledgertest.TSACertFiles))
+		for range ledgertest.TSACertFiles {
+			if !slices.ContainsFunc(rv.TSAs, func(t ledger.TSA) bool { return bytes.Equal(t.Cert, ledgertest.TSACert(cert)) }) {
+				break
+			}
+			cert = (cert + 1) % len(ledgertest.TSACertFiles)
+		}
+		c.TSA = ledgertest.TSA(fmt.Sprintf("tsa-%d", g.tsaAdded), cert, hashes...)
+		if len(rv.TSAs) > 0 && g.rng.IntN(5) == 0 {
+			c.TSA.Name = rv.TSAs[0].Name // duplicate_tsa
+		}
+		return
+	}
+	c.Kind = ledger.ChangeRemoveTSA
+	c.TSA.Name = rv.TSAs[g.rng.IntN(len(rv.TSAs))].Name
+	if g.rng.IntN(5) == 0 {
+		c.TSA.Name = "tsa-none" // not_tsa
+	}
 }
 
 func (g *generator) block(height, now int64) [][]byte {
@@ -275,6 +328,11 @@ func (g *generator) block(height, now int64) [][]byte {
 			txs = append([][]byte{b}, txs[k:]...)
 		}
 	}
+	if g.authority != nil && g.rng.IntN(3) == 0 {
+		if tx := g.timestamp(now); tx != nil {
+			txs = append(txs, tx)
+		}
+	}
 	// Most blocks carry the checkpoint of two blocks before, co-signed by
 	// the roster in force then: it makes roster versions take effect.
 	if height >= 3 && g.rng.IntN(3) > 0 {
@@ -283,6 +341,40 @@ func (g *generator) block(height, now int64) [][]byte {
 		}
 	}
 	return txs
+}
+
+// timestamp makes a timestamp transaction: mostly a token of the TSA over
+// the latest trusted checkpoint, now and then a replay of an accepted
+// token, a token over another checkpoint, one of an unknown TSA name or
+// one for a height without a trusted checkpoint.
+func (g *generator) timestamp(now int64) []byte {
+	v := g.view()
+	cp, err := v.LatestCheckpoint()
+	if err != nil {
+		return nil
+	}
+	height, text := cp.Checkpoint.Height, cp.Text
+	p := &ledger.Timestamp{Height: height, TSA: "tsa-0"}
+	nonce := big.NewInt(int64(g.rng.Uint32()) + 1)
+	switch k := g.rng.IntN(10); {
+	case k == 0 && g.stamped != nil: // token_replayed or already_stamped
+		p.Token = g.stamped
+	case k == 1 && height > 2: // over another checkpoint: token_imprint (or unknown_checkpoint)
+		p.Height = height - 1 - int64(g.rng.IntN(2))
+	case k == 2:
+		p.TSA = "tsa-unknown" // not_tsa
+	case k == 3:
+		p.Height = height + 1 // unknown_checkpoint
+	}
+	if p.Token == nil {
+		tok, err := ledgertest.Stamp(g.authority, tsa.SM3, text, nonce, time.Unix(0, now))
+		if err != nil {
+			panic(err)
+		}
+		p.Token = tok
+	}
+	signer := []string{"bank-a", "bank-b", "notary", "court", "regulator"}[g.rng.IntN(5)]
+	return g.a.Sign(g.key(signer), &ledger.Body{ChainID: g.a.ChainID, Time: now, Payload: p})
 }
 
 func (g *generator) newChain() string {
@@ -443,7 +535,7 @@ func TestDeterminism(t *testing.T) {
 	if testing.Short() && blocks > 200 {
 		blocks = 200
 	}
-	simulate(t, seed, blocks)
+	simulate(t, seed, blocks, true)
 }
 
 // Golden simulation: a fixed seed gives the same blocks and so, run after
@@ -469,14 +561,16 @@ const (
 )
 
 func TestDeterminismGolden(t *testing.T) {
-	head := simulate(t, goldenSeed, goldenBlocks)
+	head := simulate(t, goldenSeed, goldenBlocks, false)
 	if got := head.AppHash.String(); got != goldenAppHash {
 		t.Fatalf("seed %d, %d blocks: final app hash %s, want %s: the consensus path or the generator changed", goldenSeed, goldenBlocks, got, goldenAppHash)
 	}
 }
 
-// simulate runs the simulation and returns the final log head.
-func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
+// simulate runs the simulation and returns the final log head. With tsas,
+// the genesis names a trusted TSA and the generator proposes TSA changes
+// too.
+func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 	t.Helper()
 	t.Logf("determinism simulation: seed %d, %d blocks, %d replicas (reproduce with -sim.seed=%d)", seed, blocks, replicas, seed)
 	defer func() {
@@ -492,6 +586,16 @@ func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
 	a, err := ledgertest.NewAlliance(seededReader{mrand.NewChaCha8(key)}, simChain)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var authority *tsa.Authority
+	if tsas {
+		authority, err = tsa.NewAuthority(tsa.SM2, "tsa-0", time.Unix(0, ledgertest.GenesisTime).Add(-time.Hour), 10*365*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := *a.Genesis
+		g.State.TSAs = []ledger.GenesisTSA{ledger.NewGenesisTSA(ledger.TSA{Name: "tsa-0", Cert: authority.Certificate(), Hashes: []string{ledger.HashSM3}})}
+		a.Genesis = &g
 	}
 
 	reps := make([]*replica, replicas)
@@ -529,7 +633,8 @@ func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
 	sigKey := key
 	sigKey[31] = 1
 	g := &generator{rng: rng, a: a, owner: map[string]string{}, view: func() *ledger.View { return ledger.NewView(reps[0].db) },
-		keys: map[crypto.KeyID]*crypto.PrivateKey{}, sigRand: seededReader{mrand.NewChaCha8(sigKey)}}
+		keys: map[crypto.KeyID]*crypto.PrivateKey{}, sigRand: seededReader{mrand.NewChaCha8(sigKey)}, tsas: tsas,
+		generated: map[ledger.ChangeKind]int{}, authority: authority}
 	for _, p := range a.Parties {
 		g.keys[p.Key.Public().ID()] = p.Key
 	}
@@ -537,6 +642,7 @@ func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
 	accepted, rejected, kills, crashes := 0, 0, 0, 0
 	codes := map[ledger.Code]int{}
 	acceptedTypes := map[ledger.TxType]int{}
+	acceptedChanges := map[ledger.ChangeKind]int{} // proposals accepted, by kind
 	var acceptedIDs []crypto.Hash
 	for h := int64(1); h <= int64(blocks); h++ {
 		now += int64(time.Second) + int64(rng.IntN(int(time.Second)))
@@ -593,11 +699,19 @@ func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
 				if res.Type.Info().Entry() { // checkpoints are state, not entries
 					acceptedIDs = append(acceptedIDs, res.ID)
 				}
+				if res.Type == ledger.TxTimestamp && g.stamped == nil {
+					if _, tx, err := g.view().Entry(res.Index); err == nil {
+						g.stamped = tx.Body.Payload.(*ledger.Timestamp).Token
+					}
+				}
 				if res.Type == ledger.TxGrant {
 					g.grants = append(g.grants, res.Index)
 				}
 				if res.Type == ledger.TxPropose {
 					g.proposals = append(g.proposals, res.Index)
+					if pi, err := g.view().Proposal(res.Index, h); err == nil {
+						acceptedChanges[pi.Proposal.Change.Kind]++
+					}
 				}
 				if res.Type == ledger.TxEvidence {
 					if r, _, _, err := g.view().Record(ledger.RecordRef{Index: res.Index}); err == nil && len(r.OwnerKey) > 0 {
@@ -666,8 +780,21 @@ func simulate(t *testing.T, seed uint64, blocks int) ledger.LogHead {
 		t.Logf("roster versions: %d made, %d in force", latest, inForce)
 	}
 	for _, info := range ledger.TxTypes() {
+		if info.Type == ledger.TxTimestamp && !tsas {
+			continue // the golden simulation trusts no TSA
+		}
 		if blocks >= 500 && info.Origin == ledger.OriginMember && acceptedTypes[info.Type] == 0 {
 			t.Errorf("the simulation never accepted a %s transaction: the generator does not cover that type", info.Name)
+		}
+	}
+	// Likewise the TSA changes must be proposed and accepted now and then
+	// (runs of 1000 blocks or more: about a dozen of each come). The member
+	// changes are too rare in the blocks to demand each one (a run may by
+	// chance propose no set-power); the logged counts show them.
+	t.Logf("proposals by change: generated %v, accepted %v", g.generated, acceptedChanges)
+	for _, k := range ledger.ChangeKinds() {
+		if tsas && blocks >= 1000 && k.IsTSA() && acceptedChanges[k] == 0 {
+			t.Errorf("the simulation never accepted a proposal of kind %s: the generator does not cover that change", k)
 		}
 	}
 	return head
