@@ -225,7 +225,7 @@ func (t *Timestamp) check(c *txContext) (*RejectError, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.l.stamps.verify(tok, anchor(trust), text)
+	st, err := c.l.stamps.verify(tok, trust.Anchor(), text)
 	switch {
 	case errors.Is(err, tsa.ErrImprint) || errors.Is(err, tsa.ErrHashAlg):
 		return reject(CodeTokenImprint, "the token is not over the checkpoint of height %d with a hash TSA %s may use (%v): %v", t.Height, t.TSA, trust.Hashes, err), nil
@@ -264,8 +264,9 @@ func replayHash(name string, serial []byte) crypto.Hash {
 	return crypto.SM3([]byte{byte(len(name))}, []byte(name), serial)
 }
 
-// anchor is the tsa.Anchor of a trusted TSA.
-func anchor(t *TSA) tsa.Anchor {
+// Anchor is the tsa.Anchor of a trusted TSA: what a token is verified
+// against (by the ledger, the stamper and a receipt's time step).
+func (t *TSA) Anchor() tsa.Anchor {
 	a := tsa.Anchor{Name: t.Name, Cert: t.Cert}
 	for _, h := range t.Hashes {
 		a.Hashes = append(a.Hashes, tsa.HashAlg(h))

@@ -61,28 +61,72 @@ func (s stampSource) Latest(context.Context) (height int64, text string, err err
 	return height, text, err
 }
 
-// Stamped implements stamper.Source. Integration seam: once the ledger
-// keeps timestamps, it answers whether a committed token stamps height.
-// Until then no checkpoint is stamped on chain.
-func (s stampSource) Stamped(int64) (bool, error) { return false, nil }
+// Stamped implements stamper.Source: whether the checkpoint of height
+// needs no token. It needs none when a committed token stamps it, or when
+// every entry its tree adds since the last stamped checkpoint is itself a
+// timestamp: timestamp transactions are log entries (the log commits to
+// the tokens it keeps), so each token makes the next checkpoint one entry
+// larger, and stamping that would stamp for ever with no record to cover.
+func (s stampSource) Stamped(height int64) (stamped bool, err error) {
+	err = s.n.withView(func(v *ledger.View, _ int64) error {
+		switch _, err := v.Timestamp(height); {
+		case err == nil:
+			stamped = true
+			return nil
+		case !errors.Is(err, ledger.ErrNotFound):
+			return err
+		}
+		cp, err := v.SignedCheckpoint(uint64(height))
+		if err != nil {
+			return err
+		}
+		// Walk back from the checkpoint's last entry over timestamps,
+		// keeping the largest tree size they stamp: when the walk reaches
+		// it, everything after that stamped checkpoint is a timestamp. A
+		// token's entry comes after the checkpoint it stamps, so the walk
+		// ends there or at the first other entry, after the few timestamps
+		// at the log's tail.
+		var stampedSize uint64
+		for i := cp.Checkpoint.Size; i > stampedSize; i-- {
+			_, tx, err := v.Entry(i - 1)
+			if err != nil {
+				return err
+			}
+			t, ok := tx.Body.Payload.(*ledger.Timestamp)
+			if !ok {
+				return nil // a record to cover
+			}
+			sc, err := v.SignedCheckpoint(uint64(t.Height))
+			if err != nil {
+				return err
+			}
+			stampedSize = max(stampedSize, sc.Checkpoint.Size)
+		}
+		stamped = true
+		return nil
+	})
+	return stamped, err
+}
 
-// Anchors implements stamper.Source. Integration seam: once the roster
-// holds the trusted TSAs (ledger.TSA), it returns them as tsa.Anchor
-// values (name, DER certificate, hashes) from the roster in force. Until
-// then there are none and tokens are submitted unverified.
-func (s stampSource) Anchors() ([]tsa.Anchor, error) { return nil, nil }
+// Anchors implements stamper.Source: the TSAs of the roster in force, as
+// the ledger verifies tokens against them.
+func (s stampSource) Anchors() (out []tsa.Anchor, err error) {
+	err = s.n.withView(func(v *ledger.View, _ int64) error {
+		ts, err := v.TSAs()
+		for i := range ts {
+			out = append(out, ts[i].Anchor())
+		}
+		return err
+	})
+	return out, err
+}
 
-// errNoTimestampTx is what submitTimestamp returns until the ledger has
-// the timestamp transaction.
-var errNoTimestampTx = errors.New("this build's ledger has no timestamp transaction yet: the token cannot go on chain")
-
-// submitTimestamp puts a stamp on chain and returns once it is committed.
-// Integration seam: encode ledger.Timestamp{Height: st.Height, TSA: st.TSA,
-// Token: st.Token} in a timestamp transaction signed with the member key
-// and submit it through the backend, waiting for the commit (as the
-// originals service's submit does).
-func (n *Node) submitTimestamp(_ context.Context, _ stamper.Stamp) error {
-	return errNoTimestampTx
+// submitTimestamp puts a stamp on chain, in a timestamp transaction signed
+// with the member key, and returns once it is committed.
+func (n *Node) submitTimestamp(ctx context.Context, st stamper.Stamp) error {
+	b := &backend{n: n}
+	_, err := b.Govern(ctx, &ledger.Timestamp{Height: st.Height, TSA: st.TSA, Token: st.Token})
+	return err
 }
 
 // wireDevTSA builds the server of the development TSA, when configured.

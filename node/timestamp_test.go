@@ -3,6 +3,8 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidenced/evidenced/client"
+	"github.com/evidenced/evidenced/config"
+	"github.com/evidenced/evidenced/crypto"
+	"github.com/evidenced/evidenced/keyfile"
+	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/node"
 )
 
@@ -32,12 +39,15 @@ func (l *lockedBuffer) String() string {
 }
 
 // TestDevTSAAndStamper: the first member of a generated alliance serves
-// the development TSA and its stamper obtains a token from it over the
-// trusted checkpoints: the request is counted under tsa="dev-tsa". (Until
-// the ledger has the timestamp transaction, the node's submit refuses,
-// so the result is submit_failed; once it has, ok.)
+// the development TSA, which the genesis trusts, and its stamper obtains a
+// token over the first trusted checkpoint and puts it on chain (counted
+// under result="ok", served by GET /v1/checkpoints/{h}/timestamp). The
+// token's own log entry does not make the next checkpoint due: with no
+// record, no second token comes however many intervals pass; a record
+// makes one come.
 func TestDevTSAAndStamper(t *testing.T) {
-	a := generate(t, "evidenced-stamp-test")
+	const interval = 200 * time.Millisecond
+	a := generateBank(t, "evidenced-stamp-test", func(c *config.Config) { c.Timestamp.Interval = config.Duration(interval) })
 	logs := &lockedBuffer{}
 	n, err := node.New(a.Members[0].Home, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err != nil {
@@ -53,28 +63,107 @@ func TestDevTSAAndStamper(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	served := `result="submit_failed",tsa="dev-tsa"} 1`
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := client.New(n.APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := func() string {
+		t.Helper()
 		resp, err := http.Get(n.APIURL() + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		m := string(b)
-		if strings.Contains(m, served) || strings.Contains(m, `result="ok",tsa="dev-tsa"} 1`) {
-			for _, want := range []string{`evidenced_timestamp_requests_total{result="unreachable",tsa="dev-tsa"} 0`, "evidenced_timestamp_pending_seconds", "evidenced_timestamp_lag_seconds_bucket"} {
-				if !strings.Contains(m, want) {
-					t.Fatalf("GET /metrics lacks %q", want)
-				}
+		return string(b)
+	}
+	okCount := func(k int) string {
+		return fmt.Sprintf(`evidenced_timestamp_requests_total{result="ok",tsa="dev-tsa"} %d`, k)
+	}
+	// timestamps lists the heights the timestamp entries of the log stamp.
+	timestamps := func() []int64 {
+		t.Helper()
+		st, err := cl.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hs []int64
+		for i := range st.LogSize {
+			e, err := cl.Entry(ctx, i)
+			if err != nil {
+				t.Fatal(err)
 			}
-			break
+			if e.Type == "timestamp" {
+				d, ok := e.Details.(*ledger.TimestampDetails)
+				if !ok {
+					t.Fatalf("entry %d: timestamp details %T", i, e.Details)
+				}
+				hs = append(hs, int64(d.Checkpoint))
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no token from the development TSA within 30 s; logs:\n%s", logs)
+		return hs
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 30 s; logs:\n%s", what, logs)
+			}
+			time.Sleep(50 * time.Millisecond) // polling interval
 		}
-		time.Sleep(50 * time.Millisecond)
+	}
+	waitFor("a token committed", func() bool { return strings.Contains(metrics(), okCount(1)) })
+	m := metrics()
+	for _, want := range []string{`evidenced_timestamp_requests_total{result="unreachable",tsa="dev-tsa"} 0`, "evidenced_timestamp_pending_seconds", "evidenced_timestamp_lag_seconds_bucket"} {
+		if !strings.Contains(m, want) {
+			t.Fatalf("GET /metrics lacks %q", want)
+		}
+	}
+	hs := timestamps()
+	if len(hs) != 1 {
+		t.Fatalf("timestamp entries stamp heights %v, want one", hs)
+	}
+	ts, err := cl.Timestamp(ctx, hs[0])
+	if err != nil || ts.TSA != "dev-tsa" || ts.GenTime.IsZero() {
+		t.Fatalf("GET /v1/checkpoints/%d/timestamp = %+v, %v; want the dev-tsa's token", hs[0], ts, err)
+	}
+
+	// Ten intervals of block time with no record: the checkpoint that
+	// covers the token's entry is not stamped.
+	st, err := cl.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blockTime := func() time.Time {
+		st, err := cl.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.BlockTime
+	}
+	since := blockTime()
+	waitFor("ten intervals of blocks", func() bool { return blockTime().Sub(since) > 10*interval })
+	if hs := timestamps(); len(hs) != 1 || !strings.Contains(metrics(), okCount(1)) {
+		t.Fatalf("with no record after the first token (log size %d then), timestamps stamp %v: the stamper stamps its own tokens", st.LogSize, hs)
+	}
+
+	key, err := keyfile.Load(a.ClientKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := ledger.Record{Kind: "loan-contract", Chain: "LOAN-TS1", Step: 1, Commitment: crypto.SM3([]byte("x")), Size: 1}
+	tx, err := ledger.SignTx(key, rand.Reader, &ledger.Body{ChainID: a.ChainID, Time: time.Now().UnixNano(), Payload: &ledger.Evidence{Record: rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Submit(ctx, tx, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("a second token after a record", func() bool { return strings.Contains(metrics(), okCount(2)) })
+	if hs := timestamps(); len(hs) != 2 || hs[1] <= hs[0] {
+		t.Fatalf("after a record, timestamps stamp %v, want two", hs)
 	}
 	out := logs.String()
 	for _, want := range []string{

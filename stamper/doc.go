@@ -29,8 +29,9 @@
 // SubmitFunc that puts a Stamp on chain and returns once it is committed,
 // and Metrics. Nothing here reads the ledger's state directly.
 //
-// A checkpoint's "new records" are measured by its tree size: timestamp
-// transactions must not be log entries (like checkpoint transactions, they
-// are state), or each token would make the next checkpoint look new and
-// the stamper would stamp every Interval for ever.
+// A checkpoint's "new records" are measured by its tree size, and then by
+// the Source: timestamp transactions are log entries, so each token makes
+// the next checkpoint one entry larger. Source.Stamped answers true for a
+// checkpoint whose log adds only timestamps since the last stamped one,
+// or the stamper would stamp every Interval for ever with nothing to cover.
 package stamper

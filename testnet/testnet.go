@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -225,6 +226,7 @@ func Generate(o Options) (*Alliance, error) {
 		gms = append(gms, gm)
 	}
 	// The development TSA, before the genesis: the genesis trusts its anchor.
+	var trusted []ledger.TSA
 	if tsaKind != "" {
 		if a.TSA, err = makeDevTSA(abs, tsaKind, o.GenesisTime, o.BasePort+DevTSAPortOffset, a.Members[0]); err != nil {
 			return nil, err
@@ -234,8 +236,14 @@ func Generate(o Options) (*Alliance, error) {
 			return nil, err
 		}
 		a.TSA.Name = an.Name
+		t := ledger.TSA{Name: an.Name, Cert: an.Cert}
+		for _, h := range an.Hashes {
+			t.Hashes = append(t.Hashes, string(h))
+		}
+		slices.Sort(t.Hashes)
+		trusted = append(trusted, t)
 	}
-	if _, err := node.WriteGenesis(o.ChainID, o.GenesisTime, gms); err != nil {
+	if _, err := node.WriteGenesis(o.ChainID, o.GenesisTime, gms, trusted...); err != nil {
 		return nil, err
 	}
 	for i, h := range homes {
