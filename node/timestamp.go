@@ -92,9 +92,17 @@ func (s stampSource) Anchors() (out []tsa.Anchor, err error) {
 
 // submitTimestamp puts a stamp on chain, in a timestamp transaction signed
 // with the member key, and returns once it is committed.
+// When another stamper's token for the same checkpoint was accepted first
+// (already_stamped), the checkpoint is stamped, which is what was wanted:
+// that is no failure.
 func (n *Node) submitTimestamp(ctx context.Context, st stamper.Stamp) error {
 	b := &backend{n: n}
 	_, err := b.Govern(ctx, &ledger.Timestamp{Height: st.Height, TSA: st.TSA, Token: st.Token})
+	var re *ledger.RejectError
+	if errors.As(err, &re) && re.Code == ledger.CodeAlreadyStamped {
+		n.log.Info("another stamper's token for the checkpoint was accepted first", "height", st.Height, "tsa", st.TSA)
+		return nil
+	}
 	return err
 }
 
