@@ -1,7 +1,9 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,8 +47,17 @@ func (n *Node) wireStamper() {
 // stampSource is the stamper's view of committed state.
 type stampSource struct{ n *Node }
 
-// Latest implements stamper.Source.
-func (s stampSource) Latest(context.Context) (height int64, text string, err error) {
+// Latest implements stamper.Source. A node that is catching up has no
+// latest checkpoint to stamp yet: it waits for the next commit.
+func (s stampSource) Latest(ctx context.Context) (height int64, text string, err error) {
+	if s.n.rpc == nil {
+		return 0, "", fmt.Errorf("%w: CometBFT is not running", stamper.ErrNoCheckpoint)
+	}
+	if cs, err := s.n.rpc.Status(ctx); err != nil {
+		return 0, "", fmt.Errorf("CometBFT status: %w", err)
+	} else if cs.SyncInfo.CatchingUp {
+		return 0, "", fmt.Errorf("%w: this node is catching up", stamper.ErrNoCheckpoint)
+	}
 	err = s.n.withView(func(v *ledger.View, _ int64) error {
 		cp, err := v.LatestCheckpoint()
 		if err != nil {
@@ -91,19 +102,47 @@ func (s stampSource) Anchors() (out []tsa.Anchor, err error) {
 }
 
 // submitTimestamp puts a stamp on chain, in a timestamp transaction signed
-// with the member key, and returns once it is committed.
-// When another stamper's token for the same checkpoint was accepted first
-// (already_stamped), the checkpoint is stamped, which is what was wanted:
-// that is no failure.
+// with the member key, and returns once a token stamps the checkpoint.
+// That may be another stamper's: two stampers ask for the same checkpoint,
+// the first token committed is kept, and the other transaction is refused
+// (already_stamped) in CheckTx, or dropped from the mempool when it is
+// rechecked after the block, with no commit to wait for. Either way the
+// checkpoint is stamped, which is what was wanted: that is no failure.
 func (n *Node) submitTimestamp(ctx context.Context, st stamper.Stamp) error {
-	b := &backend{n: n}
-	_, err := b.Govern(ctx, &ledger.Timestamp{Height: st.Height, TSA: st.TSA, Token: st.Token})
-	var re *ledger.RejectError
-	if errors.As(err, &re) && re.Code == ledger.CodeAlreadyStamped {
-		n.log.Info("another stamper's token for the checkpoint was accepted first", "height", st.Height, "tsa", st.TSA)
-		return nil
+	body := &ledger.Body{ChainID: n.home.Genesis.ChainID, Time: time.Now().UnixNano(),
+		Payload: &ledger.Timestamp{Height: st.Height, TSA: st.TSA, Token: st.Token}}
+	tx, err := ledger.SignTx(n.home.MemberKey, rand.Reader, body)
+	if err != nil {
+		return fmt.Errorf("sign the timestamp with the member key: %w", err)
 	}
-	return err
+	b := &backend{n: n}
+	_, err = b.Submit(ctx, tx, false)
+	var re *ledger.RejectError
+	if err != nil && !(errors.As(err, &re) && re.Code == ledger.CodeAlreadyStamped) {
+		return err
+	}
+	for {
+		changed := n.changed.wait()
+		var ti *ledger.TimestampInfo
+		err := n.withView(func(v *ledger.View, _ int64) (err error) {
+			ti, err = v.Timestamp(st.Height)
+			return err
+		})
+		switch {
+		case err == nil && bytes.Equal(ti.Token, st.Token):
+			return nil
+		case err == nil:
+			n.log.Info("another stamper's token for the checkpoint was committed first", "height", st.Height, "tsa", ti.TSA, "accepted", ti.Accepted)
+			return nil
+		case !errors.Is(err, ledger.ErrNotFound):
+			return err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("the timestamp transaction for the checkpoint of height %d was accepted into the mempool but not committed: %w", st.Height, ctx.Err())
+		}
+	}
 }
 
 // wireDevTSA builds the server of the development TSA, when configured.
