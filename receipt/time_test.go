@@ -27,7 +27,7 @@ type timeFixture struct {
 	ec, old, sm2 *tsa.Authority
 }
 
-func newTimeFixture(t *testing.T) *timeFixture {
+func newTimeFixture(t testing.TB) *timeFixture {
 	t.Helper()
 	t0 := time.Unix(0, ledgertest.GenesisTime).Add(-time.Hour)
 	mk := func(kind tsa.KeyKind, name string, validity time.Duration) *tsa.Authority {
@@ -48,7 +48,7 @@ func newTimeFixture(t *testing.T) *timeFixture {
 
 // token returns a's token over the text of the trusted checkpoint of
 // height, stamped at its block time plus after.
-func (f *timeFixture) token(t *testing.T, a *tsa.Authority, h tsa.HashAlg, height int64, after time.Duration) []byte {
+func (f *timeFixture) token(t testing.TB, a *tsa.Authority, h tsa.HashAlg, height int64, after time.Duration) []byte {
 	t.Helper()
 	cp, err := f.view.SignedCheckpoint(uint64(height))
 	if err != nil {
@@ -62,7 +62,7 @@ func (f *timeFixture) token(t *testing.T, a *tsa.Authority, h tsa.HashAlg, heigh
 }
 
 // stamp commits a timestamp transaction for the checkpoint of height.
-func (f *timeFixture) stamp(t *testing.T, height int64, name string, a *tsa.Authority, h tsa.HashAlg) {
+func (f *timeFixture) stamp(t testing.TB, height int64, name string, a *tsa.Authority, h tsa.HashAlg) {
 	t.Helper()
 	tok := f.token(t, a, h, height, 2*time.Second)
 	now := ledgertest.GenesisTime + (f.height+1)*int64(time.Second)
