@@ -69,12 +69,17 @@ func (v *verifier) checkTime() (string, map[string]string, error) {
 	}
 	gen := st.GenTime.UTC().Format(time.RFC3339Nano)
 	fs["gen_time"], fs["hash"], fs["serial"], fs["subject"] = gen, string(st.Hash), ledger.FormatSerial(st.Serial.Bytes()), st.Subject
-	link := "the receipt's checkpoint"
-	if scp.Size != v.r.TreeSize {
-		link = fmt.Sprintf("a checkpoint consistent with the receipt's (%d hashes)", len(t.ConsistencyProof))
+	link := "the receipt's own"
+	switch n := len(t.ConsistencyProof); {
+	case scp.Size > v.r.TreeSize:
+		link = fmt.Sprintf("which extends the receipt's by a consistency proof of %d %s", n, plural(n, "hash", "hashes"))
+	case scp.Size < v.r.TreeSize:
+		link = fmt.Sprintf("which the receipt's extends by a consistency proof of %d %s", n, plural(n, "hash", "hashes"))
+	case scp.Height != v.cp.Height:
+		link = "of the same tree as the receipt's"
 	}
-	return fmt.Sprintf("the record existed no later than %s, as TSA %s states (RFC 3161 token, %s imprint, serial %s, over %s: tree size %d, height %d)",
-		gen, t.TSA, st.Hash, fs["serial"], link, scp.Size, scp.Height), fs, nil
+	return fmt.Sprintf("the record existed no later than %s, as TSA %s states (RFC 3161 token over the checkpoint of size %d, height %d, %s; %s imprint, serial %s)",
+		gen, t.TSA, scp.Size, scp.Height, link, st.Hash, fs["serial"]), fs, nil
 }
 
 // timeConsistency checks that the stamped checkpoint scp and the
@@ -114,4 +119,11 @@ func tsaNames(r *ledger.Roster) string {
 		s += fmt.Sprintf("%q", t.Name)
 	}
 	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -267,6 +267,11 @@ say step by step what was checked:
               checkpoint's SM3 root
   signatures  members holding more than 2/3 of the voting power signed the
               checkpoint with their SM2 member keys
+  time        a TSA the roster trusts stamped, with an RFC 3161 token, a
+              checkpoint whose tree holds the record (linked to the
+              receipt's by a consistency proof): the record existed no
+              later than the token's time (skipped while the receipt
+              carries no token: fetch it again later)
 
 Give the genesis roster (evidenced roster export --home) for a receipt
 fetched without --from-roster: the roster path leads from it, through every
@@ -360,6 +365,10 @@ func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
 		}
 		if rep.OK {
 			ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))
+			if st := rep.Steps[len(rep.Steps)-1]; st.Name == receipt.StepTime && st.OK {
+				ew.printf("TRUSTED TIME: it existed no later than %s, as TSA %s states (RFC 3161 token, %s, serial %s)\n",
+					st.Facts["gen_time"], st.Facts["tsa"], st.Facts["hash"], st.Facts["serial"])
+			}
 		} else {
 			ew.printf("NOT VERIFIED: the %s step failed\n", rep.FailedStep)
 		}

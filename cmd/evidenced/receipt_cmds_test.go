@@ -25,7 +25,49 @@ const (
 	// the genesis roster exampleRoster.
 	examplePathReceipt  = "../../receipt/testdata/example-path-receipt.json"
 	examplePathOriginal = "../../receipt/testdata/example-path-original.txt"
+	// A receipt of the example's record with an ECDSA token of TSA tsa-ec,
+	// and its roster, which trusts tsa-ec.
+	exampleTimeReceipt = "../../receipt/testdata/example-time-receipt.json"
+	exampleTimeRoster  = "../../receipt/testdata/example-time-roster.json"
 )
+
+func TestVerifyTime(t *testing.T) {
+	out, _, err := runCLI(t, "verify", "--receipt", exampleTimeReceipt, "--roster", exampleTimeRoster, "--file", exampleOriginal)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"✓ time        the record existed no later than 2026-11-01T00:00:06Z, as TSA tsa-ec states (RFC 3161 token over the checkpoint of size 9, height 4",
+		"VERIFIED: record 6.0", "TRUSTED TIME: it existed no later than 2026-11-01T00:00:06Z, as TSA tsa-ec states (RFC 3161 token, sha256, serial 0x"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+	// Without a token the step is skipped, and nothing is said of time.
+	out, _, err = runCLI(t, "verify", "--receipt", exampleReceipt, "--roster", exampleRoster)
+	if err != nil || !strings.Contains(out, "– time        not checked: the receipt carries no timestamp token") || strings.Contains(out, "TRUSTED TIME") {
+		t.Errorf("a receipt without time: %v\n%s", err, out)
+	}
+	// One byte of the token changed: caught at the time step.
+	data, err := os.ReadFile(exampleTimeReceipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := receipt.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Time.Token[len(r.Time.Token)-1] ^= 1
+	b, _ := json.Marshal(r)
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, "verify", "--receipt", bad, "--roster", exampleTimeRoster)
+	if exitCode(err) != 3 || !strings.Contains(out, "✗ time        the token does not verify as TSA \"tsa-ec\"'s over the stamped checkpoint") ||
+		!strings.Contains(out, "NOT VERIFIED: the time step failed") {
+		t.Errorf("a tampered token: %v\n%s", err, out)
+	}
+}
 
 func TestVerifyRosterPath(t *testing.T) {
 	out, _, err := runCLI(t, "verify", "--receipt", examplePathReceipt, "--roster", exampleRoster, "--file", examplePathOriginal)
@@ -136,7 +178,7 @@ func TestVerifyCommand(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatal(err)
 		}
-		if rep.OK || rep.FailedStep != receipt.StepFile || len(rep.Steps) != 7 || !rep.Steps[0].OK {
+		if rep.OK || rep.FailedStep != receipt.StepFile || len(rep.Steps) != len(receipt.Steps()) || !rep.Steps[0].OK {
 			t.Errorf("report %+v", rep)
 		}
 	})
