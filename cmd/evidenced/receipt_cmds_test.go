@@ -196,8 +196,15 @@ func TestReceiptCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	timeReceipt, err := os.ReadFile(exampleTimeReceipt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch from := req.URL.Query().Get("from_roster"); {
+		case req.URL.Path == "/v1/evidence/20/receipt":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(timeReceipt)
 		case req.URL.Path == "/v1/evidence/19/receipt" && from == "":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(pathReceipt)
@@ -222,7 +229,7 @@ func TestReceiptCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "receipt of record 6.0 (loan-contract \"LOAN-2026-000001\" step 1) written to") {
+	if !strings.Contains(stdout, "receipt of record 6.0 (loan-contract \"LOAN-2026-000001\" step 1) written to") || !strings.Contains(stdout, "  no trusted time yet") {
 		t.Errorf("output: %s", stdout)
 	}
 	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o644 {
@@ -266,6 +273,23 @@ func TestReceiptCommand(t *testing.T) {
 	}
 	if !strings.Contains(pout, "  roster path  genesis → v1 (entry ") || !strings.Contains(pout, "verify it with the roster of digest ") {
 		t.Errorf("receipt with a roster path: %s", pout)
+	}
+	// With time.
+	tout, _, err := runCLI(t, "receipt", "20", "--node", srv.URL, "--out", filepath.Join(dir, "time.json"))
+	if err != nil || !strings.Contains(tout, "  trusted time 2026-11-01T00:00:06Z, RFC 3161 token of TSA tsa-ec over the checkpoint after block 4 (verify checks it)") {
+		t.Errorf("receipt with time: %v\n%s", err, tout)
+	}
+	tout, _, err = runCLI(t, "receipt", "20", "--node", srv.URL, "--out", filepath.Join(dir, "time2.json"), "-o", "json")
+	var saved struct {
+		Time struct {
+			TSA           string `json:"tsa"`
+			GenTime       string `json:"gen_time"`
+			StampedHeight int64  `json:"stamped_height"`
+			StampedSize   uint64 `json:"stamped_tree_size"`
+		} `json:"time"`
+	}
+	if err != nil || json.Unmarshal([]byte(tout), &saved) != nil || saved.Time.TSA != "tsa-ec" || saved.Time.GenTime != "2026-11-01T00:00:06Z" || saved.Time.StampedHeight != 4 || saved.Time.StampedSize != 9 {
+		t.Errorf("receipt with time, JSON: %v\n%s", err, tout)
 	}
 	if _, _, err := runCLI(t, "receipt", "6", "--node", srv.URL, "--from-roster", strings.Repeat("0", 64)); err == nil || !strings.Contains(err.Error(), "is not the digest of a roster version") {
 		t.Errorf("unknown --from-roster: %v", err)
