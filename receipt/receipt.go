@@ -12,6 +12,7 @@ import (
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 // Version is the receipt format version of a receipt without a roster
@@ -203,23 +204,39 @@ func build(v *ledger.View, ref ledger.RecordRef, start *ledger.RosterVersionInfo
 		}
 		r.Version = VersionPath
 	}
-	if r.Time, err = timeOf(v, ref.Index, cp); err != nil {
+	if r.Time, err = timeOf(v, ref.Index, cp, signing.Roster(params.ChainID)); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
 // timeOf returns the Time of a receipt for entry index whose checkpoint
-// is cp: the token of the earliest stamped checkpoint covering the entry,
-// with the consistency proof between the two trees; nil when no token
-// covers the entry yet.
-func timeOf(v *ledger.View, index uint64, cp *ledger.SignedCheckpoint) (*Time, error) {
+// is cp, signed by roster: the token of the earliest stamped checkpoint
+// covering the entry, with the consistency proof between the two trees.
+// It is nil when no token covers the entry yet, or when that token does
+// not verify against roster's TSAs (the ledger accepted it under a later
+// roster, which added its TSA): a verifier trusts the TSAs of the roster
+// the receipt establishes, so the receipt must not carry a time that
+// fails there; a receipt fetched from a roster that trusts the TSA
+// (BuildFrom) carries it.
+func timeOf(v *ledger.View, index uint64, cp *ledger.SignedCheckpoint, roster *ledger.Roster) (*Time, error) {
 	ti, err := v.TimestampCovering(index)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the timestamp covering entry %d: %w", index, err)
+	}
+	i := slices.IndexFunc(roster.TSAs, func(t ledger.TSA) bool { return t.Name == ti.TSA })
+	if i < 0 {
+		return nil, nil
+	}
+	tok, err := tsa.ParseToken(ti.Token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the token stamping the checkpoint of height %d: %v", ledger.ErrStoreCorrupt, ti.Height, err)
+	}
+	if _, err := tok.Verify([]tsa.Anchor{roster.TSAs[i].Anchor()}, ti.Checkpoint.Text); err != nil {
+		return nil, nil // the TSA of that name in this roster is not the one that stamped
 	}
 	small, large := cp.Checkpoint.Size, ti.Checkpoint.Checkpoint.Size
 	if small > large {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
 	"github.com/evidenced/evidenced/receipt"
@@ -303,5 +304,74 @@ func TestParseTimeBounds(t *testing.T) {
 	b = bytes.Replace(b, []byte(`"time":{`), []byte(`"time":{"extra":1,`), 1)
 	if _, err := receipt.Parse(b); err == nil || !strings.Contains(err.Error(), "extra") {
 		t.Fatalf("Parse with an unknown time field = %v", err)
+	}
+}
+
+// TestReceiptTimeTSAAddedLater: a TSA added by governance stamps a
+// checkpoint covering a record whose own checkpoint the genesis roster
+// (which trusts no TSA) signed. The receipt from the genesis roster has no
+// time (its verifier would not trust the TSA), the one from the roster
+// that added the TSA has it, and a record after the change gets it with
+// the roster path from genesis, whose end trusts the TSA.
+func TestReceiptTimeTSAAddedLater(t *testing.T) {
+	f := newPathFixture(t, 0)
+	auth, err := tsa.NewAuthority(tsa.SM2, "tsa-later", time.Unix(0, ledgertest.GenesisTime).Add(-time.Hour), 365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ledger.RecordRef{Index: 6} // covered by the checkpoint of height 1, signed by the genesis roster
+	f.change(t, ledger.RosterChange{Kind: ledger.ChangeAddTSA, TSA: ledger.TSA{Name: "tsa-later", Cert: auth.Certificate(), Hashes: []string{ledger.HashSM3}}})
+	s := "Loan contract LOAN-2026-LATER\n"
+	salt := bytes.Repeat([]byte{9}, 32)
+	out := f.block(t, f.a.Sign(f.keys["bank-a"], &ledger.Body{ChainID: testChain, Time: f.now() - int64(time.Millisecond),
+		Payload: &ledger.Evidence{Record: ledger.Record{Kind: "loan-contract", Chain: "LOAN-2026-LATER", Step: 1, Commitment: crypto.SM3(salt, []byte(s)), Size: uint64(len(s))}}}))
+	after := ledger.RecordRef{Index: out.Results[0].Index}
+	f.attest(t)
+	cp, err := f.view.LatestCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ledgertest.Stamp(auth, tsa.SM3, cp.Text, big.NewInt(1), cp.Checkpoint.Time.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.block(t, f.a.Sign(f.keys["court"], &ledger.Body{ChainID: testChain, Time: f.now(), Payload: &ledger.Timestamp{Height: cp.Checkpoint.Height, TSA: "tsa-later", Token: tok}}))
+	genesis, _ := f.rosterVersion(t, 0)
+	v1, d1 := f.rosterVersion(t, 1)
+
+	for _, tc := range []struct {
+		name     string
+		ref      ledger.RecordRef
+		from     *crypto.Hash // nil: Build, from genesis
+		roster   *ledger.Roster
+		withTime bool
+	}{
+		{"record before the TSA, from genesis", before, nil, genesis, false},
+		{"record before the TSA, from the roster that added it", before, &d1, v1, true},
+		{"record after the TSA, from genesis through the roster path", after, nil, genesis, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r *receipt.Receipt
+			var err error
+			if tc.from == nil {
+				r, err = receipt.Build(f.view, tc.ref)
+			} else {
+				r, err = receipt.BuildFrom(f.view, tc.ref, *tc.from)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (r.Time != nil) != tc.withTime {
+				t.Fatalf("time %+v, want one: %v", r.Time, tc.withTime)
+			}
+			rep := receipt.Verify(clone(t, r), tc.roster, receipt.VerifyOptions{})
+			st := stepOf(rep, receipt.StepTime)
+			if !rep.OK || st == nil || st.OK != tc.withTime || (!tc.withTime && st.Reason != receipt.ReasonNoTime) {
+				t.Fatalf("verify: %+v", rep)
+			}
+			if tc.withTime && (st.Facts["tsa"] != "tsa-later" || st.Facts["height"] != fmt.Sprint(cp.Checkpoint.Height)) {
+				t.Errorf("time step %+v", st)
+			}
+		})
 	}
 }
