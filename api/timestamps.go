@@ -58,5 +58,5 @@ func (s *server) timestampToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func timestampJSON(ti *ledger.TimestampInfo) *client.Timestamp {
-	return &client.Timestamp{Height: ti.Height, Entry: ti.Entry, TSA: ti.TSA, GenTime: ti.GenTime.UTC(), Serial: ti.Serial, Hash: ti.Hash, Token: ti.Token}
+	return &client.Timestamp{Height: ti.Height, Accepted: ti.Accepted, TSA: ti.TSA, GenTime: ti.GenTime.UTC(), Serial: ti.Serial, Hash: ti.Hash, Token: ti.Token}
 }

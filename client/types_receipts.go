@@ -126,11 +126,11 @@ func (r *RosterResponse) check() error {
 // checks it again with tsa.ParseToken and Token.Verify against the
 // roster's anchors and the checkpoint's text.
 type Timestamp struct {
-	Height  int64     `json:"height"`   // the stamped checkpoint's block height
-	Entry   uint64    `json:"entry"`    // the log entry of the timestamp transaction
-	TSA     string    `json:"tsa"`      // the TSA's name in the roster
-	GenTime time.Time `json:"gen_time"` // the time the token states, UTC
-	Serial  string    `json:"serial"`   // the token's serial number, 0x and hex
-	Hash    string    `json:"hash"`     // the imprint's hash algorithm: sm3 or sha256
-	Token   []byte    `json:"token"`    // the TimeStampToken (DER), standard base64
+	Height   int64     `json:"height"`   // the stamped checkpoint's block height
+	Accepted int64     `json:"accepted"` // the height of the block that accepted the token
+	TSA      string    `json:"tsa"`      // the TSA's name in the roster
+	GenTime  time.Time `json:"gen_time"` // the time the token states, UTC
+	Serial   string    `json:"serial"`   // the token's serial number, 0x and hex
+	Hash     string    `json:"hash"`     // the imprint's hash algorithm: sm3 or sha256
+	Token    []byte    `json:"token"`    // the TimeStampToken (DER), standard base64
 }

@@ -68,7 +68,9 @@ type Config struct {
 // here: these are only where to ask.
 type Timestamp struct {
 	// Stamp makes this node a stamper. Any member's node may be one; one
-	// per alliance is enough (more stamp the same checkpoints twice).
+	// per alliance is enough, a second is a fallback (both ask for the same
+	// checkpoints; the first token committed is kept, the other is refused
+	// as already_stamped, which its stamper takes as done).
 	Stamp bool `toml:"stamp"`
 	// Interval is the least time between two tokens: the latest trusted
 	// checkpoint is stamped at most this often, when records arrived since

@@ -45,11 +45,11 @@ type checkpointRow struct {
 
 // stampRow is the time-stamp token of a checkpoint: the trusted time.
 type stampRow struct {
-	TSA     string
-	GenTime time.Time
-	Entry   uint64 // the timestamp transaction's entry
-	Serial  string
-	Hash    string
+	TSA      string
+	GenTime  time.Time
+	Accepted int64 // the height of the block that accepted the token
+	Serial   string
+	Hash     string
 }
 
 // stampOf returns the token of the checkpoint of height h, or nil.
@@ -61,7 +61,7 @@ func stampOf(v *ledger.View, h int64) (*stampRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stampRow{TSA: ti.TSA, GenTime: ti.GenTime.UTC(), Entry: ti.Entry, Serial: ti.Serial, Hash: ti.Hash}, nil
+	return &stampRow{TSA: ti.TSA, GenTime: ti.GenTime.UTC(), Accepted: ti.Accepted, Serial: ti.Serial, Hash: ti.Hash}, nil
 }
 
 func (s *server) home(rq *request) error {

@@ -555,6 +555,9 @@ func (l *Ledger) applyTx(s *state, b Block, raw []byte, p *prepared, stage bool)
 		return res, nil
 	}
 	s.cost += cost
+	if info.StateOnly {
+		return res, body.Payload.stage(c)
+	}
 	return res, l.appendTx(c, raw)
 }
 

@@ -38,10 +38,16 @@ import (
 // (token_time). Any policy is accepted: the roster names TSAs, not
 // policies.
 //
+// An accepted timestamp is state, not a log entry (TxTypeInfo.StateOnly):
+// the token is kept beside the checkpoint it stamps, as the checkpoint's
+// co-signatures are, and the app hash commits to it. So record indexes do
+// not depend on when a TSA answered, and a token never grows the log into
+// a new checkpoint that would want a token of its own.
+//
 // State:
 //
-//	'D' ‖ u64 checkpoint height → u64 entry ‖ u64 checkpoint tree size
-//	'I' ‖ SM3(u8-prefixed TSA name ‖ serial number bytes) → u64 entry (replays)
+//	'D' ‖ u64 checkpoint height → u64 block height accepted ‖ u64 checkpoint tree size ‖ u8-prefixed TSA name ‖ token DER
+//	'I' ‖ SM3(u8-prefixed TSA name ‖ serial number bytes) → u64 checkpoint height (replays)
 //	'd' ‖ u64 tree size ‖ u64 height → empty (query index: stamped checkpoints by size)
 
 // TimestampSkew is how much earlier than the block time of the checkpoint
@@ -59,7 +65,7 @@ var exampleToken []byte
 var timestampType = TxTypeInfo{
 	Type: TxTimestamp, Name: "timestamp", Title: "Timestamp",
 	Doc:    "an RFC 3161 time-stamp token of a trusted TSA over a trusted checkpoint: the checkpoint existed no later than the token's time",
-	Origin: OriginMember, Roles: allRoles,
+	Origin: OriginMember, Roles: allRoles, StateOnly: true,
 	JSONKey: "timestamp", NewDetails: func() Details { return &TimestampDetails{} },
 	Example: func() Payload {
 		return &Timestamp{Height: 12, TSA: "tsa-example", Token: bytes.Clone(exampleToken)}
@@ -253,8 +259,10 @@ func (t *Timestamp) stage(c *txContext) error {
 	if sc == nil {
 		return errors.New("timestamp staged without its check")
 	}
-	s.set(keyU64(prefixTimestamp, uint64(t.Height)), binary.BigEndian.AppendUint64(u64(c.Index), sc.size))
-	s.set(keyBytes(prefixStampSerial, sc.replay[:]), u64(c.Index))
+	v := binary.BigEndian.AppendUint64(u64(uint64(c.Block.Height)), sc.size)
+	v = append(append(v, byte(len(t.TSA))), t.TSA...)
+	s.set(keyU64(prefixTimestamp, uint64(t.Height)), append(v, t.Token...))
+	s.set(keyBytes(prefixStampSerial, sc.replay[:]), u64(uint64(t.Height)))
 	s.set(binary.BigEndian.AppendUint64(keyU64(prefixStampBySize, sc.size), uint64(t.Height)), nil)
 	return nil
 }
@@ -327,7 +335,7 @@ func (c *stampCache) verify(tok *tsa.Token, a tsa.Anchor, msg []byte) (*tsa.Stam
 // the explorer and receipts show it.
 type TimestampInfo struct {
 	Height     int64     // the stamped checkpoint's height
-	Entry      uint64    // the log entry of the timestamp transaction
+	Accepted   int64     // the height of the block that accepted the token
 	TSA        string    // the TSA's name in the roster
 	Token      []byte    // the RFC 3161 TimeStampToken (DER)
 	GenTime    time.Time // what the token states, UTC
@@ -352,28 +360,26 @@ func (v *View) Timestamp(height int64) (*TimestampInfo, error) {
 	if !found {
 		return nil, fmt.Errorf("no token stamps the checkpoint of height %d: %w", height, ErrNotFound)
 	}
-	if len(raw) != 16 {
-		return nil, fmt.Errorf("%w: timestamp record %d is %d bytes", ErrStoreCorrupt, height, len(raw))
+	rs := cryptobyte.String(raw)
+	var accepted, size uint64
+	var name, token []byte
+	if !rs.ReadUint64(&accepted) || !rs.ReadUint64(&size) || !rs.ReadUint8LengthPrefixed((*cryptobyte.String)(&name)) ||
+		!rs.ReadBytes(&token, len(rs)) || accepted > math.MaxInt64 || len(token) == 0 {
+		return nil, fmt.Errorf("%w: timestamp record %d does not parse", ErrStoreCorrupt, height)
 	}
-	entry := binary.BigEndian.Uint64(raw)
-	_, tx, err := v.s.entryTx(entry)
+	tok, err := tsa.ParseToken(token)
 	if err != nil {
-		return nil, err
-	}
-	p, ok := tx.Body.Payload.(*Timestamp)
-	if !ok || p.Height != height {
-		return nil, fmt.Errorf("%w: timestamp record %d names entry %d, a %s", ErrStoreCorrupt, height, entry, tx.Body.Type())
-	}
-	tok, err := tsa.ParseToken(p.Token)
-	if err != nil {
-		return nil, fmt.Errorf("%w: the token of entry %d: %v", ErrStoreCorrupt, entry, err)
+		return nil, fmt.Errorf("%w: the token of the checkpoint of height %d: %v", ErrStoreCorrupt, height, err)
 	}
 	cp, err := v.SignedCheckpoint(uint64(height))
 	if err != nil {
 		return nil, err
 	}
+	if cp.Checkpoint.Size != size {
+		return nil, fmt.Errorf("%w: timestamp record %d names tree size %d, its checkpoint %d", ErrStoreCorrupt, height, size, cp.Checkpoint.Size)
+	}
 	h, _ := tok.Imprint()
-	return &TimestampInfo{Height: height, Entry: entry, TSA: p.TSA, Token: p.Token, GenTime: tok.GenTime(),
+	return &TimestampInfo{Height: height, Accepted: int64(accepted), TSA: string(name), Token: bytes.Clone(token), GenTime: tok.GenTime(),
 		Serial: FormatSerial(tok.Serial().Bytes()), Hash: string(h), Checkpoint: cp}, nil
 }
 

@@ -84,13 +84,23 @@ func TestTimestampAccepted(t *testing.T) {
 	if res, err := f.l.Check(f.st, tx, f.now+int64(time.Second)); err != nil || res.Code != ledger.CodeOK {
 		t.Fatalf("Check: %+v, %v", res, err)
 	}
+	before, err := f.view().Head()
+	if err != nil {
+		t.Fatal(err)
+	}
 	r1 := f.one(tx)
 	wantCode(t, r1, ledger.CodeOK)
+	accepted1 := f.height
+	// A timestamp is state, not a log entry: the log does not grow.
+	if after, err := f.view().Head(); err != nil || after.Size != before.Size || r1.Index != 0 {
+		t.Fatalf("after a timestamp the log is %+v (%v), result index %d; want the size %d unchanged", after, err, r1.Index, before.Size)
+	}
 
 	h2 := f.checkpoint()
 	tok2 := f.token(f.ec, tsa.SHA256, h2, 0)
 	r2 := f.one(f.stampTx(h2, "tsa-ec", tok2))
 	wantCode(t, r2, ledger.CodeOK)
+	accepted2 := f.height
 
 	v := f.view()
 	cp1, _ := v.SignedCheckpoint(uint64(h1))
@@ -98,13 +108,13 @@ func TestTimestampAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ti.Height != h1 || ti.Entry != r1.Index || ti.TSA != "tsa-sm2" || !bytes.Equal(ti.Token, tok1) || ti.Hash != "sm3" ||
+	if ti.Height != h1 || ti.Accepted != accepted1 || ti.TSA != "tsa-sm2" || !bytes.Equal(ti.Token, tok1) || ti.Hash != "sm3" ||
 		!ti.GenTime.Equal(cp1.Checkpoint.Time.Add(3*time.Second).Truncate(time.Second)) || ti.Serial == "" || ti.Serial[:2] != "0x" ||
 		!bytes.Equal(ti.Checkpoint.Text, cp1.Text) {
 		t.Fatalf("Timestamp(%d) = %+v", h1, ti)
 	}
 	ti2, err := v.Timestamp(h2)
-	if err != nil || ti2.TSA != "tsa-ec" || ti2.Hash != "sha256" || ti2.Entry != r2.Index {
+	if err != nil || ti2.TSA != "tsa-ec" || ti2.Hash != "sha256" || ti2.Accepted != accepted2 {
 		t.Fatalf("Timestamp(%d) = %+v, %v", h2, ti2, err)
 	}
 	if _, err := v.Timestamp(h1 + 1); err == nil {
@@ -118,7 +128,8 @@ func TestTimestampAccepted(t *testing.T) {
 	if c, err := v.TimestampCovering(cp1.Checkpoint.Size); err != nil || c.Height != h2 {
 		t.Fatalf("TimestampCovering(%d) = %+v, %v", cp1.Checkpoint.Size, c, err)
 	}
-	if _, err := v.TimestampCovering(r2.Index + 5); err == nil {
+	cp2, _ := v.SignedCheckpoint(uint64(h2))
+	if _, err := v.TimestampCovering(cp2.Checkpoint.Size); err == nil {
 		t.Fatal("an entry beyond every stamped tree is covered")
 	}
 	all, err := v.Timestamps(0, 10)
@@ -129,12 +140,8 @@ func TestTimestampAccepted(t *testing.T) {
 		t.Fatalf("Timestamps(%d) = %+v, %v", h1+1, later, err)
 	}
 
-	// The entry's details say what the token states.
-	_, etx, err := v.Entry(r1.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := etx.Body.Payload.Details().(*ledger.TimestampDetails)
+	// The transaction's details say what the token states.
+	d := (&ledger.Timestamp{Height: h1, TSA: "tsa-sm2", Token: tok1}).Details().(*ledger.TimestampDetails)
 	if d.Checkpoint != uint64(h1) || d.TSA != "tsa-sm2" || d.GenTime == nil || !d.GenTime.Equal(ti.GenTime) || d.Serial != ti.Serial || d.Hash != "sm3" || d.TokenSize != uint64(len(tok1)) {
 		t.Fatalf("details %+v", d)
 	}

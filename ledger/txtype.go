@@ -96,6 +96,12 @@ type TxTypeInfo struct {
 	// words after "a <role> member ", for the role_not_allowed message.
 	Roles    []Role
 	RoleRule string
+	// StateOnly: accepted transactions of the type (OriginMember) change
+	// state and append no log entry. The timestamp transaction is one: a
+	// token is a statement about a checkpoint, kept beside it as its
+	// co-signatures are, so record indexes never depend on when a TSA
+	// answered, and a token never makes a new checkpoint to stamp.
+	StateOnly bool
 	// JSONKey is the key of the payload's Details in the API's JSON form
 	// of an entry ("" when it has none).
 	JSONKey string
@@ -110,8 +116,9 @@ type TxTypeInfo struct {
 }
 
 // Entry reports whether accepted transactions of the type become log
-// entries (every type but the proposers' checkpoints).
-func (i *TxTypeInfo) Entry() bool { return i.Origin != OriginProposer }
+// entries (every type but the proposers' checkpoints and the StateOnly
+// timestamps).
+func (i *TxTypeInfo) Entry() bool { return i.Origin != OriginProposer && !i.StateOnly }
 
 // txTypes is the registry, indexed by type number. The rows are in the
 // payloads' files.

@@ -61,48 +61,17 @@ func (s stampSource) Latest(context.Context) (height int64, text string, err err
 	return height, text, err
 }
 
-// Stamped implements stamper.Source: whether the checkpoint of height
-// needs no token. It needs none when a committed token stamps it, or when
-// every entry its tree adds since the last stamped checkpoint is itself a
-// timestamp: timestamp transactions are log entries (the log commits to
-// the tokens it keeps), so each token makes the next checkpoint one entry
-// larger, and stamping that would stamp for ever with no record to cover.
+// Stamped implements stamper.Source: whether a committed token stamps the
+// checkpoint of height. (Timestamps are state, not log entries, so a
+// token never grows the log into a checkpoint that wants a token.)
 func (s stampSource) Stamped(height int64) (stamped bool, err error) {
 	err = s.n.withView(func(v *ledger.View, _ int64) error {
 		switch _, err := v.Timestamp(height); {
 		case err == nil:
 			stamped = true
-			return nil
 		case !errors.Is(err, ledger.ErrNotFound):
 			return err
 		}
-		cp, err := v.SignedCheckpoint(uint64(height))
-		if err != nil {
-			return err
-		}
-		// Walk back from the checkpoint's last entry over timestamps,
-		// keeping the largest tree size they stamp: when the walk reaches
-		// it, everything after that stamped checkpoint is a timestamp. A
-		// token's entry comes after the checkpoint it stamps, so the walk
-		// ends there or at the first other entry, after the few timestamps
-		// at the log's tail.
-		var stampedSize uint64
-		for i := cp.Checkpoint.Size; i > stampedSize; i-- {
-			_, tx, err := v.Entry(i - 1)
-			if err != nil {
-				return err
-			}
-			t, ok := tx.Body.Payload.(*ledger.Timestamp)
-			if !ok {
-				return nil // a record to cover
-			}
-			sc, err := v.SignedCheckpoint(uint64(t.Height))
-			if err != nil {
-				return err
-			}
-			stampedSize = max(stampedSize, sc.Checkpoint.Size)
-		}
-		stamped = true
 		return nil
 	})
 	return stamped, err
@@ -123,9 +92,17 @@ func (s stampSource) Anchors() (out []tsa.Anchor, err error) {
 
 // submitTimestamp puts a stamp on chain, in a timestamp transaction signed
 // with the member key, and returns once it is committed.
+// When another stamper's token for the same checkpoint was accepted first
+// (already_stamped), the checkpoint is stamped, which is what was wanted:
+// that is no failure.
 func (n *Node) submitTimestamp(ctx context.Context, st stamper.Stamp) error {
 	b := &backend{n: n}
 	_, err := b.Govern(ctx, &ledger.Timestamp{Height: st.Height, TSA: st.TSA, Token: st.Token})
+	var re *ledger.RejectError
+	if errors.As(err, &re) && re.Code == ledger.CodeAlreadyStamped {
+		n.log.Info("another stamper's token for the checkpoint was accepted first", "height", st.Height, "tsa", st.TSA)
+		return nil
+	}
 	return err
 }
 

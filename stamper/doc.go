@@ -29,9 +29,7 @@
 // SubmitFunc that puts a Stamp on chain and returns once it is committed,
 // and Metrics. Nothing here reads the ledger's state directly.
 //
-// A checkpoint's "new records" are measured by its tree size, and then by
-// the Source: timestamp transactions are log entries, so each token makes
-// the next checkpoint one entry larger. Source.Stamped answers true for a
-// checkpoint whose log adds only timestamps since the last stamped one,
-// or the stamper would stamp every Interval for ever with nothing to cover.
+// A checkpoint's "new records" are measured by its tree size. Timestamp
+// transactions are state, not log entries (ledger.TxTypeInfo.StateOnly),
+// so a token never makes the next checkpoint look new.
 package stamper

@@ -79,10 +79,8 @@ type Source interface {
 	// checkpoint text a token's imprint is the hash of). An error wrapping
 	// ErrNoCheckpoint means there is none yet.
 	Latest(ctx context.Context) (height int64, text string, err error)
-	// Stamped reports whether the checkpoint of height needs no token: a
-	// committed token already stamps it, or everything its log adds since
-	// the last stamped checkpoint is itself a timestamp (no record to
-	// cover).
+	// Stamped reports whether a committed token already stamps the
+	// checkpoint of height.
 	Stamped(height int64) (bool, error)
 	// Anchors returns the TSAs the roster in force trusts. A token is
 	// verified against them before it is submitted; with none (a roster

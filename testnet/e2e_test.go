@@ -312,10 +312,17 @@ func startCluster(t *testing.T, chainID string, prepare func(a *testnet.Alliance
 // --members`.
 func startAlliance(t *testing.T, chainID, members string, prepare func(a *testnet.Alliance)) *cluster {
 	t.Helper()
+	return startAllianceArgs(t, chainID, members, nil, prepare)
+}
+
+// startAllianceArgs is startAlliance with more arguments for `evidenced
+// testnet`.
+func startAllianceArgs(t *testing.T, chainID, members string, more []string, prepare func(a *testnet.Alliance)) *cluster {
+	t.Helper()
 	c := &cluster{t: t, bin: binary(t), dir: t.TempDir()}
 	base := freeBase(t)
-	out, err := c.run("testnet", "--members", members, "--out", filepath.Join(c.dir, "alliance"),
-		"--base-port", fmt.Sprint(base), "--chain-id", chainID, "--timeout-commit", "300ms", "--output", "json")
+	out, err := c.run(append([]string{"testnet", "--members", members, "--out", filepath.Join(c.dir, "alliance"),
+		"--base-port", fmt.Sprint(base), "--chain-id", chainID, "--timeout-commit", "300ms", "--output", "json"}, more...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

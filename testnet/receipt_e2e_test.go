@@ -27,13 +27,16 @@ import (
 
 // verifyReport is the JSON printed by `evidenced verify --output json`.
 type verifyReport struct {
-	OK         bool   `json:"ok"`
-	FailedStep string `json:"failed_step"`
-	Steps      []struct {
-		Name   string `json:"name"`
-		OK     bool   `json:"ok"`
-		Detail string `json:"detail"`
-	} `json:"steps"`
+	OK         bool         `json:"ok"`
+	FailedStep string       `json:"failed_step"`
+	Steps      []verifyStep `json:"steps"`
+}
+
+// verifyStep is one step of a verifyReport.
+type verifyStep struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
 }
 
 // keepCometIdentity moves member's home to CometBFT key files

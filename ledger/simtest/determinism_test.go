@@ -700,8 +700,10 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 					acceptedIDs = append(acceptedIDs, res.ID)
 				}
 				if res.Type == ledger.TxTimestamp && g.stamped == nil {
-					if _, tx, err := g.view().Entry(res.Index); err == nil {
-						g.stamped = tx.Body.Payload.(*ledger.Timestamp).Token
+					// (A timestamp is state, not an entry: the token
+					// is read back from the stamps.)
+					if ts, err := g.view().Timestamps(0, 1); err == nil && len(ts) == 1 {
+						g.stamped = ts[0].Token
 					}
 				}
 				if res.Type == ledger.TxGrant {
