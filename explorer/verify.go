@@ -10,7 +10,7 @@ import (
 // assets/verify.js); the catalog holds each as "verify.KEY".
 func verifyKeys() []string {
 	keys := []string{
-		"step_roster", "step_roster_path", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures",
+		"step_roster", "step_roster_path", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures", "step_time",
 		"pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt",
 		"roster_node", "roster_file", "bad_receipt", "error", "local_only",
 		// What a file dropped on the drop zone was taken for (verify.js).

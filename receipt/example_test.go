@@ -53,5 +53,6 @@ func ExampleVerify() {
 	// checkpoint  ok=true the checkpoint is of chain "evidenced-test"
 	// inclusion   ok=true the inclusion proof (3 hashes) leads from entry 6
 	// signatures  ok=true valid signatures from 4 members (arbitration
+	// time        ok=false not checked: the receipt carries no timestamp token (no TSA had stamped a checkpoint holding the record when it was fetched: fetch it again later)
 	// verified: true
 }

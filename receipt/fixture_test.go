@@ -50,6 +50,7 @@ type fixtureOptions struct {
 	signers []string // checkpoint signers; quorum when nil
 	fork    bool     // different evidence at entry 6 (a rewritten history)
 	partial bool     // stop after entry 8 is committed, before its checkpoint
+	tsas    []ledger.GenesisTSA
 }
 
 func newFixture(tb testing.TB, o fixtureOptions) *fixture {
@@ -62,6 +63,7 @@ func newFixture(tb testing.TB, o fixtureOptions) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	a.Genesis.State.TSAs = o.tsas
 	f := &fixture{a: a, store: ledgertest.NewMemStore(), l: ledger.New(ledger.Options{Workers: 1})}
 	f.view = ledger.NewView(f.store)
 	out, err := f.l.InitChain(f.store, a.Genesis)

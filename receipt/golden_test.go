@@ -10,6 +10,7 @@ import (
 
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/receipt"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/example-* from the fixture")
@@ -124,5 +125,58 @@ func BenchmarkVerify(b *testing.B) {
 		if !rep.OK {
 			b.Fatalf("%+v", rep)
 		}
+	}
+}
+
+// TestExampleTimeFiles checks testdata/example-time-receipt.json (the
+// worked example of a receipt with time in docs/RECEIPT.md: record 6 with
+// an ECDSA token of TSA tsa-ec over the checkpoint of height 4, linked to
+// the receipt's checkpoint of height 1 by a consistency proof) and
+// example-time-roster.json (its roster, which trusts tsa-ec): the files
+// alone verify, the time step included. The TSAs' keys are not seedable
+// and the roster (so its digest and the log) holds their certificates, so
+// -update writes new files each time; without it they are only verified.
+func TestExampleTimeFiles(t *testing.T) {
+	f := newTimeFixture(t)
+	f.stamp(t, cpHeight4, "tsa-ec", f.ec, tsa.SHA256)
+	r := f.receipt(t, ledger.RecordRef{Index: 6})
+	r.Record.Salt = f.salts[0]
+	if *update {
+		rb, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ob, err := json.MarshalIndent(f.roster(t), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range map[string][]byte{"example-time-receipt.json": rb, "example-time-roster.json": ob} {
+			if err := os.WriteFile(filepath.Join("testdata", name), append(b, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	data, err := os.ReadFile("testdata/example-time-receipt.json")
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestExampleTimeFiles -update)", err)
+	}
+	got, err := receipt.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := os.ReadFile("testdata/example-time-roster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roster, err := receipt.ParseRoster(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Time == nil || got.Time.TSA != "tsa-ec" || len(got.Time.ConsistencyProof) != 1 {
+		t.Fatalf("the example's time: %+v", got.Time)
+	}
+	rep := receipt.Verify(got, roster, receipt.VerifyOptions{File: bytes.NewReader(f.originals[0])})
+	if st := rep.Steps[len(rep.Steps)-1]; !rep.OK || !st.OK || st.Name != receipt.StepTime || st.Facts["tsa"] != "tsa-ec" || st.Facts["size"] != "9" {
+		t.Errorf("the time example does not verify with its roster: %+v", rep)
 	}
 }

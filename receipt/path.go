@@ -9,6 +9,7 @@ import (
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 // VersionPath is the receipt format version of a receipt that carries a
@@ -29,6 +30,12 @@ const (
 	MaxProofHashes = 128
 	// MaxSignatures is the most signatures on one checkpoint (one per seat).
 	MaxSignatures = ledger.MaxSeats
+	// MaxTimeProofHashes is the most hashes of a time consistency proof
+	// (a tree of 2^63 entries needs fewer).
+	MaxTimeProofHashes = 64
+	// MaxCheckpointBytes bounds the stamped checkpoint text of a time (a
+	// checkpoint of the longest chain id takes under 250 bytes).
+	MaxCheckpointBytes = 1024
 )
 
 // RosterPath is how a verifier holding one roster version reaches the
@@ -173,6 +180,9 @@ func (r *Receipt) checkBounds() error {
 	if len(r.Signatures) > MaxSignatures {
 		return fmt.Errorf("%d signatures, more than %d", len(r.Signatures), MaxSignatures)
 	}
+	if err := r.Time.checkBounds(); err != nil {
+		return err
+	}
 	switch {
 	case r.Version == Version && r.RosterPath != nil:
 		return errors.New("a version 1 receipt has no roster_path (a receipt with one is version 2)")
@@ -198,6 +208,23 @@ func (r *Receipt) checkBounds() error {
 		}
 	}
 	return nil
+}
+
+// checkBounds checks the lengths Parse bounds of a time (nil passes).
+func (t *Time) checkBounds() error {
+	switch {
+	case t == nil:
+		return nil
+	case t.TSA == "" || len(t.TSA) > ledger.MaxTSANameLen:
+		return fmt.Errorf("time.tsa is %d bytes, want 1 to %d", len(t.TSA), ledger.MaxTSANameLen)
+	case len(t.Token) == 0 || len(t.Token) > tsa.MaxTokenBytes:
+		return fmt.Errorf("time.token is %d bytes, want 1 to %d", len(t.Token), tsa.MaxTokenBytes)
+	case len(t.Checkpoint) == 0 || len(t.Checkpoint) > MaxCheckpointBytes:
+		return fmt.Errorf("time.checkpoint is %d bytes, want 1 to %d", len(t.Checkpoint), MaxCheckpointBytes)
+	case len(t.ConsistencyProof) > MaxTimeProofHashes:
+		return fmt.Errorf("time.consistency_proof has %d hashes, more than %d", len(t.ConsistencyProof), MaxTimeProofHashes)
+	}
+	return checkProof("time.consistency_proof", t.ConsistencyProof)
 }
 
 func checkProof(name string, p [][]byte) error {

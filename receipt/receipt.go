@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 // Version is the receipt format version of a receipt without a roster
@@ -34,6 +36,23 @@ type Receipt struct {
 	// RosterPath leads from the roster the verifier holds to the one of
 	// RosterDigest; nil (absent) when they are the same.
 	RosterPath *RosterPath `json:"roster_path,omitempty"`
+	// Time is the RFC 3161 token of the first stamped checkpoint whose
+	// tree holds the record; nil (absent) while no token covers it.
+	Time *Time `json:"time,omitempty"`
+}
+
+// Time is a trusted time-stamping authority's RFC 3161 token over a
+// checkpoint whose tree holds the record, with what links that checkpoint
+// to the receipt's: the record existed no later than the token's genTime.
+type Time struct {
+	TSA        string `json:"tsa"`        // the TSA's name in the roster
+	Token      []byte `json:"token"`      // RFC 3161 TimeStampToken, DER, standard base64
+	Checkpoint string `json:"checkpoint"` // exact text of the stamped checkpoint: the token's imprint is its hash
+	// ConsistencyProof is the RFC 9162 consistency proof between the
+	// receipt's tree (tree_size) and the stamped tree, from the smaller to
+	// the larger (usually the stamped one); empty when they are the same
+	// size, standard base64 hashes.
+	ConsistencyProof [][]byte `json:"consistency_proof"`
 }
 
 // Signature is one member's SM2 signature on a checkpoint.
@@ -185,7 +204,51 @@ func build(v *ledger.View, ref ledger.RecordRef, start *ledger.RosterVersionInfo
 		}
 		r.Version = VersionPath
 	}
+	if r.Time, err = timeOf(v, ref.Index, cp, signing.Roster(params.ChainID)); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// timeOf returns the Time of a receipt for entry index whose checkpoint
+// is cp, signed by roster: the token of the earliest stamped checkpoint
+// covering the entry, with the consistency proof between the two trees.
+// It is nil when no token covers the entry yet, or when that token does
+// not verify against roster's TSAs (the ledger accepted it under a later
+// roster, which added its TSA): a verifier trusts the TSAs of the roster
+// the receipt establishes, so the receipt must not carry a time that
+// fails there; a receipt fetched from a roster that trusts the TSA
+// (BuildFrom) carries it.
+func timeOf(v *ledger.View, index uint64, cp *ledger.SignedCheckpoint, roster *ledger.Roster) (*Time, error) {
+	ti, err := v.TimestampCovering(index)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the timestamp covering entry %d: %w", index, err)
+	}
+	i := slices.IndexFunc(roster.TSAs, func(t ledger.TSA) bool { return t.Name == ti.TSA })
+	if i < 0 {
+		return nil, nil
+	}
+	tok, err := tsa.ParseToken(ti.Token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the token stamping the checkpoint of height %d: %v", ledger.ErrStoreCorrupt, ti.Height, err)
+	}
+	if _, err := tok.Verify([]tsa.Anchor{roster.TSAs[i].Anchor()}, ti.Checkpoint.Text); err != nil {
+		return nil, nil // the TSA of that name in this roster is not the one that stamped
+	}
+	small, large := cp.Checkpoint.Size, ti.Checkpoint.Checkpoint.Size
+	if small > large {
+		small, large = large, small
+	}
+	proof := [][]byte{}
+	if small < large {
+		if proof, err = v.ConsistencyProof(small, large); err != nil {
+			return nil, fmt.Errorf("consistency proof between the receipt's checkpoint and the stamped one (tree sizes %d and %d): %w", small, large, err)
+		}
+	}
+	return &Time{TSA: ti.TSA, Token: slices.Clone(ti.Token), Checkpoint: string(ti.Checkpoint.Text), ConsistencyProof: append([][]byte{}, proof...)}, nil
 }
 
 // describe decodes the record at pos of a leaf, naming the submitter from
@@ -249,8 +312,9 @@ func decodeStrict(data []byte, v any) error {
 
 // Parse decodes a receipt from JSON. Unknown fields and trailing data are
 // rejected, the version must be Version (no roster_path) or VersionPath
-// (with one), and the input, the roster path and the proofs are bounded
-// (MaxReceiptBytes, MaxPathSteps, MaxProofHashes, MaxSignatures). Errors
+// (with one), and the input, the roster path, the proofs and the time are
+// bounded (MaxReceiptBytes, MaxPathSteps, MaxProofHashes, MaxSignatures,
+// tsa.MaxTokenBytes, MaxTimeProofHashes, MaxCheckpointBytes). Errors
 // wrap ErrMalformed. It does not verify the receipt: call Verify.
 func Parse(data []byte) (*Receipt, error) {
 	if len(data) > MaxReceiptBytes {

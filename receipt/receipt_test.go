@@ -97,7 +97,7 @@ func TestBuild(t *testing.T) {
 					i = tc.original
 				}
 				rep := f.verify(r, roster, i)
-				if !rep.OK || rep.FailedStep != "" || len(rep.Steps) != 7 {
+				if !rep.OK || rep.FailedStep != "" || len(rep.Steps) != 8 || rep.Steps[7].Reason != receipt.ReasonNoTime {
 					t.Fatalf("with file %v: %+v", withFile, rep)
 				}
 				if got := rep.Steps[2]; got.Skipped == withFile || got.OK != withFile {

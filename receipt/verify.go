@@ -22,12 +22,13 @@ const (
 	StepCheckpoint = "checkpoint"  // the checkpoint is well formed, of the chain, of the tree size
 	StepInclusion  = "inclusion"   // the inclusion proof leads from the leaf to the checkpoint's root
 	StepSignatures = "signatures"  // members holding > 2/3 of the voting power signed the checkpoint
+	StepTime       = "time"        // a TSA of the roster stamped a checkpoint whose tree holds the record
 )
 
 // Steps returns the names of the verification steps in the order Verify
 // runs them.
 func Steps() []string {
-	return []string{StepRoster, StepRosterPath, StepFile, StepRecord, StepCheckpoint, StepInclusion, StepSignatures}
+	return []string{StepRoster, StepRosterPath, StepFile, StepRecord, StepCheckpoint, StepInclusion, StepSignatures, StepTime}
 }
 
 // Step is the outcome of one verification step.
@@ -80,6 +81,16 @@ const (
 	ReasonPathInclusion   = "path_inclusion"   // the roster entry is not in the checkpoint's tree: the entry or its proof was altered (facts: index)
 	ReasonPathConsistency = "path_consistency" // the receipt's log does not extend the log the step's checkpoint signed (facts: size, receipt_size)
 	ReasonPathEntry       = "path_entry"       // the entry is not a roster entry of the chain for this version and digest
+
+	// time: facts tsa, size (the stamped checkpoint's tree size) and what the reason names.
+	ReasonNoTime          = "no_time"          // skipped: the receipt carries no token (no TSA had stamped a checkpoint covering the record when it was fetched)
+	ReasonTimeCheckpoint  = "time_checkpoint"  // the stamped checkpoint is not a checkpoint of the chain whose tree holds the record (facts: chain, index)
+	ReasonTimeConsistency = "time_consistency" // the consistency proof does not link the receipt's tree to the stamped one (facts: receipt_size)
+	ReasonTimeToken       = "time_token"       // the token does not parse as an RFC 3161 TimeStampToken
+	ReasonTimeUntrusted   = "time_untrusted"   // the TSA is not in the roster, or the token's certificate is not that TSA's or does not chain to it
+	ReasonTimeSignature   = "time_signature"   // the token's signature does not verify: the token was altered
+	ReasonTimeExpired     = "time_expired"     // the TSA's certificate was not valid at the token's genTime (facts: gen_time)
+	ReasonTimeImprint     = "time_imprint"     // the token is not over the stamped checkpoint's text with a hash the roster allows the TSA
 )
 
 // Reasons returns every Reason constant, for translations of Step.Detail.
@@ -88,7 +99,9 @@ func Reasons() []string {
 		ReasonNoSalt, ReasonFileUnreadable, ReasonCommitment, ReasonSize, ReasonLeaf, ReasonRecordChain, ReasonUnknownKey,
 		ReasonNotBank, ReasonTxSignature, ReasonRecordDiffers, ReasonCheckpointText, ReasonCheckpointChain, ReasonTreeSize,
 		ReasonLeafIndex, ReasonInclusion, ReasonNotTrusted, ReasonPathLink, ReasonPathCheckpoint, ReasonPathOrder, ReasonPathSignature,
-		ReasonPathPower, ReasonPathInclusion, ReasonPathConsistency, ReasonPathEntry}
+		ReasonPathPower, ReasonPathInclusion, ReasonPathConsistency, ReasonPathEntry,
+		ReasonNoTime, ReasonTimeCheckpoint, ReasonTimeConsistency, ReasonTimeToken, ReasonTimeUntrusted, ReasonTimeSignature,
+		ReasonTimeExpired, ReasonTimeImprint}
 }
 
 // stepError is a failed step: its reason and facts beside the message.
@@ -161,7 +174,15 @@ type VerifyOptions struct {
 //   - signatures: the valid SM2 signatures on the checkpoint text, one per
 //     member with voting power, made with the member key in the roster,
 //     hold more than 2/3 of the roster's voting power. Invalid signatures
-//     are reported but fail the step only when the rest fall short.
+//     are reported but fail the step only when the rest fall short;
+//   - time (skipped when the receipt has no time): the stamped checkpoint
+//     is of the chain, its tree holds the record, and the consistency
+//     proof links it to the receipt's checkpoint (the same text when of
+//     the same size); the RFC 3161 token verifies, at its genTime, against
+//     the TSA of that name in the roster the earlier steps established
+//     (the one given, or the end of the roster path), and its imprint is
+//     the hash of the stamped checkpoint's text with an algorithm the
+//     roster allows that TSA. The record existed no later than genTime.
 //
 // Verify never returns nil; a failure to read File fails the file step.
 func Verify(r *Receipt, roster *ledger.Roster, opts VerifyOptions) *Report {
@@ -178,6 +199,7 @@ func Verify(r *Receipt, roster *ledger.Roster, opts VerifyOptions) *Report {
 		{StepCheckpoint, v.checkCheckpoint},
 		{StepInclusion, v.checkInclusion},
 		{StepSignatures, v.checkSignatures},
+		{StepTime, v.checkTime},
 	} {
 		if rep.FailedStep != "" {
 			rep.Steps = append(rep.Steps, Step{Name: s.name, Skipped: true, Detail: "not run: the " + rep.FailedStep + " step failed",

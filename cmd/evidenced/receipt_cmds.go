@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/receipt"
 	"github.com/evidenced/evidenced/sidecar"
+	"github.com/evidenced/evidenced/tsa"
 )
 
 // exitVerifyFailed is the exit status of verify and verify-consistency
@@ -49,6 +51,32 @@ type receiptSaved struct {
 	RosterDigest     crypto.Hash  `json:"roster_digest"`
 	CheckpointHeight int64        `json:"checkpoint_height"`
 	RosterPath       *pathSummary `json:"roster_path,omitempty"`
+	Time             *timeSummary `json:"time,omitempty"`
+}
+
+// timeSummary is what a fetched receipt's token says (unverified: verify
+// checks it), as `receipt --out` prints it with --output json.
+type timeSummary struct {
+	TSA           string    `json:"tsa"`
+	GenTime       time.Time `json:"gen_time"`
+	StampedHeight int64     `json:"stamped_height"`
+	StampedSize   uint64    `json:"stamped_tree_size"`
+}
+
+// summarizeTime summarizes the receipt's time (nil without one).
+func summarizeTime(r *receipt.Receipt) (*timeSummary, error) {
+	if r.Time == nil {
+		return nil, nil
+	}
+	cp, err := ledger.ParseCheckpoint([]byte(r.Time.Checkpoint))
+	if err != nil {
+		return nil, fmt.Errorf("the node sent a receipt whose stamped checkpoint is malformed: %w", err)
+	}
+	tok, err := tsa.ParseToken(r.Time.Token)
+	if err != nil {
+		return nil, fmt.Errorf("the node sent a receipt whose timestamp token is malformed: %w", err)
+	}
+	return &timeSummary{TSA: r.Time.TSA, GenTime: tok.GenTime().UTC(), StampedHeight: cp.Height, StampedSize: cp.Size}, nil
 }
 
 // pathSummary is the roster path of a fetched receipt, as `receipt --out`
@@ -204,6 +232,9 @@ written with mode 0600. Without --out the receipt is printed.`,
 			if saved.RosterPath, err = summarizePath(r); err != nil {
 				return err
 			}
+			if saved.Time, err = summarizeTime(r); err != nil {
+				return err
+			}
 			return g.emit(cmd.OutOrStdout(), saved, func(w io.Writer) error {
 				return lines(w, func(ew *errWriter) {
 					ew.printf("receipt of record %d.%d (%s %q step %d) written to %s\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, out)
@@ -215,6 +246,11 @@ written with mode 0600. Without --out the receipt is printed.`,
 							ew.printf(" → v%d (entry %d, attested at height %d by %s)", st.Version, st.Entry, st.AttestedAtHeight, strings.Join(st.Signers, ", "))
 						}
 						ew.printf("\n  verify it with the roster of digest %s (%s)\n", p.FromDigest, versionLabel(p.FromVersion))
+					}
+					if tm := saved.Time; tm != nil {
+						ew.printf("  trusted time %s, RFC 3161 token of TSA %s over the checkpoint after block %d (verify checks it)\n", formatTime(tm.GenTime), tm.TSA, tm.StampedHeight)
+					} else {
+						ew.printf("  no trusted time yet: no TSA has stamped a checkpoint holding the record; fetch the receipt again later for one\n")
 					}
 					if saved.SaltIncluded {
 						ew.printf("  the receipt holds the salt (mode 0600): whoever has it and the file can prove the file\n")
@@ -267,6 +303,11 @@ say step by step what was checked:
               checkpoint's SM3 root
   signatures  members holding more than 2/3 of the voting power signed the
               checkpoint with their SM2 member keys
+  time        a TSA the roster trusts stamped, with an RFC 3161 token, a
+              checkpoint whose tree holds the record (linked to the
+              receipt's by a consistency proof): the record existed no
+              later than the token's time (skipped while the receipt
+              carries no token: fetch it again later)
 
 Give the genesis roster (evidenced roster export --home) for a receipt
 fetched without --from-roster: the roster path leads from it, through every
@@ -360,6 +401,10 @@ func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
 		}
 		if rep.OK {
 			ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))
+			if st := rep.Steps[len(rep.Steps)-1]; st.Name == receipt.StepTime && st.OK {
+				ew.printf("TRUSTED TIME: it existed no later than %s, as TSA %s states (RFC 3161 token, %s, serial %s)\n",
+					st.Facts["gen_time"], st.Facts["tsa"], st.Facts["hash"], st.Facts["serial"])
+			}
 		} else {
 			ew.printf("NOT VERIFIED: the %s step failed\n", rep.FailedStep)
 		}

@@ -25,7 +25,49 @@ const (
 	// the genesis roster exampleRoster.
 	examplePathReceipt  = "../../receipt/testdata/example-path-receipt.json"
 	examplePathOriginal = "../../receipt/testdata/example-path-original.txt"
+	// A receipt of the example's record with an ECDSA token of TSA tsa-ec,
+	// and its roster, which trusts tsa-ec.
+	exampleTimeReceipt = "../../receipt/testdata/example-time-receipt.json"
+	exampleTimeRoster  = "../../receipt/testdata/example-time-roster.json"
 )
+
+func TestVerifyTime(t *testing.T) {
+	out, _, err := runCLI(t, "verify", "--receipt", exampleTimeReceipt, "--roster", exampleTimeRoster, "--file", exampleOriginal)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"✓ time        the record existed no later than 2026-11-01T00:00:06Z, as TSA tsa-ec states (RFC 3161 token over the checkpoint of size 9, height 4",
+		"VERIFIED: record 6.0", "TRUSTED TIME: it existed no later than 2026-11-01T00:00:06Z, as TSA tsa-ec states (RFC 3161 token, sha256, serial 0x"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+	// Without a token the step is skipped, and nothing is said of time.
+	out, _, err = runCLI(t, "verify", "--receipt", exampleReceipt, "--roster", exampleRoster)
+	if err != nil || !strings.Contains(out, "– time        not checked: the receipt carries no timestamp token") || strings.Contains(out, "TRUSTED TIME") {
+		t.Errorf("a receipt without time: %v\n%s", err, out)
+	}
+	// One byte of the token changed: caught at the time step.
+	data, err := os.ReadFile(exampleTimeReceipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := receipt.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Time.Token[len(r.Time.Token)-1] ^= 1
+	b, _ := json.Marshal(r)
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCLI(t, "verify", "--receipt", bad, "--roster", exampleTimeRoster)
+	if exitCode(err) != 3 || !strings.Contains(out, "✗ time        the token does not verify as TSA \"tsa-ec\"'s over the stamped checkpoint") ||
+		!strings.Contains(out, "NOT VERIFIED: the time step failed") {
+		t.Errorf("a tampered token: %v\n%s", err, out)
+	}
+}
 
 func TestVerifyRosterPath(t *testing.T) {
 	out, _, err := runCLI(t, "verify", "--receipt", examplePathReceipt, "--roster", exampleRoster, "--file", examplePathOriginal)
@@ -136,7 +178,7 @@ func TestVerifyCommand(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatal(err)
 		}
-		if rep.OK || rep.FailedStep != receipt.StepFile || len(rep.Steps) != 7 || !rep.Steps[0].OK {
+		if rep.OK || rep.FailedStep != receipt.StepFile || len(rep.Steps) != len(receipt.Steps()) || !rep.Steps[0].OK {
 			t.Errorf("report %+v", rep)
 		}
 	})
@@ -154,8 +196,15 @@ func TestReceiptCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	timeReceipt, err := os.ReadFile(exampleTimeReceipt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch from := req.URL.Query().Get("from_roster"); {
+		case req.URL.Path == "/v1/evidence/20/receipt":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(timeReceipt)
 		case req.URL.Path == "/v1/evidence/19/receipt" && from == "":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(pathReceipt)
@@ -180,7 +229,7 @@ func TestReceiptCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "receipt of record 6.0 (loan-contract \"LOAN-2026-000001\" step 1) written to") {
+	if !strings.Contains(stdout, "receipt of record 6.0 (loan-contract \"LOAN-2026-000001\" step 1) written to") || !strings.Contains(stdout, "  no trusted time yet") {
 		t.Errorf("output: %s", stdout)
 	}
 	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o644 {
@@ -224,6 +273,23 @@ func TestReceiptCommand(t *testing.T) {
 	}
 	if !strings.Contains(pout, "  roster path  genesis → v1 (entry ") || !strings.Contains(pout, "verify it with the roster of digest ") {
 		t.Errorf("receipt with a roster path: %s", pout)
+	}
+	// With time.
+	tout, _, err := runCLI(t, "receipt", "20", "--node", srv.URL, "--out", filepath.Join(dir, "time.json"))
+	if err != nil || !strings.Contains(tout, "  trusted time 2026-11-01T00:00:06Z, RFC 3161 token of TSA tsa-ec over the checkpoint after block 4 (verify checks it)") {
+		t.Errorf("receipt with time: %v\n%s", err, tout)
+	}
+	tout, _, err = runCLI(t, "receipt", "20", "--node", srv.URL, "--out", filepath.Join(dir, "time2.json"), "-o", "json")
+	var saved struct {
+		Time struct {
+			TSA           string `json:"tsa"`
+			GenTime       string `json:"gen_time"`
+			StampedHeight int64  `json:"stamped_height"`
+			StampedSize   uint64 `json:"stamped_tree_size"`
+		} `json:"time"`
+	}
+	if err != nil || json.Unmarshal([]byte(tout), &saved) != nil || saved.Time.TSA != "tsa-ec" || saved.Time.GenTime != "2026-11-01T00:00:06Z" || saved.Time.StampedHeight != 4 || saved.Time.StampedSize != 9 {
+		t.Errorf("receipt with time, JSON: %v\n%s", err, tout)
 	}
 	if _, _, err := runCLI(t, "receipt", "6", "--node", srv.URL, "--from-roster", strings.Repeat("0", 64)); err == nil || !strings.Contains(err.Error(), "is not the digest of a roster version") {
 		t.Errorf("unknown --from-roster: %v", err)

@@ -79,9 +79,9 @@ func TestVerifierInNode(t *testing.T) {
 		}
 		return a
 	}
-	run := func(receiptFile, original string) [][]byte {
+	run := func(receiptFile, rosterFile, original string) [][]byte {
 		out, err := exec.Command(nodeBin, script, abs(wasmbuild.ExecFile), filepath.Join(dir, "verify.wasm"),
-			abs(receiptFile), abs("receipt/testdata/example-roster.json"), abs(original)).CombinedOutput()
+			abs(receiptFile), abs(rosterFile), abs(original)).CombinedOutput()
 		if err != nil {
 			t.Fatalf("node: %v\n%s", err, out)
 		}
@@ -91,15 +91,17 @@ func TestVerifierInNode(t *testing.T) {
 		}
 		return lines
 	}
-	lines := run("receipt/testdata/example-receipt.json", "receipt/testdata/example-original.txt")
+	lines := run("receipt/testdata/example-receipt.json", "receipt/testdata/example-roster.json", "receipt/testdata/example-original.txt")
 	var good, bad receipt.Report
 	if err := json.Unmarshal(lines[0], &good); err != nil || !good.OK || len(good.Steps) != len(receipt.Steps()) {
 		t.Errorf("the example original: %s (%v)", lines[0], err)
 	}
 	for i, s := range good.Steps {
-		// The genesis roster signed the example's checkpoint: no path.
+		// The genesis roster signed the example's checkpoint: no path; no
+		// TSA stamped it: no time.
 		noPath := s.Name == receipt.StepRosterPath && s.Skipped && s.Reason == receipt.ReasonNoPath
-		if !s.OK && !noPath || s.Name != receipt.Steps()[i] {
+		noTime := s.Name == receipt.StepTime && s.Skipped && s.Reason == receipt.ReasonNoTime
+		if !s.OK && !noPath && !noTime || s.Name != receipt.Steps()[i] {
 			t.Errorf("the example original: step %d = %+v, want %s passed", i, s, receipt.Steps()[i])
 		}
 	}
@@ -108,15 +110,25 @@ func TestVerifierInNode(t *testing.T) {
 	}
 	// A receipt after a roster change, with the genesis roster: every step
 	// passes, the roster path too.
-	pathLines := run("receipt/testdata/example-path-receipt.json", "receipt/testdata/example-path-original.txt")
+	pathLines := run("receipt/testdata/example-path-receipt.json", "receipt/testdata/example-roster.json", "receipt/testdata/example-path-original.txt")
 	var withPath receipt.Report
 	if err := json.Unmarshal(pathLines[0], &withPath); err != nil || !withPath.OK || len(withPath.Steps) != len(receipt.Steps()) {
 		t.Errorf("the path example: %s (%v)", pathLines[0], err)
 	}
 	for i, s := range withPath.Steps {
-		if !s.OK {
+		if !s.OK && (s.Name != receipt.StepTime || s.Reason != receipt.ReasonNoTime) {
 			t.Errorf("the path example: step %d = %+v, want it passed", i, s)
 		}
+	}
+	// A receipt with an ECDSA token, with its roster (which trusts the
+	// TSA): the time step passes too.
+	timeLines := run("receipt/testdata/example-time-receipt.json", "receipt/testdata/example-time-roster.json", "receipt/testdata/example-original.txt")
+	var withTime receipt.Report
+	if err := json.Unmarshal(timeLines[0], &withTime); err != nil || !withTime.OK || len(withTime.Steps) != len(receipt.Steps()) {
+		t.Fatalf("the time example: %s (%v)", timeLines[0], err)
+	}
+	if st := withTime.Steps[len(withTime.Steps)-1]; st.Name != receipt.StepTime || !st.OK || st.Facts["tsa"] != "tsa-ec" || st.Facts["gen_time"] != "2026-11-01T00:00:06Z" {
+		t.Errorf("the time example's time step: %+v", st)
 	}
 	var malformed struct{ Error string }
 	if err := json.Unmarshal(lines[2], &malformed); err != nil || malformed.Error == "" {
