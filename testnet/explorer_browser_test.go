@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -257,9 +258,26 @@ func TestExplorerInBrowser(t *testing.T) {
 	// tampered copy of the contract.
 	id2 := strconv.FormatUint(step2.Index, 10)
 	receiptFile := filepath.Join(dir, "contract.receipt.json")
-	c.eventually("the receipt of step 2", 30*time.Second, func() error {
-		_, err := c.run("receipt", id2, "--sidecar", contract+".evidence.json", "--out", receiptFile, "--node", bank.API)
-		return err
+	// The generated alliance stamps with its development TSA: wait for
+	// the receipt that carries the token, so the time step is checked too.
+	c.eventually("the receipt of step 2, with its trusted time", 60*time.Second, func() error {
+		if _, err := c.run("receipt", id2, "--sidecar", contract+".evidence.json", "--out", receiptFile, "--node", bank.API); err != nil {
+			return err
+		}
+		raw, err := os.ReadFile(receiptFile)
+		if err != nil {
+			return err
+		}
+		var r struct {
+			Time json.RawMessage `json:"time"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return err
+		}
+		if r.Time == nil {
+			return errors.New("the receipt has no time yet")
+		}
+		return nil
 	})
 	tampered := write("contract-tampered.pdf", "loan contract LOAN-WEB-2026-0001, signed.\n")
 
@@ -375,8 +393,11 @@ func TestExplorerInBrowser(t *testing.T) {
 		b.screenshot("verify-" + want)
 	}
 	verify(contract, "ok")
-	if n := eval[int](b, `document.querySelectorAll("#verify-steps li[data-state=pass]").length`); n != 6 {
-		t.Errorf("%d of 6 steps passed on the good file:\n%s", n, b.text())
+	if n := eval[int](b, `document.querySelectorAll("#verify-steps li[data-state=pass]").length`); n != 7 {
+		t.Errorf("%d of 7 steps passed on the good file:\n%s", n, b.text())
+	}
+	if s := eval[string](b, `document.querySelector("#verify-steps li[data-step=time] p").innerText`); !strings.Contains(s, "时间戳服务机构 dev-tsa") || !strings.Contains(s, "已存在") {
+		t.Errorf("the time step says %q, want Chinese naming TSA dev-tsa and the time", s)
 	}
 	// Each step is said in Chinese, with the verifier's facts filled in.
 	if s := eval[string](b, `document.querySelector("#verify-steps li[data-step=file] p").innerText`); !strings.Contains(s, "与记录中的承诺值一致") || !strings.Contains(s, sidecar.Commitment) {
