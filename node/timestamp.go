@@ -47,6 +47,10 @@ func (n *Node) wireStamper() {
 // stampSource is the stamper's view of committed state.
 type stampSource struct{ n *Node }
 
+// stampBehind is how far behind the wall clock the last block's time may
+// be for this node to stamp: beyond it the node is catching up.
+const stampBehind = 30 * time.Second
+
 // Latest implements stamper.Source. A node that is catching up has no
 // latest checkpoint to stamp yet: it waits for the next commit.
 func (s stampSource) Latest(ctx context.Context) (height int64, text string, err error) {
@@ -55,7 +59,10 @@ func (s stampSource) Latest(ctx context.Context) (height int64, text string, err
 	}
 	if cs, err := s.n.rpc.Status(ctx); err != nil {
 		return 0, "", fmt.Errorf("CometBFT status: %w", err)
-	} else if cs.SyncInfo.CatchingUp {
+	} else if cs.SyncInfo.CatchingUp || time.Since(cs.SyncInfo.LatestBlockTime) > stampBehind {
+		// Blocksync, or consensus replaying the blocks a restarted node
+		// missed: its "latest" checkpoint is an old one, which the
+		// stampers of the nodes that are up have stamped.
 		return 0, "", fmt.Errorf("%w: this node is catching up", stamper.ErrNoCheckpoint)
 	}
 	err = s.n.withView(func(v *ledger.View, _ int64) error {
