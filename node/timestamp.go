@@ -6,12 +6,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
-	"github.com/emmansun/gmsm/smx509"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/evidenced/evidenced/config"
@@ -158,15 +156,7 @@ func (n *Node) wireDevTSA() {
 	if a == nil {
 		return
 	}
-	n.devTSA = &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    8 << 10,
-		ErrorLog:          slog.NewLogLogger(n.log.With("component", "dev-tsa").Handler(), slog.LevelWarn),
-	}
+	n.devTSA = a.Server(n.log.With("component", "dev-tsa"))
 }
 
 // startDevTSA serves the development TSA on timestamp.dev_tsa_listen.
@@ -175,15 +165,12 @@ func (n *Node) startDevTSA() (net.Listener, error) {
 		return nil, nil
 	}
 	t, a := n.home.Config.Timestamp, n.home.DevTSA
-	ln, err := net.Listen("tcp", t.DevTSAListen)
+	ln, err := tsa.Listen(t.DevTSAListen)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the development TSA on %s (timestamp.dev_tsa_listen): %w (is another node using the port?)", t.DevTSAListen, err)
 	}
-	if cert, err := smx509.ParseCertificate(a.SigningCertificate()); err == nil {
-		if now := time.Now(); now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
-			n.log.Warn("the development TSA's signing certificate is not valid now: its tokens will not verify; make a new one (evidenced tsa --dir NEWDIR) and trust it",
-				"dir", config.Path(n.home.Dir, t.DevTSADir), "not_before", cert.NotBefore, "not_after", cert.NotAfter)
-		}
+	if err := a.ValidAt(time.Now()); err != nil {
+		n.log.Warn("the development TSA's tokens will not verify", "dir", config.Path(n.home.Dir, t.DevTSADir), "err", err)
 	}
 	go func() {
 		if err := n.devTSA.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

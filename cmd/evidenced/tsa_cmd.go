@@ -9,13 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
 	"github.com/evidenced/evidenced/crypto"
@@ -48,28 +45,14 @@ A production alliance trusts licensed TSAs instead. Check a standard token with
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			a.SetLogger(logger)
-			now := time.Now()
-			cert, err := smx509.ParseCertificate(a.SigningCertificate())
-			if err != nil {
-				return err
+			if err := a.ValidAt(time.Now()); err != nil {
+				logger.Warn("the signing certificate is not valid now: its tokens will not verify", "err", err)
 			}
-			if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
-				logger.Warn("the signing certificate is not valid now: its tokens will not verify (ErrExpired); make a new authority in another directory",
-					"not_before", cert.NotBefore, "not_after", cert.NotAfter)
-			}
-			ln, err := net.Listen("tcp", listen)
+			ln, err := tsa.Listen(listen)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", listen, err)
 			}
-			srv := &http.Server{
-				Handler:           a.Handler(),
-				ReadHeaderTimeout: 5 * time.Second,
-				ReadTimeout:       10 * time.Second,
-				WriteTimeout:      10 * time.Second,
-				IdleTimeout:       60 * time.Second,
-				MaxHeaderBytes:    8 << 10,
-				ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-			}
+			srv := a.Server(logger)
 			fmt.Fprintf(cmd.OutOrStdout(), "TSA %q (%s) serving RFC 3161 on http://%s/ (Ctrl-C stops it)\n", a.Name(), a.Kind(), ln.Addr())
 			ctx := cmd.Context()
 			done := make(chan error, 1)
