@@ -144,6 +144,15 @@ func TestTrustedTime(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A healthy alliance logs no ERROR: not at start (members dialling each
+	// other before all are up, or at once), not while stamping.
+	for _, p := range c.nodes {
+		if c.logLine(p, "level=ERROR") {
+			t.Fatalf("%s logged an ERROR while healthy:\n%s", p.m.Name, c.logTails())
+		}
+	}
+	t.Log("✓ no node logged an ERROR from start to here")
+
 	// 2. The TSA is down: the bank's node (which serves it) is killed.
 	c.kill(0, syscall.SIGKILL)
 	h0, err := c.height(notary)
