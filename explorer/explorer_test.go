@@ -468,10 +468,10 @@ func TestVerifyI18N(t *testing.T) {
 			t.Errorf("%s: verify-i18n has %d keys, want %d", lang, len(got), len(explorer.VerifyKeys()))
 		}
 	}
-	want := []string{"step_roster", "step_roster_path", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures", "step_time",
-		"pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt", "roster_node", "roster_file",
+	want := []string{"step_roster", "step_roster_path", "step_file", "step_record", "step_attestation", "step_checkpoint", "step_inclusion", "step_signatures", "step_time",
+		"ok_file_document", "pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt", "roster_node", "roster_file",
 		"bad_receipt", "error", "local_only", "as_receipt", "as_file", "as_roster", "as_sidecar"}
-	for _, s := range receipt.Steps() {
+	for _, s := range receipt.AllSteps() {
 		want = append(want, "ok_"+s)
 	}
 	for _, r := range receipt.Reasons() {
