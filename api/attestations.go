@@ -28,13 +28,9 @@ func (s *server) attest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req client.AttestRequest
-	if e := decodeStrict(body, client.MaxAttestBody, &req,
-		`an attestation: send {"statement", "records": ["12", "12.3"] or "chain", optional "document" (64 hex digits) and "note"}`); e != nil {
-		return e
-	}
-	if (len(req.Records) == 0) == (req.Chain == "") {
-		return badRequest("records", `name the records ("records": ["12", "13.1"]) or one evidence chain ("chain"), not both`)
+	req, herr := decodeAttest(body)
+	if herr != nil {
+		return herr
 	}
 	a := &ledger.Attestation{Statement: req.Statement, Note: client.NormalizeText(req.Note)}
 	if req.Document != nil {
@@ -75,12 +71,27 @@ func (s *server) attest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// decodeAttest decodes the body of POST /v1/attestations: one object,
+// known fields, records or a chain (not both), at most ledger.MaxTargets
+// records. Errors are 400 naming a field.
+func decodeAttest(body []byte) (client.AttestRequest, *httpError) {
+	var req client.AttestRequest
+	if e := decodeStrict(body, client.MaxAttestBody, &req,
+		`an attestation: send {"statement", "records": ["12", "12.3"] or "chain", optional "document" (64 hex digits) and "note"}`); e != nil {
+		return req, e
+	}
+	if (len(req.Records) == 0) == (req.Chain == "") {
+		return req, badRequest("records", `name the records ("records": ["12", "13.1"]) or one evidence chain ("chain"), not both`)
+	}
+	if len(req.Records) > ledger.MaxTargets {
+		return req, badRequest("records", "%d records, more than the %d an attestation names: attest them in several", len(req.Records), ledger.MaxTargets)
+	}
+	return req, nil
+}
+
 // recordTargets resolves record ids to committed records, in log order
 // without repeats (400, 404).
 func (s *server) recordTargets(v *ledger.View, ids []string) ([]ledger.RecordRef, error) {
-	if len(ids) > ledger.MaxTargets {
-		return nil, badRequest("records", "%d records, more than the %d an attestation names: attest them in several", len(ids), ledger.MaxTargets)
-	}
 	refs := make([]ledger.RecordRef, 0, len(ids))
 	for _, raw := range ids {
 		ref, err := s.resolveRecord(v, raw)
