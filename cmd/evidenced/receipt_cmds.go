@@ -143,6 +143,12 @@ docs/RECEIPT.md describes it field by field.
 A receipt is available a few seconds after the record is committed, once a
 trusted checkpoint covers it; before that the node answers "not yet".
 
+For the entry of an attestation (` + "`evidenced attest`" + `), ID being its index or
+transaction id, the receipt proves the attestation instead: it carries
+"attestation" (statement, targets, note, signer and role, document) in place
+of "record", and ` + "`evidenced verify`" + ` checks it with an attestation step
+(and, with --file, the attested document). docs/RECEIPT.md §2.3.
+
 When the alliance's roster changed between genesis and the checkpoint, the
 receipt carries the roster path: for each roster version after the genesis
 roster, the ledger's roster entry, its inclusion proof and the checkpoint
