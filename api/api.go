@@ -222,6 +222,8 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/webhooks", s.webhooks, ScopeWebhooks},
 		{http.MethodDelete, "/v1/webhooks/{name}", s.unsubscribe, ScopeWebhooks},
 		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt, 0},
+		{http.MethodGet, "/v1/evidence/{id}/attestations", s.attestations, 0},
+		{http.MethodPost, "/v1/attestations", s.attest, ScopeAttest},
 		{http.MethodGet, "/v1/status", s.status, 0},
 		{http.MethodGet, "/v1/entries/{index}", s.entry, 0},
 		{http.MethodGet, "/v1/chains/{chain}", s.chain, 0},

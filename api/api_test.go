@@ -186,7 +186,10 @@ func TestChain(t *testing.T) {
 		return client.ChainRecord{Step: step, Index: index, Pos: pos, Height: height, Time: time.Unix(0, blockTime(height)).UTC(),
 			TxID: f.txID(t, index), Kind: kind, Commitment: ledgertest.Commitment(commitment), Size: size, Prev: prev}
 	}
+	// Entry 9 is the notary's attestation of 6 and 8.1.
+	attested := []client.ChainAttestation{{Index: 9, Signer: "notary", Statement: "notarised"}}
 	step1 := step(1, 6, 0, 1, "credit-authorisation", "loan1-step1", 100, crypto.Hash{})
+	step1.Attestations = attested
 	step2 := step(2, 7, 0, 2, "loan-contract", "loan1-step2", 200, f.leaf(t, 6))
 	loan1 := func(recs ...client.ChainRecord) client.Chain {
 		if recs == nil {
@@ -204,7 +207,11 @@ func TestChain(t *testing.T) {
 		{"/v1/chains/LOAN-1?from=2", loan1(step2)},
 		{"/v1/chains/LOAN-1?from=3", loan1()},
 		{"/v1/chains/LOAN-3", client.Chain{Chain: "LOAN-3", Owner: "bank-b", Steps: 1, HeadLeafHash: f.leaf(t, 8), HeadIndex: 8,
-			Records: []client.ChainRecord{step(1, 8, 1, 3, "loan-contract", "loan3", 2, crypto.Hash{})}}},
+			Records: []client.ChainRecord{func() client.ChainRecord {
+				r := step(1, 8, 1, 3, "loan-contract", "loan3", 2, crypto.Hash{})
+				r.Attestations = attested
+				return r
+			}()}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {

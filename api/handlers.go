@@ -277,6 +277,11 @@ func (s *server) chain(w http.ResponseWriter, r *http.Request) error {
 				Size:       rec.Size,
 				Prev:       rec.Prev,
 			})
+			atts, err := chainAttestations(v, ref)
+			if err != nil {
+				return err
+			}
+			out.Records[len(out.Records)-1].Attestations = atts
 		}
 		s.writeJSON(w, http.StatusOK, cacheNone, out)
 		return nil

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -44,6 +45,7 @@ type memNode struct {
 	hooks   map[string]client.Webhook // webhook subscriptions (guarded by mu)
 
 	maxOriginal int64                 // KeepOriginal's limit; 0 means 1 MiB
+	attester    string                // the member Govern signs attestations as; "" means notary
 	originals   map[crypto.Hash]int64 // ciphertexts KeepOriginal keeps, by address (guarded by mu)
 }
 
@@ -521,8 +523,15 @@ var _ api.Governor = (*memNode)(nil)
 // governor is the member memNode proposes and votes as.
 const governor = "bank-a"
 
-// Govern implements api.Governor.
+// Govern implements api.Governor; attestations are signed as the
+// attester (the notary unless set).
 func (n *memNode) Govern(ctx context.Context, p ledger.Payload) (*api.Committed, error) {
+	if p.TxType() == ledger.TxAttest {
+		n.mu.RLock()
+		member := cmp.Or(n.attester, "notary")
+		n.mu.RUnlock()
+		return n.govern(ctx, member, p)
+	}
 	return n.govern(ctx, governor, p)
 }
 

@@ -138,14 +138,19 @@ func (s *server) receipt(w http.ResponseWriter, r *http.Request) error {
 		from = &h
 	}
 	return s.withView(func(v *ledger.View) error {
-		ref, err := s.findRecord(v, id)
+		ref, attest, err := s.findReceiptSubject(v, id)
 		if err != nil {
 			return err
 		}
 		var rc *receipt.Receipt
-		if from != nil {
+		switch {
+		case attest && from != nil:
+			rc, err = receipt.BuildAttestationFrom(v, ref.Index, *from)
+		case attest:
+			rc, err = receipt.BuildAttestation(v, ref.Index)
+		case from != nil:
 			rc, err = receipt.BuildFrom(v, ref, *from)
-		} else {
+		default:
 			rc, err = receipt.Build(v, ref)
 		}
 		switch {
@@ -174,6 +179,30 @@ func (s *server) receipt(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
+// findReceiptSubject resolves id to what a receipt proves: an evidence
+// record, or (attest true) the attestation of an attest entry (position
+// 0); a 404 that says what is missing otherwise.
+func (s *server) findReceiptSubject(v *ledger.View, id RecordID) (ledger.RecordRef, bool, error) {
+	ref, err := s.findRecord(v, id)
+	if err == nil {
+		return ref, false, nil
+	}
+	var he *httpError
+	if !errors.As(err, &he) || he.body.Status != http.StatusNotFound || id.Ref.Pos != 0 {
+		return ref, false, err
+	}
+	index := id.Ref.Index
+	if id.ByTx {
+		if index, err = v.IndexOfTx(id.Tx); err != nil {
+			return ref, false, he
+		}
+	}
+	if _, tx, terr := v.Entry(index); terr == nil && tx.Body.Type() == ledger.TxAttest {
+		return ledger.RecordRef{Index: index}, true, nil
+	}
+	return ref, false, he
+}
+
 // noRecord is the 404 of a receipt for a record that does not exist.
 func (s *server) noRecord(v *ledger.View, ref ledger.RecordRef) error {
 	if _, err := v.EntryBytes(ref.Index); errors.Is(err, ledger.ErrNotFound) {
@@ -184,7 +213,7 @@ func (s *server) noRecord(v *ledger.View, ref ledger.RecordRef) error {
 		return err
 	}
 	e := notFound("id", "entry %d holds no evidence record at position %d", ref.Index, ref.Pos)
-	e.body.Hint = "receipts are for the records of evidence and batch entries; look the entry up with GET /v1/entries/" + strconv.FormatUint(ref.Index, 10)
+	e.body.Hint = "receipts are for the records of evidence and batch entries and for attestations; look the entry up with GET /v1/entries/" + strconv.FormatUint(ref.Index, 10)
 	return e
 }
 

@@ -117,6 +117,33 @@ func TestReceipt(t *testing.T) {
 		})
 	}
 
+	// The receipt of attest entry 9 proves its attestation, by index or by
+	// transaction id.
+	for _, id := range []string{"9", f.txID(t, 9).String()} {
+		t.Run("attestation "+id, func(t *testing.T) {
+			rec := serve(t, h, http.MethodGet, "/v1/evidence/"+id+"/receipt", nil)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d; body %s", rec.Code, rec.Body)
+			}
+			got, err := receipt.Parse(rec.Body.Bytes())
+			if err != nil {
+				t.Fatalf("the response is not a receipt: %v", err)
+			}
+			want, err := receipt.BuildAttestation(f.view(), 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) || got.Attestation == nil || got.Attestation.Statement != "notarised" || got.Attestation.Signer != "notary" ||
+				bytes.Contains(rec.Body.Bytes(), []byte(`"record"`)) {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+			rep := receipt.Verify(got, roster, receipt.VerifyOptions{})
+			if !rep.OK || rep.Steps[3].Name != receipt.StepAttestation {
+				t.Errorf("the served receipt does not verify offline: %+v", rep)
+			}
+		})
+	}
+
 	t.Run("not yet covered", func(t *testing.T) {
 		rec := serve(t, h, http.MethodGet, "/v1/evidence/11/receipt", nil)
 		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "2" {
@@ -164,7 +191,7 @@ func TestReceipt(t *testing.T) {
 		{"not a roster digest", "/v1/evidence/6/receipt?from_roster=genesis", 400, "bad_request", "from_roster"},
 		{"two roster digests", "/v1/evidence/6/receipt?from_roster=" + zero + "&from_roster=" + zero, 400, "bad_request", "from_roster"},
 		{"register entry", "/v1/evidence/0/receipt", 404, "not_found", "id"},
-		{"attestation entry", "/v1/evidence/9/receipt", 404, "not_found", "id"},
+		{"attestation entry at a position", "/v1/evidence/9.1/receipt", 404, "not_found", "id"},
 		{"position beyond the batch", "/v1/evidence/8.2/receipt", 404, "not_found", "id"},
 		{"unknown entry", "/v1/evidence/99/receipt", 404, "not_found", "id"},
 		{"unknown tx", "/v1/evidence/" + zero + "/receipt", 404, "not_found", "id"},
@@ -570,8 +597,11 @@ func TestClientReceipts(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Status != 401 || ce.Code != client.CodeUnauthorized {
 		t.Errorf("wrong token: %v", err)
 	}
-	_, err = c.Receipt(ctx, "9")
+	if ar, err := c.Receipt(ctx, "9"); err != nil || ar.Attestation == nil || ar.LeafIndex != 9 {
+		t.Errorf("receipt of an attestation: %+v, %v", ar, err)
+	}
+	_, err = c.Receipt(ctx, "9.1")
 	if !errors.As(err, &ce) || ce.Status != 404 || ce.Field != "id" {
-		t.Errorf("receipt of an attestation: %v", err)
+		t.Errorf("receipt of an attestation's position 1: %v", err)
 	}
 }

@@ -37,6 +37,10 @@ const (
 	// /v1/proposals/{index}/votes: the node proposes roster changes and
 	// votes on them with its member key.
 	ScopeGovern
+	// ScopeAttest allows POST /v1/attestations: the node's member (a
+	// notary, arbitration centre or court) attests records with its
+	// member key.
+	ScopeAttest
 	// ScopeAdmin implies every other scope, and lists and deletes every
 	// webhook subscription, whoever made it.
 	ScopeAdmin
@@ -44,7 +48,7 @@ const (
 
 // scopeNames are the names of the scopes in a tokens file, bit i naming
 // 1<<i.
-var scopeNames = [...]string{"submit", "originals", "grant", "webhooks", "govern", "admin"}
+var scopeNames = [...]string{"submit", "originals", "grant", "webhooks", "govern", "attest", "admin"}
 
 // ScopeNames returns the names of every scope, in order (a copy).
 func ScopeNames() []string { return slices.Clone(scopeNames[:]) }

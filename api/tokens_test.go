@@ -20,7 +20,7 @@ func TestParseScopes(t *testing.T) {
 		{"webhooks,submit", api.ScopeSubmit | api.ScopeWebhooks, ""},
 		{"admin", api.ScopeAdmin, ""},
 		{"", 0, "no scope is listed"},
-		{"read", 0, `unknown scope "read": the scopes are submit, originals, grant, webhooks, govern, admin`},
+		{"read", 0, `unknown scope "read": the scopes are submit, originals, grant, webhooks, govern, attest, admin`},
 		{"Submit", 0, `unknown scope "Submit"`},
 		{"submit,,grant", 0, "single commas"},
 		{"submit,", 0, "single commas"},
@@ -42,7 +42,7 @@ func TestParseScopes(t *testing.T) {
 		}
 	}
 	// Every scope has a name, and only admin allows what it lacks.
-	if names := api.ScopeNames(); len(names) != 6 || api.Scopes(1<<(len(names)-1)) != api.ScopeAdmin {
+	if names := api.ScopeNames(); len(names) != 7 || api.Scopes(1<<(len(names)-1)) != api.ScopeAdmin {
 		t.Fatalf("ScopeNames() = %v, admin is not the last", names)
 	}
 	for _, name := range api.ScopeNames() {

@@ -318,6 +318,9 @@ type ChainRecord struct {
 	Commitment crypto.Hash `json:"commitment"`
 	Size       uint64      `json:"size"`
 	Prev       crypto.Hash `json:"prev"`
+	// Attestations are those covering the step, oldest first (absent when
+	// none).
+	Attestations []ChainAttestation `json:"attestations,omitempty"`
 }
 
 // CommitmentRecords is the response of GET /v1/commitments/{hex}: every

@@ -141,7 +141,9 @@ func TestPages(t *testing.T) {
 			`<table id="tx-records">`, `href="/explorer/evidence/6">6</a>`, "credit-authorisation", `href="/explorer/chains/LOAN-1">LOAN-1</a>`,
 			ledgertest.Commitment("loan1-step1").String(), "由联盟保管", "<code>channel=app</code>, <code>product=" + labelValue + "</code>",
 		}, nil},
-		{"/explorer/entries/9", 200, "tx", []string{"见证声明", `id="tx-attestation"`, "<code>notarised</code>",
+		{"/explorer/entries/9", 200, "tx", []string{"见证声明",
+			`id="tx-attestation-receipt">该见证声明可凭回执离线验证： <a href="/v1/evidence/9/receipt" download="receipt-attestation-9.json"`,
+			`href="/explorer/verify?id=9">在浏览器中验证</a>`, `id="tx-attestation"`, "<code>notarised</code>",
 			`href="/explorer/evidence/6">6</a>`, `href="/explorer/evidence/8.1">8.1</a>`}, nil},
 		{"/explorer/entries/12", 200, "tx", []string{`id="tx-custody"`, `href="/explorer/members/court">court</a>`, "case-2026-001",
 			`href="/explorer/evidence/6">6</a>`, `href="/explorer/entries/14">已由条目 14 撤销</a>`}, nil},
@@ -468,10 +470,10 @@ func TestVerifyI18N(t *testing.T) {
 			t.Errorf("%s: verify-i18n has %d keys, want %d", lang, len(got), len(explorer.VerifyKeys()))
 		}
 	}
-	want := []string{"step_roster", "step_roster_path", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures", "step_time",
-		"pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt", "roster_node", "roster_file",
+	want := []string{"step_roster", "step_roster_path", "step_file", "step_record", "step_attestation", "step_checkpoint", "step_inclusion", "step_signatures", "step_time",
+		"ok_file_document", "pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt", "roster_node", "roster_file",
 		"bad_receipt", "error", "local_only", "as_receipt", "as_file", "as_roster", "as_sidecar"}
-	for _, s := range receipt.Steps() {
+	for _, s := range receipt.AllSteps() {
 		want = append(want, "ok_"+s)
 	}
 	for _, r := range receipt.Reasons() {

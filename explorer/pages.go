@@ -366,6 +366,9 @@ type txData struct {
 	Details    *detailsData
 	Grant      *grantState // a grant's revocation, from state
 	Gov        *govLinks   // a propose, vote or roster entry's governance pages
+	// Attestation is an attest entry's own ref, whose receipt proves the
+	// attestation (nil for other types).
+	Attestation *recordRef
 }
 
 // recordRow is an evidence record: metadata only (label keys, never values).
@@ -454,6 +457,9 @@ func (s *server) txPage(rq *request, find func(v *ledger.View) (uint64, error)) 
 		}
 		d.Details = rq.details(e)
 		d.Gov = govLinksOf(index, tx.Body.Payload)
+		if tx.Body.Type() == ledger.TxAttest {
+			d.Attestation = &recordRef{Index: index}
+		}
 		// A grant's page also says whether it still holds.
 		switch g, err := v.Grant(index); {
 		case err == nil:

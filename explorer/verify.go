@@ -10,7 +10,9 @@ import (
 // assets/verify.js); the catalog holds each as "verify.KEY".
 func verifyKeys() []string {
 	keys := []string{
-		"step_roster", "step_roster_path", "step_file", "step_record", "step_checkpoint", "step_inclusion", "step_signatures", "step_time",
+		"step_roster", "step_roster_path", "step_file", "step_record", "step_attestation", "step_checkpoint", "step_inclusion", "step_signatures", "step_time",
+		// The file step of an attestation's receipt checks its document.
+		"ok_file_document",
 		"pass", "fail", "skipped", "verdict_ok", "verdict_fail", "loading", "need_receipt",
 		"roster_node", "roster_file", "bad_receipt", "error", "local_only",
 		// What a file dropped on the drop zone was taken for (verify.js).
@@ -18,7 +20,7 @@ func verifyKeys() []string {
 	}
 	// A sentence for each passed step and each reason a step failed or was
 	// skipped (receipt.Step.Reason), with {fact} placeholders.
-	for _, s := range receipt.Steps() {
+	for _, s := range receipt.AllSteps() {
 		keys = append(keys, "ok_"+s)
 	}
 	for _, r := range receipt.Reasons() {

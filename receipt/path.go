@@ -114,7 +114,7 @@ func BuildFrom(v *ledger.View, ref ledger.RecordRef, from crypto.Hash) (*Receipt
 	if err != nil {
 		return nil, err
 	}
-	return build(v, ref, start)
+	return build(v, ref, start, false)
 }
 
 // rosterPath builds the path from version start to version to (at most
@@ -182,6 +182,9 @@ func (r *Receipt) checkBounds() error {
 	}
 	if err := r.Time.checkBounds(); err != nil {
 		return err
+	}
+	if a := r.Attestation; a != nil && len(a.Targets) > ledger.MaxTargets {
+		return fmt.Errorf("the attestation names %d records, more than %d", len(a.Targets), ledger.MaxTargets)
 	}
 	switch {
 	case r.Version == Version && r.RosterPath != nil:

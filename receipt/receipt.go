@@ -31,8 +31,14 @@ type Receipt struct {
 	InclusionProof [][]byte    `json:"inclusion_proof"` // RFC 9162 inclusion proof, leaf to root, standard base64 hashes
 	Checkpoint     string      `json:"checkpoint"`      // exact checkpoint text (C2SP tlog-checkpoint body)
 	Signatures     []Signature `json:"signatures"`      // members' SM2 signatures on Checkpoint
-	Record         Record      `json:"record"`          // the decoded record (informative; Verify checks it against Leaf)
-	RosterDigest   crypto.Hash `json:"roster_digest"`   // ledger.Roster.Digest of the roster version that signed the checkpoint
+	// Record is the decoded evidence record (informative; Verify checks it
+	// against Leaf); absent in a receipt of an attestation.
+	Record Record `json:"record,omitzero"`
+	// Attestation is the decoded attestation of a receipt whose leaf is an
+	// attest entry (informative; Verify checks it against Leaf); nil
+	// (absent) in a receipt of a record.
+	Attestation  *Attestation `json:"attestation,omitempty"`
+	RosterDigest crypto.Hash  `json:"roster_digest"` // ledger.Roster.Digest of the roster version that signed the checkpoint
 	// RosterPath leads from the roster the verifier holds to the one of
 	// RosterDigest; nil (absent) when they are the same.
 	RosterPath *RosterPath `json:"roster_path,omitempty"`
@@ -113,13 +119,19 @@ func Build(v *ledger.View, ref ledger.RecordRef) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(v, ref, genesis)
+	return build(v, ref, genesis, false)
 }
 
 // build makes the receipt of ref for a verifier holding roster version
 // start.
-func build(v *ledger.View, ref ledger.RecordRef, start *ledger.RosterVersionInfo) (*Receipt, error) {
-	if _, _, _, err := v.Record(ref); err != nil {
+// With attest, ref.Index names an attest entry (ref.Pos is 0) and the
+// receipt proves its attestation.
+func build(v *ledger.View, ref ledger.RecordRef, start *ledger.RosterVersionInfo, attest bool) (*Receipt, error) {
+	if attest {
+		if err := isAttestation(v, ref.Index); err != nil {
+			return nil, err
+		}
+	} else if _, _, _, err := v.Record(ref); err != nil {
 		return nil, fmt.Errorf("receipt for record %d.%d: %w", ref.Index, ref.Pos, err)
 	}
 	leaf, err := v.EntryBytes(ref.Index)
@@ -182,7 +194,13 @@ func build(v *ledger.View, ref ledger.RecordRef, start *ledger.RosterVersionInfo
 		}
 		rosters = append(rosters, idx)
 	}
-	rec, _, err := describe(leaf, ref.Pos, rosters)
+	var rec *Record
+	var att *Attestation
+	if attest {
+		att, _, err = describeAttestation(leaf, rosters)
+	} else {
+		rec, _, err = describe(leaf, ref.Pos, rosters)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: entry %d: %v", ledger.ErrStoreCorrupt, ref.Index, err)
 	}
@@ -195,8 +213,11 @@ func build(v *ledger.View, ref ledger.RecordRef, start *ledger.RosterVersionInfo
 		InclusionProof: append([][]byte{}, proof...), // never null in JSON, even for a tree of one
 		Checkpoint:     string(cp.Text),
 		Signatures:     sigs,
-		Record:         *rec,
+		Attestation:    att,
 		RosterDigest:   signing.Digest,
+	}
+	if rec != nil {
+		r.Record = *rec
 	}
 	if signing.Version > start.Version {
 		if r.RosterPath, err = rosterPath(v, start, signing, cp.Checkpoint.Size); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,17 +20,36 @@ const (
 	StepRosterPath = "roster_path" // each roster change after it was attested by more than 2/3 of the version before
 	StepFile       = "file"        // the original's salted SM3 commitment is the record's
 	StepRecord     = "record"      // the record is in the leaf, signed by a bank of the roster
-	StepCheckpoint = "checkpoint"  // the checkpoint is well formed, of the chain, of the tree size
-	StepInclusion  = "inclusion"   // the inclusion proof leads from the leaf to the checkpoint's root
-	StepSignatures = "signatures"  // members holding > 2/3 of the voting power signed the checkpoint
-	StepTime       = "time"        // a TSA of the roster stamped a checkpoint whose tree holds the record
+	// StepAttestation runs in place of StepRecord for a receipt of an
+	// attestation: the attestation is in the leaf, signed by a notary,
+	// arbitration or court member of the roster.
+	StepAttestation = "attestation"
+	StepCheckpoint  = "checkpoint" // the checkpoint is well formed, of the chain, of the tree size
+	StepInclusion   = "inclusion"  // the inclusion proof leads from the leaf to the checkpoint's root
+	StepSignatures  = "signatures" // members holding > 2/3 of the voting power signed the checkpoint
+	StepTime        = "time"       // a TSA of the roster stamped a checkpoint whose tree holds the record
 )
 
 // Steps returns the names of the verification steps in the order Verify
-// runs them.
+// runs them for a receipt of a record; for a receipt of an attestation,
+// StepAttestation takes the place of StepRecord (StepsOf).
 func Steps() []string {
 	return []string{StepRoster, StepRosterPath, StepFile, StepRecord, StepCheckpoint, StepInclusion, StepSignatures, StepTime}
 }
+
+// StepsOf returns the names of the verification steps Verify runs for r,
+// in order.
+func StepsOf(r *Receipt) []string {
+	s := Steps()
+	if r.Attestation != nil {
+		s[slices.Index(s, StepRecord)] = StepAttestation
+	}
+	return s
+}
+
+// AllSteps returns every step name, for translations: Steps and
+// StepAttestation.
+func AllSteps() []string { return append(Steps(), StepAttestation) }
 
 // Step is the outcome of one verification step.
 type Step struct {
@@ -72,6 +92,12 @@ const (
 	ReasonInclusion       = "inclusion"        // inclusion: the proof does not lead to the root
 	ReasonNotTrusted      = "not_trusted"      // signatures: the valid ones hold 2/3 or less (facts: signers, power, total)
 
+	// attestation (in place of record; also leaf, record_chain, unknown_key, tx_signature) and its file step.
+	ReasonNotAttester        = "not_attester"        // attestation: signed by a member that is not a notary, arbitration centre or court (facts: member, role)
+	ReasonAttestationDiffers = "attestation_differs" // attestation: the receipt's attestation is not the leaf's (facts: fields)
+	ReasonNoDocument         = "no_document"         // file: the attestation commits to no document
+	ReasonDocument           = "document"            // file: SM3(file) is not the attestation's document (facts: computed, document)
+
 	// roster_path: facts change (the step of the path, from 1), version, and what the reason names.
 	ReasonPathLink        = "path_link"        // a step is missing or out of order, or the path does not end at roster_digest (facts: want)
 	ReasonPathCheckpoint  = "path_checkpoint"  // the step's checkpoint is not a checkpoint of the chain and tree size
@@ -98,7 +124,7 @@ func Reasons() []string {
 	return []string{ReasonNoFile, ReasonNoPath, ReasonAfterFailure, ReasonVersion, ReasonRosterUnusable, ReasonRosterChain, ReasonRosterDigest,
 		ReasonNoSalt, ReasonFileUnreadable, ReasonCommitment, ReasonSize, ReasonLeaf, ReasonRecordChain, ReasonUnknownKey,
 		ReasonNotBank, ReasonTxSignature, ReasonRecordDiffers, ReasonCheckpointText, ReasonCheckpointChain, ReasonTreeSize,
-		ReasonLeafIndex, ReasonInclusion, ReasonNotTrusted, ReasonPathLink, ReasonPathCheckpoint, ReasonPathOrder, ReasonPathSignature,
+		ReasonLeafIndex, ReasonInclusion, ReasonNotTrusted, ReasonNotAttester, ReasonAttestationDiffers, ReasonNoDocument, ReasonDocument, ReasonPathLink, ReasonPathCheckpoint, ReasonPathOrder, ReasonPathSignature,
 		ReasonPathPower, ReasonPathInclusion, ReasonPathConsistency, ReasonPathEntry,
 		ReasonNoTime, ReasonTimeCheckpoint, ReasonTimeConsistency, ReasonTimeToken, ReasonTimeUntrusted, ReasonTimeSignature,
 		ReasonTimeExpired, ReasonTimeImprint}
@@ -185,17 +211,28 @@ type VerifyOptions struct {
 //     roster allows that TSA. The record existed no later than genTime.
 //
 // Verify never returns nil; a failure to read File fails the file step.
+//
+// A receipt of an attestation (Attestation set, no record) runs the
+// attestation step in place of record: the leaf decodes to an attest
+// transaction of the chain holding the receipt's attestation, signed under
+// a key a roster of the path gives to a notary, arbitration or court
+// member; its file step checks that SM3(file) is the attestation's
+// document.
 func Verify(r *Receipt, roster *ledger.Roster, opts VerifyOptions) *Report {
 	v := &verifier{r: r, roster: roster, opts: opts}
 	rep := &Report{OK: true}
+	subject, check, file := StepRecord, v.checkRecord, v.checkFile
+	if r.Attestation != nil {
+		subject, check, file = StepAttestation, v.checkAttestation, v.checkDocument
+	}
 	for _, s := range []struct {
 		name string
 		run  func() (string, map[string]string, error)
 	}{
 		{StepRoster, v.checkRoster},
 		{StepRosterPath, v.checkRosterPath},
-		{StepFile, v.checkFile},
-		{StepRecord, v.checkRecord},
+		{StepFile, file},
+		{subject, check},
 		{StepCheckpoint, v.checkCheckpoint},
 		{StepInclusion, v.checkInclusion},
 		{StepSignatures, v.checkSignatures},

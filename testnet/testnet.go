@@ -328,9 +328,11 @@ func Load(dir string) (*Alliance, error) {
 // DevScopes are the scopes of the API token each member of a generated
 // alliance gets: what the README's commands and the end-to-end tests use
 // (uploads and evidence signed by the node, retrievals of originals,
-// grants, webhooks), but not admin. A member without a client key gets
-// them without submit, which its node could not serve.
-const DevScopes = api.ScopeSubmit | api.ScopeOriginals | api.ScopeGrant | api.ScopeWebhooks | api.ScopeGovern
+// grants, webhooks, proposals and votes, attestations: the ledger lets
+// only notaries, arbitration centres and courts attest), but not admin. A
+// member without a client key gets them without submit, which its node
+// could not serve.
+const DevScopes = api.ScopeSubmit | api.ScopeOriginals | api.ScopeGrant | api.ScopeWebhooks | api.ScopeGovern | api.ScopeAttest
 
 // enableTokens draws a fresh random API token for member's node: the
 // token goes to CLIENTDIR/MEMBER-api-token (0600), for the CLI and

@@ -36,6 +36,8 @@ type fakeNode struct {
 
 	proposals []client.ProposalRequest // bodies of POST /v1/proposals
 	votes     []client.VoteRequest     // bodies of POST /v1/proposals/{p}/votes
+	attests   []client.AttestRequest   // bodies of POST /v1/attestations
+	attester  string                   // the role the node's member has for POST /v1/attestations; "" means notary
 }
 
 const fakeGenesis = 3 // entries 0..2 are genesis registrations (not served)
@@ -57,6 +59,7 @@ func newFakeNode(t *testing.T, pub *crypto.PublicKey) *fakeNode {
 	mux.HandleFunc("GET /v1/chains/{chain}", n.chain)
 	mux.HandleFunc("GET /v1/commitments/{hex}", n.commitment)
 	n.governRoutes(mux)
+	n.attestRoutes(mux)
 	n.srv = httptest.NewServer(mux)
 	t.Cleanup(n.srv.Close)
 	return n

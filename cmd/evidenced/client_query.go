@@ -261,11 +261,24 @@ func printChain(w io.Writer, ch *client.Chain) error {
 		return err
 	}
 	return table(w, func(ew *errWriter) {
-		ew.printf("STEP\tENTRY\tHEIGHT\tTIME\tKIND\tCOMMITMENT\n")
+		ew.printf("STEP\tENTRY\tHEIGHT\tTIME\tKIND\tCOMMITMENT\tATTESTED\n")
 		for _, r := range ch.Records {
-			ew.printf("%d\t%d\t%d\t%s\t%s\t%s\n", r.Step, r.Index, r.Height, formatTime(r.Time), r.Kind, r.Commitment)
+			ew.printf("%d\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Step, r.Index, r.Height, formatTime(r.Time), r.Kind, r.Commitment, chainAttested(r.Attestations))
 		}
 	})
+}
+
+// chainAttested lists a step's attestations for the chain table:
+// "notarised by notary (entry 9); …", or "-".
+func chainAttested(as []client.ChainAttestation) string {
+	if len(as) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = fmt.Sprintf("%s by %s (entry %d)", a.Statement, a.Signer, a.Index)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func orDash(s string) string {

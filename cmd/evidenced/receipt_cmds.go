@@ -45,6 +45,7 @@ type receiptSaved struct {
 	LeafIndex        uint64       `json:"leaf_index"`
 	Pos              uint16       `json:"pos"`
 	TxID             crypto.Hash  `json:"tx_id"`
+	Attestation      bool         `json:"attestation,omitempty"` // the receipt proves an attestation (leaf_index is its entry)
 	TreeSize         uint64       `json:"tree_size"`
 	Signers          []string     `json:"signers"`
 	SaltIncluded     bool         `json:"salt_included"`
@@ -142,6 +143,12 @@ docs/RECEIPT.md describes it field by field.
 A receipt is available a few seconds after the record is committed, once a
 trusted checkpoint covers it; before that the node answers "not yet".
 
+For the entry of an attestation (` + "`evidenced attest`" + `), ID being its index or
+transaction id, the receipt proves the attestation instead: it carries
+"attestation" (statement, targets, note, signer and role, document) in place
+of "record", and ` + "`evidenced verify`" + ` checks it with an attestation step
+(and, with --file, the attested document). docs/RECEIPT.md §2.3.
+
 When the alliance's roster changed between genesis and the checkpoint, the
 receipt carries the roster path: for each roster version after the genesis
 roster, the ledger's roster entry, its inclusion proof and the checkpoint
@@ -198,6 +205,9 @@ written with mode 0600. Without --out the receipt is printed.`,
 			if err != nil {
 				return err
 			}
+			if sc != nil && r.Attestation != nil {
+				return fmt.Errorf("%s is the receipt of an attestation, which has no salt: leave --sidecar out", args[0])
+			}
 			if sc != nil {
 				if sc.Commitment != r.Record.Commitment {
 					return fmt.Errorf("%s is the sidecar of commitment %s, but record %s has commitment %s: pass the sidecar of this record", sidecarPath, sc.Commitment, args[0], r.Record.Commitment)
@@ -226,6 +236,9 @@ written with mode 0600. Without --out the receipt is printed.`,
 			}
 			saved := receiptSaved{File: out, LeafIndex: r.LeafIndex, Pos: r.Record.Pos, TxID: r.Record.TxID, TreeSize: r.TreeSize,
 				SaltIncluded: len(r.Record.Salt) > 0, RosterDigest: r.RosterDigest, CheckpointHeight: cp.Height}
+			if a := r.Attestation; a != nil {
+				saved.TxID, saved.Attestation = a.TxID, true
+			}
 			for _, s := range r.Signatures {
 				saved.Signers = append(saved.Signers, s.Member)
 			}
@@ -237,7 +250,7 @@ written with mode 0600. Without --out the receipt is printed.`,
 			}
 			return g.emit(cmd.OutOrStdout(), saved, func(w io.Writer) error {
 				return lines(w, func(ew *errWriter) {
-					ew.printf("receipt of record %d.%d (%s %q step %d) written to %s\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, out)
+					ew.printf("receipt of %s written to %s\n", receiptSubject(r), out)
 					ew.printf("  proven in the log of %d entries, checkpoint after block %d, signed by %s\n", r.TreeSize, cp.Height, strings.Join(saved.Signers, ", "))
 					ew.printf("  roster digest %s\n", r.RosterDigest)
 					if p := saved.RosterPath; p != nil {
@@ -255,7 +268,11 @@ written with mode 0600. Without --out the receipt is printed.`,
 					if saved.SaltIncluded {
 						ew.printf("  the receipt holds the salt (mode 0600): whoever has it and the file can prove the file\n")
 					}
-					ew.printf("  check it offline: evidenced verify --receipt %s --roster ROSTER.json --file ORIGINAL\n", out)
+					if r.Attestation != nil {
+						ew.printf("  check it offline: evidenced verify --receipt %s --roster ROSTER.json [--file DOCUMENT]\n", out)
+					} else {
+						ew.printf("  check it offline: evidenced verify --receipt %s --roster ROSTER.json --file ORIGINAL\n", out)
+					}
 				})
 			})
 		},
@@ -297,7 +314,10 @@ say step by step what was checked:
               before, and comes before the receipt's checkpoint
   file        SM3(salt ‖ file) is the record's commitment (with --file)
   record      the record is in the log entry, signed with SM2 by a bank
-              of the roster
+              of the roster (attestation, for the receipt of an attest
+              entry: the attestation is in the log entry, signed by a
+              notary, arbitration or court member of the roster; its file
+              step checks SM3(file) against the attested document)
   checkpoint  the checkpoint text is well formed, of the chain and tree size
   inclusion   the RFC 9162 inclusion proof leads from the entry to the
               checkpoint's SM3 root
@@ -374,7 +394,7 @@ step is named), 1 when an input cannot be read or parsed.`,
 	}
 	cmd.Flags().StringVar(&receiptPath, "receipt", "", "the receipt file (required)")
 	cmd.Flags().StringVar(&rosterPath, "roster", "", "the alliance roster file (required; see `evidenced roster export`)")
-	cmd.Flags().StringVar(&filePath, "file", "", "the original file, to check its salted commitment")
+	cmd.Flags().StringVar(&filePath, "file", "", "the original file, to check its salted commitment (for an attestation: the attested document)")
 	cmd.Flags().StringVar(&sidecarPath, "sidecar", "", "FILE.evidence.json holding the salt")
 	cmd.Flags().StringVar(&saltHex, "salt", "", "the salt, in hex")
 	return cmd
@@ -383,7 +403,7 @@ step is named), 1 when an input cannot be read or parsed.`,
 // printReport prints a verification report for people.
 func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
 	return lines(w, func(ew *errWriter) {
-		ew.printf("receipt of record %d.%d (%s %q step %d) on chain %q\n", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step, r.ChainID)
+		ew.printf("receipt of %s on chain %q\n", receiptSubject(r), r.ChainID)
 		for _, s := range rep.Steps {
 			mark := "✓"
 			switch {
@@ -399,8 +419,15 @@ func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
 				}
 			}
 		}
-		if rep.OK {
+		if rep.OK && r.Attestation != nil {
+			a := r.Attestation
+			ew.printf("VERIFIED: attestation %d (%s) by %s %s of records %s was accepted by the alliance in block %d at %s\n",
+				r.LeafIndex, a.Statement, a.Role, a.Signer, refList(a.Targets), a.Height, formatTime(a.Time))
+		}
+		if rep.OK && r.Attestation == nil {
 			ew.printf("VERIFIED: record %d.%d was accepted by the alliance in block %d at %s\n", r.LeafIndex, r.Record.Pos, r.Record.Height, formatTime(r.Record.Time))
+		}
+		if rep.OK {
 			if st := rep.Steps[len(rep.Steps)-1]; st.Name == receipt.StepTime && st.OK {
 				ew.printf("TRUSTED TIME: it existed no later than %s, as TSA %s states (RFC 3161 token, %s, serial %s)\n",
 					st.Facts["gen_time"], st.Facts["tsa"], st.Facts["hash"], st.Facts["serial"])
@@ -409,6 +436,27 @@ func printReport(w io.Writer, r *receipt.Receipt, rep *receipt.Report) error {
 			ew.printf("NOT VERIFIED: the %s step failed\n", rep.FailedStep)
 		}
 	})
+}
+
+// receiptSubject says what receipt r proves, for a heading.
+func receiptSubject(r *receipt.Receipt) string {
+	if a := r.Attestation; a != nil {
+		s := fmt.Sprintf("attestation %d (%s by %s %s, records %s", r.LeafIndex, a.Statement, a.Role, orDash(a.Signer), refList(a.Targets))
+		if a.Note != "" {
+			s += fmt.Sprintf(", note %q", a.Note)
+		}
+		return s + ")"
+	}
+	return fmt.Sprintf("record %d.%d (%s %q step %d)", r.LeafIndex, r.Record.Pos, r.Record.Kind, r.Record.Chain, r.Record.Step)
+}
+
+// refList lists record refs as ids: "6, 8.1".
+func refList(refs []ledger.RecordRef) string {
+	ids := make([]string, len(refs))
+	for i, t := range refs {
+		ids[i] = t.String()
+	}
+	return strings.Join(ids, ", ")
 }
 
 // consistencyResult is what verify-consistency prints with --output json.

@@ -40,6 +40,7 @@ Merkle log.`,
 	addTxCommands(root, g)
 	addCustodyCommands(root, g)
 	addGovernCommands(root, g)
+	addAttestCommands(root, g)
 	root.AddCommand(newTokensCmd(g))
 	root.AddCommand(newTSACmd())
 	return root

@@ -79,7 +79,7 @@ func TestTokensAddList(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"tokens", "add", "--file", file}, "--scopes LIST is required: some of submit, originals, grant, webhooks, govern, admin"},
+		{[]string{"tokens", "add", "--file", file}, "--scopes LIST is required: some of submit, originals, grant, webhooks, govern, attest, admin"},
 		{[]string{"tokens", "add", "--file", file, "--scopes", "read"}, `--scopes: unknown scope "read"`},
 		{[]string{"tokens", "add", "--scopes", "submit"}, "--home DIR (the node's home) or --file FILE"},
 		{[]string{"tokens", "list", "--file", filepath.Join(dir, "none")}, "evidenced tokens add creates it"},

@@ -107,7 +107,10 @@
   // verifier's English detail when there is no such sentence or a fact is
   // missing.
   function sentence(s) {
-    const key = s.ok ? 'ok_' + s.name : s.reason ? 'why_' + s.reason : '';
+    // The file step of an attestation's receipt checks the attested
+    // document (its facts name it), not a salted original.
+    const okKey = s.name === 'file' && s.facts && s.facts.document ? 'ok_file_document' : 'ok_' + s.name;
+    const key = s.ok ? okKey : s.reason ? 'why_' + s.reason : '';
     const tpl = key && text[key];
     if (!tpl) return s.detail;
     const facts = Object.assign({}, s.facts || {});

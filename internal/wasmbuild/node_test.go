@@ -130,6 +130,20 @@ func TestVerifierInNode(t *testing.T) {
 	if st := withTime.Steps[len(withTime.Steps)-1]; st.Name != receipt.StepTime || !st.OK || st.Facts["tsa"] != "tsa-ec" || st.Facts["gen_time"] != "2026-11-01T00:00:06Z" {
 		t.Errorf("the time example's time step: %+v", st)
 	}
+	// An attestation's receipt with its document: the attestation step
+	// replaces the record step, and the file step checks the document; a
+	// flipped bit in the document fails it.
+	attLines := run("receipt/testdata/example-attestation-receipt.json", "receipt/testdata/example-roster.json", "receipt/testdata/example-attestation-document.txt")
+	var att, attBad receipt.Report
+	if err := json.Unmarshal(attLines[0], &att); err != nil || !att.OK || len(att.Steps) != len(receipt.Steps()) {
+		t.Fatalf("the attestation example: %s (%v)", attLines[0], err)
+	}
+	if st := att.Steps[3]; st.Name != receipt.StepAttestation || !st.OK || st.Facts["statement"] != "notarised" || st.Facts["note"] != "(2026)沪东证字第1234号" {
+		t.Errorf("the attestation example's attestation step: %+v", st)
+	}
+	if err := json.Unmarshal(attLines[1], &attBad); err != nil || attBad.OK || attBad.FailedStep != receipt.StepFile || attBad.Steps[2].Reason != receipt.ReasonDocument {
+		t.Errorf("the attestation example with another document: %s (%v)", attLines[1], err)
+	}
 	var malformed struct{ Error string }
 	if err := json.Unmarshal(lines[2], &malformed); err != nil || malformed.Error == "" {
 		t.Errorf("a malformed receipt: %s, want an error", lines[2])
