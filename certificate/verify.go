@@ -22,14 +22,14 @@ const (
 
 // Reasons a certificate step failed (receipt.Step.Reason).
 const (
-	ReasonNotCertificate = "not_certificate"  // certificate: the attachments are missing or malformed
-	ReasonContent        = "content"          // certificate: certificate.json or its content does not parse
-	ReasonReceiptParse   = "receipt_parse"    // certificate: receipt.json is not a receipt
-	ReasonUnknownIssuer  = "unknown_issuer"   // certificate_signature: no roster the receipt establishes has the issuer (facts: issuer)
-	ReasonIssuerRole     = "issuer_role"      // certificate_signature: the issuer's role is not the roster's (facts: issuer, role, want)
-	ReasonSignature      = "signature"        // certificate_signature: the signature does not verify (facts: issuer, key)
-	ReasonReceiptDigest  = "receipt_digest"   // certificate_receipt: SM3 of receipt.json is not the content's (facts: computed, signed)
-	ReasonFacts          = "facts"            // certificate_receipt: the signed facts are not the receipt's (facts: fields)
+	ReasonNotCertificate = "not_certificate" // certificate: the attachments are missing or malformed
+	ReasonContent        = "content"         // certificate: certificate.json or its content does not parse
+	ReasonReceiptParse   = "receipt_parse"   // certificate: receipt.json is not a receipt
+	ReasonUnknownIssuer  = "unknown_issuer"  // certificate_signature: no roster the receipt establishes has the issuer (facts: issuer)
+	ReasonIssuerRole     = "issuer_role"     // certificate_signature: the issuer's role is not the roster's (facts: issuer, role, want)
+	ReasonSignature      = "signature"       // certificate_signature: the signature does not verify (facts: issuer, key)
+	ReasonReceiptDigest  = "receipt_digest"  // certificate_receipt: SM3 of receipt.json is not the content's (facts: computed, signed)
+	ReasonFacts          = "facts"           // certificate_receipt: the signed facts are not the receipt's (facts: fields)
 	ReasonAfterFailure   = receipt.ReasonAfterFailure
 )
 
