@@ -156,6 +156,9 @@ type Options struct {
 	// beyond); a node shares it with its explorer. Nil means a Streams of
 	// DefaultMaxStreams and DefaultMaxAnonymousStreams of the API's own.
 	Streams *Streams
+	// Issuer issues evidence certificates in the name of the node's
+	// member; nil: GET /v1/evidence/{id}/certificate answers 501.
+	Issuer *Issuer
 }
 
 func (o Options) withDefaults() Options {
@@ -222,6 +225,7 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/webhooks", s.webhooks, ScopeWebhooks},
 		{http.MethodDelete, "/v1/webhooks/{name}", s.unsubscribe, ScopeWebhooks},
 		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt, 0},
+		{http.MethodGet, "/v1/evidence/{id}/certificate", s.certificate, 0},
 		{http.MethodGet, "/v1/status", s.status, 0},
 		{http.MethodGet, "/v1/entries/{index}", s.entry, 0},
 		{http.MethodGet, "/v1/chains/{chain}", s.chain, 0},
