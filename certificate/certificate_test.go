@@ -8,16 +8,17 @@ import (
 	"testing"
 
 	"github.com/evidenced/evidenced/certificate"
+	"github.com/evidenced/evidenced/certificate/certtest"
 	"github.com/evidenced/evidenced/crypto"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/receipt"
 )
 
 func TestBuildExtractVerify(t *testing.T) {
-	f := newFixture(t)
+	f := certtest.New(t)
 	for _, lang := range []string{certificate.LangZH, certificate.LangEN} {
 		t.Run(lang, func(t *testing.T) {
-			pdf, d := f.build(t, lang)
+			pdf, d := f.Build(t, lang)
 			rj, cj, err := certificate.Extract(pdf)
 			if err != nil {
 				t.Fatal(err)
@@ -39,7 +40,7 @@ func TestBuildExtractVerify(t *testing.T) {
 			if n := len(c.Facts.Attestations); n != 1 || c.Facts.Attestations[0].Note != "(2026)沪东证字第1234号" || c.Facts.Attestations[0].Member != "notary" {
 				t.Fatalf("attestations = %+v", c.Facts.Attestations)
 			}
-			rep, err := certificate.Verify(pdf, f.roster(t), receipt.VerifyOptions{File: bytes.NewReader(f.original), Salt: f.salt})
+			rep, err := certificate.Verify(pdf, f.Roster(t), receipt.VerifyOptions{File: bytes.NewReader(f.Original), Salt: f.Salt})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,9 +64,9 @@ func TestBuildExtractVerify(t *testing.T) {
 }
 
 func TestVerifyTampered(t *testing.T) {
-	f := newFixture(t)
-	pdf, d := f.build(t, certificate.LangZH)
-	roster := f.roster(t)
+	f := certtest.New(t)
+	pdf, d := f.Build(t, certificate.LangZH)
+	roster := f.Roster(t)
 	rj, cj, err := certificate.Extract(pdf)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,7 @@ func TestVerifyTampered(t *testing.T) {
 		d2 := d
 		mutate(&d2)
 		font, _ := certificate.LoadFont("")
-		out, err := certificate.Build(d2, f.a.Key("notary"), font)
+		out, err := certificate.Build(d2, f.A.Key("notary"), font)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +163,7 @@ func flipJSONByte(t *testing.T, b []byte, after string) []byte {
 // are not fixed up: Extract does not read them).
 func replaceAttachment(t *testing.T, pdf []byte, name string, content []byte) []byte {
 	t.Helper()
-	out, err := certificate.ReplaceAttachmentForTest(pdf, name, content)
+	out, err := certtest.ReplaceAttachment(pdf, name, content)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +171,8 @@ func replaceAttachment(t *testing.T, pdf []byte, name string, content []byte) []
 }
 
 func TestExtractRefuses(t *testing.T) {
-	f := newFixture(t)
-	pdf, _ := f.build(t, certificate.LangEN)
+	f := certtest.New(t)
+	pdf, _ := f.Build(t, certificate.LangEN)
 	for _, tc := range []struct {
 		name string
 		pdf  []byte
@@ -193,13 +194,13 @@ func TestExtractRefuses(t *testing.T) {
 }
 
 func TestBuildRefuses(t *testing.T) {
-	f := newFixture(t)
-	d := f.data(t, "fr")
-	if _, err := certificate.Build(d, f.a.Key("notary"), []byte("x")); err == nil || !strings.Contains(err.Error(), "language") {
+	f := certtest.New(t)
+	d := f.Data(t, "fr")
+	if _, err := certificate.Build(d, f.A.Key("notary"), []byte("x")); err == nil || !strings.Contains(err.Error(), "language") {
 		t.Fatalf("err = %v", err)
 	}
 	d.Lang = certificate.LangZH
-	if _, err := certificate.Build(d, f.a.Key("notary"), []byte("not a font")); err == nil {
+	if _, err := certificate.Build(d, f.A.Key("notary"), []byte("not a font")); err == nil {
 		t.Fatal("a broken font was accepted")
 	}
 	if _, err := certificate.LoadFont("/nonexistent/font.ttf"); !errors.Is(err, certificate.ErrNoFont) || !strings.Contains(err.Error(), certificate.FontPackage) {

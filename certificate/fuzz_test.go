@@ -5,15 +5,16 @@ import (
 	"testing"
 
 	"github.com/evidenced/evidenced/certificate"
+	"github.com/evidenced/evidenced/certificate/certtest"
 )
 
 // FuzzExtract feeds Extract arbitrary bytes seeded with a real certificate:
 // it never panics, and what it returns stays within the limits.
 func FuzzExtract(f *testing.F) {
-	fx := newFixture(f)
+	fx := certtest.New(f)
 	font, err := certificate.LoadFont("")
 	if err == nil {
-		pdf, err := certificate.Build(fx.data(f, certificate.LangEN), fx.a.Key("notary"), font)
+		pdf, err := certificate.Build(fx.Data(f, certificate.LangEN), fx.A.Key("notary"), font)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -39,8 +40,8 @@ func FuzzExtract(f *testing.F) {
 // FuzzParseFile feeds certificate.json's decoders arbitrary bytes: content
 // that parses re-encodes to the same bytes.
 func FuzzParseFile(f *testing.F) {
-	fx := newFixture(f)
-	d := fx.data(f, certificate.LangZH)
+	fx := certtest.New(f)
+	d := fx.Data(f, certificate.LangZH)
 	f.Add([]byte(`{"content":{"version":1},"signature":"AA=="}`))
 	f.Add(d.Receipt)
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/evidenced/evidenced/certificate"
+	"github.com/evidenced/evidenced/certificate/certtest"
 )
 
 // outDir keeps the certificates and page images the tools test makes (a
@@ -62,7 +63,7 @@ func TestCertificateTools(t *testing.T) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t)
+	f := certtest.New(t)
 	for _, tc := range []struct {
 		lang   string
 		labels []string
@@ -71,7 +72,7 @@ func TestCertificateTools(t *testing.T) {
 		{certificate.LangEN, []string{"Evidence Certificate", "Evidence chain", "Commitment (SM3)", "Block height", "Co-signing members", "Attestations", "Issued by"}},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
-			pdf, d := f.build(t, tc.lang)
+			pdf, d := f.Build(t, tc.lang)
 			base := filepath.Join(outDir, "certificate-"+tc.lang)
 			if err := os.WriteFile(base+".pdf", pdf, 0o644); err != nil {
 				t.Fatal(err)

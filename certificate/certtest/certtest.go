@@ -1,8 +1,12 @@
-package certificate_test
+// Package certtest builds committed ledger state holding a record and an
+// attestation of it, for tests of evidence certificates (certificate, the
+// API, the CLI).
+package certtest
 
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -15,59 +19,63 @@ import (
 	"github.com/evidenced/evidenced/receipt"
 )
 
-const testChain = "evidenced-test"
+// ChainID is the fixture's chain.
+const ChainID = "evidenced-test"
 
+// quorum signs the fixture's checkpoint.
 var quorum = []string{"arbitration", "bank-a", "bank-b", "notary"}
 
-// fixture is committed ledger state holding one record, an attestation of
+// Fixture is committed ledger state holding one record, an attestation of
 // it by the notary, and a trusted checkpoint covering both:
 //
 //	entries 0-5  genesis registrations (height 0)
 //	entry 6      evidence by bank-a: LOAN-2026-000001 step 1 (height 1)
 //	entry 7      attestation by notary of entry 6, note (2026)沪东证字第1234号 (height 2)
 //	block 4      trusted checkpoint of height 2
-type fixture struct {
-	a        *ledgertest.Alliance
+type Fixture struct {
+	A        *ledgertest.Alliance
+	View     *ledger.View
+	Original []byte // the original of entry 6
+	Salt     []byte // its commitment salt
 	store    *ledgertest.MemStore
 	l        *ledger.Ledger
-	view     *ledger.View
 	height   int64
-	original []byte
-	salt     []byte
 }
 
-func newFixture(tb testing.TB) *fixture {
+// New builds the fixture.
+func New(tb testing.TB) *Fixture {
 	tb.Helper()
 	rnd := rand.NewChaCha8([32]byte{'c', 'e', 'r', 't'})
-	a, err := ledgertest.NewAlliance(rnd, testChain)
+	a, err := ledgertest.NewAlliance(rnd, ChainID)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{a: a, store: ledgertest.NewMemStore(), l: ledger.New(ledger.Options{Workers: 1})}
-	f.view = ledger.NewView(f.store)
+	f := &Fixture{A: a, store: ledgertest.NewMemStore(), l: ledger.New(ledger.Options{Workers: 1})}
+	f.View = ledger.NewView(f.store)
 	out, err := f.l.InitChain(f.store, a.Genesis)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	f.store.Commit(out.Changes)
-	f.original = []byte("个人消费贷款合同 LOAN-2026-000001\nAmount: CNY 50,000\n")
-	f.salt = make([]byte, 32)
-	for i := range f.salt {
-		f.salt[i] = byte(i)
+	f.Original = []byte("个人消费贷款合同 LOAN-2026-000001\nAmount: CNY 50,000\n")
+	f.Salt = make([]byte, 32)
+	for i := range f.Salt {
+		f.Salt[i] = byte(i)
 	}
 	rec := ledger.Record{Kind: "loan-contract", Chain: "LOAN-2026-000001", Step: 1,
-		Commitment: crypto.SM3(f.salt, f.original), Size: uint64(len(f.original))}
+		Commitment: crypto.SM3(f.Salt, f.Original), Size: uint64(len(f.Original))}
 	t1 := ledgertest.GenesisTime + int64(time.Second)
 	f.apply(tb, t1, a.Evidence(a.Key("bank-a"), t1-int64(time.Millisecond), rec))
 	t2 := t1 + int64(time.Second)
-	f.apply(tb, t2, a.Sign(a.Key("notary"), &ledger.Body{ChainID: testChain, Time: t2 - int64(time.Millisecond),
+	f.apply(tb, t2, a.Sign(a.Key("notary"), &ledger.Body{ChainID: ChainID, Time: t2 - int64(time.Millisecond),
 		Payload: &ledger.Attestation{Statement: "notarised", Targets: []ledger.RecordRef{{Index: 6}}, Note: "(2026)沪东证字第1234号"}}))
 	f.apply(tb, t2+int64(time.Second))
 	f.apply(tb, t2+2*int64(time.Second), f.checkpointTx(tb, 2))
 	return f
 }
 
-func (f *fixture) apply(tb testing.TB, t int64, txs ...[]byte) {
+// apply commits the next block, failing unless every tx is accepted.
+func (f *Fixture) apply(tb testing.TB, t int64, txs ...[]byte) {
 	tb.Helper()
 	f.height++
 	out, err := f.l.Apply(f.store, ledger.Block{Height: f.height, Time: t, Txs: txs})
@@ -82,22 +90,24 @@ func (f *fixture) apply(tb testing.TB, t int64, txs ...[]byte) {
 	f.store.Commit(out.Changes)
 }
 
-func (f *fixture) checkpointTx(tb testing.TB, height int64) []byte {
+// checkpointTx returns a checkpoint transaction for the state after block
+// height, signed by the quorum.
+func (f *Fixture) checkpointTx(tb testing.TB, height int64) []byte {
 	tb.Helper()
-	text, err := f.view.CheckpointText(height)
+	text, err := f.View.CheckpointText(height)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var sigs []ledger.MemberSignature
 	for _, name := range quorum {
-		sig, err := f.a.Key(name).Sign(nil, text)
+		sig, err := f.A.Key(name).Sign(nil, text)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		sigs = append(sigs, ledger.MemberSignature{Member: name, Signature: sig})
 	}
 	slices.SortFunc(sigs, func(x, y ledger.MemberSignature) int { return strings.Compare(x.Member, y.Member) })
-	body, err := ledger.EncodeBody(&ledger.Body{ChainID: testChain, Payload: &ledger.CosignedCheckpoint{Height: uint64(height), Signatures: sigs}})
+	body, err := ledger.EncodeBody(&ledger.Body{ChainID: ChainID, Payload: &ledger.CosignedCheckpoint{Height: uint64(height), Signatures: sigs}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -108,19 +118,20 @@ func (f *fixture) checkpointTx(tb testing.TB, height int64) []byte {
 	return tx
 }
 
-func (f *fixture) roster(tb testing.TB) *ledger.Roster {
+// Roster returns the committed roster.
+func (f *Fixture) Roster(tb testing.TB) *ledger.Roster {
 	tb.Helper()
-	r, err := f.view.Roster()
+	r, err := f.View.Roster()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return r
 }
 
-// data returns the certificate data of entry 6, issued by the notary.
-func (f *fixture) data(tb testing.TB, lang string) certificate.Data {
+// Data returns the certificate data of entry 6, issued by the notary.
+func (f *Fixture) Data(tb testing.TB, lang string) certificate.Data {
 	tb.Helper()
-	rc, err := receipt.Build(f.view, ledger.RecordRef{Index: 6})
+	rc, err := receipt.Build(f.View, ledger.RecordRef{Index: 6})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -128,7 +139,7 @@ func (f *fixture) data(tb testing.TB, lang string) certificate.Data {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	facts, err := certificate.Collect(f.view, rc)
+	facts, err := certificate.Collect(f.View, rc)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -137,15 +148,19 @@ func (f *fixture) data(tb testing.TB, lang string) certificate.Data {
 		VerifyURL: "http://127.0.0.1:8080/explorer/verify?id=6", Receipt: rj}
 }
 
-// build returns the certificate PDF of f.data, signed by the notary.
-func (f *fixture) build(tb testing.TB, lang string) ([]byte, certificate.Data) {
+// Build returns the certificate PDF of f.Data, signed by the notary; it
+// skips the test when no CJK font is installed.
+func (f *Fixture) Build(tb testing.TB, lang string) ([]byte, certificate.Data) {
 	tb.Helper()
 	font, err := certificate.LoadFont("")
 	if err != nil {
+		if os.Getenv("EVIDENCED_REQUIRE_PDFTOOLS") != "" {
+			tb.Fatal(err)
+		}
 		tb.Skipf("no CJK font: %v", err)
 	}
-	d := f.data(tb, lang)
-	pdf, err := certificate.Build(d, f.a.Key("notary"), font)
+	d := f.Data(tb, lang)
+	pdf, err := certificate.Build(d, f.A.Key("notary"), font)
 	if err != nil {
 		tb.Fatal(err)
 	}
