@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evidenced/evidenced/certificate"
 	"github.com/evidenced/evidenced/certificate/certtest"
@@ -40,6 +41,23 @@ func TestBuildExtractVerify(t *testing.T) {
 			if n := len(c.Facts.Attestations); n != 1 || c.Facts.Attestations[0].Note != "(2026)沪东证字第1234号" || c.Facts.Attestations[0].Member != "notary" {
 				t.Fatalf("attestations = %+v", c.Facts.Attestations)
 			}
+			if tt := c.Facts.TrustedTime; tt == nil || tt.TSA != "tsa-sm2" || !tt.Time.Equal(f.TrustedTime(t)) {
+				t.Errorf("trusted time %+v, want tsa-sm2 at %s", tt, f.TrustedTime(t))
+			}
+			wantCustody := []certificate.CustodyEvent{
+				{Entry: 8, Type: "grant", Member: "bank-a", Detail: "→ court: case-2026-0115"},
+				{Entry: 9, Type: "access", Member: "court", Detail: "via grant 8"},
+			}
+			if len(c.Facts.Custody) != len(wantCustody) {
+				t.Fatalf("custody %+v", c.Facts.Custody)
+			}
+			for i, w := range wantCustody {
+				got := c.Facts.Custody[i]
+				got.Time = w.Time
+				if got != w {
+					t.Errorf("custody[%d] = %+v, want %+v", i, got, w)
+				}
+			}
 			rep, err := certificate.Verify(pdf, f.Roster(t), receipt.VerifyOptions{File: bytes.NewReader(f.Original), Salt: f.Salt})
 			if err != nil {
 				t.Fatal(err)
@@ -55,7 +73,7 @@ func TestBuildExtractVerify(t *testing.T) {
 				if s.Name != want[i] {
 					t.Errorf("step %d = %s, want %s", i, s.Name, want[i])
 				}
-				if s.Name == receipt.StepFile && !s.OK {
+				if (s.Name == receipt.StepFile || s.Name == receipt.StepTime) && !s.OK {
 					t.Errorf("file step = %+v", s)
 				}
 			}
@@ -107,6 +125,13 @@ func TestVerifyTampered(t *testing.T) {
 		}, certificate.StepSignature, certificate.ReasonSignature},
 		{"facts signed that the receipt does not state", func(t *testing.T) []byte {
 			return resign(t, func(d *certificate.Data) { d.Facts.Record.Size++ })
+		}, certificate.StepReceipt, certificate.ReasonFacts},
+		{"a trusted time misstated", func(t *testing.T) []byte {
+			return resign(t, func(d *certificate.Data) {
+				tt := *d.Facts.TrustedTime
+				tt.Time = tt.Time.Add(-time.Hour)
+				d.Facts.TrustedTime = &tt
+			})
 		}, certificate.StepReceipt, certificate.ReasonFacts},
 		{"a receipt changed and re-signed", func(t *testing.T) []byte {
 			return resign(t, func(d *certificate.Data) { d.Receipt = flipJSONByte(t, d.Receipt, "\"leaf\": \"") })

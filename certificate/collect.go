@@ -52,7 +52,7 @@ func Collect(v *ledger.View, rc *receipt.Receipt) (*Facts, error) {
 			}
 		case *ledger.Access:
 			if p.ViaGrant {
-				ev.Detail = fmt.Sprintf("grant %d", p.Grant)
+				ev.Detail = fmt.Sprintf("via grant %d", p.Grant)
 			}
 		case *ledger.Revoke:
 			ev.Detail = fmt.Sprintf("grant %d", p.Grant)

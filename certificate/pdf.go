@@ -149,7 +149,7 @@ func draw(p *fpdf.Fpdf, d *Data, lb map[string]string, qr *qrcode.QRCode) {
 	}
 
 	heading(p, lb["issuer"])
-	row(p, lb["issuer"], d.Issuer.Member+" ("+d.Issuer.Role+")")
+	row(p, lb["issuer"], d.Issuer.Member+" ("+roleLabel(lb, d.Issuer.Role)+")")
 	row(p, lb["issued_at"], formatTime(d.IssuedAt))
 
 	// The QR code, drawn module by module, with the URL beside it.
@@ -177,6 +177,7 @@ func draw(p *fpdf.Fpdf, d *Data, lb map[string]string, qr *qrcode.QRCode) {
 	p.SetXY(margin, y+qrSize+4)
 	p.SetFont(fontFam, "", 8)
 	p.MultiCell(width, 4.5, lb["attachments"], "", "L", false)
+	p.MultiCell(width, 4.5, lb["verify_cmd"], "", "L", false)
 }
 
 func heading(p *fpdf.Fpdf, s string) {

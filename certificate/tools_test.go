@@ -68,8 +68,8 @@ func TestCertificateTools(t *testing.T) {
 		lang   string
 		labels []string
 	}{
-		{certificate.LangZH, []string{"存证证书", "保全号", "存证哈希", "区块高度", "共同签名成员", "公证与司法声明", "出证方", "(2026)沪东证字第1234号"}},
-		{certificate.LangEN, []string{"Evidence Certificate", "Evidence chain", "Commitment (SM3)", "Block height", "Co-signing members", "Attestations", "Issued by"}},
+		{certificate.LangZH, []string{"存证证书", "保全号", "存证哈希", "区块高度", "共同签名成员", "公证与司法声明", "出证方", "(2026)沪东证字第1234号", "可信时间", "(tsa-sm2)", "原件调取记录", "case-2026-0115", "notary (公证处)"}},
+		{certificate.LangEN, []string{"Evidence Certificate", "Evidence chain", "Commitment (SM3)", "Block height", "Co-signing members", "Attestations", "Issued by", "Trusted time", "(tsa-sm2)", "Custody of the original", "case-2026-0115", "notary (notary)"}},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			pdf, d := f.Build(t, tc.lang)
