@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,4 +242,30 @@ func firstFailure(rep *certificate.Report) string {
 		}
 	}
 	return "none"
+}
+
+// TestBuildLong: a record with the most attestations a certificate lists,
+// and long notes, flows onto more pages and still verifies.
+func TestBuildLong(t *testing.T) {
+	f := certtest.New(t)
+	d := f.Data(t, certificate.LangZH)
+	for i := range certificate.MaxListed {
+		d.Facts.Attestations = append(d.Facts.Attestations, certificate.Attestation{Entry: uint64(100 + i), Member: "court",
+			Statement: "admitted", Note: strings.Repeat("（2026）沪0115民初1234号 证据目录第"+strconv.Itoa(i)+"项；", 4), Time: d.IssuedAt})
+	}
+	font, err := certificate.LoadFont("")
+	if err != nil {
+		t.Skip(err)
+	}
+	pdf, err := certificate.Build(d, f.A.Key("notary"), font)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(pdf, []byte("/Type /Page\n")); n < 5 {
+		t.Errorf("%d pages, want the attestations to flow onto more", n)
+	}
+	rep, err := certificate.Verify(pdf, f.Roster(t), receipt.VerifyOptions{})
+	if err != nil || !rep.OK || len(rep.Content.Facts.Attestations) != certificate.MaxListed+1 {
+		t.Fatalf("%v %s", err, firstFailure(rep))
+	}
 }

@@ -28,7 +28,7 @@ var labels = map[string]map[string]string{
 		"issued_at":        "出证时间",
 		"verify":           "扫码或访问以下地址验证",
 		"attachments":      "本证书内嵌附件 receipt.json（完整存证回执，含名册路径）与 certificate.json（出证方 SM2 签名内容），可离线验证：",
-		"verify_cmd":       "evidenced verify --certificate 本文件.pdf --roster 联盟名册.json",
+		"verify_cmd":       "evidenced verify --certificate CERT.pdf --roster ROSTER.json",
 		"chain_id":         "联盟链",
 		"role.bank":        "银行",
 		"role.notary":      "公证处",
@@ -62,7 +62,7 @@ var labels = map[string]map[string]string{
 		"issued_at":    "Issued at",
 		"verify":       "Scan or open to verify",
 		"attachments":  "This PDF embeds receipt.json (the complete receipt, with its roster path) and certificate.json (the content the issuer signed with SM2); check it offline with:",
-		"verify_cmd":   "evidenced verify --certificate THIS.pdf --roster ROSTER.json",
+		"verify_cmd":   "evidenced verify --certificate CERT.pdf --roster ROSTER.json",
 		"chain_id":     "Alliance chain",
 	},
 }

@@ -168,16 +168,35 @@ func draw(p *fpdf.Fpdf, d *Data, lb map[string]string, qr *qrcode.QRCode) {
 			}
 		}
 	}
-	p.SetXY(margin+qrSize+6, y+4)
+	colX, colW := margin+qrSize+6, width-qrSize-6
+	p.SetXY(colX, y+2)
 	p.SetFont(fontFam, "", 10)
-	p.MultiCell(width-qrSize-6, lineH, lb["verify"], "", "L", false)
-	p.SetX(margin + qrSize + 6)
+	p.MultiCell(colW, lineH, lb["verify"], "", "L", false)
+	p.SetX(colX)
+	codeFont(p, d.VerifyURL, 8)
+	p.MultiCell(colW, 5, d.VerifyURL, "", "L", false)
+	p.Ln(2)
+	p.SetX(colX)
 	p.SetFont(fontFam, "", 8)
-	p.MultiCell(width-qrSize-6, 5, d.VerifyURL, "", "L", false)
-	p.SetXY(margin, y+qrSize+4)
-	p.SetFont(fontFam, "", 8)
-	p.MultiCell(width, 4.5, lb["attachments"], "", "L", false)
-	p.MultiCell(width, 4.5, lb["verify_cmd"], "", "L", false)
+	p.MultiCell(colW, 4.5, lb["attachments"], "", "L", false)
+	p.SetX(colX)
+	codeFont(p, lb["verify_cmd"], 8)
+	p.MultiCell(colW, 4.5, lb["verify_cmd"], "", "L", false)
+	if p.GetY() < y+qrSize {
+		p.SetY(y + qrSize)
+	}
+}
+
+// codeFont sets Courier (a PDF core font: ASCII hyphens that print as
+// typed) for s when it is printable ASCII, else the CJK font.
+func codeFont(p *fpdf.Fpdf, s string, size float64) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			p.SetFont(fontFam, "", size)
+			return
+		}
+	}
+	p.SetFont("Courier", "", size)
 }
 
 func heading(p *fpdf.Fpdf, s string) {
