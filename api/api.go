@@ -156,6 +156,9 @@ type Options struct {
 	// beyond); a node shares it with its explorer. Nil means a Streams of
 	// DefaultMaxStreams and DefaultMaxAnonymousStreams of the API's own.
 	Streams *Streams
+	// Issuer issues evidence certificates in the name of the node's
+	// member; nil: GET /v1/evidence/{id}/certificate answers 501.
+	Issuer *Issuer
 }
 
 func (o Options) withDefaults() Options {
@@ -224,6 +227,7 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/evidence/{id}/receipt", s.receipt, 0},
 		{http.MethodGet, "/v1/evidence/{id}/attestations", s.attestations, 0},
 		{http.MethodPost, "/v1/attestations", s.attest, ScopeAttest},
+		{http.MethodGet, "/v1/evidence/{id}/certificate", s.certificate, 0},
 		{http.MethodGet, "/v1/status", s.status, 0},
 		{http.MethodGet, "/v1/entries/{index}", s.entry, 0},
 		{http.MethodGet, "/v1/chains/{chain}", s.chain, 0},

@@ -129,50 +129,14 @@ func (s *server) receipt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var from *crypto.Hash
-	if raw, ok := r.URL.Query()["from_roster"]; ok {
-		h, err := parseHash(strings.Join(raw, ","))
-		if err != nil || len(raw) != 1 {
-			return badRequest("from_roster", "from_roster %q is not a roster digest: use the 64 hex digits evidenced roster export prints", strings.Join(raw, ","))
-		}
-		from = &h
+	from, err := fromRosterParam(r)
+	if err != nil {
+		return err
 	}
 	return s.withView(func(v *ledger.View) error {
-		ref, attest, err := s.findReceiptSubject(v, id)
+		rc, err := s.buildReceipt(v, id, from)
 		if err != nil {
 			return err
-		}
-		var rc *receipt.Receipt
-		switch {
-		case attest && from != nil:
-			rc, err = receipt.BuildAttestationFrom(v, ref.Index, *from)
-		case attest:
-			rc, err = receipt.BuildAttestation(v, ref.Index)
-		case from != nil:
-			rc, err = receipt.BuildFrom(v, ref, *from)
-		default:
-			rc, err = receipt.Build(v, ref)
-		}
-		switch {
-		case errors.Is(err, receipt.ErrUnknownRoster):
-			e := badRequest("from_roster", "from_roster %s is not the digest of a roster version of this alliance in force now or before", *from)
-			e.body.Hint = "pass the digest of the roster you hold (evidenced roster export prints it), or leave from_roster out to start from the genesis roster"
-			e.cause = err
-			return e
-		case errors.Is(err, receipt.ErrPathTooLong):
-			e := badRequest("from_roster", "%v", err)
-			e.body.Hint = "pass from_roster=DIGEST of a later roster you trust"
-			e.cause = err
-			return e
-		case errors.Is(err, receipt.ErrNotYet):
-			e := newError(http.StatusServiceUnavailable, client.CodeUnavailable, "",
-				"no trusted checkpoint covers entry %d yet", ref.Index)
-			e.body.Hint = "the validators co-sign a checkpoint within a few blocks of every commit: retry after the Retry-After seconds"
-			e.retryAfter = ReceiptRetryAfter
-			e.cause = err
-			return e
-		case err != nil:
-			return corruptIfNotFound(err)
 		}
 		s.writeJSON(w, http.StatusOK, cacheImmutable, rc)
 		return nil
@@ -201,6 +165,63 @@ func (s *server) findReceiptSubject(v *ledger.View, id RecordID) (ledger.RecordR
 		return ledger.RecordRef{Index: index}, true, nil
 	}
 	return ref, false, he
+}
+
+// fromRosterParam reads the optional from_roster=DIGEST of the receipt
+// and certificate endpoints.
+func fromRosterParam(r *http.Request) (*crypto.Hash, error) {
+	raw, ok := r.URL.Query()["from_roster"]
+	if !ok {
+		return nil, nil
+	}
+	h, err := parseHash(strings.Join(raw, ","))
+	if err != nil || len(raw) != 1 {
+		return nil, badRequest("from_roster", "from_roster %q is not a roster digest: use the 64 hex digits evidenced roster export prints", strings.Join(raw, ","))
+	}
+	return &h, nil
+}
+
+// buildReceipt finds the record or attestation id names on v and builds its receipt, with
+// the roster path from the genesis roster or from the roster version of
+// digest from; the API's error for each way it fails.
+func (s *server) buildReceipt(v *ledger.View, id RecordID, from *crypto.Hash) (*receipt.Receipt, error) {
+	ref, attest, err := s.findReceiptSubject(v, id)
+	if err != nil {
+		return nil, err
+	}
+	var rc *receipt.Receipt
+	switch {
+	case attest && from != nil:
+		rc, err = receipt.BuildAttestationFrom(v, ref.Index, *from)
+	case attest:
+		rc, err = receipt.BuildAttestation(v, ref.Index)
+	case from != nil:
+		rc, err = receipt.BuildFrom(v, ref, *from)
+	default:
+		rc, err = receipt.Build(v, ref)
+	}
+	switch {
+	case errors.Is(err, receipt.ErrUnknownRoster):
+		e := badRequest("from_roster", "from_roster %s is not the digest of a roster version of this alliance in force now or before", *from)
+		e.body.Hint = "pass the digest of the roster you hold (evidenced roster export prints it), or leave from_roster out to start from the genesis roster"
+		e.cause = err
+		return nil, e
+	case errors.Is(err, receipt.ErrPathTooLong):
+		e := badRequest("from_roster", "%v", err)
+		e.body.Hint = "pass from_roster=DIGEST of a later roster you trust"
+		e.cause = err
+		return nil, e
+	case errors.Is(err, receipt.ErrNotYet):
+		e := newError(http.StatusServiceUnavailable, client.CodeUnavailable, "",
+			"no trusted checkpoint covers entry %d yet", ref.Index)
+		e.body.Hint = "the validators co-sign a checkpoint within a few blocks of every commit: retry after the Retry-After seconds"
+		e.retryAfter = ReceiptRetryAfter
+		e.cause = err
+		return nil, e
+	case err != nil:
+		return nil, corruptIfNotFound(err)
+	}
+	return rc, nil
 }
 
 // noRecord is the 404 of a receipt for a record that does not exist.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/evidenced/evidenced/certificate"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -351,6 +352,11 @@ func (f *fixture) evidenceHandler(opts api.Options, noSigner bool) http.Handler 
 		opts.Tokens = testTokens
 	}
 	opts.Now = func() time.Time { return time.Unix(0, ledgertest.GenesisTime) }
+	if opts.Issuer == nil {
+		if font, err := certificate.LoadFont(""); err == nil {
+			opts.Issuer = &api.Issuer{Member: "notary", Key: f.node.a.Key("notary"), Font: font, ExplorerURL: "http://explorer.example:8080"}
+		}
+	}
 	return api.New(f.node, opts)
 }
 

@@ -312,6 +312,14 @@ func (c *Client) do(req *http.Request, out any) error {
 	if len(body) > maxResponse {
 		return fmt.Errorf("%w: %s %s: the response is larger than %d bytes", ErrBadResponse, req.Method, req.URL.Path, maxResponse)
 	}
+	if rb, ok := out.(*rawBody); ok {
+		if ct := resp.Header.Get("Content-Type"); ct != rb.contentType {
+			return fmt.Errorf("%w: %s %s: HTTP %d body is %q, not %s; is %s an evidenced node?",
+				ErrBadResponse, req.Method, req.URL.Path, resp.StatusCode, ct, rb.contentType, c.base)
+		}
+		rb.data = body
+		return nil
+	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("%w: %s %s: HTTP %d body is not the expected JSON (%v); is %s an evidenced node?",
 			ErrBadResponse, req.Method, req.URL.Path, resp.StatusCode, err, c.base)
@@ -322,6 +330,13 @@ func (c *Client) do(req *http.Request, out any) error {
 		}
 	}
 	return nil
+}
+
+// rawBody is a response that is not JSON: do keeps its bytes when its
+// Content-Type is contentType.
+type rawBody struct {
+	contentType string
+	data        []byte
 }
 
 // checker is a decoded response that checks what JSON decoding alone

@@ -48,6 +48,23 @@ func (c *Client) receipt(ctx context.Context, id string, q url.Values) (*receipt
 	return r, nil
 }
 
+// Certificate returns the evidence certificate of record id, a PDF in
+// language lang ("zh" or "en"; "" for the node's default, zh), issued and
+// signed by the node's member (GET /v1/evidence/{id}/certificate). It is
+// not verified: call certificate.Verify with a roster. A node without a
+// CJK font answers a *Error with status 501.
+func (c *Client) Certificate(ctx context.Context, id, lang string) ([]byte, error) {
+	var q url.Values
+	if lang != "" {
+		q = url.Values{"lang": {lang}}
+	}
+	body := rawBody{contentType: "application/pdf"}
+	if err := c.get(ctx, c.endpoint(q, "evidence", id, "certificate"), &body); err != nil {
+		return nil, fmt.Errorf("certificate of %s: %w", id, err)
+	}
+	return body.data, nil
+}
+
 // LatestCheckpoint returns the most recent trusted checkpoint
 // (GET /v1/checkpoints/latest). It is not verified: call
 // receipt.VerifyCheckpoint with a roster.

@@ -230,3 +230,29 @@ func TestEvidenceRequestJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestCertificate(t *testing.T) {
+	pdf := []byte("%PDF-1.3 a certificate")
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1/evidence/12.3/certificate" && r.URL.RawQuery == "lang=en":
+			w.Header().Set("Content-Type", "application/pdf")
+			w.Write(pdf)
+		case r.URL.Path == "/v1/evidence/12.3/certificate" && r.URL.RawQuery == "":
+			writeJSON(t, w, http.StatusOK, map[string]string{"not": "a pdf"})
+		default:
+			writeAPIError(t, w, &Error{Status: http.StatusNotImplemented, Code: "not_implemented", Message: "no font"})
+		}
+	}))
+	got, err := c.Certificate(context.Background(), "12.3", "en")
+	if err != nil || string(got) != string(pdf) {
+		t.Fatalf("Certificate = %q, %v", got, err)
+	}
+	if _, err := c.Certificate(context.Background(), "12.3", ""); !errors.Is(err, ErrBadResponse) {
+		t.Errorf("a JSON body: %v, want ErrBadResponse", err)
+	}
+	var apiErr *Error
+	if _, err := c.Certificate(context.Background(), "7", "zh"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotImplemented {
+		t.Errorf("a 501: %v", err)
+	}
+}

@@ -254,6 +254,46 @@ type API struct {
 	// Retry-After.
 	MaxEventStreams          int `toml:"max_event_streams"`
 	MaxAnonymousEventStreams int `toml:"max_anonymous_event_streams"`
+
+	// PublicURL is the base URL (scheme and host, no path) at which people
+	// reach this node's explorer, e.g. "https://evidence.bank-a.example":
+	// an evidence certificate's QR code opens
+	// PublicURL/explorer/verify?id=ID. Empty: http:// and Listen.
+	PublicURL string `toml:"public_url"`
+	// CertificateFont is the TrueType (.ttf) CJK font evidence certificates
+	// are drawn with, relative to HOME unless absolute. Empty: the first
+	// that exists of certificate.FontPaths (the Debian package
+	// fonts-arphic-gbsn00lp). Without a font the node issues no
+	// certificates (501) and says so at start.
+	CertificateFont string `toml:"certificate_font"`
+}
+
+// ExplorerURL returns the base URL of the node's public explorer: PublicURL,
+// or http:// and Listen.
+func (a *API) ExplorerURL() string {
+	if a.PublicURL != "" {
+		return strings.TrimRight(a.PublicURL, "/")
+	}
+	return (&url.URL{Scheme: "http", Host: a.Listen}).String()
+}
+
+// checkPublicURL checks api.public_url: an absolute http or https URL with a
+// host and nothing after it.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("the URL does not parse")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("want an absolute http or https URL, e.g. https://evidence.bank-a.example")
+	case u.Host == "":
+		return errors.New("the URL has no host")
+	case u.User != nil:
+		return errors.New("the URL holds a user name or password")
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		return errors.New("want the scheme and host only: the explorer's paths are added to it")
+	}
+	return nil
 }
 
 // Keys names the node's key files, relative to HOME unless absolute.
@@ -409,6 +449,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("api.max_waiters must be positive"))
 	}
 	errs = append(errs, c.API.validateBounds()...)
+	if c.API.PublicURL != "" {
+		if err := checkPublicURL(c.API.PublicURL); err != nil {
+			errs = append(errs, fmt.Errorf("api.public_url %q: %w", c.API.PublicURL, err))
+		}
+	}
 	if k := c.Keys.CometKeys; k != "" && k != CometKeysDerived && k != CometKeysFiles {
 		errs = append(errs, fmt.Errorf("keys.comet_keys %q: want %q or %q", k, CometKeysDerived, CometKeysFiles))
 	}

@@ -64,6 +64,8 @@ func TestParseErrors(t *testing.T) {
 		{"tiny chunks", "moniker='a'\nmember='a'\n[statesync]\nsnapshot_chunk_size=100\n", "statesync.snapshot_chunk_size 100: want 4096 to 12582912 bytes"},
 		{"chunks over a message", "moniker='a'\nmember='a'\n[statesync]\nsnapshot_chunk_size=16777216\n", "statesync.snapshot_chunk_size 16777216"},
 		{"keep none", "moniker='a'\nmember='a'\n[statesync]\nsnapshot_keep=0\n", "statesync.snapshot_keep 0: keep at least 1 snapshot, or set statesync.snapshot_interval = 0"},
+		{"public url with a path", "moniker='a'\nmember='a'\n[api]\npublic_url='https://e.example/explorer'\n", "api.public_url \"https://e.example/explorer\": want the scheme and host only"},
+		{"public url not http", "moniker='a'\nmember='a'\n[api]\npublic_url='e.example'\n", "api.public_url \"e.example\": want an absolute http or https URL"},
 		{"negative interval", "moniker='a'\nmember='a'\n[statesync]\nsnapshot_interval=-1\n", "statesync.snapshot_interval -1: want a number of heights, or 0"},
 	}
 	for _, tt := range tests {
@@ -226,4 +228,16 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse returned an invalid config: %v", err)
 		}
 	})
+}
+
+func TestExplorerURL(t *testing.T) {
+	c := Default()
+	c.API.Listen = "10.0.0.5:8080"
+	if got := c.API.ExplorerURL(); got != "http://10.0.0.5:8080" {
+		t.Errorf("default ExplorerURL = %q", got)
+	}
+	c.API.PublicURL = "https://evidence.bank-a.example/"
+	if got := c.API.ExplorerURL(); got != "https://evidence.bank-a.example" {
+		t.Errorf("ExplorerURL = %q", got)
+	}
 }

@@ -155,13 +155,15 @@ func TestPages(t *testing.T) {
 			`id="ev-prev">无（第一步）`, `id="ev-next"><a href="/explorer/evidence/7">7</a>`,
 			ledgertest.Commitment("loan1-step1").String(), "100 字节", "密文 4096 字节", `id="ev-submitter"><a href="/explorer/members/bank-a">`,
 			`data-status="covered"`, `href="/explorer/blocks/7">高度 7 的检查点</a>`,
-			`href="/v1/evidence/6/receipt" download="receipt-6.json"`, `href="/explorer/verify?id=6"`, `href="/explorer/evidence/6/custody"`,
+			`href="/v1/evidence/6/receipt" download="receipt-6.json"`,
+			`<a id="ev-certificate-link" href="/v1/evidence/6/certificate?lang=zh" download="certificate-6.pdf" type="application/pdf">出具存证证书（PDF）</a>`,
+			`href="/explorer/verify?id=6"`, `href="/explorer/evidence/6/custody"`,
 			`<table id="ev-attestations">`, `href="/explorer/entries/9">9</a></td><td><a href="/explorer/members/notary">notary</a>`,
 		}, nil},
 		{"/explorer/evidence/8.1", 200, "evidence", []string{"<h1>存证记录 8.1</h1>", "LOAN-3", `href="/explorer/members/bank-b">bank-b</a>`,
 			`data-status="covered"`, `href="/explorer/members/notary">notary</a>`}, nil},
 		{"/explorer/evidence/11", 200, "evidence", []string{`id="ev-prev"><a href="/explorer/evidence/7">7</a>`, "联盟未保管原件"}, []string{`id="ev-next"`}},
-		{"/explorer/evidence/15", 200, "evidence", []string{`data-status="pending"`, "待定"}, []string{"/v1/evidence/15/receipt"}},
+		{"/explorer/evidence/15", 200, "evidence", []string{`data-status="pending"`, "待定"}, []string{"/v1/evidence/15/receipt", "/v1/evidence/15/certificate"}},
 		{"/explorer/evidence/6/custody", 200, "custody", []string{
 			"<h1>记录 6 的保管记录</h1>", `href="/explorer/members/bank-a">bank-a</a>`, `<table id="custody-events">`,
 			`<tr data-type="grant">`, `href="/explorer/entries/12">12</a>`, `href="/explorer/members/court">court</a>`, "case-2026-001", "撤销前一直有效", `href="/explorer/entries/14">已由条目 14 撤销</a>`,
@@ -279,6 +281,9 @@ func TestLanguage(t *testing.T) {
 
 	en := get(t, h, "/explorer/alliance?lang=en")
 	wantInOrder(t, en.body, `<html lang="en">`, `<a class="lang-switch" hreflang="zh" href="?lang=zh">中文</a>`, "<h1>Alliance</h1>", "online")
+	// The certificate button asks for a certificate in the page's language.
+	wantInOrder(t, get(t, h, "/explorer/evidence/6?lang=en").body,
+		`<a id="ev-certificate-link" href="/v1/evidence/6/certificate?lang=en" download="certificate-6.pdf" type="application/pdf">Issue the evidence certificate (PDF)</a>`)
 	cookies := en.header.Values("Set-Cookie")
 	if len(cookies) != 1 {
 		t.Fatalf("?lang=en set cookies %q, want one", cookies)

@@ -105,6 +105,12 @@ func (r recordRef) CustodyURL() string { return r.URL() + "/custody" }
 // ReceiptURL is the record's JSON receipt in the API.
 func (r recordRef) ReceiptURL() string { return "/v1/evidence/" + r.ID() + "/receipt" }
 
+// CertificateURL is the record's evidence certificate (a PDF the node's
+// member signs) in the API, in language lang.
+func (r recordRef) CertificateURL(lang string) string {
+	return "/v1/evidence/" + r.ID() + "/certificate?lang=" + lang
+}
+
 // VerifyURL is the verify page, offering this record's receipt.
 func (r recordRef) VerifyURL() string { return "/explorer/verify?id=" + r.ID() }
 
@@ -120,6 +126,9 @@ type page struct {
 	Generated time.Time
 	D         any
 }
+
+// Lang is the page's language: zh or en.
+func (p *page) Lang() string { return p.rq.lang }
 
 // T returns the catalog text of key in the page's language.
 func (p *page) T(key string, args ...any) string { return p.rq.T(key, args...) }

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/evidenced/evidenced/certificate"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -77,6 +78,11 @@ type Home struct {
 	Snapshots *snapshots.Manager
 	// Blobs is the store of encrypted originals (HOME/data/blobs).
 	Blobs *blob.Store
+	// CertificateFont is the CJK TrueType font of the evidence certificates
+	// the API issues (api.certificate_font, or the first of
+	// certificate.FontPaths); nil when none is installed: the node issues
+	// no certificates.
+	CertificateFont []byte
 	// DevTSA is the development TSA the node serves
 	// (timestamp.dev_tsa_dir); nil when none is configured.
 	DevTSA *tsa.Authority
@@ -128,6 +134,12 @@ func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
 	}
 	if h.WebhookSecrets, err = loadWebhookSecrets(dir, cfg); err != nil {
 		return nil, err
+	}
+	if h.CertificateFont, err = certificate.LoadFont(config.Path(dir, cfg.API.CertificateFont)); err != nil {
+		if cfg.API.CertificateFont != "" || !errors.Is(err, certificate.ErrNoFont) {
+			return nil, fmt.Errorf("api.certificate_font: %w", err)
+		}
+		logger.Warn("the node issues no evidence certificates: no CJK font", "err", err)
 	}
 	if d := cfg.Timestamp.DevTSADir; d != "" {
 		if h.DevTSA, err = tsa.LoadAuthority(config.Path(dir, d)); err != nil {

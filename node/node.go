@@ -159,6 +159,9 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 	if key := h.ClientKey; key != nil {
 		apiOpts.Signer = func(_ context.Context, b *ledger.Body) ([]byte, error) { return ledger.SignTx(key, rand.Reader, b) }
 	}
+	if h.CertificateFont != nil {
+		apiOpts.Issuer = &api.Issuer{Member: cfg.Member, Key: h.MemberKey, Font: h.CertificateFont, ExplorerURL: cfg.API.ExplorerURL()}
+	}
 	apiH := api.New(&backend{n: n}, apiOpts)
 	explorerH := explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer"), Streams: n.streams})
 	mux := http.NewServeMux()

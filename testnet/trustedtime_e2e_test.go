@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidenced/evidenced/certificate"
 	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/ledger/ledgertest"
 	"github.com/evidenced/evidenced/testnet"
@@ -152,6 +153,22 @@ func TestTrustedTime(t *testing.T) {
 		}
 	}
 	t.Log("✓ no node logged an ERROR from start to here")
+	// The notary issues an evidence certificate of entry 1: a signed PDF
+	// that carries the receipt and verifies offline, trusted time included.
+	if _, err := certificate.LoadFont(""); err != nil && os.Getenv("EVIDENCED_REQUIRE_PDFTOOLS") == "" {
+		t.Logf("– no certificate: %v", err)
+	} else {
+		cert := filepath.Join(dir, "cert1.pdf")
+		if out, err := c.run("certificate", fmt.Sprint(index1), "--node", notary.m.API, "--out", cert); err != nil {
+			t.Fatalf("certificate: %v\n%s", err, out)
+		}
+		out, err := c.run("verify", "--certificate", cert, "--roster", roster, "--file", file1, "--sidecar", sidecar1)
+		if err != nil || !bytes.Contains(out, []byte("✓ certificate_signature the certificate content is signed (SM2) by notary (notary)")) ||
+			!bytes.Contains(out, []byte("TRUSTED TIME: it existed no later than")) {
+			t.Fatalf("verify --certificate: %v\n%s", err, out)
+		}
+		t.Logf("✓ the notary's node issued a certificate of entry %d (PDF, SM2-signed, receipt inside) that verifies offline with its trusted time", index1)
+	}
 
 	// 2. The TSA is down: the bank's node (which serves it) is killed.
 	c.kill(0, syscall.SIGKILL)

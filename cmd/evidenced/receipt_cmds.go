@@ -29,11 +29,13 @@ import (
 // that cannot be read or parsed) exits 1.
 const exitVerifyFailed = 3
 
-// addReceiptCommands registers receipt, verify, verify-consistency and roster.
+// addReceiptCommands registers receipt, verify, certificate,
+// verify-consistency and roster.
 func addReceiptCommands(root *cobra.Command, g *globals) {
 	root.AddCommand(
 		newReceiptCmd(g),
 		newVerifyCmd(g),
+		newCertificateCmd(g),
 		newVerifyConsistencyCmd(g),
 		newRosterCmd(g),
 	)
@@ -299,10 +301,10 @@ func readRoster(path string) (*ledger.Roster, error) {
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
-	var receiptPath, rosterPath, filePath, sidecarPath, saltHex string
+	var receiptPath, certPath, rosterPath, filePath, sidecarPath, saltHex string
 	cmd := &cobra.Command{
-		Use:   "verify --receipt R.json --roster ROSTER.json [--file ORIGINAL]",
-		Short: "Check a receipt offline against the alliance roster (no network)",
+		Use:   "verify (--receipt R.json | --certificate CERT.pdf) --roster ROSTER.json [--file ORIGINAL]",
+		Short: "Check a receipt or an evidence certificate offline against the alliance roster (no network)",
 		Long: `Check a receipt with no network access, given only the alliance roster, and
 say step by step what was checked:
 
@@ -336,26 +338,30 @@ roster change, to the roster that signed the checkpoint.
 Verification stops at the first failing step. The salt for --file comes
 from --salt, --sidecar or the receipt's record.salt.
 
+With --certificate CERT.pdf (from evidenced certificate) the receipt is the
+one the PDF carries, and three steps come first:
+
+  certificate           the PDF holds receipt.json and certificate.json
+  certificate_signature the issuer's member key in the roster (or in a
+                        roster version of the receipt's path) signed the
+                        certificate's content with SM2
+  certificate_receipt   the content names receipt.json by its SM3, and
+                        states the receipt's record, checkpoint signers
+                        and trusted time
+
 Exit status: 0 when the receipt verifies, 3 when it does not (the failing
 step is named), 1 when an input cannot be read or parsed.`,
 		Example: `  evidenced verify --receipt contract.receipt.json --roster roster.json
   evidenced verify --receipt contract.receipt.json --roster roster.json --file contract.pdf --sidecar contract.pdf.evidence.json
-  evidenced verify --receipt r.json --roster roster.json --file contract.pdf --salt 9f0e…41 -o json`,
+  evidenced verify --receipt r.json --roster roster.json --file contract.pdf --salt 9f0e…41 -o json
+  evidenced verify --certificate cert.pdf --roster roster.json --file contract.pdf --sidecar contract.pdf.evidence.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if receiptPath == "" || rosterPath == "" {
-				return errors.New("--receipt and --roster are required")
+			if (receiptPath == "") == (certPath == "") || rosterPath == "" {
+				return errors.New("--roster and one of --receipt or --certificate are required")
 			}
 			if sidecarPath != "" && saltHex != "" {
 				return errors.New("pass --sidecar or --salt, not both")
-			}
-			data, err := os.ReadFile(receiptPath)
-			if err != nil {
-				return fmt.Errorf("read the receipt: %w", err)
-			}
-			r, err := receipt.Parse(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", receiptPath, err)
 			}
 			roster, err := readRoster(rosterPath)
 			if err != nil {
@@ -382,6 +388,17 @@ step is named), 1 when an input cannot be read or parsed.`,
 				defer f.Close()
 				opts.File = f
 			}
+			if certPath != "" {
+				return verifyCertificate(cmd, g, certPath, roster, opts)
+			}
+			data, err := os.ReadFile(receiptPath)
+			if err != nil {
+				return fmt.Errorf("read the receipt: %w", err)
+			}
+			r, err := receipt.Parse(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", receiptPath, err)
+			}
 			rep := receipt.Verify(r, roster, opts)
 			if err := g.emit(cmd.OutOrStdout(), rep, func(w io.Writer) error { return printReport(w, r, rep) }); err != nil {
 				return err
@@ -392,7 +409,8 @@ step is named), 1 when an input cannot be read or parsed.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&receiptPath, "receipt", "", "the receipt file (required)")
+	cmd.Flags().StringVar(&receiptPath, "receipt", "", "the receipt file")
+	cmd.Flags().StringVar(&certPath, "certificate", "", "an evidence certificate PDF (evidenced certificate), instead of --receipt")
 	cmd.Flags().StringVar(&rosterPath, "roster", "", "the alliance roster file (required; see `evidenced roster export`)")
 	cmd.Flags().StringVar(&filePath, "file", "", "the original file, to check its salted commitment (for an attestation: the attested document)")
 	cmd.Flags().StringVar(&sidecarPath, "sidecar", "", "FILE.evidence.json holding the salt")
