@@ -95,7 +95,7 @@ func (s *server) grant(w http.ResponseWriter, r *http.Request) error {
 	if (gb.Record == "") == (gb.Chain == "") {
 		return badRequest("record", "name either one record (\"record\": \"12\") or one evidence chain (\"chain\")")
 	}
-	req := GrantRequest{Chain: gb.Chain, Grantee: gb.Grantee, Purpose: gb.Purpose}
+	req := GrantRequest{Chain: gb.Chain, Grantee: gb.Grantee, Purpose: ledger.NormalizeText(gb.Purpose)}
 	if gb.Expires != "" {
 		t, err := time.Parse(time.RFC3339, gb.Expires)
 		if err != nil {

@@ -55,6 +55,14 @@ const (
 	CodeTokenTime         Code = 41 // the token's genTime is earlier than the checkpoint's block time, beyond the allowed skew
 	CodeAlreadyStamped    Code = 42 // the checkpoint already has a token (the first one is kept)
 	CodeUnknownCheckpoint Code = 43 // there is no trusted checkpoint of that height
+	CodeBadUTF8           Code = 44 // free text (a purpose, reason, note or label value) is not valid UTF-8
+	CodeTextNotNFC        Code = 45 // free text is not in Unicode Normalization Form C
+	CodeControlChar       Code = 46 // free text holds a control character, a line separator or a bidirectional control
+	CodeUnknownRequest    Code = 47 // the refusal or grant names an entry that holds no retrieval request
+	CodeNotRequestOwner   Code = 48 // the request is for another member's record or chain: only its owner refuses it
+	CodeRequestAnswered   Code = 49 // the request was already answered (granted or refused)
+	CodeRequestMismatch   Code = 50 // the grant does not answer the request it names (another grantee, records or owner)
+	CodeOwnRequest        Code = 51 // the request names the requester's own record or chain
 )
 
 // codeInfo is one row of the code table.
@@ -108,6 +116,14 @@ var codeTable = [...]codeInfo{
 	CodeTokenTime:         {"token_time", "the token's genTime is earlier than the checkpoint's block time, beyond the allowed skew", "check the TSA's clock and the validators'; request a new token over the checkpoint"},
 	CodeAlreadyStamped:    {"already_stamped", "the checkpoint already has a token (the first one is kept)", "nothing to do: stamp a later checkpoint"},
 	CodeUnknownCheckpoint: {"unknown_checkpoint", "there is no trusted checkpoint of that height", "stamp a checkpoint that GET /v1/checkpoints lists as trusted"},
+	CodeBadUTF8:           {"bad_utf8", "free text (a purpose, reason, note or label value) is not valid UTF-8", "send text encoded in UTF-8"},
+	CodeTextNotNFC:        {"text_not_nfc", "free text is not in Unicode Normalization Form C", "normalise text to NFC before signing (the evidenced CLI and API do)"},
+	CodeControlChar:       {"control_char", "free text holds a control character, a line separator or a bidirectional control", "write the text on one line, without control, separator or bidirectional characters"},
+	CodeUnknownRequest:    {"unknown_request", "the refusal or grant names an entry that holds no retrieval request", "name a request's entry index, as `evidenced requests` lists them"},
+	CodeNotRequestOwner:   {"not_request_owner", "the request is for another member's record or chain: only its owner refuses it", "answer only requests for your own records (`evidenced requests --for` your member)"},
+	CodeRequestAnswered:   {"request_answered", "the request was already answered (granted or refused)", "nothing to do: a request is answered once; the requester files a new one if needed"},
+	CodeRequestMismatch:   {"request_mismatch", "the grant does not answer the request it names (another grantee, records or owner)", "grant the requester exactly what it asked for, as the owner (`evidenced grant --request N` fills it in)"},
+	CodeOwnRequest:        {"own_request", "the request names the requester's own record or chain", "request another member's records; your own originals need no request"},
 	CodeProposerOnly:      {"proposer_only", "the transaction type is put in blocks by proposers, not submitted", "do not submit checkpoint transactions; validators co-sign checkpoints automatically"},
 }
 

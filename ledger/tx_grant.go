@@ -34,7 +34,7 @@ var grantType = TxTypeInfo{
 // records the signer owns.
 type Grant struct {
 	Grantee string     // member name
-	Purpose string     // why, e.g. a case number: printable ASCII
+	Purpose string     // why, e.g. a case number (案号): text (CheckText)
 	Expiry  int64      // block time (Unix ns) from which the grant no longer holds; 0: until revoked
 	Chain   string     // non-empty: the whole evidence chain (Keys then cover each of its records with an original)
 	Keys    []GrantKey // strictly increasing records
@@ -148,10 +148,8 @@ func (g *Grant) validate() error {
 	if g.Purpose == "" || len(g.Purpose) > MaxPurposeLen {
 		return reject(CodeMalformed, "grant purpose must be 1 to %d bytes (a case number, say), is %d", MaxPurposeLen, len(g.Purpose))
 	}
-	for i := 0; i < len(g.Purpose); i++ {
-		if c := g.Purpose[i]; c < 0x20 || c > 0x7e {
-			return reject(CodeMalformed, "grant purpose must be printable ASCII (byte %d is 0x%02x)", i, c)
-		}
+	if e := checkText("grant purpose", g.Purpose, MaxPurposeLen); e != nil {
+		return e
 	}
 	if g.Expiry < 0 {
 		return reject(CodeMalformed, "grant expiry %d is negative: give a block time in Unix nanoseconds, or 0 for none", g.Expiry)

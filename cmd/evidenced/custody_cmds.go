@@ -72,7 +72,7 @@ Revoke it with ` + "`evidenced revoke GRANT`" + `.`,
   evidenced grant --chain LOAN-2026-000001 --to arbitration --purpose "case 17" --expires 720h`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := client.GrantRequest{Chain: chain, Grantee: to, Purpose: purpose}
+			req := client.GrantRequest{Chain: chain, Grantee: to, Purpose: ledger.NormalizeText(purpose)}
 			if len(args) == 1 {
 				req.Record = args[0]
 			}
@@ -108,7 +108,7 @@ Revoke it with ` + "`evidenced revoke GRANT`" + `.`,
 	auth.bind(cmd)
 	cmd.Flags().StringVar(&chain, "chain", "", "grant every record with an original of this evidence chain")
 	cmd.Flags().StringVar(&to, "to", "", "the member given access")
-	cmd.Flags().StringVar(&purpose, "purpose", "", "why, e.g. a case number (printable ASCII)")
+	cmd.Flags().StringVar(&purpose, "purpose", "", "why, e.g. a case number (UTF-8, normalised to NFC; no control characters)")
 	cmd.Flags().StringVar(&expires, "expires", "", "when the grant ends: an RFC 3339 time or a duration from now (720h); default: until revoked")
 	return cmd
 }
