@@ -42,6 +42,11 @@ func sampleTxs(t testing.TB) [][]byte {
 			Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 1}, Wrapped: []byte("wrapped")}}}}),
 		a.Sign(a.Key("bank-a"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Grant{Grantee: "court", Purpose: "案号（2026）京01民终5号", Chain: "LOAN-1",
 			Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 1}, Wrapped: []byte("w1")}, {Ref: ledger.RecordRef{Index: 2}, Wrapped: []byte("w2")}}}}),
+		a.Sign(a.Key("bank-a"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Grant{Grantee: "court", Purpose: "(2026)沪0115民初1234号", Request: 7,
+			Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 1}, Wrapped: []byte("wrapped")}}}}),
+		a.Sign(a.Key("court"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Request{Record: &ledger.RecordRef{Index: 4, Pos: 2}, Purpose: "(2026)沪0115民初1234号"}}),
+		a.Sign(a.Key("arbitration"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Request{Chain: "LOAN-1", Purpose: "仲裁案 17"}}),
+		a.Sign(a.Key("bank-a"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Refusal{Request: 7, Reason: "已移交"}}),
 	}
 }
 
