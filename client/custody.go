@@ -24,6 +24,10 @@ type GrantRequest struct {
 	Grantee string `json:"grantee"`
 	Purpose string `json:"purpose"`           // e.g. a case number
 	Expires string `json:"expires,omitempty"` // RFC 3339; empty: until revoked
+	// Request is the retrieval request the grant answers (its entry); 0:
+	// none. The node fills an empty record/chain, grantee and purpose
+	// from the request.
+	Request uint64 `json:"request,omitempty"`
 }
 
 // Grant is a committed grant (GET /v1/grants/{index}).

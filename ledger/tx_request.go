@@ -56,13 +56,13 @@ func (r *Request) Fields() []Field {
 // Summary implements Details.
 func (r *Request) Summary() (string, []Field) {
 	if r.Chain != "" {
-		return "requests the originals of evidence chain %s", []Field{{Name: "chain", Kind: FieldChain, Value: r.Chain}}
+		return "requests the originals of %s", []Field{{Name: "chain", Kind: FieldChain, Value: r.Chain}}
 	}
 	var ref RecordRef
 	if r.Record != nil {
 		ref = *r.Record
 	}
-	return "requests the original of record %s", []Field{{Name: "record", Kind: FieldRecords, Value: []RecordRef{ref}}}
+	return "requests the originals of %s", []Field{{Name: "record", Kind: FieldRecords, Value: []RecordRef{ref}}}
 }
 
 func (r *Request) encode(b *cryptobyte.Builder) {
