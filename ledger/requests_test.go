@@ -177,3 +177,27 @@ func TestGrantRequestEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnRequest: a member that owns a chain and later becomes a court (a
+// roster change) may not request its own originals.
+func TestOwnRequest(t *testing.T) {
+	f := newFixture(t)
+	bankB := f.a.Key("bank-b")
+	r, _ := kept(t, bankB, "LOAN-OWN", 1, crypto.Hash{}, "contract")
+	s := f.one(f.a.Evidence(bankB, f.now, r))
+	wantCode(t, s, ledger.CodeOK)
+	p := f.propose("notary", ledger.RosterChange{Kind: ledger.ChangeSetRole, Seat: ledger.Seat{Member: ledger.Member{Name: "bank-b", Role: ledger.RoleCourt}}}, 50)
+	wantCode(t, p, ledger.CodeOK)
+	f.vote(p.Index, ledger.Approve, "bank-a", "bank-b", "notary", "court")
+	f.attest(nil)
+	f.block()
+	f.block()
+	if m, err := f.view().Member("bank-b"); err != nil || m.Role != ledger.RoleCourt {
+		t.Fatalf("bank-b after the change: %+v, %v", m, err)
+	}
+	ref := ledger.RecordRef{Index: s.Index}
+	for _, p := range []*ledger.Request{{Record: &ref, Purpose: "(2026)沪0115民初1号"}, {Chain: "LOAN-OWN", Purpose: "(2026)沪0115民初1号"}} {
+		wantCode(t, f.one(f.a.Sign(bankB, &ledger.Body{ChainID: chainID, Time: f.now, Payload: p})), ledger.CodeOwnRequest)
+	}
+	wantCode(t, f.one(f.a.Sign(f.a.Key("court"), &ledger.Body{ChainID: chainID, Time: f.now, Payload: &ledger.Request{Record: &ref, Purpose: "x"}})), ledger.CodeOK)
+}
