@@ -177,7 +177,7 @@ func (s *server) writeCommitted(w http.ResponseWriter, c *Committed, err error, 
 }
 
 func grantJSON(g *ledger.GrantInfo) client.Grant {
-	out := client.Grant{Index: g.Entry, Owner: g.Owner, Grantee: g.Grantee, Purpose: g.Purpose, Chain: g.Chain, Revoked: g.Revoked, Records: []string{}}
+	out := client.Grant{Index: g.Entry, Owner: g.Owner, Grantee: g.Grantee, Purpose: g.Purpose, Chain: g.Chain, Revoked: g.Revoked, Records: []string{}, Request: g.Request}
 	if g.Expiry != 0 {
 		t := time.Unix(0, g.Expiry).UTC()
 		out.Expires = &t

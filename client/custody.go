@@ -41,6 +41,7 @@ type Grant struct {
 	Revoked   bool       `json:"revoked"`
 	RevokedAt *uint64    `json:"revoked_at,omitempty"` // the revoke's entry
 	Records   []string   `json:"records"`              // INDEX.POS of each record granted
+	Request   uint64     `json:"request,omitempty"`    // the retrieval request it answers
 }
 
 // Custody is the chain of custody of a record's original

@@ -214,6 +214,9 @@ func printCustody(w io.Writer, cu *client.Custody) error {
 				} else if e.Grant.Expires != nil {
 					state = "until " + e.Grant.Expires.Format(time.RFC3339)
 				}
+				if e.Grant.Request != 0 {
+					state += fmt.Sprintf(", answering request %d", e.Grant.Request)
+				}
 				ew.printf("  %s  entry %-6d %s granted %s access (%s), %s\n", at, e.Index, e.Member, e.Grant.Grantee, e.Grant.Purpose, state)
 			case e.ViaGrant != nil:
 				ew.printf("  %s  entry %-6d %s retrieved it under grant %d\n", at, e.Index, e.Member, *e.ViaGrant)
