@@ -80,7 +80,7 @@ var codeTable = [...]codeInfo{
 	CodeTooLarge:          {"too_large", "the transaction exceeds the chain's size limits", "split the submission into smaller transactions"},
 	CodeUnknownKey:        {"unknown_key", "the signer key id is not registered to any member", "sign with a key listed in the roster (`evidenced members`)"},
 	CodeBadSignature:      {"bad_signature", "the SM2 signature does not verify under the signer's key", "sign the exact body bytes with the registered key, SM3 digest and the default user id"},
-	CodeRoleNotAllowed:    {"role_not_allowed", "the signer's role may not submit this transaction type", "only banks submit evidence; only notary, arbitration and court members attest"},
+	CodeRoleNotAllowed:    {"role_not_allowed", "the signer's role may not submit this transaction type", "only banks submit evidence, grant and refuse; only notary, arbitration and court members attest; only courts and arbitration centres request originals"},
 	CodeDuplicate:         {"duplicate", "a transaction with the same body (tx id) was already accepted", "nothing to do: the first copy is on the ledger; look it up by tx id"},
 	CodeTimeWindow:        {"time_window", "the client time lies outside the allowed window around block time", "check the client clock and submit a freshly built transaction"},
 	CodeGenesisOnly:       {"genesis_only", "the transaction type is only valid in the genesis roster", "members are registered in genesis"},
