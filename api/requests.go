@@ -31,20 +31,11 @@ func (s *server) fileRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var rb client.RetrievalRequestBody
-	if e := decodeStrict(body, maxRequestBody, &rb, `a retrieval request: send {"record" or "chain", "purpose"}`); e != nil {
-		return e
+	rb, herr := decodeRetrievalRequest(body)
+	if herr != nil {
+		return herr
 	}
-	if (rb.Record == "") == (rb.Chain == "") {
-		return badRequest("record", "name either one record (\"record\": \"12\") or one evidence chain (\"chain\")")
-	}
-	p := &ledger.Request{Chain: rb.Chain, Purpose: ledger.NormalizeText(rb.Purpose)}
-	if p.Purpose == "" {
-		return badRequest("purpose", "a request needs its purpose: the case number")
-	}
-	if err := ledger.CheckText("purpose", p.Purpose, ledger.MaxPurposeLen); err != nil {
-		return badRequest("purpose", "%s", err.(*ledger.RejectError).Msg)
-	}
+	p := &ledger.Request{Chain: rb.Chain, Purpose: rb.Purpose}
 	if rb.Record != "" {
 		if err := s.withView(func(v *ledger.View) error {
 			ref, err := s.resolveRecord(v, rb.Record)
@@ -74,16 +65,9 @@ func (s *server) refuseRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var rb client.RefusalBody
-	if e := decodeStrict(body, maxRequestBody, &rb, `a refusal: send {"reason"}`); e != nil {
-		return e
-	}
-	reason := ledger.NormalizeText(rb.Reason)
-	if reason == "" {
-		return badRequest("reason", "a refusal needs its reason")
-	}
-	if err := ledger.CheckText("reason", reason, ledger.MaxNoteLen); err != nil {
-		return badRequest("reason", "%s", err.(*ledger.RejectError).Msg)
+	reason, herr := decodeRefusal(body)
+	if herr != nil {
+		return herr
 	}
 	if err := s.withView(func(v *ledger.View) error {
 		_, err := v.Request(index)
@@ -95,6 +79,46 @@ func (s *server) refuseRequest(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	c, err := g.Govern(ctx, &ledger.Refusal{Request: index, Reason: reason})
 	return s.writeCommitted(w, c, err, ledger.TxRefuse)
+}
+
+// decodeRetrievalRequest decodes the body of POST /v1/requests: one record
+// or one chain, and a purpose, returned normalised to NFC and checked as
+// the ledger checks text (400 naming the field otherwise).
+func decodeRetrievalRequest(body []byte) (client.RetrievalRequestBody, *httpError) {
+	var rb client.RetrievalRequestBody
+	if e := decodeStrict(body, maxRequestBody, &rb, `a retrieval request: send {"record" or "chain", "purpose"}`); e != nil {
+		return rb, e
+	}
+	if (rb.Record == "") == (rb.Chain == "") {
+		return rb, badRequest("record", "name either one record (\"record\": \"12\") or one evidence chain (\"chain\")")
+	}
+	if rb.Chain != "" && !ledger.ValidChainID(rb.Chain) {
+		return rb, badRequest("chain", "chain %q is not an evidence-chain id: use letters, digits and . _ - : (not starting with punctuation)", rb.Chain)
+	}
+	if rb.Purpose = ledger.NormalizeText(rb.Purpose); rb.Purpose == "" {
+		return rb, badRequest("purpose", "a request needs its purpose: the case number")
+	}
+	if err := ledger.CheckText("purpose", rb.Purpose, ledger.MaxPurposeLen); err != nil {
+		return rb, badRequest("purpose", "%s", err.(*ledger.RejectError).Msg)
+	}
+	return rb, nil
+}
+
+// decodeRefusal decodes the body of POST /v1/requests/{request}/refuse: the
+// reason, normalised to NFC and checked as the ledger checks text.
+func decodeRefusal(body []byte) (string, *httpError) {
+	var rb client.RefusalBody
+	if e := decodeStrict(body, maxRequestBody, &rb, `a refusal: send {"reason"}`); e != nil {
+		return "", e
+	}
+	reason := ledger.NormalizeText(rb.Reason)
+	if reason == "" {
+		return "", badRequest("reason", "a refusal needs its reason")
+	}
+	if err := ledger.CheckText("reason", reason, ledger.MaxNoteLen); err != nil {
+		return "", badRequest("reason", "%s", err.(*ledger.RejectError).Msg)
+	}
+	return reason, nil
 }
 
 // retrievalRequest is GET /v1/requests/{index}.
