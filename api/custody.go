@@ -24,6 +24,7 @@ type GrantRequest struct {
 	Grantee string
 	Purpose string
 	Expiry  time.Time // zero: until revoked
+	Request uint64    // the retrieval request it answers (its entry); 0: none
 }
 
 // Fetched describes an original a Custodian wrote.
@@ -80,6 +81,7 @@ type grantBody struct {
 	Grantee string `json:"grantee"`
 	Purpose string `json:"purpose"`
 	Expires string `json:"expires,omitempty"`
+	Request uint64 `json:"request,omitempty"`
 }
 
 // grant is POST /v1/grants.
@@ -92,10 +94,33 @@ func (s *server) grant(w http.ResponseWriter, r *http.Request) error {
 	if err := s.readJSON(w, r, &gb, `a grant request: send {"record" or "chain", "grantee", "purpose", optional "expires"}`); err != nil {
 		return err
 	}
+	if gb.Request != 0 {
+		// A grant answering a request: what is not given comes from it.
+		if err := s.withView(func(v *ledger.View) error {
+			ri, err := v.Request(gb.Request)
+			if err != nil {
+				return requestError(err, gb.Request)
+			}
+			if gb.Record == "" && gb.Chain == "" {
+				if gb.Chain = ri.Request.Chain; ri.Request.Record != nil {
+					gb.Record = ri.Request.Record.String()
+				}
+			}
+			if gb.Grantee == "" {
+				gb.Grantee = ri.Requester
+			}
+			if gb.Purpose == "" {
+				gb.Purpose = ri.Request.Purpose
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	if (gb.Record == "") == (gb.Chain == "") {
 		return badRequest("record", "name either one record (\"record\": \"12\") or one evidence chain (\"chain\")")
 	}
-	req := GrantRequest{Chain: gb.Chain, Grantee: gb.Grantee, Purpose: gb.Purpose}
+	req := GrantRequest{Chain: gb.Chain, Grantee: gb.Grantee, Purpose: ledger.NormalizeText(gb.Purpose), Request: gb.Request}
 	if gb.Expires != "" {
 		t, err := time.Parse(time.RFC3339, gb.Expires)
 		if err != nil {
@@ -152,7 +177,7 @@ func (s *server) writeCommitted(w http.ResponseWriter, c *Committed, err error, 
 }
 
 func grantJSON(g *ledger.GrantInfo) client.Grant {
-	out := client.Grant{Index: g.Entry, Owner: g.Owner, Grantee: g.Grantee, Purpose: g.Purpose, Chain: g.Chain, Revoked: g.Revoked, Records: []string{}}
+	out := client.Grant{Index: g.Entry, Owner: g.Owner, Grantee: g.Grantee, Purpose: g.Purpose, Chain: g.Chain, Revoked: g.Revoked, Records: []string{}, Request: g.Request}
 	if g.Expiry != 0 {
 		t := time.Unix(0, g.Expiry).UTC()
 		out.Expires = &t

@@ -172,3 +172,38 @@ func FuzzDecodeVote(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeRetrievalRequest feeds arbitrary POST /v1/requests and refuse
+// bodies to their decoders. They never panic; every error is a 400 naming
+// a field; what they accept is text the ledger takes (NFC, no control
+// characters, within its bound) and names one record or one chain.
+func FuzzDecodeRetrievalRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"record": "7", "purpose": "(2026)沪0115民初1234号"}`, `{"chain": "LOAN-1", "purpose": "cafe\u0301"}`,
+		`{"chain": "LOAN-1", "purpose": "a\u0007"}`, `{"chain": "LOAN-1", "purpose": "\u202e"}`, `{"chain": "-x", "purpose": "x"}`,
+		`{"record": "7", "chain": "C", "purpose": "x"}`, `{"purpose": ""}`, `{"reason": "该记录已依法移交"}`, `{"reason": "\n"}`,
+		`[]`, `null`, ``, `{`, `{}{}`, `{"x": 1}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	check := func(t *testing.T, what string, herr *httpError, text string, max int) {
+		if herr != nil {
+			if herr.body.Status != http.StatusBadRequest || herr.body.Field == "" || herr.body.Message == "" {
+				t.Fatalf("%s error %+v: want a 400 naming a field", what, herr.body)
+			}
+			return
+		}
+		if text == "" || ledger.CheckText(what, text, max) != nil || ledger.NormalizeText(text) != text {
+			t.Fatalf("%s accepted %q, which the ledger refuses", what, text)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rb, herr := decodeRetrievalRequest(body)
+		check(t, "request", herr, rb.Purpose, ledger.MaxPurposeLen)
+		if herr == nil && (rb.Record == "") == (rb.Chain == "") {
+			t.Fatalf("accepted %+v: not one record or one chain", rb)
+		}
+		reason, herr := decodeRefusal(body)
+		check(t, "refusal", herr, reason, ledger.MaxNoteLen)
+	})
+}

@@ -64,5 +64,5 @@ func ExampleNew() {
 	// 200 committed entry 6 height 1 bank-a [LOAN-1]
 	// LOAN-1 owner bank-a steps 1 head entry 6
 	// 422 role_not_allowed 7
-	// hint: only banks submit evidence; only notary, arbitration and court members attest
+	// hint: only banks submit evidence, grant and refuse; only notary, arbitration and court members attest; only courts and arbitration centres request originals
 }

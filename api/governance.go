@@ -15,13 +15,15 @@ import (
 	"github.com/evidenced/evidenced/ledger"
 )
 
-// Governor is implemented by a Backend whose node proposes roster changes
-// and votes on them with its member key. The governance endpoints that
-// submit answer 501 without it.
+// Governor is implemented by a Backend whose node signs member
+// transactions with its member key: roster proposals and votes, and
+// retrieval requests and refusals. The endpoints that submit them answer
+// 501 without it.
 type Governor interface {
-	// Govern signs a transaction carrying p (a *ledger.Proposal or a
-	// *ledger.Vote) with the node's member key, submits it and waits for
-	// its commit, as Submit with waitCommit does (same errors).
+	// Govern signs a transaction carrying p (a *ledger.Proposal,
+	// *ledger.Vote, *ledger.Request or *ledger.Refusal) with the node's
+	// member key, submits it and waits for its commit, as Submit with
+	// waitCommit does (same errors).
 	Govern(ctx context.Context, p ledger.Payload) (*Committed, error)
 }
 

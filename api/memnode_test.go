@@ -47,6 +47,7 @@ type memNode struct {
 	maxOriginal int64                 // KeepOriginal's limit; 0 means 1 MiB
 	attester    string                // the member Govern signs attestations as; "" means notary
 	originals   map[crypto.Hash]int64 // ciphertexts KeepOriginal keeps, by address (guarded by mu)
+	grants      []api.GrantRequest    // what Grant was asked (guarded by mu)
 }
 
 var _ api.Backend = (*memNode)(nil)
@@ -421,6 +422,9 @@ var _ api.Custodian = (*memNode)(nil)
 
 // Grant implements api.Custodian.
 func (n *memNode) Grant(_ context.Context, req api.GrantRequest) (*api.Committed, error) {
+	n.mu.Lock()
+	n.grants = append(n.grants, req)
+	n.mu.Unlock()
 	if req.Grantee == "nobody" {
 		return nil, &ledger.RejectError{Code: ledger.CodeUnknownMember, Msg: "grantee nobody is not a member of the alliance"}
 	}
@@ -523,9 +527,16 @@ var _ api.Governor = (*memNode)(nil)
 // governor is the member memNode proposes and votes as.
 const governor = "bank-a"
 
+// requester is the member memNode files retrieval requests as (a bank
+// may not request).
+const requester = "court"
+
 // Govern implements api.Governor; attestations are signed as the
-// attester (the notary unless set).
+// attester (the notary unless set), retrieval requests as the requester.
 func (n *memNode) Govern(ctx context.Context, p ledger.Payload) (*api.Committed, error) {
+	if _, ok := p.(*ledger.Request); ok {
+		return n.govern(ctx, requester, p)
+	}
 	if p.TxType() == ledger.TxAttest {
 		n.mu.RLock()
 		member := cmp.Or(n.attester, "notary")

@@ -227,6 +227,12 @@ func TestOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A retrieval request of the court for a chain of bank-a's, which the
+	// node (as bank-a) may refuse.
+	req, err := f.node.Govern(context.Background(), &ledger.Request{Chain: "LOAN-1", Purpose: "(2026)沪0115民初1234号"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	v0, err := ledger.NewView(f.node.st).RosterVersion(0)
 	if err != nil {
 		t.Fatal(err)
@@ -243,6 +249,7 @@ func TestOpenAPI(t *testing.T) {
 			return d.String()
 		}(),
 		"proposal": strconv.FormatUint(prop.Result.Index, 10),
+		"request":  strconv.FormatUint(req.Result.Index, 10),
 		"digest":   v0.Digest.String(),
 	}
 	paths := doc["paths"].(map[string]any)

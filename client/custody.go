@@ -24,6 +24,10 @@ type GrantRequest struct {
 	Grantee string `json:"grantee"`
 	Purpose string `json:"purpose"`           // e.g. a case number
 	Expires string `json:"expires,omitempty"` // RFC 3339; empty: until revoked
+	// Request is the retrieval request the grant answers (its entry); 0:
+	// none. The node fills an empty record/chain, grantee and purpose
+	// from the request.
+	Request uint64 `json:"request,omitempty"`
 }
 
 // Grant is a committed grant (GET /v1/grants/{index}).
@@ -37,6 +41,7 @@ type Grant struct {
 	Revoked   bool       `json:"revoked"`
 	RevokedAt *uint64    `json:"revoked_at,omitempty"` // the revoke's entry
 	Records   []string   `json:"records"`              // INDEX.POS of each record granted
+	Request   uint64     `json:"request,omitempty"`    // the retrieval request it answers
 }
 
 // Custody is the chain of custody of a record's original

@@ -353,6 +353,25 @@ type Originals struct {
 	// ScrubInterval is how often every stored original is rehashed; "0s"
 	// disables the scrub.
 	ScrubInterval Duration `toml:"scrub_interval"`
+	// AutoGrantRoles are the roles (court, arbitration, …) whose retrieval
+	// requests for this member's records the node grants by itself as they
+	// commit, each logged like any grant; empty: a person answers every
+	// request (evidenced grant --request N, evidenced refuse N).
+	AutoGrantRoles []string `toml:"auto_grant_roles"`
+	// AutoGrantExpiry is how long an automatic grant holds; "0s": until
+	// revoked. Default 720h (30 days).
+	AutoGrantExpiry Duration `toml:"auto_grant_expiry"`
+}
+
+// AutoGrant returns AutoGrantRoles as roles (Validate checks they parse).
+func (o Originals) AutoGrant() []ledger.Role {
+	var out []ledger.Role
+	for _, s := range o.AutoGrantRoles {
+		if r, err := ledger.ParseRole(s); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // StateSync configures the snapshots of committed state this node takes
@@ -416,7 +435,7 @@ func Default() Config {
 		Keys:      Keys{MemberKey: "keys/member.pem"},
 		Log:       Log{Level: "info", Format: "text"},
 		Ledger:    Ledger{VerifyCacheSize: 1 << 18, SyncWrites: true},
-		Originals: Originals{Replicas: 2, MaxUploadBytes: 4 << 30, ScrubInterval: Duration(24 * time.Hour)},
+		Originals: Originals{Replicas: 2, MaxUploadBytes: 4 << 30, ScrubInterval: Duration(24 * time.Hour), AutoGrantExpiry: Duration(720 * time.Hour)},
 		StateSync: StateSync{SnapshotInterval: 1000, SnapshotKeep: 2, SnapshotChunkSize: snapshots.DefaultChunkSize},
 		Timestamp: Timestamp{Interval: Duration(5 * time.Second), Timeout: Duration(10 * time.Second)},
 	}
@@ -498,6 +517,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Originals.Replicas < 0 || c.Originals.MaxUploadBytes <= 0 || c.Originals.ScrubInterval < 0 {
 		errs = append(errs, errors.New("originals.replicas and originals.scrub_interval must not be negative, originals.max_upload_bytes must be positive"))
+	}
+	for _, r := range c.Originals.AutoGrantRoles {
+		role, err := ledger.ParseRole(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("originals.auto_grant_roles: %w", err))
+		} else if role != ledger.RoleCourt && role != ledger.RoleArbitration {
+			errs = append(errs, fmt.Errorf("originals.auto_grant_roles: %s members file no retrieval requests; only court and arbitration do", role))
+		}
+	}
+	if c.Originals.AutoGrantExpiry < 0 {
+		errs = append(errs, errors.New("originals.auto_grant_expiry must not be negative (0s: until revoked)"))
 	}
 	if s := c.StateSync; s.SnapshotChunkSize < snapshots.MinChunkSize || s.SnapshotChunkSize > snapshots.MaxChunkSize {
 		errs = append(errs, fmt.Errorf("statesync.snapshot_chunk_size %d: want %d to %d bytes (default %d)", s.SnapshotChunkSize, snapshots.MinChunkSize, snapshots.MaxChunkSize, snapshots.DefaultChunkSize))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/evidenced/evidenced/ledger"
 )
 
 func TestDefaultIsValidWithNames(t *testing.T) {
@@ -239,5 +241,30 @@ func TestExplorerURL(t *testing.T) {
 	c.API.PublicURL = "https://evidence.bank-a.example/"
 	if got := c.API.ExplorerURL(); got != "https://evidence.bank-a.example" {
 		t.Errorf("ExplorerURL = %q", got)
+	}
+}
+
+func TestAutoGrantConfig(t *testing.T) {
+	const head = "moniker='a'\nmember='a'\n"
+	c, err := Parse([]byte(head + "[originals]\nauto_grant_roles=['court','arbitration']\nauto_grant_expiry='48h'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Originals.AutoGrant(); len(got) != 2 || got[0] != ledger.RoleCourt || got[1] != ledger.RoleArbitration || time.Duration(c.Originals.AutoGrantExpiry) != 48*time.Hour {
+		t.Fatalf("auto grant %v, expiry %v", got, c.Originals.AutoGrantExpiry)
+	}
+	if d, err := Parse([]byte(head)); err != nil || len(d.Originals.AutoGrant()) != 0 || time.Duration(d.Originals.AutoGrantExpiry) != 720*time.Hour {
+		t.Fatalf("defaults: %+v, %v", d.Originals, err)
+	}
+	for _, tc := range []struct{ name, toml, want string }{
+		{"unknown role", "[originals]\nauto_grant_roles=['judge']\n", `originals.auto_grant_roles: unknown role "judge"`},
+		{"a role that files no requests", "[originals]\nauto_grant_roles=['bank']\n", "originals.auto_grant_roles: bank members file no retrieval requests"},
+		{"negative expiry", "[originals]\nauto_grant_expiry='-1h'\n", "originals.auto_grant_expiry must not be negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Parse([]byte(head + tc.toml)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse error = %v, want it to mention %q", err, tc.want)
+			}
+		})
 	}
 }

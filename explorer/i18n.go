@@ -79,6 +79,8 @@ func catalogZH() map[string]string {
 		"row.register": "注册 %s（%s）",
 		"row.grant":    "授权 %s 访问 %d 条记录",
 		"row.revoke":   "撤销条目 %d 的授权",
+		"row.request":  "调取 %s 的原件",
+		"row.refuse":   "拒绝条目 %d 的调取请求",
 		"row.access":   "调取记录 %s 的原件",
 
 		"type.evidence":   "存证",
@@ -88,6 +90,8 @@ func catalogZH() map[string]string {
 		"type.checkpoint": "检查点",
 		"type.grant":      "授权",
 		"type.revoke":     "撤销授权",
+		"type.request":    "调取请求",
+		"type.refuse":     "拒绝调取",
 		"type.access":     "调取原件",
 		"type.bundle":     "交易包",
 
@@ -104,6 +108,8 @@ func catalogZH() map[string]string {
 		"field.expires":   "到期时间",
 		"field.records":   "涉及的记录",
 		"field.grant":     "授权条目",
+		"field.request":   "调取请求条目",
+		"field.record":    "记录",
 		"field.change":    "变更类型",
 		"field.validator": "验证者公钥（Ed25519）",
 		"field.node":      "共识节点 ID",
@@ -562,6 +568,8 @@ func catalogEN() map[string]string {
 		"field.keys":     "SM2 public keys",
 		"field.chain":    "Evidence chain",
 		"field.grant":    "Grant entry",
+		"field.request":  "Request entry",
+		"field.record":   "Record",
 		"row.propose":    "proposes: %s (%s), votes until height %d",
 
 		"role.bank":        "Bank",

@@ -55,6 +55,14 @@ const (
 	CodeTokenTime         Code = 41 // the token's genTime is earlier than the checkpoint's block time, beyond the allowed skew
 	CodeAlreadyStamped    Code = 42 // the checkpoint already has a token (the first one is kept)
 	CodeUnknownCheckpoint Code = 43 // there is no trusted checkpoint of that height
+	CodeBadUTF8           Code = 44 // free text (a purpose, reason, note or label value) is not valid UTF-8
+	CodeTextNotNFC        Code = 45 // free text is not in Unicode Normalization Form C
+	CodeControlChar       Code = 46 // free text holds a control character, a line separator or a bidirectional control
+	CodeUnknownRequest    Code = 47 // the refusal or grant names an entry that holds no retrieval request
+	CodeNotRequestOwner   Code = 48 // the request is for another member's record or chain: only its owner refuses it
+	CodeRequestAnswered   Code = 49 // the request was already answered (granted or refused)
+	CodeRequestMismatch   Code = 50 // the grant does not answer the request it names (another grantee, records or owner)
+	CodeOwnRequest        Code = 51 // the request names the requester's own record or chain
 )
 
 // codeInfo is one row of the code table.
@@ -72,7 +80,7 @@ var codeTable = [...]codeInfo{
 	CodeTooLarge:          {"too_large", "the transaction exceeds the chain's size limits", "split the submission into smaller transactions"},
 	CodeUnknownKey:        {"unknown_key", "the signer key id is not registered to any member", "sign with a key listed in the roster (`evidenced members`)"},
 	CodeBadSignature:      {"bad_signature", "the SM2 signature does not verify under the signer's key", "sign the exact body bytes with the registered key, SM3 digest and the default user id"},
-	CodeRoleNotAllowed:    {"role_not_allowed", "the signer's role may not submit this transaction type", "only banks submit evidence; only notary, arbitration and court members attest"},
+	CodeRoleNotAllowed:    {"role_not_allowed", "the signer's role may not submit this transaction type", "only banks submit evidence, grant and refuse; only notary, arbitration and court members attest; only courts and arbitration centres request originals"},
 	CodeDuplicate:         {"duplicate", "a transaction with the same body (tx id) was already accepted", "nothing to do: the first copy is on the ledger; look it up by tx id"},
 	CodeTimeWindow:        {"time_window", "the client time lies outside the allowed window around block time", "check the client clock and submit a freshly built transaction"},
 	CodeGenesisOnly:       {"genesis_only", "the transaction type is only valid in the genesis roster", "members are registered in genesis"},
@@ -108,6 +116,14 @@ var codeTable = [...]codeInfo{
 	CodeTokenTime:         {"token_time", "the token's genTime is earlier than the checkpoint's block time, beyond the allowed skew", "check the TSA's clock and the validators'; request a new token over the checkpoint"},
 	CodeAlreadyStamped:    {"already_stamped", "the checkpoint already has a token (the first one is kept)", "nothing to do: stamp a later checkpoint"},
 	CodeUnknownCheckpoint: {"unknown_checkpoint", "there is no trusted checkpoint of that height", "stamp a checkpoint that GET /v1/checkpoints lists as trusted"},
+	CodeBadUTF8:           {"bad_utf8", "free text (a purpose, reason, note or label value) is not valid UTF-8", "send text encoded in UTF-8"},
+	CodeTextNotNFC:        {"text_not_nfc", "free text is not in Unicode Normalization Form C", "normalise text to NFC before signing (the evidenced CLI and API do)"},
+	CodeControlChar:       {"control_char", "free text holds a control character, a line separator or a bidirectional control", "write the text on one line, without control, separator or bidirectional characters"},
+	CodeUnknownRequest:    {"unknown_request", "the refusal or grant names an entry that holds no retrieval request", "name a request's entry index, as `evidenced requests` lists them"},
+	CodeNotRequestOwner:   {"not_request_owner", "the request is for another member's record or chain: only its owner refuses it", "answer only requests for your own records (`evidenced requests --for` your member)"},
+	CodeRequestAnswered:   {"request_answered", "the request was already answered (granted or refused)", "nothing to do: a request is answered once; the requester files a new one if needed"},
+	CodeRequestMismatch:   {"request_mismatch", "the grant does not answer the request it names (another grantee, records or owner)", "grant the requester exactly what it asked for, as the owner (`evidenced grant --request N` fills it in)"},
+	CodeOwnRequest:        {"own_request", "the request names the requester's own record or chain", "request another member's records; your own originals need no request"},
 	CodeProposerOnly:      {"proposer_only", "the transaction type is put in blocks by proposers, not submitted", "do not submit checkpoint transactions; validators co-sign checkpoints automatically"},
 }
 

@@ -155,6 +155,7 @@ type GrantInfo struct {
 	Revoked   bool
 	RevokedAt uint64 // the revoke's log entry, when Revoked
 	Keys      []GrantKey
+	Request   uint64 // the retrieval request it answers; 0: none
 }
 
 // Live reports whether the grant holds at block time t.
@@ -181,7 +182,7 @@ func (v *View) Grant(index uint64) (*GrantInfo, error) {
 		return nil, fmt.Errorf("%w: grant record %d names a %s entry", ErrStoreCorrupt, index, tx.Body.Type())
 	}
 	info := &GrantInfo{Entry: index, Owner: gr.Owner, Grantee: gr.Grantee, Purpose: g.Purpose, Chain: g.Chain,
-		Expiry: gr.Expiry, Revoked: gr.RevokedBy != 0, Keys: g.Keys}
+		Expiry: gr.Expiry, Revoked: gr.RevokedBy != 0, Keys: g.Keys, Request: g.Request}
 	if info.Revoked {
 		info.RevokedAt = gr.RevokedBy - 1
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,5 +223,44 @@ func TestRosterPeers(t *testing.T) {
 				t.Fatal("ParseGenesisState accepted it")
 			}
 		})
+	}
+}
+
+// TestGrantPurposeText: a grant's purpose is text (CheckText): a Chinese
+// case number is accepted as given; invalid UTF-8, control characters and
+// text not in NFC are refused, each with its code.
+func TestGrantPurposeText(t *testing.T) {
+	f := newFixture(t)
+	bank, court := f.a.Key("bank-a"), f.a.Key("court")
+	r, dk := kept(t, bank, "LOAN-U", 1, crypto.Hash{}, "contract")
+	res := f.one(f.a.Evidence(bank, f.now, r))
+	wantCode(t, res, ledger.CodeOK)
+	keys := []ledger.GrantKey{{Ref: ledger.RecordRef{Index: res.Index}, Wrapped: wrapTo(t, court, dk)}}
+	for _, tc := range []struct {
+		purpose string
+		want    ledger.Code
+	}{
+		{"case 2026-1\x00", ledger.CodeControlChar},
+		{"(2026)沪0115民初1234号\n", ledger.CodeControlChar},
+		{"\u202e1234号", ledger.CodeControlChar},
+		{"(2026)\xe6\xb2", ledger.CodeBadUTF8},
+		{"cafe\u0301", ledger.CodeTextNotNFC},
+		{"(2026)沪0115民初1234号", ledger.CodeOK},
+	} {
+		b := &ledger.Body{ChainID: chainID, Time: f.now, Payload: &ledger.Grant{Grantee: "court", Purpose: tc.purpose, Keys: keys}}
+		var tx []byte
+		if tc.want == ledger.CodeOK || tc.purpose == "" {
+			tx = f.a.SignWithText(bank, b, "court", "court") // (valid: the encoder would refuse an empty purpose)
+		} else {
+			b.Payload.(*ledger.Grant).Purpose = strings.Repeat("P", len(tc.purpose))
+			tx = f.a.SignWithText(bank, b, strings.Repeat("P", len(tc.purpose)), tc.purpose)
+		}
+		got := f.one(tx)
+		wantCode(t, got, tc.want)
+		if tc.want == ledger.CodeOK {
+			if gi, err := f.view().Grant(got.Index); err != nil || gi.Purpose != tc.purpose {
+				t.Fatalf("grant %+v, %v: purpose not kept as given", gi, err)
+			}
+		}
 	}
 }

@@ -37,6 +37,9 @@ import "encoding/binary"
 //	'D' ‖ checkpoint height u64       → u64 timestamp entry ‖ u64 tree size (tx_timestamp.go)
 //	'I' ‖ SM3(u8-prefixed TSA name ‖ serial) → u64 timestamp entry (token replays)
 //	'd' ‖ size u64 ‖ height u64       → empty (stamped checkpoints by tree size)
+//	'F' ‖ request entry u64           → request record (requests.go)
+//	'q' ‖ u8-prefixed requester ‖ request entry u64 → empty (requests a member filed)
+//	'o' ‖ u8-prefixed owner ‖ request entry u64 → empty (requests for a member's records)
 const (
 	prefixParams      = 'P'
 	prefixLogMeta     = 'L'
@@ -72,6 +75,9 @@ const (
 	prefixTimestamp        = 'D' // 'D' ‖ checkpoint height u64 → u64 timestamp entry ‖ u64 checkpoint tree size
 	prefixStampSerial      = 'I' // 'I' ‖ SM3(u8-prefixed TSA name ‖ serial bytes) → u64 timestamp entry
 	prefixStampBySize      = 'd' // 'd' ‖ size u64 ‖ height u64 → empty (query index: stamped checkpoints by size)
+	prefixRequest          = 'F' // 'F' ‖ request entry u64 → request record
+	prefixRequestBy        = 'q' // 'q' ‖ u8-prefixed requester ‖ request entry u64 → empty (query index)
+	prefixRequestTo        = 'o' // 'o' ‖ u8-prefixed owner ‖ request entry u64 → empty (query index)
 )
 
 // consensusKey reports whether a key belongs to consensus state hashed into
@@ -81,7 +87,7 @@ func consensusKey(k []byte) bool {
 	case prefixParams, prefixTxID, prefixMember, prefixKey, prefixNode, prefixChain, prefixStep,
 		prefixBlock, prefixCheckpoint, prefixLatestCheckpoint, prefixTotalPower, prefixRecords,
 		prefixGrant, prefixGrantOf, prefixVersion, prefixLatestVersion, prefixCurrentVersion, prefixEverKey,
-		prefixProposal, prefixVote, prefixTSA, prefixTimestamp, prefixStampSerial:
+		prefixProposal, prefixVote, prefixTSA, prefixTimestamp, prefixStampSerial, prefixRequest:
 		return true
 	}
 	return false

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"fmt"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -34,7 +33,7 @@ type Attestation struct {
 	Statement string      `json:"statement"`         // e.g. "notarised", "reviewed", "certificate-issued"
 	Targets   []RecordRef `json:"targets"`           // strictly increasing
 	Document  crypto.Hash `json:"document,omitzero"` // optional commitment of a certificate or report; zero if none
-	Note      string      `json:"note"`              // non-personal free text (UTF-8), e.g. a certificate number
+	Note      string      `json:"note"`              // non-personal free text (CheckText), e.g. a certificate number
 }
 
 // TxType implements Payload.
@@ -113,16 +112,8 @@ func (a *Attestation) validate() error {
 			return reject(CodeMalformed, "attestation targets must be strictly increasing (target %d)", i)
 		}
 	}
-	if len(a.Note) > MaxNoteLen {
-		return reject(CodeTooLarge, "note is %d bytes, more than %d", len(a.Note), MaxNoteLen)
-	}
-	if !utf8.ValidString(a.Note) {
-		return reject(CodeMalformed, "note is not valid UTF-8")
-	}
-	for _, r := range a.Note {
-		if r < 0x20 || r == 0x7f {
-			return reject(CodeMalformed, "note contains a control character")
-		}
+	if e := checkText("note", a.Note, MaxNoteLen); e != nil {
+		return e
 	}
 	return nil
 }

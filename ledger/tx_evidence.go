@@ -291,13 +291,8 @@ func (r *Record) validate() error {
 		if i > 0 && r.Labels[i-1].Key >= l.Key {
 			return reject(CodeMalformed, "label keys must be strictly increasing (%q after %q)", l.Key, r.Labels[i-1].Key)
 		}
-		if len(l.Value) > MaxLabelValueLen {
-			return reject(CodeTooLarge, "label %s value is %d bytes, more than %d", l.Key, len(l.Value), MaxLabelValueLen)
-		}
-		for j := 0; j < len(l.Value); j++ {
-			if c := l.Value[j]; c < 0x20 || c > 0x7e {
-				return reject(CodeMalformed, "label %s value must be printable ASCII (byte %d is 0x%02x)", l.Key, j, c)
-			}
+		if e := checkText("label "+l.Key+" value", l.Value, MaxLabelValueLen); e != nil {
+			return e
 		}
 	}
 	return nil
@@ -439,9 +434,9 @@ func BatchBody(chainID string, clientTime int64, recs []Record) (*Body, error) {
 // LabelsFromMap returns labels as a record carries them: sorted by key. It
 // checks what the ledger checks of a record's labels (at most MaxLabels;
 // keys of 1 to MaxLabelKeyLen lowercase letters, digits and . _ -, not
-// starting with punctuation; values of at most MaxLabelValueLen printable
-// ASCII characters), reporting the first offending key in key order. An
-// empty map gives nil.
+// starting with punctuation; values of at most MaxLabelValueLen bytes of
+// text, CheckText), reporting the first offending key in key order. Values
+// are normalised to NFC (NormalizeText) first. An empty map gives nil.
 func LabelsFromMap(m map[string]string) ([]Label, error) {
 	if len(m) == 0 {
 		return nil, nil
@@ -455,8 +450,9 @@ func LabelsFromMap(m map[string]string) ([]Label, error) {
 		if !ValidIdent(k, MaxLabelKeyLen) {
 			return nil, fmt.Errorf("label key %q: use 1 to %d lowercase letters, digits and . _ - (not starting with punctuation)", k, MaxLabelKeyLen)
 		}
-		if len(v) > MaxLabelValueLen || !printableASCII(v) {
-			return nil, fmt.Errorf("label %s: the value must be at most %d printable ASCII characters; labels must not hold personal data", k, MaxLabelValueLen)
+		v = NormalizeText(v)
+		if e := checkText("label "+k+" value", v, MaxLabelValueLen); e != nil {
+			return nil, fmt.Errorf("%s; labels must not hold personal data", e.Msg)
 		}
 		labels = append(labels, Label{Key: k, Value: v})
 	}
@@ -474,16 +470,6 @@ func LabelMap(labels []Label) map[string]string {
 		m[l.Key] = l.Value
 	}
 	return m
-}
-
-// printableASCII reports whether s holds only bytes 0x20 to 0x7e.
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // exampleRecord is a valid first-step record of an example chain n.

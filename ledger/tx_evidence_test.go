@@ -115,8 +115,10 @@ func TestLabelsFromMap(t *testing.T) {
 		{"too many", many, "17 labels, more than the 16 a record may carry"},
 		{"upper-case key", map[string]string{"Name": "x"}, `label key "Name": use 1 to 32 lowercase letters`},
 		{"empty key", map[string]string{"": "x"}, `label key ""`},
-		{"first bad key in key order", map[string]string{"b": "\x00", "a": "张三"}, "label a: the value must be at most 128 printable ASCII"},
-		{"long value", map[string]string{"a": strings.Repeat("v", ledger.MaxLabelValueLen+1)}, "label a: the value"},
+		{"first bad key in key order", map[string]string{"b": "\x00", "a": "上海\n"}, "label a value holds the control character U+000A"},
+		{"long value", map[string]string{"a": strings.Repeat("v", ledger.MaxLabelValueLen+1)}, "label a value is 129 bytes, more than 128"},
+		{"invalid UTF-8", map[string]string{"a": "\xff"}, "label a value is not valid UTF-8"},
+		{"bidi override", map[string]string{"a": "\u202e"}, "label a value holds the control character U+202E"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ledger.LabelsFromMap(tc.m)
@@ -126,7 +128,7 @@ func TestLabelsFromMap(t *testing.T) {
 		})
 	}
 	// What LabelsFromMap accepts, a record accepts.
-	ok := map[string]string{"a": strings.Repeat("~", ledger.MaxLabelValueLen), strings.Repeat("k", ledger.MaxLabelKeyLen): " "}
+	ok := map[string]string{"a": strings.Repeat("~", ledger.MaxLabelValueLen), strings.Repeat("k", ledger.MaxLabelKeyLen): " ", "region": "上海", "nfd": "cafe\u0301"}
 	labels, err := ledger.LabelsFromMap(ok)
 	if err != nil {
 		t.Fatal(err)

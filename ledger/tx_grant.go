@@ -15,7 +15,12 @@ import (
 //	Grant = u8-prefixed grantee ‖ u8-prefixed purpose ‖ i64 expiry (block
 //	        time, Unix ns; 0: until revoked) ‖ u8-prefixed chain (empty: a
 //	        grant of single records) ‖ u16 count ‖ count × (u64 entry ‖
-//	        u16 position ‖ u8-prefixed wrapped data key)
+//	        u16 position ‖ u8-prefixed wrapped data key) ‖ [u64 request
+//	        entry, only when the grant answers a retrieval request]
+//
+// The request entry is present only when non-zero (entry 0 is genesis,
+// never a request), so grants that answer none keep their encoding; a
+// present zero is refused, so the encoding stays canonical.
 
 var grantType = TxTypeInfo{
 	Type: TxGrant, Name: "grant", Title: "Grant",
@@ -34,10 +39,11 @@ var grantType = TxTypeInfo{
 // records the signer owns.
 type Grant struct {
 	Grantee string     // member name
-	Purpose string     // why, e.g. a case number: printable ASCII
+	Purpose string     // why, e.g. a case number (案号): text (CheckText)
 	Expiry  int64      // block time (Unix ns) from which the grant no longer holds; 0: until revoked
 	Chain   string     // non-empty: the whole evidence chain (Keys then cover each of its records with an original)
 	Keys    []GrantKey // strictly increasing records
+	Request uint64     // the retrieval request it answers (its entry); 0: none
 }
 
 // GrantKey is one record's data key, wrapped to the grantee's member key.
@@ -67,6 +73,7 @@ type GrantDetails struct {
 	Chain   string      `json:"chain,omitempty"`   // a whole evidence chain granted
 	Expires *time.Time  `json:"expires,omitempty"` // when it expires, if it does
 	Records []RecordRef `json:"records"`           // the records granted
+	Request uint64      `json:"request,omitempty"` // the retrieval request it answers
 }
 
 // TxType implements Payload.
@@ -74,7 +81,7 @@ func (*Grant) TxType() TxType { return TxGrant }
 
 // Details implements Payload.
 func (g *Grant) Details() Details {
-	d := &GrantDetails{Grantee: g.Grantee, Purpose: g.Purpose, Chain: g.Chain, Records: make([]RecordRef, len(g.Keys))}
+	d := &GrantDetails{Grantee: g.Grantee, Purpose: g.Purpose, Chain: g.Chain, Records: make([]RecordRef, len(g.Keys)), Request: g.Request}
 	if g.Expiry != 0 {
 		t := time.Unix(0, g.Expiry).UTC()
 		d.Expires = &t
@@ -94,7 +101,11 @@ func (d *GrantDetails) Fields() []Field {
 	if d.Expires != nil {
 		fs = append(fs, Field{Name: "expires", Kind: FieldTime, Value: d.Expires.UTC()})
 	}
-	return append(fs, Field{Name: "records", Kind: FieldRecords, Value: d.Records})
+	fs = append(fs, Field{Name: "records", Kind: FieldRecords, Value: d.Records})
+	if d.Request != 0 {
+		fs = append(fs, Field{Name: "request", Kind: FieldEntry, Value: d.Request})
+	}
+	return fs
 }
 
 // Summary implements Details.
@@ -113,6 +124,9 @@ func (g *Grant) encode(b *cryptobyte.Builder) {
 		b.AddUint64(k.Ref.Index)
 		b.AddUint16(k.Ref.Pos)
 		b.AddUint8LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(k.Wrapped) })
+	}
+	if g.Request != 0 {
+		b.AddUint64(g.Request)
 	}
 }
 
@@ -138,6 +152,14 @@ func decodeGrant(s *cryptobyte.String) (Payload, error) {
 		}
 		g.Keys[i].Wrapped = []byte(w)
 	}
+	if !s.Empty() {
+		if !s.ReadUint64(&g.Request) {
+			return nil, reject(CodeMalformed, "grant is truncated in its request")
+		}
+		if g.Request == 0 {
+			return nil, reject(CodeMalformed, "grant names request 0: a grant that answers no request leaves the field out")
+		}
+	}
 	return g, nil
 }
 
@@ -148,10 +170,8 @@ func (g *Grant) validate() error {
 	if g.Purpose == "" || len(g.Purpose) > MaxPurposeLen {
 		return reject(CodeMalformed, "grant purpose must be 1 to %d bytes (a case number, say), is %d", MaxPurposeLen, len(g.Purpose))
 	}
-	for i := 0; i < len(g.Purpose); i++ {
-		if c := g.Purpose[i]; c < 0x20 || c > 0x7e {
-			return reject(CodeMalformed, "grant purpose must be printable ASCII (byte %d is 0x%02x)", i, c)
-		}
+	if e := checkText("grant purpose", g.Purpose, MaxPurposeLen); e != nil {
+		return e
 	}
 	if g.Expiry < 0 {
 		return reject(CodeMalformed, "grant expiry %d is negative: give a block time in Unix nanoseconds, or 0 for none", g.Expiry)
@@ -178,12 +198,23 @@ func (g *Grant) validate() error {
 	return nil
 }
 
-// writeCost: the grant record ('g'), and per key its grantee index ('r')
-// and custody index ('A').
-func (g *Grant) writeCost() int { return custodyCostOne + grantCostPer*len(g.Keys) }
+// writeCost: the grant record ('g'), per key its grantee index ('r') and
+// custody index ('A'), and the request it answers ('F').
+func (g *Grant) writeCost() int {
+	n := custodyCostOne + grantCostPer*len(g.Keys)
+	if g.Request != 0 {
+		n++
+	}
+	return n
+}
 
 func (g *Grant) check(c *txContext) (*RejectError, error) {
 	s, member := c.s, c.Member
+	if g.Request != 0 {
+		if e, err := g.checkAnswers(c); e != nil || err != nil {
+			return e, err
+		}
+	}
 	if g.Grantee == member {
 		return reject(CodeUnknownMember, "a grant to %s's own member gives nothing: name another member", member), nil
 	}
@@ -215,6 +246,43 @@ func (g *Grant) check(c *txContext) (*RejectError, error) {
 	}
 	if g.Chain != "" {
 		return g.checkChainCovered(s)
+	}
+	return nil, nil
+}
+
+// checkAnswers checks that the grant answers the open request it names:
+// made by the owner of what the request names, to the requester, of
+// exactly that record or chain.
+func (g *Grant) checkAnswers(c *txContext) (*RejectError, error) {
+	rr, err := c.s.request(g.Request)
+	if err != nil {
+		return nil, err
+	}
+	if rr == nil {
+		return reject(CodeUnknownRequest, "entry %d is not a retrieval request", g.Request), nil
+	}
+	if rr.Status != RequestOpen {
+		return reject(CodeRequestAnswered, "request %d was already %s at entry %d", g.Request, rr.Status, rr.Answer), nil
+	}
+	if rr.Owner != c.Member {
+		return reject(CodeRequestMismatch, "request %d asks %s, not %s: only the owner answers it", g.Request, rr.Owner, c.Member), nil
+	}
+	if g.Grantee != rr.Requester {
+		return reject(CodeRequestMismatch, "request %d was filed by %s: a grant answering it goes to %s, not %s", g.Request, rr.Requester, rr.Requester, g.Grantee), nil
+	}
+	_, tx, err := c.s.entryTx(g.Request)
+	if err != nil {
+		return nil, err
+	}
+	req, ok := tx.Body.Payload.(*Request)
+	if !ok {
+		return nil, fmt.Errorf("%w: request record %d names a %s entry", ErrStoreCorrupt, g.Request, tx.Body.Type())
+	}
+	if req.Chain != "" && g.Chain != req.Chain {
+		return reject(CodeRequestMismatch, "request %d asks for evidence chain %s: grant the whole chain", g.Request, req.Chain), nil
+	}
+	if req.Record != nil && (g.Chain != "" || g.Keys[0].Ref != *req.Record) {
+		return reject(CodeRequestMismatch, "request %d asks for record %s alone: grant that record", g.Request, req.Record), nil
 	}
 	return nil, nil
 }
@@ -255,6 +323,11 @@ func (g *Grant) checkChainCovered(s *state) (*RejectError, error) {
 
 func (g *Grant) stage(c *txContext) error {
 	s := c.s
+	if g.Request != 0 {
+		if err := s.answerRequest(g.Request, RequestGranted, c.Index); err != nil {
+			return err
+		}
+	}
 	s.set(keyU64(prefixGrant, c.Index), (&grantRecord{Owner: c.Member, Grantee: g.Grantee, Expiry: g.Expiry}).encode())
 	for _, k := range g.Keys {
 		s.set(keyGrantOf(g.Grantee, k.Ref, c.Index), nil)

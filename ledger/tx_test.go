@@ -38,6 +38,15 @@ func sampleTxs(t testing.TB) [][]byte {
 			Change: ledger.RosterChange{Kind: ledger.ChangeRemoveTSA, TSA: ledger.TSA{Name: "tsa-a"}}, Deadline: 9}}),
 		rosterEntryWithTSAs(t, a.Key("bank-a").Public()),
 		a.Sign(a.Key("court"), &ledger.Body{ChainID: chainID, Time: 3, Payload: ledger.TxTypeNamed("timestamp").Example()}),
+		a.Sign(a.Key("bank-a"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Grant{Grantee: "court", Purpose: "(2026)沪0115民初1234号",
+			Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 1}, Wrapped: []byte("wrapped")}}}}),
+		a.Sign(a.Key("bank-a"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Grant{Grantee: "court", Purpose: "案号（2026）京01民终5号", Chain: "LOAN-1",
+			Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 1}, Wrapped: []byte("w1")}, {Ref: ledger.RecordRef{Index: 2}, Wrapped: []byte("w2")}}}}),
+		a.Sign(a.Key("bank-a"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Grant{Grantee: "court", Purpose: "(2026)沪0115民初1234号", Request: 7,
+			Keys: []ledger.GrantKey{{Ref: ledger.RecordRef{Index: 1}, Wrapped: []byte("wrapped")}}}}),
+		a.Sign(a.Key("court"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Request{Record: &ledger.RecordRef{Index: 4, Pos: 2}, Purpose: "(2026)沪0115民初1234号"}}),
+		a.Sign(a.Key("arbitration"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Request{Chain: "LOAN-1", Purpose: "仲裁案 17"}}),
+		a.Sign(a.Key("bank-a"), &ledger.Body{ChainID: chainID, Time: 3, Payload: &ledger.Refusal{Request: 7, Reason: "已移交"}}),
 	}
 }
 
@@ -112,7 +121,9 @@ func TestDecodeRejectsNonCanonical(t *testing.T) {
 		{"other domain", replace("evidenced/tx/v1", "evidenced/xx/v1"), ledger.CodeMalformed},
 		{"upper-case kind", replace("loan-contract", "Loan-contract"), ledger.CodeMalformed},
 		{"label out of order", replace("product", "zroduct"), ledger.CodeMalformed},
-		{"label control char", replace("consumer-loan", "consumer\nloan"), ledger.CodeMalformed},
+		{"label control char", replace("consumer-loan", "consumer\nloan"), ledger.CodeControlChar},
+		{"label invalid UTF-8", replace("consumer-loan", "consumer\xffloan"), ledger.CodeBadUTF8},
+		{"label not NFC", replace("consumer-loan", "consumer-lo\u0301"), ledger.CodeTextNotNFC},
 		{"chain id punctuation first", replace("LOAN-1", "-LOAN1"), ledger.CodeMalformed},
 	}
 	for _, tt := range tests {
@@ -159,7 +170,7 @@ func TestCodesDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("(?m)^\\| *(\\d+) *\\| *`([a-z_]+)` *\\| *([^|]+?) *\\|")
+	row := regexp.MustCompile("(?m)^\\| *(\\d+) *\\| *`([a-z0-9_]+)` *\\| *([^|]+?) *\\|")
 	found := map[int]bool{}
 	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
 		n, _ := strconv.Atoi(m[1])

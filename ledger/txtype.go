@@ -26,6 +26,8 @@ const (
 	TxVote       TxType = 10 // a member votes on a roster proposal
 	TxRoster     TxType = 11 // the ledger's record of a roster version a proposal made
 	TxTimestamp  TxType = 12 // an RFC 3161 token of a trusted TSA over a trusted checkpoint
+	TxRequest    TxType = 13 // a court or arbitration centre asks an owner for originals (调取)
+	TxRefuse     TxType = 14 // the owner declines a retrieval request, with a reason
 )
 
 // Origin says where transactions of a type come from.
@@ -135,6 +137,8 @@ var txTypes = [...]*TxTypeInfo{
 	TxVote:       &voteType,
 	TxRoster:     &rosterType,
 	TxTimestamp:  &timestampType,
+	TxRequest:    &requestType,
+	TxRefuse:     &refuseType,
 }
 
 // TxTypes returns the registry of transaction types in type-number order.

@@ -162,6 +162,50 @@ func TestOriginalsExchange(t *testing.T) {
 		t.Fatalf("access entry %d: %+v, %v", got.Access, e, err)
 	}
 
+	// A retrieval request (调取) through the nodes' APIs: the court files
+	// one for the chain with a Chinese case number, the bank's node lists
+	// it as open and answers it with a grant naming it (the grantee, the
+	// chain and the purpose come from the request), and the court fetches.
+	withToken := func(name string) *client.Client {
+		t.Helper()
+		for _, m := range a.Members {
+			if m.Name == name {
+				c, err := client.New(nodes[name].APIURL(), client.WithToken(readToken(t, m.TokensFile)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+		}
+		t.Fatalf("no member %s", name)
+		return nil
+	}
+	courtAPI, bankTok := withToken("court"), withToken("bank")
+	const caseNo = "(2026)沪0115民初1234号"
+	rq, err := courtAPI.FileRequest(ctx, client.RetrievalRequestBody{Chain: "LOAN-O1", Purpose: caseNo})
+	if err != nil {
+		t.Fatalf("the court's request: %v", err)
+	}
+	t.Logf("request %d committed at height %d", rq.Index, rq.Height)
+	waitHeight(ctx, t, nodes["bank"], rq.Height)
+	open, err := bankTok.Requests(ctx, client.RequestsQuery{Owner: "bank", Open: true})
+	if err != nil || len(open.Requests) != 1 || open.Requests[0].Index != rq.Index || open.Requests[0].Requester != "court" || open.Requests[0].Purpose != caseNo {
+		t.Fatalf("the bank's open requests: %+v, %v", open, err)
+	}
+	gr, err := bankTok.Grant(ctx, client.GrantRequest{Request: rq.Index, Expires: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if err != nil {
+		t.Fatalf("the bank's grant answering request %d: %v", rq.Index, err)
+	}
+	t.Logf("grant %d committed at height %d", gr.Index, gr.Height)
+	waitHeight(ctx, t, nodes["court"], gr.Height)
+	out.Reset()
+	if got, err := nodes["court"].Originals().FetchOriginal(ctx, ref, &out); err != nil || !got.Via || got.Grant != gr.Index || !bytes.Equal(out.Bytes(), original) {
+		t.Fatalf("the court's fetch through the grant answering its request: %+v, %v", got, err)
+	}
+	if ri, err := courtAPI.RetrievalRequest(ctx, rq.Index); err != nil || ri.Status != "granted" || ri.Answer == nil || *ri.Answer != gr.Index {
+		t.Fatalf("request %d after the grant: %+v, %v", rq.Index, ri, err)
+	}
+
 	// The bank's replicas (court and notary, after it in name order) got a copy.
 	for _, m := range []string{"court", "notary"} {
 		s, err := blob.Open(filepath.Join(homes[m], node.BlobDir))

@@ -211,7 +211,8 @@ func (n *Node) wireOriginals() error {
 	h, cfg := n.home, n.home.Config
 	b := &backend{n: n}
 	conf := originals.Config{ChainID: h.Genesis.ChainID, Member: cfg.Member, Replicas: cfg.Originals.Replicas,
-		ScrubInterval: time.Duration(cfg.Originals.ScrubInterval), MaxUploadBytes: cfg.Originals.MaxUploadBytes}
+		ScrubInterval: time.Duration(cfg.Originals.ScrubInterval), MaxUploadBytes: cfg.Originals.MaxUploadBytes,
+		AutoGrantRoles: cfg.Originals.AutoGrant(), AutoGrantExpiry: time.Duration(cfg.Originals.AutoGrantExpiry)}
 	var roster *originals.Roster
 	var trans originals.Transport
 	if cfg.Originals.Listen != "" {

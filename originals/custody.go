@@ -21,7 +21,7 @@ func (s *Service) Grant(ctx context.Context, req api.GrantRequest) (*api.Committ
 	if (req.Ref == nil) == (req.Chain == "") {
 		return nil, errors.New("grant: name either one record or one evidence chain")
 	}
-	g := &ledger.Grant{Grantee: req.Grantee, Purpose: req.Purpose, Chain: req.Chain}
+	g := &ledger.Grant{Grantee: req.Grantee, Purpose: ledger.NormalizeText(req.Purpose), Chain: req.Chain, Request: req.Request}
 	if !req.Expiry.IsZero() {
 		exp, err := ledger.GrantExpiry(req.Expiry)
 		if err != nil {

@@ -48,6 +48,14 @@ type Config struct {
 	// Now is the clock of the transactions' client times and of the orphan
 	// sweep (never of a consensus rule). Default time.Now.
 	Now func() time.Time
+	// AutoGrantRoles are the roles whose retrieval requests for this
+	// member's records the service grants by itself as they commit
+	// (originals.auto_grant_roles, e.g. court); none: every request waits
+	// for a person's grant or refusal.
+	AutoGrantRoles []ledger.Role
+	// AutoGrantExpiry is how long an automatic grant holds
+	// (originals.auto_grant_expiry); 0: until revoked.
+	AutoGrantExpiry time.Duration
 }
 
 // Defaults of Config fields.
@@ -135,6 +143,7 @@ type Service struct {
 	key    *crypto.PrivateKey
 
 	pending pending       // committed entries to read for replication
+	asked   chan uint64   // committed retrieval requests for the auto-granter (bounded)
 	wake    chan struct{} // wakes the replicator (capacity 1)
 	links   []*link       // one per replica of this member
 
@@ -176,7 +185,7 @@ func New(conf Config, log *slog.Logger, blobs *blob.Store, trans Transport, rost
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{conf: conf, log: log.With("component", "originals"), blobs: blobs, trans: trans, roster: roster,
-		state: state, submit: submit, key: key, wake: make(chan struct{}, 1)}
+		state: state, submit: submit, key: key, wake: make(chan struct{}, 1), asked: make(chan uint64, maxAsked)}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	if trans != nil {
 		for _, m := range roster.Replicas(conf.Member, conf.Replicas) {
@@ -201,6 +210,9 @@ func (s *Service) Start() error {
 		return errStopped
 	}
 	s.started = true
+	if len(s.conf.AutoGrantRoles) > 0 {
+		s.bg.Go(s.autoGranter)
+	}
 	if s.trans == nil {
 		return nil
 	}
@@ -231,6 +243,7 @@ func (s *Service) Close() error {
 // block results) for replication. It only queues, so it may run on the
 // consensus goroutine (abci.Options.OnCommit).
 func (s *Service) NoteCommitted(results []ledger.TxResult) {
+	s.noteRequests(results)
 	if len(s.links) == 0 {
 		return
 	}

@@ -50,6 +50,8 @@ type cluster struct {
 	logged *messages // what the services logged
 	// wrapStore, when set, wraps the store a member's transport uses.
 	wrapStore func(name string, s *blob.Store, inner exchange.Store) exchange.Store
+	// configure, when set, changes a member's service settings.
+	configure func(name string, conf *originals.Config)
 	dirs      map[string]string
 	nodes     map[string]*member
 }
@@ -113,6 +115,9 @@ func (c *cluster) startOne(name string) *member {
 	}
 	conf := originals.Config{ChainID: testChain, Member: name, Replicas: 2, MaxUploadBytes: 4 << 20,
 		RetryWait: 5 * time.Millisecond, Now: c.chain.Now}
+	if c.configure != nil {
+		c.configure(name, &conf)
+	}
 	key := c.a.Key(name)
 	id, err := exchange.Identity(key)
 	if err != nil {

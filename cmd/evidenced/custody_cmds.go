@@ -57,8 +57,9 @@ func (a *authFlags) client() (*client.Client, error) {
 func newGrantCmd(g *globals) *cobra.Command {
 	var auth authFlags
 	var chain, to, purpose, expires string
+	var answers uint64
 	cmd := &cobra.Command{
-		Use:   "grant [ID] --to MEMBER --purpose TEXT",
+		Use:   "grant [ID] --to MEMBER --purpose TEXT | grant --request N",
 		Short: "Give another member access to an original (one record, or a whole evidence chain)",
 		Long: `Give another alliance member access to the encrypted original of one of
 your member's records (ID: an entry index, INDEX.POS or a transaction id),
@@ -67,20 +68,32 @@ or of every record with an original in an evidence chain (--chain).
 The owner's node unwraps each data key with its member key and wraps it to
 the grantee's member key; the grant goes on chain with its purpose (a case
 number, say) and an optional expiry. Only the grantee can read the key.
-Revoke it with ` + "`evidenced revoke GRANT`" + `.`,
+Revoke it with ` + "`evidenced revoke GRANT`" + `.
+
+With --request N the grant answers retrieval request N (` + "`evidenced requests`" + `):
+the record or chain, the grantee and the purpose come from the request.
+The purpose is UTF-8 text, normalised to NFC before signing.`,
 		Example: `  evidenced grant 12 --to court --purpose "(2026)沪0115民初1234号" --token-file api-token
-  evidenced grant --chain LOAN-2026-000001 --to arbitration --purpose "case 17" --expires 720h`,
+  evidenced grant --chain LOAN-2026-000001 --to arbitration --purpose "case 17" --expires 720h
+  evidenced grant --request 31 --expires 720h`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := client.GrantRequest{Chain: chain, Grantee: to, Purpose: purpose}
+			req := client.GrantRequest{Chain: chain, Grantee: to, Purpose: ledger.NormalizeText(purpose), Request: answers}
 			if len(args) == 1 {
 				req.Record = args[0]
 			}
-			if (req.Record == "") == (chain == "") {
-				return errors.New("name one record (ID) or one evidence chain (--chain), not both")
+			if answers == 0 || req.Record != "" || chain != "" {
+				if (req.Record == "") == (chain == "") {
+					return errors.New("name one record (ID) or one evidence chain (--chain), not both (or answer a request: --request N)")
+				}
 			}
-			if to == "" || purpose == "" {
-				return errors.New("--to MEMBER and --purpose TEXT are required")
+			if answers == 0 && (to == "" || purpose == "") {
+				return errors.New("--to MEMBER and --purpose TEXT are required (or answer a request: --request N)")
+			}
+			if req.Purpose != "" {
+				if err := ledger.CheckText("--purpose", req.Purpose, ledger.MaxPurposeLen); err != nil {
+					return errors.New(err.(*ledger.RejectError).Msg)
+				}
 			}
 			if expires != "" {
 				t, err := parseExpiry(expires, time.Now())
@@ -96,11 +109,15 @@ Revoke it with ` + "`evidenced revoke GRANT`" + `.`,
 			return request(cmd, g, c, submitTimeout, func(ctx context.Context, c *client.Client) (*client.SubmitResult, error) {
 				return c.Grant(ctx, req)
 			}, func(w io.Writer, res *client.SubmitResult) error {
+				if answers != 0 {
+					_, err := fmt.Fprintf(w, "granted request %d: grant %d, committed in block %d\n", answers, res.Index, res.Height)
+					return err
+				}
 				what := "record " + req.Record
 				if chain != "" {
 					what = "evidence chain " + chain
 				}
-				_, err := fmt.Fprintf(w, "granted %s to %s (%s): grant %d, committed in block %d\n", what, to, purpose, res.Index, res.Height)
+				_, err := fmt.Fprintf(w, "granted %s to %s (%s): grant %d, committed in block %d\n", what, to, req.Purpose, res.Index, res.Height)
 				return err
 			})
 		},
@@ -108,7 +125,8 @@ Revoke it with ` + "`evidenced revoke GRANT`" + `.`,
 	auth.bind(cmd)
 	cmd.Flags().StringVar(&chain, "chain", "", "grant every record with an original of this evidence chain")
 	cmd.Flags().StringVar(&to, "to", "", "the member given access")
-	cmd.Flags().StringVar(&purpose, "purpose", "", "why, e.g. a case number (printable ASCII)")
+	cmd.Flags().StringVar(&purpose, "purpose", "", "why, e.g. a case number (UTF-8, normalised to NFC; no control characters)")
+	cmd.Flags().Uint64Var(&answers, "request", 0, "answer this retrieval request (its entry index): record or chain, grantee and purpose come from it")
 	cmd.Flags().StringVar(&expires, "expires", "", "when the grant ends: an RFC 3339 time or a duration from now (720h); default: until revoked")
 	return cmd
 }
@@ -195,6 +213,9 @@ func printCustody(w io.Writer, cu *client.Custody) error {
 					state = fmt.Sprintf("revoked at entry %d", *e.Grant.RevokedAt)
 				} else if e.Grant.Expires != nil {
 					state = "until " + e.Grant.Expires.Format(time.RFC3339)
+				}
+				if e.Grant.Request != 0 {
+					state += fmt.Sprintf(", answering request %d", e.Grant.Request)
 				}
 				ew.printf("  %s  entry %-6d %s granted %s access (%s), %s\n", at, e.Index, e.Member, e.Grant.Grantee, e.Grant.Purpose, state)
 			case e.ViaGrant != nil:

@@ -39,6 +39,7 @@ Merkle log.`,
 	addReceiptCommands(root, g)
 	addTxCommands(root, g)
 	addCustodyCommands(root, g)
+	addRequestCommands(root, g)
 	addGovernCommands(root, g)
 	addAttestCommands(root, g)
 	root.AddCommand(newTokensCmd(g))

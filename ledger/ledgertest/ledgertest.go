@@ -223,3 +223,31 @@ func ExampleEntry(info *ledger.TxTypeInfo, signer crypto.KeyID) []byte {
 	}
 	return (&ledger.Entry{Height: 7, Time: GenesisTime + 7e9, TxBytes: tx}).Encode()
 }
+
+// SignWithText signs b as Sign does, but with text in place of the bytes of
+// the field value placeholder (same length), which b carries once: a
+// transaction whose free text the encoder refuses (invalid UTF-8, control
+// characters), for tests of the ledger's refusals. It panics on misuse.
+func (a *Alliance) SignWithText(key *crypto.PrivateKey, b *ledger.Body, placeholder, text string) []byte {
+	if len(placeholder) != len(text) || placeholder == "" {
+		panic("ledgertest: SignWithText: the placeholder must be as long as the text")
+	}
+	b.Signer = key.Public().ID()
+	body, err := ledger.EncodeBody(b)
+	if err != nil {
+		panic("ledgertest: sign: " + err.Error())
+	}
+	if bytes.Count(body, []byte(placeholder)) != 1 {
+		panic("ledgertest: SignWithText: the placeholder is not in the body exactly once")
+	}
+	body = bytes.Replace(body, []byte(placeholder), []byte(text), 1)
+	sig, err := key.Sign(a.rand, body)
+	if err != nil {
+		panic("ledgertest: sign: " + err.Error())
+	}
+	tx, err := ledger.EncodeTx(body, sig)
+	if err != nil {
+		panic("ledgertest: sign: " + err.Error())
+	}
+	return tx
+}

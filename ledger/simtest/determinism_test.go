@@ -97,6 +97,12 @@ type generator struct {
 	authority *tsa.Authority
 	stamped   []byte                    // a token accepted, for replays
 	generated map[ledger.ChangeKind]int // proposals generated, by kind
+
+	// requests: the generator also files retrieval requests and answers
+	// them with grants and refusals (off in the golden simulation, whose
+	// blocks predate them, like tsas); accepted requests so far.
+	requests  bool
+	requested []uint64
 }
 
 // key returns the private key of member name's member key in the roster
@@ -433,6 +439,9 @@ func (g *generator) grantRef() uint64 {
 }
 
 func (g *generator) tx(now int64, used map[string]bool) []byte {
+	if g.requests && g.rng.IntN(7) == 0 {
+		return g.request(now)
+	}
 	bankName := []string{"bank-a", "bank-b"}[g.rng.IntN(2)]
 	bank := g.key(bankName)
 	switch k := g.rng.IntN(100); {
@@ -524,6 +533,84 @@ func (g *generator) tx(now int64, used map[string]bool) []byte {
 		tx[i] ^= 1 << g.rng.IntN(8)
 		return tx
 	}
+}
+
+// request makes a retrieval request, a refusal or a grant answering one:
+// mostly valid, now and then breaking a rule (a request by a bank, for a
+// record that does not exist or without an original; a refusal or grant
+// by another bank, of no request, of an answered one; a grant to another
+// member than the requester or of other records).
+func (g *generator) request(now int64) []byte {
+	v := g.view()
+	sign := func(who string, p ledger.Payload) []byte {
+		return g.a.Sign(g.key(who), &ledger.Body{ChainID: g.a.ChainID, Time: now, Payload: p})
+	}
+	anyBank := func() string { return []string{"bank-a", "bank-b"}[g.rng.IntN(2)] }
+	purpose := fmt.Sprintf("(2026)沪0115民初%d号", g.rng.IntN(10000))
+	k := g.rng.IntN(10)
+	if len(g.requested) == 0 || k < 4 { // a new request
+		who := []string{"court", "arbitration", "court", "arbitration", "bank-a", "regulator"}[g.rng.IntN(6)]
+		p := &ledger.Request{Purpose: purpose}
+		if len(g.chains) > 0 && g.rng.IntN(2) == 0 {
+			p.Chain = g.chains[g.rng.IntN(len(g.chains))]
+			if g.rng.IntN(10) == 0 {
+				p.Chain = "LOAN-NONE" // unknown_target
+			}
+		} else {
+			ref := g.keptRef() // now and then no record, or none with an original
+			p.Record = &ref
+		}
+		return sign(who, p)
+	}
+	idx := g.requested[g.rng.IntN(len(g.requested))] // maybe answered: request_answered
+	if g.rng.IntN(4) > 0 {                           // mostly the newest open one
+		for i := len(g.requested) - 1; i >= 0; i-- {
+			if ri, err := v.Request(g.requested[i]); err == nil && ri.Status == ledger.RequestOpen {
+				idx = ri.Entry
+				break
+			}
+		}
+	}
+	if g.rng.IntN(8) == 0 {
+		idx = uint64(g.rng.IntN(50)) // maybe no request: unknown_request
+	}
+	ri, err := v.Request(idx)
+	owner, requester := anyBank(), "court"
+	if err == nil {
+		owner, requester = ri.Owner, ri.Requester
+		if g.rng.IntN(4) == 0 {
+			owner = anyBank() // maybe not the owner
+		}
+	}
+	if k < 6 { // a refusal
+		return sign(owner, &ledger.Refusal{Request: idx, Reason: fmt.Sprint("记录已移交 ", g.nextID)})
+	}
+	// A grant answering it, of what it asks (or, now and then, to another member).
+	gr := &ledger.Grant{Grantee: requester, Purpose: purpose, Request: idx}
+	if g.rng.IntN(5) == 0 {
+		gr.Grantee = []string{"notary", "arbitration", "court"}[g.rng.IntN(3)]
+	}
+	switch {
+	case err != nil:
+		gr.Keys = []ledger.GrantKey{{Ref: g.keptRef(), Wrapped: g.bytes(100)}}
+	case ri.Request.Record != nil:
+		gr.Keys = []ledger.GrantKey{{Ref: *ri.Request.Record, Wrapped: g.bytes(100)}}
+	default:
+		gr.Chain = ri.Request.Chain
+		steps, err := v.ChainSteps(gr.Chain, 1, ledger.MaxGrantKeys)
+		if err != nil {
+			panic(err)
+		}
+		for _, ref := range steps {
+			if r, _, _, err := v.Record(ref); err == nil && r.Kept() {
+				gr.Keys = append(gr.Keys, ledger.GrantKey{Ref: ref, Wrapped: g.bytes(100)})
+			}
+		}
+		if len(gr.Keys) == 0 { // nothing to grant: refuse instead
+			return sign(owner, &ledger.Refusal{Request: idx, Reason: "该链没有原件"})
+		}
+	}
+	return sign(owner, gr)
 }
 
 func TestDeterminism(t *testing.T) {
@@ -634,7 +721,7 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 	sigKey[31] = 1
 	g := &generator{rng: rng, a: a, owner: map[string]string{}, view: func() *ledger.View { return ledger.NewView(reps[0].db) },
 		keys: map[crypto.KeyID]*crypto.PrivateKey{}, sigRand: seededReader{mrand.NewChaCha8(sigKey)}, tsas: tsas,
-		generated: map[ledger.ChangeKind]int{}, authority: authority}
+		generated: map[ledger.ChangeKind]int{}, authority: authority, requests: tsas}
 	for _, p := range a.Parties {
 		g.keys[p.Key.Public().ID()] = p.Key
 	}
@@ -709,6 +796,9 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 				if res.Type == ledger.TxGrant {
 					g.grants = append(g.grants, res.Index)
 				}
+				if res.Type == ledger.TxRequest {
+					g.requested = append(g.requested, res.Index)
+				}
 				if res.Type == ledger.TxPropose {
 					g.proposals = append(g.proposals, res.Index)
 					if pi, err := g.view().Proposal(res.Index, h); err == nil {
@@ -773,6 +863,15 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 			t.Errorf("the simulation never produced code %s: the generator no longer exercises that rule", c)
 		}
 	}
+	// Retrieval requests break each of their rules now and then (runs of
+	// 1000 blocks or more).
+	if tsas && blocks >= 1000 {
+		for _, c := range []ledger.Code{ledger.CodeUnknownRequest, ledger.CodeNotRequestOwner, ledger.CodeRequestAnswered, ledger.CodeRequestMismatch} {
+			if codes[c] == 0 {
+				t.Errorf("the simulation never produced code %s: the generator no longer exercises that rule", c)
+			}
+		}
+	}
 	// Every type members submit must be generated, and accepted now and
 	// then: a new transaction type is not covered until the generator
 	// makes it. (Runs of 500 blocks or more: a short run may by chance
@@ -782,8 +881,8 @@ func simulate(t *testing.T, seed uint64, blocks int, tsas bool) ledger.LogHead {
 		t.Logf("roster versions: %d made, %d in force", latest, inForce)
 	}
 	for _, info := range ledger.TxTypes() {
-		if info.Type == ledger.TxTimestamp && !tsas {
-			continue // the golden simulation trusts no TSA
+		if (info.Type == ledger.TxTimestamp || info.Type == ledger.TxRequest || info.Type == ledger.TxRefuse) && !tsas {
+			continue // the golden simulation trusts no TSA and files no requests
 		}
 		if blocks >= 500 && info.Origin == ledger.OriginMember && acceptedTypes[info.Type] == 0 {
 			t.Errorf("the simulation never accepted a %s transaction: the generator does not cover that type", info.Name)
