@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -18,7 +19,10 @@ import (
 type Issuer struct {
 	Member string             // the node's member: the issuer
 	Key    *crypto.PrivateKey // its member key, which signs the certificate's content
-	Font   []byte             // a TrueType font with CJK glyphs (certificate.LoadFont)
+	// Font returns a TrueType font with CJK glyphs (certificate.LoadFont);
+	// an error wrapping certificate.ErrNoFont when none is installed (the
+	// endpoint then answers 501 saying what to install).
+	Font func() ([]byte, error)
 	// ExplorerURL is the base URL (scheme and host, no path) at which people
 	// reach the node's explorer: the certificate's QR code opens
 	// ExplorerURL/explorer/verify?id=ID.
@@ -47,8 +51,15 @@ func certificateLang(r *http.Request) (string, error) {
 func (s *server) certificate(w http.ResponseWriter, r *http.Request) error {
 	is := s.opts.Issuer
 	if is == nil {
+		return newError(http.StatusNotImplemented, "not_implemented", "", "this node issues no certificates")
+	}
+	font, err := is.Font()
+	if errors.Is(err, certificate.ErrNoFont) {
 		return newError(http.StatusNotImplemented, "not_implemented", "",
 			"this node issues no certificates: it has no CJK font (install %s, or set api.certificate_font in its evidenced.toml)", certificate.FontPackage)
+	}
+	if err != nil {
+		return fmt.Errorf("the certificate font: %w", err)
 	}
 	id, err := recordParam(r.PathValue("id"))
 	if err != nil {
@@ -93,7 +104,7 @@ func (s *server) certificate(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	pdf, err := certificate.Build(d, is.Key, is.Font)
+	pdf, err := certificate.Build(d, is.Key, font)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func TestCertificate(t *testing.T) {
 	}
 	f := newFixture(t)
 	f.trust(t)
-	issuer := &api.Issuer{Member: "notary", Key: f.node.a.Key("notary"), Font: font, ExplorerURL: "https://explorer.example/"}
+	issuer := &api.Issuer{Member: "notary", Key: f.node.a.Key("notary"), Font: func() ([]byte, error) { return font, nil }, ExplorerURL: "https://explorer.example/"}
 	h := f.evidenceHandler(api.Options{Issuer: issuer}, false)
 	roster := f.roster(t)
 

@@ -354,7 +354,7 @@ func (f *fixture) evidenceHandler(opts api.Options, noSigner bool) http.Handler 
 	opts.Now = func() time.Time { return time.Unix(0, ledgertest.GenesisTime) }
 	if opts.Issuer == nil {
 		if font, err := certificate.LoadFont(""); err == nil {
-			opts.Issuer = &api.Issuer{Member: "notary", Key: f.node.a.Key("notary"), Font: font, ExplorerURL: "http://explorer.example:8080"}
+			opts.Issuer = &api.Issuer{Member: "notary", Key: f.node.a.Key("notary"), Font: func() ([]byte, error) { return font, nil }, ExplorerURL: "http://explorer.example:8080"}
 		}
 	}
 	return api.New(f.node, opts)

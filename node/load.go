@@ -139,7 +139,7 @@ func LoadHome(dir string, logger *slog.Logger) (_ *Home, err error) {
 		if cfg.API.CertificateFont != "" || !errors.Is(err, certificate.ErrNoFont) {
 			return nil, fmt.Errorf("api.certificate_font: %w", err)
 		}
-		logger.Warn("the node issues no evidence certificates: no CJK font", "err", err)
+		logger.Warn("the node issues no evidence certificates until a CJK font is installed (it is picked up without a restart)", "err", err)
 	}
 	if d := cfg.Timestamp.DevTSADir; d != "" {
 		if h.DevTSA, err = tsa.LoadAuthority(config.Path(dir, d)); err != nil {

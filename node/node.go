@@ -38,7 +38,8 @@ import (
 
 // Node is a running (or ready to run) evidenced node.
 type Node struct {
-	home      *Home // what LoadHome read and opened; Stop closes it
+	home      *Home      // what LoadHome read and opened; Stop closes it
+	fontMu    sync.Mutex // guards home.CertificateFont after start (certificateFont)
 	log       *slog.Logger
 	app       *abci.App
 	cmt       *cmtnode.Node
@@ -159,9 +160,7 @@ func Wire(h *Home, logger *slog.Logger) (_ *Node, err error) {
 	if key := h.ClientKey; key != nil {
 		apiOpts.Signer = func(_ context.Context, b *ledger.Body) ([]byte, error) { return ledger.SignTx(key, rand.Reader, b) }
 	}
-	if h.CertificateFont != nil {
-		apiOpts.Issuer = &api.Issuer{Member: cfg.Member, Key: h.MemberKey, Font: h.CertificateFont, ExplorerURL: cfg.API.ExplorerURL()}
-	}
+	apiOpts.Issuer = &api.Issuer{Member: cfg.Member, Key: h.MemberKey, Font: n.certificateFont, ExplorerURL: cfg.API.ExplorerURL()}
 	apiH := api.New(&backend{n: n}, apiOpts)
 	explorerH := explorer.New(&backend{n: n}, explorer.Options{Logger: logger.With("component", "explorer"), Streams: n.streams})
 	mux := http.NewServeMux()
