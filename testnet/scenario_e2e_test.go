@@ -72,7 +72,6 @@ func TestSeedScenario(t *testing.T) {
 		{"disbursement", "disbursement.txt", "放款凭证 — 收款账户 6222 0000 1234 5678，金额 50,000 元（合成数据）"},
 	}
 	var ids []string
-	var files []string
 	for i, s := range steps {
 		f := filepath.Join(dir, s.file)
 		if err := os.WriteFile(f, []byte(s.text), 0o600); err != nil {
@@ -91,7 +90,6 @@ func TestSeedScenario(t *testing.T) {
 			t.Fatalf("submit: %s", out)
 		}
 		ids = append(ids, strconv.FormatUint(sub.Submissions[0].Result.Index, 10))
-		files = append(files, f)
 	}
 	t.Logf("✓ 1. the bank preserved chain %s: entries %v, originals kept encrypted; names and account numbers only inside the originals", chain, ids)
 
