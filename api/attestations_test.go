@@ -82,7 +82,7 @@ func TestAttestRefused(t *testing.T) {
 		{"no record", `{"statement":"notarised","records":["99"]}`, 404, client.CodeNotFound, "id"},
 		{"not a record", `{"statement":"notarised","records":["9"]}`, 404, client.CodeNotFound, "id"},
 		{"bad statement", `{"statement":"Not Ident","records":["6"]}`, 422, ledger.CodeMalformed.String(), "body"},
-		{"control character", `{"statement":"notarised","records":["6"],"note":"a\u0007b"}`, 422, ledger.CodeMalformed.String(), "body"},
+		{"control character", `{"statement":"notarised","records":["6"],"note":"a\u0007b"}`, 422, ledger.CodeControlChar.String(), "body"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := postGovern(t, h, "/v1/attestations", tt.body)

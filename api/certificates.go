@@ -50,11 +50,12 @@ func certificateLang(r *http.Request) (string, error) {
 // the evidence certificate of a record, a PDF signed by the node's member.
 func (s *server) certificate(w http.ResponseWriter, r *http.Request) error {
 	is := s.opts.Issuer
-	if is == nil {
-		return newError(http.StatusNotImplemented, "not_implemented", "", "this node issues no certificates")
+	var font []byte
+	var err error
+	if is != nil {
+		font, err = is.Font()
 	}
-	font, err := is.Font()
-	if errors.Is(err, certificate.ErrNoFont) {
+	if is == nil || errors.Is(err, certificate.ErrNoFont) {
 		return newError(http.StatusNotImplemented, "not_implemented", "",
 			"this node issues no certificates: it has no CJK font (install %s, or set api.certificate_font in its evidenced.toml)", certificate.FontPackage)
 	}

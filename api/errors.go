@@ -115,7 +115,8 @@ func rejection(rej *ledger.RejectError, txID crypto.Hash, height int64) *httpErr
 // in the field names of the Entry JSON; "body" for the encoding as a whole.
 func rejectionField(c ledger.Code) string {
 	switch c {
-	case ledger.CodeMalformed, ledger.CodeUnsupported, ledger.CodeTooLarge:
+	case ledger.CodeMalformed, ledger.CodeUnsupported, ledger.CodeTooLarge,
+		ledger.CodeBadUTF8, ledger.CodeTextNotNFC, ledger.CodeControlChar: // the message names the text
 		return "body"
 	case ledger.CodeWrongChain:
 		return "chain_id"
