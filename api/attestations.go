@@ -169,6 +169,24 @@ func (s *server) attestations(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
+// attestationAt reads entry i, which the ledger indexes as an attestation
+// of ref: the entry, its transaction, the attestation and its signer's name.
+func attestationAt(v *ledger.View, ref ledger.RecordRef, i uint64) (*ledger.Entry, *ledger.Tx, *ledger.Attestation, string, error) {
+	e, tx, err := v.Entry(i)
+	if err != nil {
+		return nil, nil, nil, "", fmt.Errorf("attestation %d of %d.%d: %w", i, ref.Index, ref.Pos, corruptIfNotFound(err))
+	}
+	a, ok := tx.Body.Payload.(*ledger.Attestation)
+	if !ok {
+		return nil, nil, nil, "", fmt.Errorf("%w: entry %d indexed as an attestation of %d.%d is a %s", ledger.ErrStoreCorrupt, i, ref.Index, ref.Pos, tx.Body.Type())
+	}
+	signer, err := v.SignerName(tx)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	return e, tx, a, signer, nil
+}
+
 // maxAttestations bounds the attestations listed for one record.
 const maxAttestations = 1000
 
@@ -180,15 +198,7 @@ func attestationsOf(v *ledger.View, ref ledger.RecordRef) ([]client.AttestationI
 	}
 	out := make([]client.AttestationInfo, 0, len(idx))
 	for _, i := range idx {
-		e, tx, err := v.Entry(i)
-		if err != nil {
-			return nil, fmt.Errorf("attestation %d of %d.%d: %w", i, ref.Index, ref.Pos, corruptIfNotFound(err))
-		}
-		a, ok := tx.Body.Payload.(*ledger.Attestation)
-		if !ok {
-			return nil, fmt.Errorf("%w: entry %d indexed as an attestation of %d.%d is a %s", ledger.ErrStoreCorrupt, i, ref.Index, ref.Pos, tx.Body.Type())
-		}
-		signer, err := v.SignerName(tx)
+		e, tx, a, signer, err := attestationAt(v, ref, i)
 		if err != nil {
 			return nil, err
 		}
@@ -224,15 +234,7 @@ func chainAttestations(v *ledger.View, ref ledger.RecordRef) ([]client.ChainAtte
 	}
 	out := make([]client.ChainAttestation, 0, len(idx))
 	for _, i := range idx {
-		_, tx, err := v.Entry(i)
-		if err != nil {
-			return nil, fmt.Errorf("attestation %d of %d.%d: %w", i, ref.Index, ref.Pos, corruptIfNotFound(err))
-		}
-		a, ok := tx.Body.Payload.(*ledger.Attestation)
-		if !ok {
-			return nil, fmt.Errorf("%w: entry %d indexed as an attestation of %d.%d is a %s", ledger.ErrStoreCorrupt, i, ref.Index, ref.Pos, tx.Body.Type())
-		}
-		signer, err := v.SignerName(tx)
+		_, _, a, signer, err := attestationAt(v, ref, i)
 		if err != nil {
 			return nil, err
 		}
