@@ -110,20 +110,15 @@ func (v *verifier) checkAttestation() (string, map[string]string, error) {
 	if err != nil {
 		return "", nil, fail(ReasonLeaf, nil, "%v", err)
 	}
-	if tx.Body.ChainID != r.ChainID {
-		return "", nil, fail(ReasonRecordChain, facts("chain", tx.Body.ChainID, "want", r.ChainID), "the leaf's transaction is for chain %q, not %q", tx.Body.ChainID, r.ChainID)
-	}
-	k := v.rosters.key(tx.Body.Signer)
-	if k == nil {
-		return "", nil, fail(ReasonUnknownKey, facts("key", tx.Body.Signer), "the transaction is signed with key %s, which no member of the roster holds", tx.Body.Signer)
-	}
-	if !slices.Contains(ledger.TxAttest.Info().Roles, k.member.Role) {
-		return "", nil, fail(ReasonNotAttester, facts("member", k.member.Name, "role", k.member.Role),
+	k, err := v.leafSigner(tx, func(k *rosterKey) error {
+		if slices.Contains(ledger.TxAttest.Info().Roles, k.member.Role) {
+			return nil
+		}
+		return fail(ReasonNotAttester, facts("member", k.member.Name, "role", k.member.Role),
 			"the attestation is signed by %s, a %s; only notary, arbitration and court members attest", k.member.Name, k.member.Role)
-	}
-	if err := k.key.Verify(tx.BodyBytes, tx.Signature); err != nil {
-		return "", nil, fail(ReasonTxSignature, facts("member", k.member.Name, "key", tx.Body.Signer.Short()),
-			"the transaction's SM2 signature does not verify under %s's key %s: %v", k.member.Name, tx.Body.Signer.Short(), err)
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	if diff := attestationDiff(want, r.Attestation); len(diff) > 0 {
 		return "", nil, fail(ReasonAttestationDiffers, facts("fields", strings.Join(diff, ", ")),

@@ -337,26 +337,42 @@ func (v *verifier) checkFile() (string, map[string]string, error) {
 	return fmt.Sprintf("SM3(salt ‖ file) over the %d-byte file is %s, the record's commitment", n, c), facts("size", n, "commitment", c), nil
 }
 
+// leafSigner checks that the leaf's transaction is of the receipt's chain
+// and signed by a key the rosters give to a member whom role accepts (it
+// returns the failure otherwise), with an SM2 signature that verifies.
+func (v *verifier) leafSigner(tx *ledger.Tx, role func(*rosterKey) error) (*rosterKey, error) {
+	if tx.Body.ChainID != v.r.ChainID {
+		return nil, fail(ReasonRecordChain, facts("chain", tx.Body.ChainID, "want", v.r.ChainID), "the leaf's transaction is for chain %q, not %q", tx.Body.ChainID, v.r.ChainID)
+	}
+	k := v.rosters.key(tx.Body.Signer)
+	if k == nil {
+		return nil, fail(ReasonUnknownKey, facts("key", tx.Body.Signer), "the transaction is signed with key %s, which no member of the roster holds", tx.Body.Signer)
+	}
+	if err := role(k); err != nil {
+		return nil, err
+	}
+	if err := k.key.Verify(tx.BodyBytes, tx.Signature); err != nil {
+		return nil, fail(ReasonTxSignature, facts("member", k.member.Name, "key", tx.Body.Signer.Short()),
+			"the transaction's SM2 signature does not verify under %s's key %s: %v", k.member.Name, tx.Body.Signer.Short(), err)
+	}
+	return k, nil
+}
+
 func (v *verifier) checkRecord() (string, map[string]string, error) {
 	r := v.r
 	want, tx, err := describe(r.Leaf, r.Record.Pos, v.rosters)
 	if err != nil {
 		return "", nil, fail(ReasonLeaf, nil, "%v", err)
 	}
-	if tx.Body.ChainID != r.ChainID {
-		return "", nil, fail(ReasonRecordChain, facts("chain", tx.Body.ChainID, "want", r.ChainID), "the leaf's transaction is for chain %q, not %q", tx.Body.ChainID, r.ChainID)
-	}
-	k := v.rosters.key(tx.Body.Signer)
-	if k == nil {
-		return "", nil, fail(ReasonUnknownKey, facts("key", tx.Body.Signer), "the transaction is signed with key %s, which no member of the roster holds", tx.Body.Signer)
-	}
-	if k.member.Role != ledger.RoleBank {
-		return "", nil, fail(ReasonNotBank, facts("member", k.member.Name, "role", k.member.Role),
+	k, err := v.leafSigner(tx, func(k *rosterKey) error {
+		if k.member.Role == ledger.RoleBank {
+			return nil
+		}
+		return fail(ReasonNotBank, facts("member", k.member.Name, "role", k.member.Role),
 			"the transaction is signed by %s, a %s; only banks submit evidence", k.member.Name, k.member.Role)
-	}
-	if err := k.key.Verify(tx.BodyBytes, tx.Signature); err != nil {
-		return "", nil, fail(ReasonTxSignature, facts("member", k.member.Name, "key", tx.Body.Signer.Short()),
-			"the transaction's SM2 signature does not verify under %s's key %s: %v", k.member.Name, tx.Body.Signer.Short(), err)
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	if diff := recordDiff(want, &r.Record); len(diff) > 0 {
 		return "", nil, fail(ReasonRecordDiffers, facts("fields", strings.Join(diff, ", ")),
