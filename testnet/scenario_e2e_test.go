@@ -1,8 +1,12 @@
 package testnet_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidenced/evidenced/config"
 	"github.com/evidenced/evidenced/testnet"
 )
 
@@ -20,7 +25,8 @@ import (
 //  1. the bank preserves a credit-loan chain (authorisation → agreement →
 //     disbursement) with its originals, personal data only inside them;
 //  2. the notary attests the chain;
-//  3. the court files a retrieval request with a Chinese case number;
+//  3. the court files a retrieval request with a Chinese case number, which
+//     the bank's core system receives by webhook;
 //  4. the bank grants it;
 //  5. the court fetches the originals, verifies them, and prints an
 //     evidence certificate, which verifies offline;
@@ -34,7 +40,29 @@ func TestSeedScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the end-to-end test starts four node processes; run without -short")
 	}
-	c := startAllianceArgs(t, "evidenced-seed", "bank,notary,court,regulator", nil, func(a *testnet.Alliance) {})
+	// The bank's core system takes retrieval requests by webhook.
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	hooks := &receiver{secret: []byte(hex.EncodeToString(raw))}
+	srv := httptest.NewServer(hooks)
+	defer srv.Close()
+	c := startAllianceArgs(t, "evidenced-seed", "bank,notary,court,regulator", nil, func(a *testnet.Alliance) {
+		bank := a.Members[0].Home
+		if err := os.WriteFile(filepath.Join(bank, "config", "hook-secret"), append(append([]byte{}, hooks.secret...), '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(bank)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Webhooks = []config.Webhook{{Name: "core-banking", URL: srv.URL, SecretFile: "config/hook-secret", Types: []string{"request"}}}
+		cfg.WebhookPolicy.Allow = []string{"127.0.0.1"} // the receiver is on this machine
+		if err := cfg.Save(bank); err != nil {
+			t.Fatal(err)
+		}
+	})
 	bank, notary, court, regulator := c.nodes[0], c.nodes[1], c.nodes[2], c.nodes[3]
 	dir := t.TempDir()
 	const chain = "CREDIT-2026-000123"
@@ -135,6 +163,23 @@ func TestSeedScenario(t *testing.T) {
 	out, err = as(court, "request", "--chain", chain, "--purpose", caseNo, "-o", "json")
 	mustJSON(out, err, &req)
 	t.Logf("✓ 3. the court filed request %d for chain %s, case %s", req.Index, chain, caseNo)
+
+	// The bank gets it as a webhook, signed (HMAC-SM3), with the case number.
+	c.eventually("the bank's webhook receives the request", 30*time.Second, func() error {
+		hooks.mu.Lock()
+		defer hooks.mu.Unlock()
+		if len(hooks.bad) > 0 {
+			t.Fatalf("bad webhook deliveries: %v", hooks.bad)
+		}
+		if len(hooks.got) == 0 {
+			return errors.New("no delivery yet")
+		}
+		if d := hooks.got[0]; d.typ != "request" || d.index != req.Index {
+			t.Fatalf("webhook delivery %+v, want event request of entry %d", d, req.Index)
+		}
+		return nil
+	})
+	t.Logf("✓ 3. the bank's core system got request %d by webhook (event request, signed)", req.Index)
 
 	// The bank's node lists it open once it has committed that block.
 	c.eventually("the bank's node lists the request open", 30*time.Second, func() error {
