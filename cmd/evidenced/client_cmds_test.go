@@ -148,6 +148,20 @@ func TestSubmitStep1(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
 	}
+	// The salt is a secret kept in the 0600 sidecar: neither the text nor
+	// the JSON output shows it.
+	if strings.Contains(out, sc.Salt.String()) {
+		t.Errorf("submit prints the salt %s:\n%s", sc.Salt, out)
+	}
+	f2 := writeFile(t, dir, "loan.pdf", "the loan contract")
+	js, errOut, err := runCLI(t, "submit", "-o", "json", "--node", n.srv.URL, "--key", keyPath, "--chain", "LOAN-1", "--step", "2",
+		"--kind", "loan-contract", f2)
+	if err != nil {
+		t.Fatalf("submit -o json: %v\nstderr: %s", err, errOut)
+	}
+	if sc2 := readSidecar(t, f2); strings.Contains(js, sc2.Salt.String()) || strings.Contains(js, `"salt"`) || !strings.Contains(js, sc2.Commitment.String()) {
+		t.Errorf("submit -o json prints the salt %s, or not the commitment %s:\n%s", sc2.Salt, sc2.Commitment, js)
+	}
 }
 
 func TestSubmitSequenceLinksSteps(t *testing.T) {
