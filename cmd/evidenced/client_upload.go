@@ -25,15 +25,15 @@ const progressMin = 16 << 20
 // holds the salt, which is a secret kept only in the 0600 sidecar: Result is
 // the transaction outcome alone, as submit prints it.
 type uploaded struct {
-	File       string                 `json:"file"`
-	Sidecar    string                 `json:"sidecar"`
-	Chain      string                 `json:"chain"`
-	Step       uint32                 `json:"step"`
-	Commitment crypto.Hash            `json:"commitment"`
-	Size       uint64                 `json:"size"`
-	Cipher     crypto.Hash            `json:"cipher"`
-	CipherSize uint64                 `json:"cipher_size"`
-	Result     *client.SubmitResult   `json:"result"`
+	File       string               `json:"file"`
+	Sidecar    string               `json:"sidecar"`
+	Chain      string               `json:"chain"`
+	Step       uint32               `json:"step"`
+	Commitment crypto.Hash          `json:"commitment"`
+	Size       uint64               `json:"size"`
+	Cipher     crypto.Hash          `json:"cipher"`
+	CipherSize uint64               `json:"cipher_size"`
+	Result     *client.SubmitResult `json:"result"`
 }
 
 // runUpload is submit --upload: each FILE is streamed to the node, which
