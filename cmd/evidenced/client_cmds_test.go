@@ -541,6 +541,10 @@ func TestUnreachableNode(t *testing.T) {
 		append([]string{"revoke", "9"}, auth...),
 		append([]string{"submit", "--chain", "LOAN-1", "--step", "1", "--kind", "k", "--key", keyPath, file}, node...),
 		append([]string{"submit", "--upload", "--chain", "LOAN-1", "--step", "1", "--kind", "k", file}, auth...),
+		append([]string{"vote", "7", "approve"}, auth...),
+		append([]string{"refuse", "7", "--reason", "no grounds"}, auth...),
+		append([]string{"request", "3", "--purpose", "trial"}, auth...),
+		append([]string{"attest", "3", "--statement", "notarised"}, auth...),
 		{"status", "--node-from-env"}, // the URL comes from EVIDENCED_NODE
 	}
 	for _, args := range tests {

@@ -309,6 +309,7 @@ func writeFetchSidecar(cmd *cobra.Command, c *client.Client, id, path, file stri
 	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(file), Size: uint64(f.Size), Salt: sidecar.Salt(f.Salt)}
 	lookupErr := fillFetchSidecar(cmd, c, id, sc)
 	if lookupErr != nil {
+		// Not "committed": the sidecar does not hold the record yet.
 		sc.Status = sidecar.StatusPending
 	}
 	if err := sidecar.Save(path, sc); err != nil {

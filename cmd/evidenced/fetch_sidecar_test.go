@@ -18,8 +18,9 @@ import (
 
 // fetchNode serves the example record 6 (receipt/testdata) as a member node
 // does for a member granted its original: the original with its trailers,
-// its custody, its entry, its receipt (without salt) and the roster.
-func fetchNode(t *testing.T) (*httptest.Server, []byte) {
+// its custody, its entry, its receipt (without salt) and the roster. With
+// noEntry it serves no entry.
+func fetchNode(t *testing.T, noEntry bool) (*httptest.Server, []byte) {
 	t.Helper()
 	r, _ := readExample(t)
 	salt := r.Record.Salt
@@ -65,6 +66,12 @@ func fetchNode(t *testing.T) (*httptest.Server, []byte) {
 		write(w, client.Custody{Record: "6.0", Owner: rec.Submitter, Cipher: &cipher, CipherSize: rec.Size + 35, Events: []client.CustodyEvent{}})
 	})
 	mux.HandleFunc("GET /v1/entries/6", func(w http.ResponseWriter, req *http.Request) {
+		if noEntry {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":{"status":404,"code":"not_found","message":"no entry 6"}}`))
+			return
+		}
 		write(w, client.Entry{Index: 6, Height: rec.Height, Time: rec.Time, Entry: r.Leaf, TxID: rec.TxID, Type: rec.Type, ChainID: r.ChainID,
 			Signer: rec.Submitter, SignerKey: rec.SubmitterKey, ClientTime: rec.ClientTime,
 			Records: []client.Record{{Pos: rec.Pos, Kind: rec.Kind, Chain: rec.Chain, Step: rec.Step, Prev: rec.Prev, Commitment: rec.Commitment,
@@ -87,7 +94,7 @@ func fetchNode(t *testing.T) (*httptest.Server, []byte) {
 // transaction and entry, the chain id, where the ciphertext is kept), that
 // receipt --sidecar accepts it, and that fetch prints no salt.
 func TestFetchSidecar(t *testing.T) {
-	srv, salt := fetchNode(t)
+	srv, salt := fetchNode(t, false)
 	r, example := readExample(t)
 	rec := r.Record
 	dir := t.TempDir()
@@ -139,5 +146,29 @@ func TestFetchSidecar(t *testing.T) {
 	}
 	if strings.Contains(js, hex.EncodeToString(salt)) || strings.Contains(js, `"salt"`) {
 		t.Errorf("fetch -o json prints the salt:\n%s", js)
+	}
+}
+
+// TestFetchSidecarNoRecord: when the record cannot be read after the
+// original was fetched, the salt is still saved (0600), and the error says
+// the sidecar lacks the record and to fetch again.
+func TestFetchSidecarNoRecord(t *testing.T) {
+	srv, salt := fetchNode(t, true)
+	dir := t.TempDir()
+	tokenFile := writeFile(t, dir, "token", "fetch-token-0123456789\n")
+	out := filepath.Join(dir, "contract.txt")
+	_, _, err := runCLI(t, "fetch", "6", "--out", out, "--node", srv.URL, "--token-file", tokenFile)
+	if err == nil || !strings.Contains(err.Error(), "holds the original's salt, but not its record") || !strings.Contains(err.Error(), "run evidenced fetch 6 again") {
+		t.Fatalf("fetch without the record: %v", err)
+	}
+	sc, err := sidecar.Load(sidecar.Path(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Salt.String() != hex.EncodeToString(salt) || sc.Status != sidecar.StatusPending {
+		t.Errorf("sidecar without the record: %+v", sc)
+	}
+	if fi, err := os.Stat(sidecar.Path(out)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("sidecar mode: %v %v", fi, err)
 	}
 }
