@@ -64,7 +64,7 @@ func nodeError(c *client.Client, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, client.ErrUnreachable):
-		return fmt.Errorf("cannot reach the node at %s: is it running? (`make run`), or pass --node / set %s: %w", c.BaseURL(), envNode, err)
+		return unreachable(c.BaseURL(), err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("the node at %s did not answer in time: %w", c.BaseURL(), err)
 	case errors.As(err, &apiErr) && apiErr.Code == client.CodeUnavailable:
@@ -75,6 +75,34 @@ func nodeError(c *client.Client, err error) error {
 		return fmt.Errorf("%s: %w", msg, err)
 	}
 	return err
+}
+
+// unreachableError is a node that could not be reached, said once: its
+// text replaces the client's, which it wraps.
+type unreachableError struct {
+	msg string
+	err error
+}
+
+func (e *unreachableError) Error() string { return e.msg }
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// unreachable says that the node at url could not be reached and why (the
+// cause err gives after its own "cannot reach the node at URL"), and where
+// a node's API usually is.
+func unreachable(url string, err error) error {
+	cause := err.Error()
+	if _, after, ok := strings.Cut(cause, client.ErrUnreachable.Error()+" at "+url+": "); ok {
+		cause = after
+	}
+	tried := url
+	if url == defaultNode && os.Getenv(envNode) == "" {
+		tried += " (the default: no --node given and " + envNode + " unset)"
+	}
+	return &unreachableError{err: err, msg: fmt.Sprintf("cannot reach the node at %s: %s; "+
+		"check that the node runs, and pass --node URL or set %s to its API: "+
+		"after make testnet the members' APIs are http://127.0.0.1:26602, :26612, :26622, … (testnet-out/alliance.json lists them), "+
+		"after make run it is %s", tried, cause, envNode, defaultNode)}
 }
 
 // commandContext returns cmd's context (or Background) bounded by d.

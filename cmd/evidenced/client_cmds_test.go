@@ -148,6 +148,20 @@ func TestSubmitStep1(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
 	}
+	// The salt is a secret kept in the 0600 sidecar: neither the text nor
+	// the JSON output shows it.
+	if strings.Contains(out, sc.Salt.String()) {
+		t.Errorf("submit prints the salt %s:\n%s", sc.Salt, out)
+	}
+	f2 := writeFile(t, dir, "loan.pdf", "the loan contract")
+	js, errOut, err := runCLI(t, "submit", "-o", "json", "--node", n.srv.URL, "--key", keyPath, "--chain", "LOAN-1", "--step", "2",
+		"--kind", "loan-contract", f2)
+	if err != nil {
+		t.Fatalf("submit -o json: %v\nstderr: %s", err, errOut)
+	}
+	if sc2 := readSidecar(t, f2); strings.Contains(js, sc2.Salt.String()) || strings.Contains(js, `"salt"`) || !strings.Contains(js, sc2.Commitment.String()) {
+		t.Errorf("submit -o json prints the salt %s, or not the commitment %s:\n%s", sc2.Salt, sc2.Commitment, js)
+	}
 }
 
 func TestSubmitSequenceLinksSteps(t *testing.T) {
@@ -400,7 +414,7 @@ func TestNodeErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"refused", []string{"status", "--node", url}, "cannot reach the node at " + url + ": is it running? (`make run`)"},
+		{"refused", []string{"status", "--node", url}, "cannot reach the node at " + url + ": "},
 		{"bad-url", []string{"members", "--node", "localhost:8080"}, `--node "localhost:8080" is not a node URL: use http://HOST:PORT`},
 		{"bad-get-arg", []string{"get", "--node", url, "LOAN-1"}, `"LOAN-1" is neither an entry index`},
 	}
@@ -494,3 +508,69 @@ func TestQueryCommands(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestUnreachableNode runs client commands against a node that is not
+// there: each says once that it cannot reach it, names the URL it tried,
+// and says to pass --node URL or set EVIDENCED_NODE, with where the APIs of
+// make testnet and make run are.
+func TestUnreachableNode(t *testing.T) {
+	dead := newFakeNode(t, nil)
+	url := dead.srv.URL
+	dead.srv.Close()
+	dir := t.TempDir()
+	keyPath, _ := testKey(t, dir, "")
+	tokenFile := writeFile(t, dir, "token", "some-api-token-0123456789\n")
+	file := writeFile(t, dir, "contract.pdf", "the contract")
+	node := []string{"--node", url}
+	auth := []string{"--node", url, "--token-file", tokenFile}
+	tests := [][]string{
+		append([]string{"status"}, node...),
+		append([]string{"members"}, node...),
+		append([]string{"get", "3"}, node...),
+		append([]string{"chain", "LOAN-1"}, node...),
+		append([]string{"receipt", "3"}, node...),
+		append([]string{"attestations", "3"}, node...),
+		append([]string{"custody", "3"}, node...),
+		append([]string{"proposals"}, node...),
+		append([]string{"requests"}, node...),
+		append([]string{"roster", "versions"}, node...),
+		append([]string{"roster", "export"}, node...),
+		append([]string{"certificate", "3", "--out", filepath.Join(dir, "cert.pdf")}, node...),
+		append([]string{"fetch", "3", "--out", filepath.Join(dir, "x")}, auth...),
+		append([]string{"grant", "3", "--to", "court", "--purpose", "trial"}, auth...),
+		append([]string{"revoke", "9"}, auth...),
+		append([]string{"submit", "--chain", "LOAN-1", "--step", "1", "--kind", "k", "--key", keyPath, file}, node...),
+		append([]string{"submit", "--upload", "--chain", "LOAN-1", "--step", "1", "--kind", "k", file}, auth...),
+		append([]string{"vote", "7", "approve"}, auth...),
+		append([]string{"refuse", "7", "--reason", "no grounds"}, auth...),
+		append([]string{"request", "3", "--purpose", "trial"}, auth...),
+		append([]string{"attest", "3", "--statement", "notarised"}, auth...),
+		{"status", "--node-from-env"}, // the URL comes from EVIDENCED_NODE
+	}
+	for _, args := range tests {
+		if args[1] == "--node-from-env" {
+			t.Setenv(envNode, url)
+			args = args[:1]
+			args = append(args, "-o", "json")
+		}
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			_, _, err := runCLI(t, args...)
+			if err == nil {
+				t.Fatal("no error from a node that is not there")
+			}
+			msg := err.Error()
+			if n := strings.Count(strings.ToLower(msg), "cannot reach"); n != 1 {
+				t.Errorf("says %d times that it cannot reach the node:\n%s", n, msg)
+			}
+			for _, want := range []string{"cannot reach the node at " + url + ":", "connection refused", "pass --node URL or set " + envNode,
+				"http://127.0.0.1:26602, :26612", "after make run it is http://127.0.0.1:8080"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("lacks %q:\n%s", want, msg)
+				}
+			}
+			if !errors.Is(err, client.ErrUnreachable) || exitCode(err) != 1 {
+				t.Errorf("err %v is not client.ErrUnreachable with exit status 1", err)
+			}
+		})
+	}
+}

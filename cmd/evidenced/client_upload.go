@@ -21,17 +21,19 @@ import (
 // on stderr.
 const progressMin = 16 << 20
 
-// uploaded is one file's outcome, as printed with --output json.
+// uploaded is one file's outcome, as printed with --output json. It never
+// holds the salt, which is a secret kept only in the 0600 sidecar: Result is
+// the transaction outcome alone, as submit prints it.
 type uploaded struct {
-	File       string                 `json:"file"`
-	Sidecar    string                 `json:"sidecar"`
-	Chain      string                 `json:"chain"`
-	Step       uint32                 `json:"step"`
-	Commitment crypto.Hash            `json:"commitment"`
-	Size       uint64                 `json:"size"`
-	Cipher     crypto.Hash            `json:"cipher"`
-	CipherSize uint64                 `json:"cipher_size"`
-	Result     *client.OriginalResult `json:"result"`
+	File       string               `json:"file"`
+	Sidecar    string               `json:"sidecar"`
+	Chain      string               `json:"chain"`
+	Step       uint32               `json:"step"`
+	Commitment crypto.Hash          `json:"commitment"`
+	Size       uint64               `json:"size"`
+	Cipher     crypto.Hash          `json:"cipher"`
+	CipherSize uint64               `json:"cipher_size"`
+	Result     *client.SubmitResult `json:"result"`
 }
 
 // runUpload is submit --upload: each FILE is streamed to the node, which
@@ -150,7 +152,7 @@ func uploadFile(cmd *cobra.Command, g *globals, o *submitOpts, c *client.Client,
 		return nil, fmt.Errorf("transaction %s was accepted, but writing sidecar %s failed: %w; the salt is %x: save it with the file", res.TxID, f.sidecar, err, []byte(res.Salt))
 	}
 	u := &uploaded{File: f.path, Sidecar: f.sidecar, Chain: f.chain, Step: f.step, Commitment: res.Commitment, Size: res.Size,
-		Cipher: res.Cipher, CipherSize: res.CipherSize, Result: res}
+		Cipher: res.Cipher, CipherSize: res.CipherSize, Result: res.SubmitResult()}
 	if g.output != "json" {
 		w := cmd.OutOrStdout()
 		if res.Status == client.StatusCommitted {

@@ -86,6 +86,7 @@ func TestSubmitUpload(t *testing.T) {
 
 	out, _, err := runCLI(t, "submit", "--upload", "--node", srv.URL, "--token-file", tokenFile,
 		"--chain", "LOAN-UP", "--step", "1", "--kind", "loan-contract", "--label", "product=consumer-loan", a, b)
+	text := out
 	if err != nil {
 		t.Fatalf("submit --upload: %v\n%s", err, out)
 	}
@@ -122,8 +123,25 @@ func TestSubmitUpload(t *testing.T) {
 	out, _, err = runCLI(t, "submit", "--upload", "-o", "json", "--force", "--node", srv.URL, "--token-file", tokenFile,
 		"--chain", "LOAN-UP2", "--step", "1", "--kind", "k", b)
 	var js struct{ Submissions []uploaded }
-	if err != nil || json.Unmarshal([]byte(out), &js) != nil || len(js.Submissions) != 1 || js.Submissions[0].Result.Salt == nil {
+	if err != nil || json.Unmarshal([]byte(out), &js) != nil || len(js.Submissions) != 1 || js.Submissions[0].Result.Status != client.StatusCommitted ||
+		js.Submissions[0].Sidecar != b+sidecar.Suffix {
 		t.Errorf("-o json: %v\n%s", err, out)
+	}
+	// The salt is a secret: it is in the 0600 sidecar and nowhere on stdout,
+	// in text or JSON.
+	scB, err := sidecar.Load(b + sidecar.Suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, scB.Salt.String()) || strings.Contains(out, `"salt"`) {
+		t.Errorf("submit --upload -o json prints the salt %s:\n%s", scB.Salt, out)
+	}
+	scA, err := sidecar.Load(a + sidecar.Suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text, scA.Salt.String()) {
+		t.Errorf("submit --upload prints the salt %s:\n%s", scA.Salt, text)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/ledger"
 	"github.com/evidenced/evidenced/receipt"
@@ -246,8 +247,11 @@ func newFetchCmd(g *globals) *cobra.Command {
 the access on chain first, gets the ciphertext (from its own store, the
 owner's node or a replica), decrypts it with the member key and checks it
 against the record's commitment while writing. FILE appears only when the
-whole original matched; the salt goes into FILE.evidence.json (0600) and the
-record's receipt is then checked against the roster and the file.`,
+whole original matched. The salt and the record (commitment, chain, step,
+kind, transaction, entry, chain id) go into FILE.evidence.json (0600), the
+sidecar submit writes, so that 'evidenced receipt ID --sidecar
+FILE.evidence.json' and 'evidenced verify --sidecar' use it; the record's
+receipt is then checked against the roster and the file.`,
 		Example: `  evidenced fetch 12 --out contract.pdf --token-file api-token`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -276,7 +280,7 @@ record's receipt is then checked against the roster and the file.`,
 				return fmt.Errorf("keep the original: %w", err)
 			}
 			res := fetched{File: out, Size: f.Size, Access: f.Access, Sidecar: sidecar.Path(out)}
-			if err := writeFetchSidecar(res.Sidecar, out, f); err != nil {
+			if err := writeFetchSidecar(cmd, c, args[0], res.Sidecar, out, f); err != nil {
 				return err
 			}
 			res.Receipt = checkFetched(cmd, c, args[0], out, f)
@@ -295,12 +299,63 @@ record's receipt is then checked against the roster and the file.`,
 	return cmd
 }
 
-// writeFetchSidecar saves the salt of a fetched original beside it, in the
-// sidecar format submit writes, so receipt and verify can use it.
-func writeFetchSidecar(path, file string, f *client.FetchedOriginal) error {
-	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(file), Size: uint64(f.Size), Salt: sidecar.Salt(f.Salt), Status: sidecar.StatusCommitted}
+// writeFetchSidecar saves the salt of a fetched original beside it (0600),
+// in the sidecar shape submit writes: the record (commitment, chain, step,
+// position, kind, labels), its transaction and entry, the chain id and
+// where the alliance keeps the ciphertext, read from the node, so that
+// receipt --sidecar and verify --sidecar accept it. When the record cannot
+// be read the salt is saved alone, and the error says to fetch again.
+func writeFetchSidecar(cmd *cobra.Command, c *client.Client, id, path, file string, f *client.FetchedOriginal) error {
+	sc := &sidecar.File{Version: sidecar.Version, Name: filepath.Base(file), Size: uint64(f.Size), Salt: sidecar.Salt(f.Salt)}
+	lookupErr := fillFetchSidecar(cmd, c, id, sc)
+	if lookupErr != nil {
+		// Not "committed": the sidecar does not hold the record yet.
+		sc.Status = sidecar.StatusPending
+	}
 	if err := sidecar.Save(path, sc); err != nil {
 		return fmt.Errorf("write the sidecar: %w", err)
+	}
+	if lookupErr != nil {
+		return fmt.Errorf("%s holds the original's salt, but not its record, so receipt --sidecar cannot use it: %w; run evidenced fetch %s again", path, lookupErr, id)
+	}
+	return nil
+}
+
+// fillFetchSidecar completes sc with record id as the node has it: the
+// custody endpoint names the record (INDEX.POS) and where its ciphertext is
+// kept, its entry the record, transaction, block and chain id.
+func fillFetchSidecar(cmd *cobra.Command, c *client.Client, id string, sc *sidecar.File) error {
+	ctx, cancel := commandContext(cmd, queryTimeout)
+	defer cancel()
+	cu, err := c.Custody(ctx, id)
+	if err != nil {
+		return err
+	}
+	rid, err := api.ParseRecordID(cu.Record)
+	if err != nil || rid.ByTx {
+		return fmt.Errorf("%w: the node names record %q, not INDEX.POS", client.ErrBadResponse, cu.Record)
+	}
+	e, err := c.Entry(ctx, rid.Ref.Index)
+	if err != nil {
+		return err
+	}
+	var rec *client.Record
+	for i := range e.Records {
+		if e.Records[i].Pos == rid.Ref.Pos {
+			rec = &e.Records[i]
+		}
+	}
+	if rec == nil {
+		return fmt.Errorf("%w: entry %d holds no record at position %d", client.ErrBadResponse, rid.Ref.Index, rid.Ref.Pos)
+	}
+	if rec.Size != sc.Size {
+		return fmt.Errorf("%w: record %s is of %d bytes, but %d were fetched", client.ErrBadResponse, cu.Record, rec.Size, sc.Size)
+	}
+	sc.Commitment, sc.Chain, sc.Step, sc.Pos, sc.Kind, sc.Labels = rec.Commitment, rec.Chain, rec.Step, rec.Pos, rec.Kind, rec.Labels
+	sc.TxID, sc.ChainID = e.TxID, e.ChainID
+	sc.MarkCommitted(e.Index, e.Height, e.Time)
+	if cu.Cipher != nil {
+		sc.Kept = &sidecar.Kept{Cipher: *cu.Cipher, CipherSize: cu.CipherSize, Owner: cu.Owner}
 	}
 	return nil
 }

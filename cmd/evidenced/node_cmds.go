@@ -137,12 +137,23 @@ func newTestnetCmd(g *globals) *cobra.Command {
 All homes share one genesis: the roster (names, roles, SM2 keys, voting
 power, node ids) and CometBFT's validator set. Each home has every other
 member's node as a persistent peer and admits no node outside the roster.
-Each member is a validator with power
-10, except a regulator, which runs a full node without a vote. Member i
-listens on --base-port+10*i (p2p), +1 (RPC) and +2 (API, or --api-port+i).
-The first member's node serves the development TSA on --base-port+9 and
-requests time-stamp tokens from it over the trusted checkpoints ([timestamp]
-in its evidenced.toml); a production alliance points at its real TSAs.
+Each member is a validator with power 10, except a regulator, which runs a
+full node without a vote.
+
+Every port is on 127.0.0.1; with B the --base-port (default 26600), member i
+(0 for the first) listens on:
+
+  B+10*i     CometBFT P2P (the peers' consensus connections)
+  B+10*i+1   CometBFT RPC
+  B+10*i+2   the HTTP API (--node URL of client commands), or --api-port+i
+  B+10*i+3   the libp2p blob exchange (encrypted originals between members)
+  B+9        the development TSA, served by the first member's node only
+             (none with --tsa none)
+
+So the default four members' APIs are 127.0.0.1:26602, :26612, :26622 and
+:26632. The first member's node requests time-stamp tokens from the
+development TSA over the trusted checkpoints ([timestamp] in its
+evidenced.toml); a production alliance points at its real TSAs.
 Keys are written unencrypted: a testnet is for development and tests.
 
 Start each member with 'evidenced start --home DIR/<member>', or all of them

@@ -411,7 +411,7 @@ step is named), 1 when an input cannot be read or parsed.`,
 	}
 	cmd.Flags().StringVar(&receiptPath, "receipt", "", "the receipt file")
 	cmd.Flags().StringVar(&certPath, "certificate", "", "an evidence certificate PDF (evidenced certificate), instead of --receipt")
-	cmd.Flags().StringVar(&rosterPath, "roster", "", "the alliance roster file (required; see `evidenced roster export`)")
+	cmd.Flags().StringVar(&rosterPath, "roster", "", "the alliance `ROSTER.json` file (required; write it with evidenced roster export)")
 	cmd.Flags().StringVar(&filePath, "file", "", "the original file, to check its salted commitment (for an attestation: the attested document)")
 	cmd.Flags().StringVar(&sidecarPath, "sidecar", "", "FILE.evidence.json holding the salt")
 	cmd.Flags().StringVar(&saltHex, "salt", "", "the salt, in hex")
@@ -709,7 +709,7 @@ with the alliance's published one.`,
 	export.Flags().StringVar(&home, "home", "", "node home whose config/genesis.json holds the roster")
 	export.Flags().StringVar(&out, "out", "", "write the roster to this file (default: print it)")
 	nodeFlag(export, &node)
-	export.Flags().Uint32Var(&version, "version", 0, "with --node, export this roster version (0 is genesis; `evidenced roster versions` lists them) rather than the one in force")
+	export.Flags().Uint32Var(&version, "version", 0, "with --node, export roster version `N` (0 is genesis; evidenced roster versions lists them) rather than the one in force")
 	cmd.AddCommand(export, newRosterVersionsCmd(g))
 	return cmd
 }

@@ -331,7 +331,7 @@ for any other failure.`,
 	}
 	f := cmd.Flags()
 	nodeFlag(cmd, &o.node)
-	f.StringVar(&o.body, "body", "", "body.bin written by `evidenced tx build` (body.json must be next to it)")
+	f.StringVar(&o.body, "body", "", "the `DIR/body.bin` written by evidenced tx build (body.json must be next to it)")
 	f.StringVar(&o.sig, "signature", "", "file holding the signer's DER SM2 signature of body.bin")
 	f.StringVar(&o.pub, "pub", "", "PUBLIC KEY PEM file of the signer (else body.json's key, else the node's roster)")
 	f.StringVar(&o.out, "out", "", "file to write the signed transaction to")
