@@ -44,6 +44,7 @@ Merkle log.`,
 	addAttestCommands(root, g)
 	root.AddCommand(newTokensCmd(g))
 	root.AddCommand(newTSACmd())
+	root.AddCommand(newVersionCmd(g))
 	return root
 }
 
