@@ -26,7 +26,7 @@ regulators run witness nodes; CometBFT orders everything into an RFC 9162
 Merkle log.
 
 Environment: EVIDENCED_HOME is the default --home (else ~/.evidenced) of
-init, join, start, tokens, keys rotate and roster export; EVIDENCED_NODE
+init, join, start, tokens, keys rotate, roster export and config; EVIDENCED_NODE
 is the default --node (else http://127.0.0.1:8080) of client commands.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -49,6 +49,7 @@ is the default --node (else http://127.0.0.1:8080) of client commands.`,
 	root.AddCommand(newTokensCmd(g))
 	root.AddCommand(newTSACmd())
 	root.AddCommand(newVersionCmd(g))
+	root.AddCommand(newConfigCmd(g))
 	return root
 }
 
