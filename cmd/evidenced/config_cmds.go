@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 
 	"github.com/evidenced/evidenced/config"
+	"github.com/evidenced/evidenced/node"
 )
 
 func newConfigCmd(g *globals) *cobra.Command {
@@ -112,11 +115,11 @@ func newConfigValidateCmd(g *globals) *cobra.Command {
 		Use:   "validate [--home DIR]",
 		Short: "Check evidenced.toml, the permissions of the files it names, and that its ports are free",
 		Long: `validate parses HOME/config/evidenced.toml and checks its settings as
-the node does at start, then that the secret files it names (member and
+the node does at start, and CometBFT's config.toml, then that the secret files it names (member and
 client keys, passphrase file, tokens file, webhook secrets) are readable by
 their owner only (0600), and, when the node is not running (its API does
-not answer GET /healthz), that the API and development TSA listen
-addresses are free. It exits 1 when a check fails.`,
+not answer GET /healthz), that the API, development TSA, CometBFT p2p
+and RPC listen addresses are free. It exits 1 when a check fails.`,
 		Example: `  evidenced config validate --home ./bank`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -190,15 +193,27 @@ func validateHome(ctx context.Context, home string) configReport {
 			add(s.what, true, "%s (%04o)", p, fi.Mode().Perm())
 		}
 	}
+	listens := []struct{ what, addr string }{{"api listen", cfg.API.Listen}, {"dev TSA listen", cfg.Timestamp.DevTSAListen}}
+	if cc, err := node.LoadCometConfig(home); err != nil {
+		add("cometbft config", false, "%v", err)
+	} else {
+		add("cometbft config", true, "%s parses and is valid", filepath.Join(home, "config", "config.toml"))
+		listens = append(listens, struct{ what, addr string }{"p2p listen", cc.P2P.ListenAddress}, struct{ what, addr string }{"rpc listen", cc.RPC.ListenAddress})
+	}
 	r.Running = nodeAnswers(ctx, cfg.API.Listen)
 	if r.Running {
 		add("ports", true, "the node is running (its API at %s answers /healthz): ports not checked", cfg.API.Listen)
 		return r
 	}
-	for _, l := range []struct{ what, addr string }{{"api listen", cfg.API.Listen}, {"dev TSA listen", cfg.Timestamp.DevTSAListen}} {
-		if l.addr == "" {
+	for _, l := range listens {
+		addr, ok := strings.CutPrefix(l.addr, "tcp://")
+		if !ok && strings.Contains(l.addr, "://") {
+			continue // a unix socket, or another transport
+		}
+		if addr == "" {
 			continue
 		}
+		l.addr = addr
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
 			add(l.what, false, "%s is not free: %v (another process listens there?)", l.addr, err)
