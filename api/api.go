@@ -156,6 +156,9 @@ type Options struct {
 	// beyond); a node shares it with its explorer. Nil means a Streams of
 	// DefaultMaxStreams and DefaultMaxAnonymousStreams of the API's own.
 	Streams *Streams
+	// ReadyMaxBlockAge is how old the last block may be for GET /readyz
+	// to answer ready (against Now); 0 means DefaultReadyMaxBlockAge.
+	ReadyMaxBlockAge time.Duration
 	// Issuer issues evidence certificates in the name of the node's
 	// member; nil: GET /v1/evidence/{id}/certificate answers 501.
 	Issuer *Issuer
@@ -179,6 +182,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = DefaultRetryAfter
+	}
+	if o.ReadyMaxBlockAge <= 0 {
+		o.ReadyMaxBlockAge = DefaultReadyMaxBlockAge
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -253,6 +259,9 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/proofs/consistency", s.consistencyProof, 0},
 		{http.MethodGet, "/v1/proofs/inclusion", s.inclusionProof, 0},
 		{http.MethodGet, "/v1/openapi.json", s.openAPI, 0},
+		// Probes for process supervisors and load balancers, outside /v1.
+		{http.MethodGet, "/healthz", s.healthz, 0},
+		{http.MethodGet, "/readyz", s.readyz, 0},
 	}
 }
 

@@ -39,6 +39,7 @@ type memNode struct {
 	skipCheck     bool  // rejections come from FinalizeBlock, with a height
 	statusErr     error // Status fails with it
 	statusPanics  bool  // Status panics
+	catchingUp    bool  // Status reports the node catching up
 	snapshotError error // Snapshot fails with it
 
 	changed chan struct{}             // closed at the next commit (guarded by mu)
@@ -203,7 +204,7 @@ func (n *memNode) Status(context.Context) (*client.Status, error) {
 	return &client.Status{
 		ChainID: n.a.ChainID, Moniker: "node-a", Member: "bank-a", Role: "bank",
 		Height: n.height, AppHash: head.AppHash, LogSize: head.Size, LogRoot: head.Root,
-		BlockTime: time.Unix(0, blockTime(n.height)).In(time.FixedZone("CST", 8*3600)), Validators: 5,
+		BlockTime: time.Unix(0, blockTime(n.height)).In(time.FixedZone("CST", 8*3600)), Validators: 5, CatchingUp: n.catchingUp,
 	}, nil
 }
 

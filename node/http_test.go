@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evidenced/evidenced/client"
 )
@@ -64,5 +65,43 @@ func TestNonCanonicalPathsAnswer404(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: status %d, want 200", p, resp.StatusCode)
 		}
+	}
+}
+
+// TestHealthAndReady: a running node answers GET /healthz at once, and
+// GET /readyz 200 once it has committed a block (polled with a deadline).
+func TestHealthAndReady(t *testing.T) {
+	_, n, _ := startBank(t, "evidenced-ready")
+	get := func(p string) (int, map[string]any) {
+		resp, err := http.Get(n.APIURL() + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("GET %s: %v", p, err)
+		}
+		return resp.StatusCode, body
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || body["status"] != "ok" {
+		t.Fatalf("GET /healthz: %d %v", code, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := get("/readyz")
+		if code == http.StatusOK {
+			if body["status"] != "ok" || body["height"].(float64) < 1 {
+				t.Fatalf("GET /readyz: %v", body)
+			}
+			return
+		}
+		if code != http.StatusServiceUnavailable || body["status"] != "not_ready" || body["reason"] == "" {
+			t.Fatalf("GET /readyz: %d %v", code, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node is not ready after 30s: %v", body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

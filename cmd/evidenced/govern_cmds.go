@@ -780,7 +780,7 @@ type rotationStaged struct {
 func newKeysRotateCmd(g *globals) *cobra.Command {
 	var home, passFile string
 	cmd := &cobra.Command{
-		Use:   "rotate --home DIR",
+		Use:   "rotate [--home DIR]",
 		Short: "Stage a new member key for the node: write it and the seat a rotation proposal needs",
 		Long: `Draw the member's next SM2 member key into HOME/keys/member.next.pem (0600,
 encrypted with the home's passphrase as member.pem is) and write
@@ -792,8 +792,9 @@ and uses the new key. Until then the node keeps its current key.`,
 		Example: `  evidenced keys rotate --home ./notary --passphrase-file pass.txt`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if home == "" {
-				return errors.New("--home DIR is required: the home of the node whose member key rotates")
+			home, err := nodeHome(home)
+			if err != nil {
+				return err
 			}
 			var pass []byte
 			if passFile != "" {
@@ -821,7 +822,7 @@ and uses the new key. Until then the node keeps its current key.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&home, "home", "", "the node home (required)")
+	cmd.Flags().StringVar(&home, "home", "", "the node home"+homeUsage)
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line is the home's key passphrase (default: keys.passphrase_file, EVIDENCED_PASSPHRASE)")
 	return cmd
 }

@@ -33,9 +33,10 @@ func newJoinCmd(g *globals) *cobra.Command {
 		trustPeriod, timeoutCommit                                                    time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "join --home DIR --genesis FILE --member NAME --alliance FILE",
+		Use:   "join [--home DIR] --genesis FILE --member NAME --alliance FILE",
 		Short: "Make the home of a member's node that joins a running alliance (state sync)",
-		Long: `join makes the home of a member's node that joins a running alliance,
+		Long: `join makes the home (--home, default $EVIDENCED_HOME, else ~/.evidenced)
+of a member's node that joins a running alliance,
 from the alliance's published genesis.json and its list of member nodes
 (--alliance: a JSON file of members with name, node_id, p2p host:port and
 rpc URL; the alliance.json of 'evidenced testnet' is one):
@@ -69,8 +70,12 @@ servers disagree, join stops: find out why before joining.`,
       --peers ID@10.0.0.1:26656,ID@10.0.0.2:26656 --rpc http://10.0.0.1:26657,http://10.0.0.2:26657 --no-passphrase`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if home == "" || genesisFile == "" || member == "" {
-				return errors.New("--home, --genesis and --member are required: the directory to create, the alliance's genesis.json and the member's name in the roster")
+			if genesisFile == "" || member == "" {
+				return errors.New("--genesis and --member are required: the alliance's genesis.json and the member's name in the roster")
+			}
+			home, err := newHome(home)
+			if err != nil {
+				return err
 			}
 			if moniker == "" {
 				moniker = member
@@ -171,7 +176,7 @@ servers disagree, join stops: find out why before joining.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&home, "home", "", "directory to create (required)")
+	f.StringVar(&home, "home", "", "directory to create"+homeUsage)
 	f.StringVar(&genesisFile, "genesis", "", "the alliance's published genesis.json (required)")
 	f.StringVar(&allianceFile, "alliance", "", "the alliance's list of member nodes (JSON: members with name, node_id, p2p, rpc), for --peers and --rpc")
 	f.StringVar(&member, "member", "", "the member's name in the roster (required)")

@@ -32,7 +32,7 @@ func newInitCmd(g *globals) *cobra.Command {
 		p2pPort, rpcPort, apiPort                          int
 	)
 	cmd := &cobra.Command{
-		Use:   "init --home DIR --moniker NAME --role ROLE",
+		Use:   "init [--home DIR] --moniker NAME --role ROLE",
 		Short: "Create a node home: keys, config and a single-member genesis",
 		Long: `init creates a node home directory:
 
@@ -51,13 +51,16 @@ in the alliance's genesis.
 The single-member genesis makes a working one-node alliance at once; to
 join a running alliance use 'evidenced join', which makes the home from
 the alliance's genesis, with its members' nodes as peers and state sync.
-For a local multi-member alliance use 'evidenced testnet' instead.`,
+For a local multi-member alliance use 'evidenced testnet' instead.
+
+Without --home the home is $EVIDENCED_HOME, else ~/.evidenced.`,
 		Example: `  evidenced init --home ./bank --moniker bank-sh --role bank --passphrase-file ./pass.txt
   evidenced init --home ./court --moniker court --role court --no-passphrase --api-port 8081`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if home == "" {
-				return errors.New("--home is required: the directory to create")
+			home, err := newHome(home)
+			if err != nil {
+				return err
 			}
 			role, err := ledger.ParseRole(roleName)
 			if err != nil {
@@ -98,7 +101,7 @@ For a local multi-member alliance use 'evidenced testnet' instead.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&home, "home", "", "directory to create (required)")
+	f.StringVar(&home, "home", "", "directory to create"+homeUsage)
 	f.StringVar(&moniker, "moniker", "", "human-readable node name (required)")
 	f.StringVar(&member, "member", "", "member name in the roster (default: the moniker)")
 	f.StringVar(&roleName, "role", "bank", "member role: bank, notary, arbitration, court")
@@ -210,7 +213,7 @@ with 'make testnet'.`,
 func newStartCmd(g *globals) *cobra.Command {
 	var home, level, format, profile string
 	cmd := &cobra.Command{
-		Use:   "start --home DIR",
+		Use:   "start [--home DIR]",
 		Short: "Run a node (CometBFT embedded in this process, plus the HTTP API)",
 		Long: `start runs the node of the home directory until it receives SIGINT or
 SIGTERM, then shuts down cleanly: the HTTP API stops taking requests,
@@ -219,14 +222,16 @@ on restart CometBFT replays any block the app had not committed.
 
 The node refuses to start on a home whose genesis, config or store belong
 to another chain, or whose store was written by an incompatible version.
-No separate cometbft binary is needed.`,
+No separate cometbft binary is needed. Without --home the home is
+$EVIDENCED_HOME, else ~/.evidenced.`,
 		Example: `  evidenced start --home ./testnet-out/bank
   evidenced start --home ./bank --log-level debug --log-format json
   evidenced start --home ./bank --profile ./prof   # cpu.pprof and allocs.pprof at stop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if home == "" {
-				return errors.New("--home is required: the node's home directory (made by 'evidenced init' or 'evidenced testnet')")
+			home, err := nodeHome(home)
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			cfg, err := unlessSignalled(ctx, "reading "+config.File(home), func() (*config.Config, error) { return config.Load(home) })
@@ -281,7 +286,7 @@ No separate cometbft binary is needed.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&home, "home", "", "node home directory (required)")
+	f.StringVar(&home, "home", "", "node home directory"+homeUsage)
 	f.StringVar(&level, "log-level", "", "debug, info, warn or error (default: from evidenced.toml)")
 	f.StringVar(&format, "log-format", "", "text or json (default: from evidenced.toml)")
 	f.StringVar(&profile, "profile", "", "write a CPU profile of the whole run and an allocation profile at stop into this directory")

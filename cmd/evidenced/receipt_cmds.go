@@ -632,14 +632,15 @@ func newRosterCmd(g *globals) *cobra.Command {
 	var home, node, out string
 	var version uint32
 	export := &cobra.Command{
-		Use:   "export (--home DIR | --node URL [--version N]) [--out ROSTER.json]",
+		Use:   "export [--home DIR | --node URL [--version N]] [--out ROSTER.json]",
 		Short: "Write the alliance roster file (members, roles, power, SM2 keys) and print its digest",
 		Long: `Write the roster file a verifier needs: the chain id and every member's
 name, role, voting power and SM2 public keys (the first is the member key
 that co-signs checkpoints), and print its SM3 digest, which receipts name
 in roster_digest.
 
-With --home it is read offline from the node home's config/genesis.json
+With --home (the default when --node is not given: $EVIDENCED_HOME, else
+~/.evidenced) it is read offline from the node home's config/genesis.json
 (the genesis roster); with --node it is fetched from GET /v1/roster and its
 digest checked. Keep the roster file with the receipts; compare its digest
 with the alliance's published one.`,
@@ -647,8 +648,14 @@ with the alliance's published one.`,
   evidenced roster export --node http://10.0.0.5:8080 --out roster.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (home == "") == !cmd.Flags().Changed("node") {
-				return errors.New("pass exactly one of --home and --node")
+			if home != "" && cmd.Flags().Changed("node") {
+				return errors.New("pass one of --home and --node, not both")
+			}
+			if !cmd.Flags().Changed("node") {
+				var err error
+				if home, err = nodeHome(home); err != nil {
+					return err
+				}
 			}
 			if home != "" && cmd.Flags().Changed("version") {
 				return errors.New("--version needs --node: a home's genesis holds only version 0")
@@ -706,7 +713,7 @@ with the alliance's published one.`,
 			})
 		},
 	}
-	export.Flags().StringVar(&home, "home", "", "node home whose config/genesis.json holds the roster")
+	export.Flags().StringVar(&home, "home", "", "node home whose config/genesis.json holds the roster, unless --node is given"+homeUsage)
 	export.Flags().StringVar(&out, "out", "", "write the roster to this file (default: print it)")
 	nodeFlag(export, &node)
 	export.Flags().Uint32Var(&version, "version", 0, "with --node, export roster version `N` (0 is genesis; evidenced roster versions lists them) rather than the one in force")

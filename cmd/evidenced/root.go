@@ -23,7 +23,11 @@ func newRootCmd() *cobra.Command {
 Banks record the key steps of online lending and e-contracts as salted SM3
 commitments signed with SM2; notaries, arbitration centres, courts and
 regulators run witness nodes; CometBFT orders everything into an RFC 9162
-Merkle log.`,
+Merkle log.
+
+Environment: EVIDENCED_HOME is the default --home (else ~/.evidenced) of
+init, join, start, tokens, keys rotate, roster export and config; EVIDENCED_NODE
+is the default --node (else http://127.0.0.1:8080) of client commands.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -44,6 +48,8 @@ Merkle log.`,
 	addAttestCommands(root, g)
 	root.AddCommand(newTokensCmd(g))
 	root.AddCommand(newTSACmd())
+	root.AddCommand(newVersionCmd(g))
+	root.AddCommand(newConfigCmd(g))
 	return root
 }
 

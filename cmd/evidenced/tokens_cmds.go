@@ -52,8 +52,22 @@ it after a change.`,
 type tokensFile struct{ home, file string }
 
 func (t *tokensFile) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&t.home, "home", "", "the node's home: its evidenced.toml names the file (api.tokens_file)")
+	cmd.Flags().StringVar(&t.home, "home", "", "the node's home: its evidenced.toml names the file (api.tokens_file)"+homeUsage)
 	cmd.Flags().StringVar(&t.file, "file", "", "the tokens file itself, instead of --home")
+}
+
+// defaultHome sets the home to the default one when neither --home nor
+// --file was given.
+func (t *tokensFile) defaultHome() error {
+	if t.file != "" {
+		return nil
+	}
+	h, err := nodeHome(t.home)
+	if err != nil {
+		return fmt.Errorf("%w (or give --file FILE, the node's api.tokens_file)", err)
+	}
+	t.home = h
+	return nil
 }
 
 // path returns the tokens file's path.
@@ -63,8 +77,9 @@ func (t *tokensFile) path() (string, error) {
 		return "", errors.New("give --home or --file, not both")
 	case t.file != "":
 		return t.file, nil
-	case t.home == "":
-		return "", errors.New("--home DIR (the node's home) or --file FILE (its api.tokens_file) is required")
+	}
+	if err := t.defaultHome(); err != nil {
+		return "", err
 	}
 	cfg, err := config.Load(t.home)
 	if err != nil {
@@ -85,8 +100,11 @@ const defaultTokensFile = "config/api-tokens"
 // the home's API a token. It returns the file set, or "" when there was
 // nothing to do.
 func (t *tokensFile) enable() (string, error) {
-	if t.home == "" || t.file != "" {
+	if t.file != "" {
 		return "", nil
+	}
+	if err := t.defaultHome(); err != nil {
+		return "", err
 	}
 	cfg, err := config.Load(t.home)
 	if err != nil {
@@ -155,7 +173,7 @@ func newTokensAddCmd(g *globals) *cobra.Command {
 	var f tokensFile
 	var scopeList, comment, out string
 	cmd := &cobra.Command{
-		Use:   "add --home DIR --scopes LIST",
+		Use:   "add [--home DIR | --file FILE] --scopes LIST",
 		Short: "Draw a new API token and add its digest and scopes to the tokens file",
 		Long: `add draws a random token, appends "sm3:DIGEST scopes=LIST" to the node's
 tokens file (created if missing, written atomically, mode 0600), and prints
@@ -248,7 +266,7 @@ into use. In a home whose evidenced.toml names no tokens file (one made by
 func newTokensListCmd(g *globals) *cobra.Command {
 	var f tokensFile
 	cmd := &cobra.Command{
-		Use:   "list --home DIR",
+		Use:   "list [--home DIR | --file FILE]",
 		Short: "List the tokens of the tokens file: ids, scopes and comments, never the tokens",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -286,7 +304,7 @@ func newTokensMigrateCmd(g *globals) *cobra.Command {
 	var f tokensFile
 	var scopeList string
 	cmd := &cobra.Command{
-		Use:   "migrate --home DIR",
+		Use:   "migrate [--home DIR | --file FILE]",
 		Short: "Rewrite the old lines of the tokens file: digests for tokens in the clear, scopes for lines without",
 		Long: `migrate rewrites, in place and atomically (mode 0600), each line of the
 tokens file that holds a token in the clear (it gets sm3: and the digest)

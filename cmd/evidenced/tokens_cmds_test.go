@@ -75,13 +75,14 @@ func TestTokensAddList(t *testing.T) {
 	if strings.Contains(out, added.Token) {
 		t.Errorf("list shows a token:\n%s", out)
 	}
+	t.Setenv(envHome, filepath.Join(dir, "nohome"))
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"tokens", "add", "--file", file}, "--scopes LIST is required: some of submit, originals, grant, webhooks, govern, attest, admin"},
 		{[]string{"tokens", "add", "--file", file, "--scopes", "read"}, `--scopes: unknown scope "read"`},
-		{[]string{"tokens", "add", "--scopes", "submit"}, "--home DIR (the node's home) or --file FILE"},
+		{[]string{"tokens", "add", "--scopes", "submit"}, "no node home at " + filepath.Join(dir, "nohome") + " (the default: $EVIDENCED_HOME, else ~/.evidenced): pass --home DIR, set EVIDENCED_HOME, or make one with 'evidenced init' (or give --file FILE"},
 		{[]string{"tokens", "list", "--file", filepath.Join(dir, "none")}, "evidenced tokens add creates it"},
 	} {
 		if _, _, err := runCLI(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
