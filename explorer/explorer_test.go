@@ -578,10 +578,22 @@ func TestAllianceLagging(t *testing.T) {
 			t.Errorf("a fresh checkpoint is called stale")
 		}
 	}
-	// No new checkpoint for an hour: nobody can be called online.
+	// No new block for an hour: nobody can be called online.
 	r := get(t, explorer.New(n, explorer.Options{Now: func() time.Time { return soon.Add(time.Hour) }}), "/explorer/alliance")
-	wantInOrder(t, r.body, `id="alliance-stale"`, "已有 60 分钟没有新的可信检查点",
+	wantInOrder(t, r.body, `id="alliance-height"`, `href="/explorer/blocks/9">9</a>`, `id="alliance-stale"`, "已有 60 分钟没有新区块",
 		`<tr data-member="arbitration" data-status="stale">`, "无法确认", `<tr data-member="bank-a" data-status="stale">`)
+	// Blocks go on without records for three minutes: the checkpoint is
+	// old but the alliance is idle, not halted, and statuses stand.
+	for range 180 {
+		n.block(t)
+	}
+	idle := time.Unix(0, n.next())
+	r = get(t, explorer.New(n, explorer.Options{OnlineWindow: 6, Now: func() time.Time { return idle }}), "/explorer/alliance")
+	wantInOrder(t, r.body, `href="/explorer/blocks/189">189</a>`, `id="alliance-idle"`, "联盟空闲", "已有 3 分钟没有新记录",
+		`<tr data-member="arbitration" data-status="lagging">`, `<tr data-member="bank-a" data-status="online">`, `<tr data-member="bank-b" data-status="online">`)
+	if strings.Contains(r.body, "alliance-stale") || strings.Contains(r.body, "无法确认") {
+		t.Errorf("an idle alliance is called halted")
+	}
 	// The home page lists the three, newest first.
 	r = get(t, explorer.New(n, explorer.Options{}), "/explorer/")
 	wantInOrder(t, r.body, `<table id="latest-checkpoints">`, `href="/explorer/blocks/7">7</a></td><td class="num">9</td>`, "40/50",
