@@ -5,7 +5,7 @@
 //
 // Pages (all GET):
 //
-//	/explorer/                      home: chain head, latest blocks and trusted checkpoints (live)
+//	/explorer/                      home: chain head, latest evidence records, latest blocks (runs of empty blocks as one row) and trusted checkpoints (live)
 //	/explorer/live                  Server-Sent Events (W3C HTML Living Standard §9.2): block and checkpoint events
 //	/explorer/blocks/{height}       one block: its entries and its trusted checkpoint
 //	/explorer/txs/{txid}            one log entry by transaction id

@@ -98,6 +98,13 @@ const (
 	// two tables (live.js keeps the same numbers).
 	latestBlocks      = 20
 	latestCheckpoints = 10
+	// blockScan bounds the blocks the home page looks at for its rows
+	// (runs of empty blocks are one row each).
+	blockScan = 2000
+	// latestRecords and evidenceScan: the home page lists the newest
+	// evidence records among the last evidenceScan log entries.
+	latestRecords = 10
+	evidenceScan  = 1000
 	// checkpointScan is how many heights below the latest trusted
 	// checkpoint the home and alliance pages look at for checkpoints.
 	checkpointScan = 200

@@ -41,6 +41,11 @@ func catalogZH() map[string]string {
 		"home.live_off":           "实时更新已中断，正在重连……",
 		"home.live_static":        "刷新页面可查看最新状态。",
 		"home.latest_blocks":      "最新区块",
+		"home.latest_evidence":    "最新存证",
+		"home.no_evidence":        "近期没有存证记录。",
+		"home.empty_blocks":       "%d 个空区块",
+		"home.blocks_note":        "只列出含条目的区块；相邻的空区块合为一行。",
+		"col.record_time":         "存证时间",
 		"home.latest_checkpoints": "最新可信检查点",
 		"home.checkpoints_note":   "可信检查点由持有三分之二以上投票权的成员以 SM2 共同签名；回执据此验证。",
 
@@ -526,6 +531,11 @@ func catalogEN() map[string]string {
 		"home.live_off":           "Live updates interrupted; reconnecting…",
 		"home.live_static":        "Reload the page for the latest state.",
 		"home.latest_blocks":      "Latest blocks",
+		"home.latest_evidence":    "Latest evidence",
+		"home.no_evidence":        "No recent evidence records.",
+		"home.empty_blocks":       "%d empty blocks",
+		"home.blocks_note":        "Blocks with entries are listed one by one; adjacent empty blocks share a row.",
+		"col.record_time":         "Recorded",
 		"home.latest_checkpoints": "Latest trusted checkpoints",
 		"home.checkpoints_note":   "A trusted checkpoint is co-signed (SM2) by members holding more than two thirds of the voting power; receipts are verified against it.",
 
