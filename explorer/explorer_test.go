@@ -128,7 +128,7 @@ func TestPages(t *testing.T) {
 		}, nil},
 		{"/explorer/blocks/3", 200, "block", []string{
 			"<h1>区块 3</h1>", `rel="prev" href="/explorer/blocks/2"`, `rel="next" href="/explorer/blocks/4"`,
-			"2026-11-01 00:00:03 UTC", "第 8 至 8 条（共 1 条）",
+			"2026-11-01 00:00:03 UTC", `<span class="bjt">2026-11-01 08:00:03 北京时间</span>`, "第 8 至 8 条（共 1 条）",
 			`<table id="block-entries">`, `href="/explorer/entries/8">8</a>`, "批量存证", `href="/explorer/chains/LOAN-2">LOAN-2</a>`, `href="/explorer/evidence/8">第 1 步</a>`,
 			`href="/explorer/chains/LOAN-3">LOAN-3</a>`, `href="/explorer/evidence/8.1">`, `href="/explorer/members/bank-b">bank-b</a>`,
 			`href="/explorer/txs/` + f.txID[8].String() + `"`,
@@ -160,6 +160,7 @@ func TestPages(t *testing.T) {
 			"<h1>存证记录 6</h1>", `id="ev-kind"><code>credit-authorisation</code>`, `href="/explorer/chains/LOAN-1">LOAN-1</a> · 第 1 步`,
 			`id="ev-prev">无（第一步）`, `id="ev-next"><a href="/explorer/evidence/7">7</a>`,
 			ledgertest.Commitment("loan1-step1").String(), "100 字节", "密文 4096 字节", `id="ev-submitter"><a href="/explorer/members/bank-a">`,
+			`<time datetime="2026-11-01T00:00:01Z">2026-11-01 00:00:01 UTC</time> · <span class="bjt">2026-11-01 08:00:01 北京时间</span>`,
 			`data-status="covered"`, `href="/explorer/blocks/7">高度 7 的检查点</a>`,
 			`href="/v1/evidence/6/receipt" download="receipt-6.json"`,
 			`<a id="ev-certificate-link" href="/v1/evidence/6/certificate?lang=zh" download="certificate-6.pdf" type="application/pdf">出具存证证书（PDF）</a>`,

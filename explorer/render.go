@@ -30,6 +30,7 @@ func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"utc":         formatUTC,
 		"iso":         formatISO,
+		"beijing":     formatBeijing,
 		"short":       shortHex,
 		"blockURL":    blockURL,
 		"entryURL":    entryURL,
@@ -57,6 +58,24 @@ const timeLayout = "2006-01-02 15:04:05 UTC"
 func formatUTC(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 func formatISO(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// beijingLayout is how record and block pages show Beijing time beside
+// UTC; the page adds the zone's name (北京时间).
+const beijingLayout = "2006-01-02 15:04:05"
+
+// beijing is Asia/Shanghai (UTC+8, no daylight saving since 1991); the
+// fixed zone stands in where the system has no tzdata.
+var beijing = loadBeijing(time.LoadLocation)
+
+// loadBeijing loads Asia/Shanghai with load, or returns UTC+8 named CST.
+func loadBeijing(load func(name string) (*time.Location, error)) *time.Location {
+	if loc, err := load("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+func formatBeijing(t time.Time) string { return t.In(beijing).Format(beijingLayout) }
 
 // unixTime converts block or client time (Unix ns) to UTC.
 func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
