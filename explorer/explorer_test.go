@@ -117,8 +117,8 @@ func TestPages(t *testing.T) {
 			`id="sum-height">11<`, `id="sum-size">16<`, `id="sum-records">7<`, head.Root.String(),
 			`id="sum-checkpoint"`, `href="/explorer/blocks/7">7</a>`,
 			`<table id="latest-evidence">`,
-			`href="/explorer/chains/LOAN-5">LOAN-5</a></td><td>第 1 步</td><td><code>loan-contract</code></td><td><a href="/explorer/members/bank-b">bank-b</a></td><td><time datetime="2026-11-01T00:00:11Z">`, `href="/explorer/evidence/15">15</a>`,
-			`href="/explorer/chains/LOAN-1">LOAN-1</a></td><td>第 3 步</td><td><code>repayment</code>`, `href="/explorer/evidence/11">11</a>`,
+			`href="/explorer/chains/LOAN-5">LOAN-5</a></td><td>第 1 步</td><td><span class="kind-name">借款合同</span> <code>loan-contract</code></td><td><a href="/explorer/members/bank-b">bank-b</a></td><td><time datetime="2026-11-01T00:00:11Z">`, `href="/explorer/evidence/15">15</a>`,
+			`href="/explorer/chains/LOAN-1">LOAN-1</a></td><td>第 3 步</td><td><span class="kind-name">还款记录</span> <code>repayment</code>`, `href="/explorer/evidence/11">11</a>`,
 			`href="/explorer/evidence/8.1">8.1</a>`, `href="/explorer/evidence/8">8</a>`, `href="/explorer/evidence/6">6</a>`,
 			`<table id="latest-blocks" data-empty-format="%d 个空区块">`, `href="/explorer/blocks/11">11</a>`, `href="/explorer/blocks/10">10</a>`,
 			`<tr class="empty-run" data-from="8" data-to="9"><td><a href="/explorer/blocks/9">9</a>–<a href="/explorer/blocks/8">8</a></td>`, "2 个空区块",
@@ -157,7 +157,7 @@ func TestPages(t *testing.T) {
 		{"/explorer/entries/14", 200, "tx", []string{"撤销授权", `href="/explorer/entries/12">条目 12</a>`}, nil},
 		{fmt.Sprintf("/explorer/entries/%d", bankA.Entry), 200, "tx", []string{`id="tx-member"`, "银行", "<td><code class=\"full\">" + bankAKey.ID().String()}, nil},
 		{"/explorer/evidence/6", 200, "evidence", []string{
-			"<h1>存证记录 6</h1>", `id="ev-kind"><code>credit-authorisation</code>`, `href="/explorer/chains/LOAN-1">LOAN-1</a> · 第 1 步`,
+			"<h1>存证记录 6</h1>", `id="ev-kind"><span class="kind-name">征信授权</span> <code>credit-authorisation</code>`, `href="/explorer/chains/LOAN-1">LOAN-1</a> · 第 1 步`,
 			`id="ev-prev">无（第一步）`, `id="ev-next"><a href="/explorer/evidence/7">7</a>`,
 			ledgertest.Commitment("loan1-step1").String(), "100 字节", "密文 4096 字节", `id="ev-submitter"><a href="/explorer/members/bank-a">`,
 			`<time datetime="2026-11-01T00:00:01Z">2026-11-01 00:00:01 UTC</time> · <span class="bjt">2026-11-01 08:00:01 北京时间</span>`,
@@ -180,9 +180,9 @@ func TestPages(t *testing.T) {
 		{"/explorer/chains/LOAN-1", 200, "chain", []string{
 			"<h1>证据链 LOAN-1</h1>", `id="chain-owner"><a href="/explorer/members/bank-a">bank-a</a>`, `id="chain-steps">3<`,
 			`<ol class="timeline" id="timeline">`,
-			`<li data-step="1">`, `href="/explorer/evidence/6">第 1 步</a> · <code>credit-authorisation</code>`, "2026-11-01 00:00:01 UTC",
-			`<li data-step="2">`, `href="/explorer/evidence/7">第 2 步</a> · <code>loan-contract</code>`, "2026-11-01 00:00:02 UTC",
-			`<li data-step="3">`, `href="/explorer/evidence/11">第 3 步</a> · <code>repayment</code>`, "2026-11-01 00:00:05 UTC",
+			`<li data-step="1">`, `href="/explorer/evidence/6">第 1 步</a> · <span class="kind-name">征信授权</span> <code>credit-authorisation</code>`, "2026-11-01 00:00:01 UTC",
+			`<li data-step="2">`, `href="/explorer/evidence/7">第 2 步</a> · <span class="kind-name">借款合同</span> <code>loan-contract</code>`, "2026-11-01 00:00:02 UTC",
+			`<li data-step="3">`, `href="/explorer/evidence/11">第 3 步</a> · <span class="kind-name">还款记录</span> <code>repayment</code>`, "2026-11-01 00:00:05 UTC",
 		}, nil},
 		{"/explorer/members/bank-a", 200, "member", []string{
 			"<h1>成员 bank-a</h1>", `id="member-role">银行`, `id="member-power">10（总投票权 50）`, "无（不保管原件）",
@@ -289,7 +289,8 @@ func TestLanguage(t *testing.T) {
 	en := get(t, h, "/explorer/alliance?lang=en")
 	wantInOrder(t, en.body, `<html lang="en">`, `<a class="lang-switch" hreflang="zh" href="?lang=zh">中文</a>`, "<h1>Alliance</h1>", "online")
 	// The certificate button asks for a certificate in the page's language.
-	wantInOrder(t, get(t, h, "/explorer/evidence/6?lang=en").body,
+	// English pages show the raw kind alone; Chinese ones its name beside it.
+	wantInOrder(t, get(t, h, "/explorer/evidence/6?lang=en").body, `id="ev-kind"><code>credit-authorisation</code>`,
 		`<a id="ev-certificate-link" href="/v1/evidence/6/certificate?lang=en" download="certificate-6.pdf" type="application/pdf">Issue the evidence certificate (PDF)</a>`)
 	cookies := en.header.Values("Set-Cookie")
 	if len(cookies) != 1 {

@@ -948,3 +948,23 @@ func catalogEN() map[string]string {
 	}
 	return m
 }
+
+// kindNamesZH are the Chinese names of common evidence kinds (a record's
+// Kind is free text the submitter chooses); Chinese pages show the name
+// with the raw kind beside it.
+var kindNamesZH = map[string]string{
+	"loan-application":      "借款申请",
+	"loan-contract":         "借款合同",
+	"loan-agreement":        "借款协议",
+	"credit-authorisation":  "征信授权",
+	"credit-authorization":  "征信授权",
+	"credit-decision":       "授信审批",
+	"disbursement":          "放款凭证",
+	"repayment":             "还款记录",
+	"overdue-notice":        "逾期通知",
+	"collection":            "催收记录",
+	"settlement":            "结清证明",
+	"guarantee":             "担保合同",
+	"identity-verification": "身份核验",
+	"e-signature":           "电子签名",
+}

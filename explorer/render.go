@@ -178,6 +178,16 @@ func (p *page) StatusName(s string) string { return p.rq.name("status.", s) }
 // language.
 func (p *page) Decision(d string) string { return p.rq.name("decision.", d) }
 
+// KindName is the Chinese display name of evidence kind k on Chinese
+// pages; "" on English pages and for a kind it does not know (pages show
+// the raw kind beside it, or alone).
+func (p *page) KindName(k string) string {
+	if p.rq.lang != "zh" {
+		return ""
+	}
+	return kindNamesZH[k]
+}
+
 // Role names a member role in the page language.
 func (p *page) Role(r ledger.Role) string { return p.rq.name("role.", r.String()) }
 

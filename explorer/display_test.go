@@ -2,10 +2,13 @@ package explorer_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/evidenced/evidenced/explorer"
+	"github.com/evidenced/evidenced/ledger"
+	"github.com/evidenced/evidenced/ledger/ledgertest"
 )
 
 // TestBeijingTime: times are shown in Asia/Shanghai (UTC+8), across the
@@ -30,5 +33,24 @@ func TestBeijingTime(t *testing.T) {
 	}
 	if loc := explorer.LoadBeijing(time.LoadLocation); loc.String() != "Asia/Shanghai" && loc.String() != "CST" {
 		t.Errorf("loaded zone %s", loc)
+	}
+}
+
+// TestKindNames: Chinese pages name common evidence kinds and keep the
+// raw kind; an unknown kind shows as it is.
+func TestKindNames(t *testing.T) {
+	n := newNode(t)
+	a := n.a
+	for i, kind := range []string{"disbursement", "loan-agreement", "custom-kind"} {
+		chain := "KIND-" + kind
+		n.block(t, a.Evidence(a.Key("bank-a"), n.next(), ledger.Record{Kind: kind, Chain: chain, Step: 1, Size: uint64(i + 1),
+			Commitment: ledgertest.Commitment(chain)}))
+	}
+	r := get(t, explorer.New(n, explorer.Options{}), "/explorer/")
+	wantInOrder(t, r.body, `<table id="latest-evidence">`, `<td><code>custom-kind</code></td>`,
+		`<td><span class="kind-name">借款协议</span> <code>loan-agreement</code></td>`, `<td><span class="kind-name">放款凭证</span> <code>disbursement</code></td>`)
+	en := get(t, explorer.New(n, explorer.Options{}), "/explorer/?lang=en")
+	if strings.Contains(en.body, "kind-name") {
+		t.Errorf("an English page names a kind in Chinese")
 	}
 }
