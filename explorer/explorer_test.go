@@ -200,8 +200,11 @@ func TestPages(t *testing.T) {
 		}, []string{`data-status="lagging"`}},
 		{"/explorer/verify?id=8.1", 200, "verify", []string{
 			`<p id="verify-receipt-link">`, `href="/v1/evidence/8.1/receipt"`,
-			`<form id="verify-form">`, `<div id="verify-drop">`, `id="verify-receipt" accept=".json,application/json"`,
-			`id="verify-file"`, `id="verify-salt" autocomplete="off" spellcheck="false"`, `id="verify-roster" accept=".json,application/json"`,
+			`<form id="verify-form">`, `<div id="verify-drop">`, "旁注文件（原件名.evidence.json，内含盐值）",
+			`id="verify-receipt" class="visually-hidden" accept=".json,application/json"><span class="pick-button" aria-hidden="true">选择文件</span>`,
+			`<span class="pick-name" id="verify-receipt-name" data-empty="未选择文件">未选择文件</span>`,
+			`id="verify-file" class="visually-hidden">`, `id="verify-file-name"`, `id="verify-salt" autocomplete="off" spellcheck="false"`,
+			`id="verify-roster" class="visually-hidden" accept=".json,application/json">`, `id="verify-roster-name"`,
 			`<button id="verify-run" type="submit">验证</button></form>`,
 			`<div id="verify-status" role="status" aria-live="polite"></div>`, `<ol id="verify-steps"></ol>`,
 			`<script type="application/json" id="verify-i18n">`,
