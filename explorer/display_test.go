@@ -47,10 +47,10 @@ func TestKindNames(t *testing.T) {
 			Commitment: ledgertest.Commitment(chain)}))
 	}
 	r := get(t, explorer.New(n, explorer.Options{}), "/explorer/")
-	wantInOrder(t, r.body, `<table id="latest-evidence">`, `<td><code>custom-kind</code></td>`,
+	wantInOrder(t, r.body, `<table id="latest-evidence" data-step-format="第 %d 步" data-kind-names="{`, `&#34;disbursement&#34;:&#34;放款凭证&#34;`, `<td><code>custom-kind</code></td>`,
 		`<td><span class="kind-name">借款协议</span> <code>loan-agreement</code></td>`, `<td><span class="kind-name">放款凭证</span> <code>disbursement</code></td>`)
 	en := get(t, explorer.New(n, explorer.Options{}), "/explorer/?lang=en")
-	if strings.Contains(en.body, "kind-name") {
+	if strings.Contains(en.body, "kind-name") || !strings.Contains(en.body, `<table id="latest-evidence" data-step-format="step %d">`) {
 		t.Errorf("an English page names a kind in Chinese")
 	}
 }

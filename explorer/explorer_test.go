@@ -116,7 +116,7 @@ func TestPages(t *testing.T) {
 			`<code>evidenced-test</code>`, `href="/explorer/members/bank-a">bank-a</a>`,
 			`id="sum-height">11<`, `id="sum-size">16<`, `id="sum-records">7<`, head.Root.String(),
 			`id="sum-checkpoint"`, `href="/explorer/blocks/7">7</a>`,
-			`<table id="latest-evidence">`,
+			`<table id="latest-evidence"`,
 			`href="/explorer/chains/LOAN-5">LOAN-5</a></td><td>第 1 步</td><td><span class="kind-name">借款合同</span> <code>loan-contract</code></td><td><a href="/explorer/members/bank-b">bank-b</a></td><td><time datetime="2026-11-01T00:00:11Z">`, `href="/explorer/evidence/15">15</a>`,
 			`href="/explorer/chains/LOAN-1">LOAN-1</a></td><td>第 3 步</td><td><span class="kind-name">还款记录</span> <code>repayment</code>`, `href="/explorer/evidence/11">11</a>`,
 			`href="/explorer/evidence/8.1">8.1</a>`, `href="/explorer/evidence/8">8</a>`, `href="/explorer/evidence/6">6</a>`,
@@ -609,7 +609,7 @@ func TestAllianceLagging(t *testing.T) {
 	// one row (blocks that carry a
 	// checkpoint append no entry), and the records are still listed.
 	r = get(t, explorer.New(n, explorer.Options{}), "/explorer/")
-	wantInOrder(t, r.body, `<table id="latest-evidence">`, `href="/explorer/chains/LOAN-C">LOAN-C</a>`, `href="/explorer/chains/LOAN-B">LOAN-B</a>`, `href="/explorer/chains/LOAN-A">LOAN-A</a>`,
+	wantInOrder(t, r.body, `<table id="latest-evidence"`, `href="/explorer/chains/LOAN-C">LOAN-C</a>`, `href="/explorer/chains/LOAN-B">LOAN-B</a>`, `href="/explorer/chains/LOAN-A">LOAN-A</a>`,
 		`<table id="latest-blocks"`, `<tr class="empty-run" data-from="8" data-to="189"><td><a href="/explorer/blocks/189">189</a>–<a href="/explorer/blocks/8">8</a>`, "182 个空区块",
 		`href="/explorer/blocks/7">7</a></td>`, `<tr class="empty-run" data-from="5" data-to="6">`, `href="/explorer/blocks/4">4</a></td>`,
 		`<table id="latest-checkpoints">`, `href="/explorer/blocks/7">7</a></td><td class="num">9</td>`, "40/50",

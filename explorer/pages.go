@@ -40,12 +40,13 @@ func (b blockRow) From() int64 { return b.Height - b.Empty + 1 }
 
 // latestRecord is one row of the home page's latest evidence.
 type latestRecord struct {
-	Ref       recordRef
-	Chain     string
-	Step      uint32
-	Kind      string
-	Submitter string
-	Time      time.Time // block time
+	Ref       recordRef `json:"-"`
+	ID        string    `json:"id"` // Ref.ID, for live.js
+	Chain     string    `json:"chain"`
+	Step      uint32    `json:"step"`
+	Kind      string    `json:"kind"`
+	Submitter string    `json:"submitter"`
+	Time      time.Time `json:"time"` // block time
 }
 
 // checkpointRow is a trusted checkpoint in a list.
@@ -155,8 +156,14 @@ func latestBlockRows(v *ledger.View, height int64, n int, scan int64) ([]blockRo
 // latestEvidence returns up to n evidence records of the log's entries
 // below size, newest first, looking at no more than scan entries.
 func latestEvidence(v *ledger.View, size uint64, n int, scan uint64) ([]latestRecord, error) {
+	return evidenceIn(v, size-min(size, scan), size, n)
+}
+
+// evidenceIn returns up to n evidence records of the entries [first,
+// size), newest first.
+func evidenceIn(v *ledger.View, first, size uint64, n int) ([]latestRecord, error) {
 	var out []latestRecord
-	for i := size; i > 0 && size-i < scan && len(out) < n; i-- {
+	for i := size; i > first && len(out) < n; i-- {
 		e, tx, err := v.Entry(i - 1)
 		if err != nil {
 			return nil, err
@@ -171,7 +178,8 @@ func latestEvidence(v *ledger.View, size uint64, n int, scan uint64) ([]latestRe
 		}
 		for pos := len(recs) - 1; pos >= 0 && len(out) < n; pos-- {
 			r := &recs[pos]
-			out = append(out, latestRecord{Ref: recordRef{Index: i - 1, Pos: uint16(pos)}, Chain: r.Chain, Step: r.Step,
+			ref := recordRef{Index: i - 1, Pos: uint16(pos)}
+			out = append(out, latestRecord{Ref: ref, ID: ref.ID(), Chain: r.Chain, Step: r.Step,
 				Kind: r.Kind, Submitter: who, Time: unixTime(e.Time)})
 		}
 	}

@@ -3,6 +3,7 @@ package explorer
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -186,6 +187,19 @@ func (p *page) KindName(k string) string {
 		return ""
 	}
 	return kindNamesZH[k]
+}
+
+// KindNames is KindName's table as JSON for live.js on Chinese pages; ""
+// on English pages.
+func (p *page) KindNames() string {
+	if p.rq.lang != "zh" {
+		return ""
+	}
+	b, err := json.Marshal(kindNamesZH)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // Role names a member role in the page language.

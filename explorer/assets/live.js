@@ -1,8 +1,8 @@
 // live.js keeps the home page of the explorer current: it follows
-// /explorer/live (Server-Sent Events) and prepends each new block and
-// trusted checkpoint to its table, keeping 20 and 10 rows (a run of empty
-// blocks is one row, extended as empty blocks come), and updates the
-// summary. It builds rows with DOM calls only (no HTML strings).
+// /explorer/live (Server-Sent Events) and prepends each new block,
+// evidence record and trusted checkpoint to its table, keeping 20, 10 and
+// 10 rows (a run of empty blocks is one row, extended as empty blocks
+// come), and updates the summary. It builds rows with DOM calls only (no HTML strings).
 (function () {
   "use strict";
   var summary = document.getElementById("summary");
@@ -11,6 +11,7 @@
   }
   var KEEP_BLOCKS = 20;
   var KEEP_CHECKPOINTS = 10;
+  var KEEP_EVIDENCE = 10;
   // A stream the node refused (503: it serves its most live streams) is
   // closed for good by the browser: open another this much later.
   var RETRY_MS = 30000;
@@ -142,6 +143,55 @@
     summary.setAttribute("data-height", String(b.height));
   }
 
+  // onEvidence prepends the records a block appended (newest first in the
+  // event) to the latest evidence.
+  function onEvidence(ev) {
+    var e;
+    try {
+      e = JSON.parse(ev.data);
+    } catch (err) {
+      return;
+    }
+    var table = document.getElementById("latest-evidence");
+    if (!table) {
+      return;
+    }
+    var stepFormat = table.getAttribute("data-step-format") || "%d";
+    var names = {};
+    try {
+      names = JSON.parse(table.getAttribute("data-kind-names") || "{}");
+    } catch (err) {
+      names = {};
+    }
+    var recs = e.evidence || [];
+    for (var i = recs.length - 1; i >= 0; i--) {
+      var r = recs[i];
+      var row = document.createElement("tr");
+      cell(row, link("/explorer/chains/" + encodeURIComponent(r.chain), r.chain));
+      cell(row, stepFormat.replace("%d", String(r.step)));
+      var kind = document.createDocumentFragment();
+      if (Object.prototype.hasOwnProperty.call(names, r.kind)) {
+        var name = document.createElement("span");
+        name.className = "kind-name";
+        name.textContent = names[r.kind];
+        kind.appendChild(name);
+        kind.appendChild(document.createTextNode(" "));
+      }
+      var code = document.createElement("code");
+      code.textContent = r.kind;
+      kind.appendChild(code);
+      cell(row, kind);
+      cell(row, r.submitter ? link("/explorer/members/" + encodeURIComponent(r.submitter), r.submitter) : "\u2014");
+      cell(row, timeEl(r.time));
+      cell(row, link("/explorer/evidence/" + r.id, r.id));
+      prepend("latest-evidence", row, KEEP_EVIDENCE);
+    }
+    var empty = document.getElementById("latest-evidence-empty");
+    if (empty && recs.length > 0) {
+      empty.parentNode.removeChild(empty);
+    }
+  }
+
   function onCheckpoint(ev) {
     var c;
     try {
@@ -193,6 +243,7 @@
       }
     });
     source.addEventListener("block", onBlock);
+    source.addEventListener("evidence", onEvidence);
     source.addEventListener("checkpoint", onCheckpoint);
   }
   follow();
