@@ -5,7 +5,7 @@
 //
 // Pages (all GET):
 //
-//	/explorer/                      home: chain head, latest blocks and trusted checkpoints (live)
+//	/explorer/                      home: chain head, latest evidence records, latest blocks (runs of empty blocks as one row) and trusted checkpoints (live)
 //	/explorer/live                  Server-Sent Events (W3C HTML Living Standard §9.2): block and checkpoint events
 //	/explorer/blocks/{height}       one block: its entries and its trusted checkpoint
 //	/explorer/txs/{txid}            one log entry by transaction id
@@ -14,7 +14,7 @@
 //	/explorer/evidence/{id}/custody the chain of custody of its original
 //	/explorer/chains/{chain}        an evidence chain as a timeline
 //	/explorer/members/{name}        a member, its keys and its entries
-//	/explorer/alliance              the roster in force (version, digest, From height) and its members; which validators co-sign checkpoints
+//	/explorer/alliance              the roster in force (version, digest, From height) and its members; which validators co-sign checkpoints; halted (no block for Options.StaleAfter) or idle
 //	/explorer/governance            roster proposals, open and closed (?before=INDEX: older ones), and the roster versions
 //	/explorer/proposals/{index}     one proposal (by its entry index): status, tally against 2/3, every vote
 //	/explorer/rosters/{version}     one roster version: digest, From height, attesting checkpoint, seats

@@ -48,10 +48,12 @@ type Options struct {
 	// a validator's last co-signature may be and still count as online on
 	// the alliance page; 0 means DefaultOnlineWindow.
 	OnlineWindow int64
-	// StaleAfter is how old the latest trusted checkpoint may be before the
-	// alliance page warns that none is being co-signed (consensus halted, or
-	// too many validators offline) and stops calling validators online;
-	// 0 means DefaultStaleAfter.
+	// StaleAfter is how old the latest block may be before the alliance
+	// page warns that consensus may have halted (or too many validators are
+	// offline) and stops calling validators online; 0 means
+	// DefaultStaleAfter. A trusted checkpoint older than it under fresh
+	// blocks only marks the alliance idle: checkpoints move when records
+	// arrive.
 	StaleAfter time.Duration
 	// Now is the clock of the language cookie's expiry, of the "page
 	// generated at" footer and of StaleAfter; nil means time.Now. Everything
@@ -64,8 +66,8 @@ type Options struct {
 	Streams *api.Streams
 }
 
-// DefaultStaleAfter is the default Options.StaleAfter. Blocks, and so
-// checkpoints, come every second or so while the alliance is up.
+// DefaultStaleAfter is the default Options.StaleAfter. Blocks come every
+// second or so while the alliance is up.
 const DefaultStaleAfter = 2 * time.Minute
 
 func (o Options) withDefaults() Options {
@@ -96,6 +98,13 @@ const (
 	// two tables (live.js keeps the same numbers).
 	latestBlocks      = 20
 	latestCheckpoints = 10
+	// blockScan bounds the blocks the home page looks at for its rows
+	// (runs of empty blocks are one row each).
+	blockScan = 2000
+	// latestRecords and evidenceScan: the home page lists the newest
+	// evidence records among the last evidenceScan log entries.
+	latestRecords = 10
+	evidenceScan  = 1000
 	// checkpointScan is how many heights below the latest trusted
 	// checkpoint the home and alliance pages look at for checkpoints.
 	checkpointScan = 200

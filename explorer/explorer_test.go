@@ -116,13 +116,19 @@ func TestPages(t *testing.T) {
 			`<code>evidenced-test</code>`, `href="/explorer/members/bank-a">bank-a</a>`,
 			`id="sum-height">11<`, `id="sum-size">16<`, `id="sum-records">7<`, head.Root.String(),
 			`id="sum-checkpoint"`, `href="/explorer/blocks/7">7</a>`,
-			`<table id="latest-blocks">`, `href="/explorer/blocks/11">11</a>`, `href="/explorer/blocks/10">10</a>`, `href="/explorer/blocks/0">0</a>`,
+			`<table id="latest-evidence"`,
+			`href="/explorer/chains/LOAN-5">LOAN-5</a></td><td>第 1 步</td><td><span class="kind-name">借款合同</span> <code>loan-contract</code></td><td><a href="/explorer/members/bank-b">bank-b</a></td><td><time datetime="2026-11-01T00:00:11Z">`, `href="/explorer/evidence/15">15</a>`,
+			`href="/explorer/chains/LOAN-1">LOAN-1</a></td><td>第 3 步</td><td><span class="kind-name">还款记录</span> <code>repayment</code>`, `href="/explorer/evidence/11">11</a>`,
+			`href="/explorer/evidence/8.1">8.1</a>`, `href="/explorer/evidence/8">8</a>`, `href="/explorer/evidence/6">6</a>`,
+			`<table id="latest-blocks" data-empty-format="%d 个空区块">`, `href="/explorer/blocks/11">11</a>`, `href="/explorer/blocks/10">10</a>`,
+			`<tr class="empty-run" data-from="8" data-to="9"><td><a href="/explorer/blocks/9">9</a>–<a href="/explorer/blocks/8">8</a></td>`, "2 个空区块",
+			`href="/explorer/blocks/7">7</a>`, `href="/explorer/blocks/0">0</a>`,
 			`<table id="latest-checkpoints">`, `href="/explorer/blocks/7">7</a></td><td class="num">14</td>`, `>notary</a></td><td class="num">50/50</td>`,
 			`<script src="/explorer/assets/live.js"></script>`,
 		}, nil},
 		{"/explorer/blocks/3", 200, "block", []string{
 			"<h1>区块 3</h1>", `rel="prev" href="/explorer/blocks/2"`, `rel="next" href="/explorer/blocks/4"`,
-			"2026-11-01 00:00:03 UTC", "第 8 至 8 条（共 1 条）",
+			"2026-11-01 00:00:03 UTC", `<span class="bjt">2026-11-01 08:00:03 北京时间</span>`, "第 8 至 8 条（共 1 条）",
 			`<table id="block-entries">`, `href="/explorer/entries/8">8</a>`, "批量存证", `href="/explorer/chains/LOAN-2">LOAN-2</a>`, `href="/explorer/evidence/8">第 1 步</a>`,
 			`href="/explorer/chains/LOAN-3">LOAN-3</a>`, `href="/explorer/evidence/8.1">`, `href="/explorer/members/bank-b">bank-b</a>`,
 			`href="/explorer/txs/` + f.txID[8].String() + `"`,
@@ -151,9 +157,10 @@ func TestPages(t *testing.T) {
 		{"/explorer/entries/14", 200, "tx", []string{"撤销授权", `href="/explorer/entries/12">条目 12</a>`}, nil},
 		{fmt.Sprintf("/explorer/entries/%d", bankA.Entry), 200, "tx", []string{`id="tx-member"`, "银行", "<td><code class=\"full\">" + bankAKey.ID().String()}, nil},
 		{"/explorer/evidence/6", 200, "evidence", []string{
-			"<h1>存证记录 6</h1>", `id="ev-kind"><code>credit-authorisation</code>`, `href="/explorer/chains/LOAN-1">LOAN-1</a> · 第 1 步`,
+			"<h1>存证记录 6</h1>", `id="ev-kind"><span class="kind-name">征信授权</span> <code>credit-authorisation</code>`, `href="/explorer/chains/LOAN-1">LOAN-1</a> · 第 1 步`,
 			`id="ev-prev">无（第一步）`, `id="ev-next"><a href="/explorer/evidence/7">7</a>`,
 			ledgertest.Commitment("loan1-step1").String(), "100 字节", "密文 4096 字节", `id="ev-submitter"><a href="/explorer/members/bank-a">`,
+			`<time datetime="2026-11-01T00:00:01Z">2026-11-01 00:00:01 UTC</time> · <span class="bjt">2026-11-01 08:00:01 北京时间</span>`,
 			`data-status="covered"`, `href="/explorer/blocks/7">高度 7 的检查点</a>`,
 			`href="/v1/evidence/6/receipt" download="receipt-6.json"`,
 			`<a id="ev-certificate-link" href="/v1/evidence/6/certificate?lang=zh" download="certificate-6.pdf" type="application/pdf">出具存证证书（PDF）</a>`,
@@ -173,9 +180,9 @@ func TestPages(t *testing.T) {
 		{"/explorer/chains/LOAN-1", 200, "chain", []string{
 			"<h1>证据链 LOAN-1</h1>", `id="chain-owner"><a href="/explorer/members/bank-a">bank-a</a>`, `id="chain-steps">3<`,
 			`<ol class="timeline" id="timeline">`,
-			`<li data-step="1">`, `href="/explorer/evidence/6">第 1 步</a> · <code>credit-authorisation</code>`, "2026-11-01 00:00:01 UTC",
-			`<li data-step="2">`, `href="/explorer/evidence/7">第 2 步</a> · <code>loan-contract</code>`, "2026-11-01 00:00:02 UTC",
-			`<li data-step="3">`, `href="/explorer/evidence/11">第 3 步</a> · <code>repayment</code>`, "2026-11-01 00:00:05 UTC",
+			`<li data-step="1">`, `href="/explorer/evidence/6">第 1 步</a> · <span class="kind-name">征信授权</span> <code>credit-authorisation</code>`, "2026-11-01 00:00:01 UTC",
+			`<li data-step="2">`, `href="/explorer/evidence/7">第 2 步</a> · <span class="kind-name">借款合同</span> <code>loan-contract</code>`, "2026-11-01 00:00:02 UTC",
+			`<li data-step="3">`, `href="/explorer/evidence/11">第 3 步</a> · <span class="kind-name">还款记录</span> <code>repayment</code>`, "2026-11-01 00:00:05 UTC",
 		}, nil},
 		{"/explorer/members/bank-a", 200, "member", []string{
 			"<h1>成员 bank-a</h1>", `id="member-role">银行`, `id="member-power">10（总投票权 50）`, "无（不保管原件）",
@@ -193,8 +200,11 @@ func TestPages(t *testing.T) {
 		}, []string{`data-status="lagging"`}},
 		{"/explorer/verify?id=8.1", 200, "verify", []string{
 			`<p id="verify-receipt-link">`, `href="/v1/evidence/8.1/receipt"`,
-			`<form id="verify-form">`, `<div id="verify-drop">`, `id="verify-receipt" accept=".json,application/json"`,
-			`id="verify-file"`, `id="verify-salt" autocomplete="off" spellcheck="false"`, `id="verify-roster" accept=".json,application/json"`,
+			`<form id="verify-form">`, `<div id="verify-drop">`, "旁注文件（原件名.evidence.json，内含盐值）",
+			`id="verify-receipt" class="visually-hidden" accept=".json,application/json"><span class="pick-button" aria-hidden="true">选择文件</span>`,
+			`<span class="pick-name" id="verify-receipt-name" data-empty="未选择文件">未选择文件</span>`,
+			`id="verify-file" class="visually-hidden">`, `id="verify-file-name"`, `id="verify-salt" autocomplete="off" spellcheck="false"`,
+			`id="verify-roster" class="visually-hidden" accept=".json,application/json">`, `id="verify-roster-name"`,
 			`<button id="verify-run" type="submit">验证</button></form>`,
 			`<div id="verify-status" role="status" aria-live="polite"></div>`, `<ol id="verify-steps"></ol>`,
 			`<script type="application/json" id="verify-i18n">`,
@@ -282,7 +292,8 @@ func TestLanguage(t *testing.T) {
 	en := get(t, h, "/explorer/alliance?lang=en")
 	wantInOrder(t, en.body, `<html lang="en">`, `<a class="lang-switch" hreflang="zh" href="?lang=zh">中文</a>`, "<h1>Alliance</h1>", "online")
 	// The certificate button asks for a certificate in the page's language.
-	wantInOrder(t, get(t, h, "/explorer/evidence/6?lang=en").body,
+	// English pages show the raw kind alone; Chinese ones its name beside it.
+	wantInOrder(t, get(t, h, "/explorer/evidence/6?lang=en").body, `id="ev-kind"><code>credit-authorisation</code>`,
 		`<a id="ev-certificate-link" href="/v1/evidence/6/certificate?lang=en" download="certificate-6.pdf" type="application/pdf">Issue the evidence certificate (PDF)</a>`)
 	cookies := en.header.Values("Set-Cookie")
 	if len(cookies) != 1 {
@@ -578,13 +589,30 @@ func TestAllianceLagging(t *testing.T) {
 			t.Errorf("a fresh checkpoint is called stale")
 		}
 	}
-	// No new checkpoint for an hour: nobody can be called online.
+	// No new block for an hour: nobody can be called online.
 	r := get(t, explorer.New(n, explorer.Options{Now: func() time.Time { return soon.Add(time.Hour) }}), "/explorer/alliance")
-	wantInOrder(t, r.body, `id="alliance-stale"`, "已有 60 分钟没有新的可信检查点",
+	wantInOrder(t, r.body, `id="alliance-height"`, `href="/explorer/blocks/9">9</a>`, `id="alliance-stale"`, "已有 60 分钟没有新区块",
 		`<tr data-member="arbitration" data-status="stale">`, "无法确认", `<tr data-member="bank-a" data-status="stale">`)
-	// The home page lists the three, newest first.
+	// Blocks go on without records for three minutes: the checkpoint is
+	// old but the alliance is idle, not halted, and statuses stand.
+	for range 180 {
+		n.block(t)
+	}
+	idle := time.Unix(0, n.next())
+	r = get(t, explorer.New(n, explorer.Options{OnlineWindow: 6, Now: func() time.Time { return idle }}), "/explorer/alliance")
+	wantInOrder(t, r.body, `href="/explorer/blocks/189">189</a>`, `id="alliance-idle"`, "联盟空闲", "已有 3 分钟没有新记录",
+		`<tr data-member="arbitration" data-status="lagging">`, `<tr data-member="bank-a" data-status="online">`, `<tr data-member="bank-b" data-status="online">`)
+	if strings.Contains(r.body, "alliance-stale") || strings.Contains(r.body, "无法确认") {
+		t.Errorf("an idle alliance is called halted")
+	}
+	// The home page lists the three, newest first; the 180 empty blocks are
+	// one row (blocks that carry a
+	// checkpoint append no entry), and the records are still listed.
 	r = get(t, explorer.New(n, explorer.Options{}), "/explorer/")
-	wantInOrder(t, r.body, `<table id="latest-checkpoints">`, `href="/explorer/blocks/7">7</a></td><td class="num">9</td>`, "40/50",
+	wantInOrder(t, r.body, `<table id="latest-evidence"`, `href="/explorer/chains/LOAN-C">LOAN-C</a>`, `href="/explorer/chains/LOAN-B">LOAN-B</a>`, `href="/explorer/chains/LOAN-A">LOAN-A</a>`,
+		`<table id="latest-blocks"`, `<tr class="empty-run" data-from="8" data-to="189"><td><a href="/explorer/blocks/189">189</a>–<a href="/explorer/blocks/8">8</a>`, "182 个空区块",
+		`href="/explorer/blocks/7">7</a></td>`, `<tr class="empty-run" data-from="5" data-to="6">`, `href="/explorer/blocks/4">4</a></td>`,
+		`<table id="latest-checkpoints">`, `href="/explorer/blocks/7">7</a></td><td class="num">9</td>`, "40/50",
 		`href="/explorer/blocks/4">4</a></td><td class="num">8</td>`, `href="/explorer/blocks/1">1</a></td><td class="num">7</td>`, "50/50")
 }
 

@@ -56,3 +56,9 @@ func RenderEntry(lang string, e *client.Entry) (detail, html string, err error) 
 	rq.render(http.StatusOK, "tx", rq.T("tx.title", e.Index), d)
 	return rq.entryRow(e).Detail, w.Body.String(), nil
 }
+
+// FormatBeijing and LoadBeijing show times in Beijing time.
+var (
+	FormatBeijing = formatBeijing
+	LoadBeijing   = loadBeijing
+)

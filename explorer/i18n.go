@@ -41,6 +41,12 @@ func catalogZH() map[string]string {
 		"home.live_off":           "实时更新已中断，正在重连……",
 		"home.live_static":        "刷新页面可查看最新状态。",
 		"home.latest_blocks":      "最新区块",
+		"home.latest_evidence":    "最新存证",
+		"time.beijing":            "北京时间",
+		"home.no_evidence":        "近期没有存证记录。",
+		"home.empty_blocks":       "%d 个空区块",
+		"home.blocks_note":        "只列出含条目的区块；相邻的空区块合为一行。",
+		"col.record_time":         "存证时间",
 		"home.latest_checkpoints": "最新可信检查点",
 		"home.checkpoints_note":   "可信检查点由持有三分之二以上投票权的成员以 SM2 共同签名；回执据此验证。",
 
@@ -240,7 +246,9 @@ func catalogZH() map[string]string {
 		"alliance.online":        "在线",
 		"alliance.lagging":       "落后",
 		"alliance.not_validator": "非验证者",
-		"alliance.stale":         "已有 %s 分钟没有新的可信检查点：共识可能已停止，或离线的验证者过多。以下状态截至最新可信检查点，无法确认谁在线。",
+		"alliance.stale":         "已有 %s 分钟没有新区块：共识可能已停止，或离线的验证者过多。以下状态截至最新可信检查点，无法确认谁在线。",
+		"alliance.idle":          "联盟空闲：仍在正常出块，但已有 %s 分钟没有新记录，因此没有新的可信检查点（检查点只在日志增长后签署）。以下状态截至最新可信检查点。",
+		"alliance.height":        "最新区块",
 		"alliance.unconfirmed":   "无法确认",
 
 		"search.title":              "搜索",
@@ -265,10 +273,12 @@ func catalogZH() map[string]string {
 		"verify.intro":            "用回执、原件和（可选的）成员名册，在浏览器中离线核验一份电子证据：原件未被改动，已记入日志，并被可信检查点覆盖。",
 		"verify.receipt_of":       "本记录的回执：",
 		"verify.receipt_record":   "下载记录 %s 的回执",
-		"verify.drop":             "将回执、原件或名册文件拖放到此处",
+		"verify.drop":             "将回执、原件、旁注文件（原件名.evidence.json，内含盐值）或成员名册拖放到此处",
+		"verify.choose":           "选择文件",
+		"verify.no_file":          "未选择文件",
 		"verify.receipt":          "回执",
 		"verify.original":         "原件",
-		"verify.salt":             "盐值（十六进制，可选）",
+		"verify.salt":             "盐值（十六进制，可选；拖入旁注文件即自动填入）",
 		"verify.roster":           "成员名册（可选）",
 		"verify.run":              "验证",
 		"verify.how_title":        "验证的内容",
@@ -524,6 +534,12 @@ func catalogEN() map[string]string {
 		"home.live_off":           "Live updates interrupted; reconnecting…",
 		"home.live_static":        "Reload the page for the latest state.",
 		"home.latest_blocks":      "Latest blocks",
+		"home.latest_evidence":    "Latest evidence",
+		"time.beijing":            "Beijing time",
+		"home.no_evidence":        "No recent evidence records.",
+		"home.empty_blocks":       "%d empty blocks",
+		"home.blocks_note":        "Blocks with entries are listed one by one; adjacent empty blocks share a row.",
+		"col.record_time":         "Recorded",
 		"home.latest_checkpoints": "Latest trusted checkpoints",
 		"home.checkpoints_note":   "A trusted checkpoint is co-signed (SM2) by members holding more than two thirds of the voting power; receipts are verified against it.",
 
@@ -672,7 +688,9 @@ func catalogEN() map[string]string {
 		"alliance.last_signed":   "Last co-signed",
 		"alliance.lag":           "Lag (heights)",
 		"alliance.online":        "online",
-		"alliance.stale":         "No trusted checkpoint for %s minutes: consensus may have halted, or too many validators are offline. The statuses below are as of the latest trusted checkpoint; who is online cannot be confirmed.",
+		"alliance.stale":         "No new block for %s minutes: consensus may have halted, or too many validators are offline. The statuses below are as of the latest trusted checkpoint; who is online cannot be confirmed.",
+		"alliance.idle":          "The alliance is idle: blocks are being committed, but no record came for %s minutes, so there is no newer trusted checkpoint (checkpoints are co-signed only after the log grows). The statuses below are as of the latest trusted checkpoint.",
+		"alliance.height":        "Latest block",
 		"alliance.unconfirmed":   "unconfirmed",
 		"alliance.lagging":       "lagging",
 		"alliance.not_validator": "not a validator",
@@ -699,10 +717,12 @@ func catalogEN() map[string]string {
 		"verify.intro":            "Check a piece of electronic evidence offline in your browser with its receipt, the original file and, optionally, the alliance roster: the original is unaltered, it is in the log, and a trusted checkpoint covers it.",
 		"verify.receipt_of":       "Receipt of this record:",
 		"verify.receipt_record":   "download the receipt of record %s",
-		"verify.drop":             "Drop the receipt, the original or the roster here",
+		"verify.drop":             "Drop the receipt, the original, its sidecar (FILE.evidence.json, which holds the salt) or the roster here",
+		"verify.choose":           "Choose file",
+		"verify.no_file":          "No file chosen",
 		"verify.receipt":          "Receipt",
 		"verify.original":         "Original",
-		"verify.salt":             "Salt (hex, optional)",
+		"verify.salt":             "Salt (hex, optional; dropping the sidecar fills it in)",
 		"verify.roster":           "Roster (optional)",
 		"verify.run":              "Verify",
 		"verify.how_title":        "What is checked",
@@ -931,4 +951,24 @@ func catalogEN() map[string]string {
 		}
 	}
 	return m
+}
+
+// kindNamesZH are the Chinese names of common evidence kinds (a record's
+// Kind is free text the submitter chooses); Chinese pages show the name
+// with the raw kind beside it.
+var kindNamesZH = map[string]string{
+	"loan-application":      "借款申请",
+	"loan-contract":         "借款合同",
+	"loan-agreement":        "借款协议",
+	"credit-authorisation":  "征信授权",
+	"credit-authorization":  "征信授权",
+	"credit-decision":       "授信审批",
+	"disbursement":          "放款凭证",
+	"repayment":             "还款记录",
+	"overdue-notice":        "逾期通知",
+	"collection":            "催收记录",
+	"settlement":            "结清证明",
+	"guarantee":             "担保合同",
+	"identity-verification": "身份核验",
+	"e-signature":           "电子签名",
 }

@@ -27,6 +27,13 @@ type liveBlock struct {
 	Records uint64    `json:"records"` // evidence records in the log after the block
 }
 
+// liveEvidence is the data of an evidence event: the evidence records a
+// block appended, newest first (at most latestRecords).
+type liveEvidence struct {
+	Height  int64          `json:"height"`
+	Records []latestRecord `json:"evidence"`
+}
+
 // liveCheckpoint is the data of a checkpoint event: the trusted checkpoint
 // a block carried (of the height two below it).
 type liveCheckpoint struct {
@@ -40,9 +47,10 @@ type liveCheckpoint struct {
 
 // live is GET /explorer/live?after=H: Server-Sent Events, for each block
 // committed after height H (by default, after the current one) an event
-// "block" and, when the block carried a trusted checkpoint, an event
-// "checkpoint"; each event's id is the block's height, so a reconnecting
-// browser resumes with Last-Event-ID.
+// "block", when it appended evidence records an event "evidence", and,
+// when the block carried a trusted checkpoint, an event "checkpoint";
+// each event's id is the block's height, so a reconnecting browser
+// resumes with Last-Event-ID.
 func (s *server) live(rq *request) error {
 	after := int64(-1)
 	if id := rq.r.Header.Get("Last-Event-ID"); id != "" {
@@ -123,6 +131,17 @@ func liveEvents(out *bytes.Buffer, v *ledger.View, after, height int64) (int64, 
 	for i, b := range blocks {
 		if err := writeEvent(out, b.Height, "block", liveBlock{Height: b.Height, Time: unixTime(b.Time), First: b.First, Size: b.Size, Records: records[i]}); err != nil {
 			return after, err
+		}
+		if b.Size > b.First && (i == 0 || records[i] > records[i-1]) {
+			recs, err := evidenceIn(v, b.First, b.Size, latestRecords)
+			if err != nil {
+				return after, err
+			}
+			if len(recs) > 0 {
+				if err := writeEvent(out, b.Height, "evidence", liveEvidence{Height: b.Height, Records: recs}); err != nil {
+					return after, err
+				}
+			}
 		}
 		if b.Height < 2 {
 			continue

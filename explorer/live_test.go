@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -22,8 +23,12 @@ import (
 // event is one Server-Sent Event.
 type event = testutil.SSEEvent
 
-// liveData is the union of the block and checkpoint event data.
+// liveData is the union of the block, evidence and checkpoint event data.
 type liveData struct {
+	Evidence []struct {
+		ID, Chain, Kind, Submitter string
+		Step                       uint32
+	} `json:"evidence"`
 	Height  int64     `json:"height"`
 	Time    time.Time `json:"time"`
 	First   uint64    `json:"first"`
@@ -100,6 +105,19 @@ func wantBlock(t *testing.T, ev event, d liveData, height int64, first, size, re
 	}
 }
 
+// wantEvidence checks an evidence event of block id lists the records
+// (ID/chain/step/kind/submitter) given, newest first.
+func wantEvidence(t *testing.T, ev event, d liveData, id int64, records ...string) {
+	t.Helper()
+	var got []string
+	for _, r := range d.Evidence {
+		got = append(got, fmt.Sprintf("%s/%s/%d/%s/%s", r.ID, r.Chain, r.Step, r.Kind, r.Submitter))
+	}
+	if ev.Event != "evidence" || ev.ID != itoa(id) || d.Height != id || strings.Join(got, " ") != strings.Join(records, " ") {
+		t.Errorf("event %s id %s %s, want the evidence of block %d: %q", ev.Event, ev.ID, ev.Data, id, records)
+	}
+}
+
 func wantCheckpoint(t *testing.T, ev event, d liveData, id, height int64, size uint64) {
 	t.Helper()
 	if ev.Event != "checkpoint" || ev.ID != itoa(id) || d.Height != height || d.Size != size || len(d.Root) != 64 ||
@@ -136,6 +154,8 @@ func TestLive(t *testing.T) {
 		wantBlock(t, ev, d, 10, 14, 15, 6)
 		ev, d = nextEvent(t, ctx, events)
 		wantBlock(t, ev, d, 11, 15, 16, 7)
+		ev, d = nextEvent(t, ctx, events)
+		wantEvidence(t, ev, d, 11, "15/LOAN-5/1/loan-contract/bank-b")
 	})
 	t.Run("resume from Last-Event-ID", func(t *testing.T) {
 		ctx, stop := context.WithCancel(ctx)
@@ -143,6 +163,8 @@ func TestLive(t *testing.T) {
 		events := openLive(t, ctx, srv.URL+"/explorer/live?after=0", "10")
 		ev, d := nextEvent(t, ctx, events)
 		wantBlock(t, ev, d, 11, 15, 16, 7)
+		ev, d = nextEvent(t, ctx, events)
+		wantEvidence(t, ev, d, 11, "15/LOAN-5/1/loan-contract/bank-b")
 	})
 
 	// A new stream starts at the next commit and follows each one.
@@ -155,6 +177,8 @@ func TestLive(t *testing.T) {
 	}))
 	ev, d := nextEvent(t, ctx, events)
 	wantBlock(t, ev, d, 12, 16, 17, 9)
+	ev, d = nextEvent(t, ctx, events)
+	wantEvidence(t, ev, d, 12, "16.1/LOAN-7/1/loan-contract/bank-b", "16/LOAN-6/1/loan-contract/bank-b")
 	if got := f.n.trust(t); got != 12 {
 		t.Fatalf("trusted %d", got)
 	}

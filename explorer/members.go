@@ -170,8 +170,12 @@ type allianceData struct {
 	Total        uint64
 	Latest       int64     // latest trusted checkpoint height; -1 if none
 	LatestTime   time.Time // its block time
-	Stale        bool      // LatestTime is older than Options.StaleAfter: no validator is called online
+	Height       int64     // the latest committed block
+	HeightTime   time.Time // its block time
+	Stale        bool      // HeightTime is older than Options.StaleAfter: blocks stopped, no validator is called online
 	StaleFor     string    // how long ago, in minutes, when Stale
+	Idle         bool      // blocks are fresh but the latest checkpoint is older than Options.StaleAfter: no records came
+	IdleFor      string    // how long ago, in minutes, when Idle
 	ScanFrom     int64     // the checkpoints looked at: heights [ScanFrom, Latest]
 	Window       int64
 	Members      []allianceRow
@@ -192,10 +196,22 @@ type allianceRow struct {
 
 func (s *server) alliance(rq *request) error {
 	d := &allianceData{Window: s.opts.OnlineWindow, Latest: -1}
-	err := s.withView(func(v *ledger.View, _ int64) error {
+	err := s.withView(func(v *ledger.View, height int64) error {
 		p, err := v.Params()
 		if err != nil {
 			return err
+		}
+		// Liveness is block progress: checkpoints move only when records
+		// arrive, so an old checkpoint under fresh blocks is an idle, not a
+		// halted, alliance.
+		b, err := v.Block(height)
+		if err != nil {
+			return err
+		}
+		d.Height, d.HeightTime = height, unixTime(b.Time)
+		now := s.opts.Now()
+		if age := now.Sub(d.HeightTime); age > s.opts.StaleAfter {
+			d.Stale, d.StaleFor = true, strconv.FormatInt(int64(age/time.Minute), 10)
 		}
 		latest, inForce, err := v.LatestRosterVersion()
 		if err != nil {
@@ -230,8 +246,8 @@ func (s *server) alliance(rq *request) error {
 		}
 		if len(cps) > 0 {
 			d.Latest, d.ScanFrom, d.LatestTime = cps[0].Checkpoint.Height, low, cps[0].Checkpoint.Time
-			if age := s.opts.Now().Sub(d.LatestTime); age > s.opts.StaleAfter {
-				d.Stale, d.StaleFor = true, strconv.FormatInt(int64(age/time.Minute), 10)
+			if age := now.Sub(d.LatestTime); !d.Stale && age > s.opts.StaleAfter {
+				d.Idle, d.IdleFor = true, strconv.FormatInt(int64(age/time.Minute), 10)
 			}
 		}
 		for _, m := range cur.Seats {

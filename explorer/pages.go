@@ -21,15 +21,32 @@ type homeData struct {
 	Records     uint64
 	Root        crypto.Hash
 	Latest      *checkpointRow // nil before the first trusted checkpoint
+	Evidence    []latestRecord // the newest evidence records, newest first
 	Blocks      []blockRow
 	Checkpoints []checkpointRow
 }
 
-// blockRow is one row of the latest blocks.
+// blockRow is one row of the latest blocks: a block with entries, or a
+// run of empty blocks [Height-Empty+1, Height] collapsed into one row.
 type blockRow struct {
 	Height  int64
 	Time    time.Time
 	Entries uint64
+	Empty   int64 // > 0: this row is that many empty blocks, the newest at Height
+}
+
+// From is the oldest height of an empty run.
+func (b blockRow) From() int64 { return b.Height - b.Empty + 1 }
+
+// latestRecord is one row of the home page's latest evidence.
+type latestRecord struct {
+	Ref       recordRef `json:"-"`
+	ID        string    `json:"id"` // Ref.ID, for live.js
+	Chain     string    `json:"chain"`
+	Step      uint32    `json:"step"`
+	Kind      string    `json:"kind"`
+	Submitter string    `json:"submitter"`
+	Time      time.Time `json:"time"` // block time
 }
 
 // checkpointRow is a trusted checkpoint in a list.
@@ -80,15 +97,11 @@ func (s *server) home(rq *request) error {
 			return err
 		}
 		d.ChainID, d.Height, d.Size, d.Records, d.Root = p.ChainID, height, head.Size, head.Records, head.Root
-		for h := height; h >= 0 && len(d.Blocks) < latestBlocks; h-- {
-			b, err := v.Block(h)
-			if errors.Is(err, ledger.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			d.Blocks = append(d.Blocks, blockRow{Height: h, Time: unixTime(b.Time), Entries: b.Size - b.First})
+		if d.Blocks, err = latestBlockRows(v, height, latestBlocks, blockScan); err != nil {
+			return err
+		}
+		if d.Evidence, err = latestEvidence(v, head.Size, latestRecords, evidenceScan); err != nil {
+			return err
 		}
 		ps := newPowers(v)
 		cps, _, err := recentCheckpoints(v, latestCheckpoints)
@@ -112,6 +125,65 @@ func (s *server) home(rq *request) error {
 	}
 	rq.render(http.StatusOK, "home", rq.T("home.title"), d)
 	return nil
+}
+
+// latestBlockRows returns up to n rows of the blocks at or below height,
+// newest first, looking at no more than scan blocks: each block with
+// entries is a row, and each run of empty blocks one row that counts them.
+func latestBlockRows(v *ledger.View, height int64, n int, scan int64) ([]blockRow, error) {
+	var rows []blockRow
+	for h := height; h >= 0 && h > height-scan && len(rows) < n; h-- {
+		b, err := v.Block(h)
+		if errors.Is(err, ledger.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if b.Size > b.First {
+			rows = append(rows, blockRow{Height: h, Time: unixTime(b.Time), Entries: b.Size - b.First})
+			continue
+		}
+		if last := len(rows) - 1; last >= 0 && rows[last].Empty > 0 && rows[last].From() == h+1 {
+			rows[last].Empty++
+			continue
+		}
+		rows = append(rows, blockRow{Height: h, Time: unixTime(b.Time), Empty: 1})
+	}
+	return rows, nil
+}
+
+// latestEvidence returns up to n evidence records of the log's entries
+// below size, newest first, looking at no more than scan entries.
+func latestEvidence(v *ledger.View, size uint64, n int, scan uint64) ([]latestRecord, error) {
+	return evidenceIn(v, size-min(size, scan), size, n)
+}
+
+// evidenceIn returns up to n evidence records of the entries [first,
+// size), newest first.
+func evidenceIn(v *ledger.View, first, size uint64, n int) ([]latestRecord, error) {
+	var out []latestRecord
+	for i := size; i > first && len(out) < n; i-- {
+		e, tx, err := v.Entry(i - 1)
+		if err != nil {
+			return nil, err
+		}
+		recs := tx.Body.EvidenceRecords()
+		if len(recs) == 0 {
+			continue
+		}
+		who, err := v.SignerName(tx)
+		if err != nil {
+			return nil, err
+		}
+		for pos := len(recs) - 1; pos >= 0 && len(out) < n; pos-- {
+			r := &recs[pos]
+			ref := recordRef{Index: i - 1, Pos: uint16(pos)}
+			out = append(out, latestRecord{Ref: ref, ID: ref.ID(), Chain: r.Chain, Step: r.Step,
+				Kind: r.Kind, Submitter: who, Time: unixTime(e.Time)})
+		}
+	}
+	return out, nil
 }
 
 // powers gives the voting power of a checkpoint's co-signers in the

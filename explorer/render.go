@@ -3,6 +3,7 @@ package explorer
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -30,6 +31,7 @@ func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"utc":         formatUTC,
 		"iso":         formatISO,
+		"beijing":     formatBeijing,
 		"short":       shortHex,
 		"blockURL":    blockURL,
 		"entryURL":    entryURL,
@@ -57,6 +59,24 @@ const timeLayout = "2006-01-02 15:04:05 UTC"
 func formatUTC(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 func formatISO(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// beijingLayout is how record and block pages show Beijing time beside
+// UTC; the page adds the zone's name (北京时间).
+const beijingLayout = "2006-01-02 15:04:05"
+
+// beijing is Asia/Shanghai (UTC+8, no daylight saving since 1991); the
+// fixed zone stands in where the system has no tzdata.
+var beijing = loadBeijing(time.LoadLocation)
+
+// loadBeijing loads Asia/Shanghai with load, or returns UTC+8 named CST.
+func loadBeijing(load func(name string) (*time.Location, error)) *time.Location {
+	if loc, err := load("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+func formatBeijing(t time.Time) string { return t.In(beijing).Format(beijingLayout) }
 
 // unixTime converts block or client time (Unix ns) to UTC.
 func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
@@ -158,6 +178,29 @@ func (p *page) StatusName(s string) string { return p.rq.name("status.", s) }
 // Decision names a vote's decision (ledger.Decision.String) in the page
 // language.
 func (p *page) Decision(d string) string { return p.rq.name("decision.", d) }
+
+// KindName is the Chinese display name of evidence kind k on Chinese
+// pages; "" on English pages and for a kind it does not know (pages show
+// the raw kind beside it, or alone).
+func (p *page) KindName(k string) string {
+	if p.rq.lang != "zh" {
+		return ""
+	}
+	return kindNamesZH[k]
+}
+
+// KindNames is KindName's table as JSON for live.js on Chinese pages; ""
+// on English pages.
+func (p *page) KindNames() string {
+	if p.rq.lang != "zh" {
+		return ""
+	}
+	b, err := json.Marshal(kindNamesZH)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
 
 // Role names a member role in the page language.
 func (p *page) Role(r ledger.Role) string { return p.rq.name("role.", r.String()) }

@@ -51,10 +51,10 @@ func TestCheckpointTrustedTime(t *testing.T) {
 		fmt.Sprintf(`href="/explorer/blocks/%d">%d</a>`, h1, h1), `<td class="stamp"><time datetime="2026-11-01T00:00:05Z">2026-11-01 00:00:05 UTC</time> <span class="muted">(tsa-ntsc)</span></td>`)
 
 	block := get(t, h, fmt.Sprintf("/explorer/blocks/%d", h1))
-	wantInOrder(t, block.text(), `id="block-checkpoint"`, "<dt>可信时间</dt>", `<dd id="checkpoint-stamp"><time datetime="2026-11-01T00:00:05Z">2026-11-01 00:00:05 UTC</time> (tsa-ntsc)`,
+	wantInOrder(t, block.text(), `id="block-checkpoint"`, "<dt>可信时间</dt>", `<dd id="checkpoint-stamp"><time datetime="2026-11-01T00:00:05Z">2026-11-01 00:00:05 UTC</time> · <span class="bjt">2026-11-01 08:00:05 北京时间</span> (tsa-ntsc)`,
 		fmt.Sprintf(`href="/explorer/blocks/%d">于区块 %d 上链</a>`, ti.Accepted, ti.Accepted), "序列号 "+ti.Serial+"，sm3")
 	en := get(t, h, fmt.Sprintf("/explorer/blocks/%d?lang=en", h1))
-	wantInOrder(t, en.text(), "<dt>Trusted time</dt>", "2026-11-01 00:00:05 UTC</time> (tsa-ntsc)", fmt.Sprintf("accepted in block %d", ti.Accepted), "serial "+ti.Serial+", sm3")
+	wantInOrder(t, en.text(), "<dt>Trusted time</dt>", "2026-11-01 00:00:05 UTC</time> · <span class=\"bjt\">2026-11-01 08:00:05 Beijing time</span> (tsa-ntsc)", fmt.Sprintf("accepted in block %d", ti.Accepted), "serial "+ti.Serial+", sm3")
 	other := get(t, h, fmt.Sprintf("/explorer/blocks/%d", h2))
 	wantInOrder(t, other.text(), "<dt>可信时间</dt>", `<dd id="checkpoint-stamp"><span class="muted">尚无时间戳`)
 

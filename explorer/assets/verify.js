@@ -70,11 +70,28 @@
     return 'file';
   }
 
+  // Each file picker shows its file's name in a localised span (the
+  // browser's own "no file chosen" follows the browser, not the page).
+  const inputs = { receipt: receiptInput, file: fileInput, roster: rosterInput };
+  function showName(role) {
+    const input = inputs[role];
+    const span = $(input.id + '-name');
+    if (!span) return;
+    const f = pick(input, role);
+    span.textContent = f ? f.name : span.dataset.empty || '';
+  }
+  for (const role of Object.keys(inputs)) {
+    inputs[role].addEventListener('change', () => showName(role));
+  }
+
   async function onDrop(files) {
     const names = [];
     for (const f of files) {
       const role = await classify(f);
-      if (role !== 'sidecar') dropped[role] = f;
+      if (role !== 'sidecar') {
+        dropped[role] = f;
+        showName(role);
+      }
       names.push(f.name + ' → ' + t('as_' + role));
     }
     drop.dataset.files = names.join('\n');
