@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/evidenced/evidenced/client"
 	"github.com/evidenced/evidenced/crypto"
@@ -37,19 +38,37 @@ func (s *server) attest(w http.ResponseWriter, r *http.Request) error {
 		a.Document = *req.Document
 	}
 	out := client.AttestResult{Statement: a.Statement, Note: a.Note, Chain: req.Chain}
-	if err := s.withView(func(v *ledger.View) error {
-		var err error
-		if req.Chain != "" {
-			a.Targets, out.HeadStep, err = chainTargets(v, req.Chain)
-		} else {
-			a.Targets, err = s.recordTargets(v, req.Records)
-		}
-		return err
-	}); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.DefaultWait)
 	defer cancel()
+	for {
+		if err := s.withView(func(v *ledger.View) error {
+			var err error
+			if req.Chain != "" {
+				a.Targets, out.HeadStep, err = chainTargets(v, req.Chain)
+			} else {
+				a.Targets, err = s.recordTargets(v, req.Records)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		if req.ThroughStep == 0 || out.HeadStep >= req.ThroughStep {
+			break
+		}
+		// The named head is not committed on this node yet (the bank's
+		// node may be a block ahead): wait for it, within the commit wait.
+		select {
+		case <-ctx.Done():
+			e := notFound("through_step", "chain %s has %d steps on this node, not the %d named", req.Chain, out.HeadStep, req.ThroughStep)
+			e.body.Hint = "name a step the chain has (evidenced chain CHAIN lists them), or retry once the node has committed it"
+			return e
+		case <-time.After(100 * time.Millisecond): // polling committed state
+		}
+	}
+	if req.ThroughStep > 0 {
+		// Steps 1..ThroughStep exactly, even when the chain has grown.
+		a.Targets, out.HeadStep = a.Targets[:req.ThroughStep], req.ThroughStep
+	}
 	c, err := g.Govern(ctx, a)
 	if err != nil {
 		e := backendError(err, crypto.Hash{})
@@ -79,6 +98,9 @@ func decodeAttest(body []byte) (client.AttestRequest, *httpError) {
 	if e := decodeStrict(body, client.MaxAttestBody, &req,
 		`an attestation: send {"statement", "records": ["12", "12.3"] or "chain", optional "document" (64 hex digits) and "note"}`); e != nil {
 		return req, e
+	}
+	if req.ThroughStep > 0 && req.Chain == "" {
+		return req, badRequest("through_step", "through_step names the head of a chain: give chain too")
 	}
 	if (len(req.Records) == 0) == (req.Chain == "") {
 		return req, badRequest("records", `name the records ("records": ["12", "13.1"]) or one evidence chain ("chain"), not both`)

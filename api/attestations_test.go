@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evidenced/evidenced/api"
 	"github.com/evidenced/evidenced/client"
@@ -107,5 +108,31 @@ func TestAttestRefused(t *testing.T) {
 		e.Message != "a bank member may not attest; only notary, arbitration and court members do" ||
 		!strings.Contains(e.Hint, "only notary, arbitration and court members attest") || strings.Contains(e.Hint, "sign") && !strings.Contains(e.Hint, "member's node") {
 		t.Errorf("a bank attesting: %+v", e)
+	}
+}
+
+// TestAttestThrough: through_step covers steps 1 to that step exactly,
+// though the chain has more; a step this node has not committed is waited
+// for within the commit wait, then answered 404 naming through_step; and
+// through_step without a chain is a 400.
+func TestAttestThrough(t *testing.T) {
+	f := newFixture(t)
+	h := f.evidenceHandler(api.Options{DefaultWait: 300 * time.Millisecond}, false)
+	rec := postGovern(t, h, "/v1/attestations", `{"statement":"notarised","chain":"LOAN-1","through_step":1}`)
+	res := decodeOK[client.AttestResult](t, rec, http.StatusOK, cacheNone)
+	if !slices.Equal(res.Targets, []string{"6"}) || res.HeadStep != 1 || res.Head != "6" {
+		t.Fatalf("through_step 1 answered %+v, want step 1 (record 6) only", res)
+	}
+	start := time.Now()
+	rec = postGovern(t, h, "/v1/attestations", `{"statement":"notarised","chain":"LOAN-1","through_step":5}`)
+	if e := decodeError(t, rec); rec.Code != http.StatusNotFound || e.Field != "through_step" || !strings.Contains(e.Message, "has 2 steps on this node, not the 5 named") {
+		t.Fatalf("through_step 5: %d %+v", rec.Code, e)
+	}
+	if waited := time.Since(start); waited < 300*time.Millisecond {
+		t.Fatalf("through_step 5 answered after %s, before the commit wait", waited)
+	}
+	rec = postGovern(t, h, "/v1/attestations", `{"statement":"notarised","records":["6"],"through_step":1}`)
+	if e := decodeError(t, rec); rec.Code != http.StatusBadRequest || e.Field != "through_step" {
+		t.Fatalf("through_step without a chain: %d %+v", rec.Code, e)
 	}
 }

@@ -20,11 +20,15 @@ const MaxAttestBody = 32 << 10
 // by Records or every step of evidence chain Chain up to its head when
 // the node reads it, never both.
 type AttestRequest struct {
-	Statement string       `json:"statement"`          // statement kind: notarised, reviewed, admitted, arbitration-filed, …
-	Records   []string     `json:"records,omitempty"`  // record ids: 12 or 12.3
-	Chain     string       `json:"chain,omitempty"`    // an evidence chain id
-	Document  *crypto.Hash `json:"document,omitempty"` // SM3 of the certificate or report, hex; absent if none
-	Note      string       `json:"note,omitempty"`     // free UTF-8 text (NFC), e.g. a certificate number
+	Statement string   `json:"statement"`         // statement kind: notarised, reviewed, admitted, arbitration-filed, …
+	Records   []string `json:"records,omitempty"` // record ids: 12 or 12.3
+	Chain     string   `json:"chain,omitempty"`   // an evidence chain id
+	// ThroughStep, with Chain, names the head to cover: steps 1 to
+	// ThroughStep exactly. The node waits (up to its commit wait) until it
+	// has that step; 0 covers the chain up to the head the node has.
+	ThroughStep uint32       `json:"through_step,omitempty"`
+	Document    *crypto.Hash `json:"document,omitempty"` // SM3 of the certificate or report, hex; absent if none
+	Note        string       `json:"note,omitempty"`     // free UTF-8 text (NFC), e.g. a certificate number
 }
 
 // AttestResult is the answer of POST /v1/attestations: the committed

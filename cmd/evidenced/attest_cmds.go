@@ -24,6 +24,7 @@ func addAttestCommands(root *cobra.Command, g *globals) {
 func newAttestCmd(g *globals) *cobra.Command {
 	var auth authFlags
 	var chain, statement, note, document string
+	var through uint32
 	cmd := &cobra.Command{
 		Use:   "attest [ID...] --statement KIND [--chain CHAIN] [--note TEXT] [--document FILE]",
 		Short: "Attest records or a whole evidence chain (notaries, arbitration centres and courts)",
@@ -31,7 +32,8 @@ func newAttestCmd(g *globals) *cobra.Command {
 member's node signs an attestation with its member key and puts it on
 chain. Name the records (ID: an entry index, INDEX.POS or a transaction
 id), or one evidence chain with --chain: the node then names every step of
-the chain up to its current head, and the answer says which head was
+the chain up to its current head (or, with --through STEP, steps 1 to STEP
+exactly, once the node has committed that step), and the answer says which head was
 covered (the attestation covers exactly those steps, not later ones).
 
 --statement is the kind of statement, in the ledger's identifier form
@@ -59,7 +61,10 @@ that proves it offline.`,
 			if len(args) > ledger.MaxTargets {
 				return fmt.Errorf("%d records, more than the %d one attestation names: attest them in several", len(args), ledger.MaxTargets)
 			}
-			req := client.AttestRequest{Statement: statement, Records: args, Chain: chain, Note: client.NormalizeText(note)}
+			if through > 0 && chain == "" {
+				return errors.New("--through names the head step of a chain: give --chain too")
+			}
+			req := client.AttestRequest{Statement: statement, Records: args, Chain: chain, ThroughStep: through, Note: client.NormalizeText(note)}
 			if document != "" {
 				d, err := documentDigest(document)
 				if err != nil {
@@ -79,6 +84,7 @@ that proves it offline.`,
 	}
 	auth.bind(cmd)
 	cmd.Flags().StringVar(&chain, "chain", "", "attest every step of this evidence chain up to its current head")
+	cmd.Flags().Uint32Var(&through, "through", 0, "with --chain, cover steps 1 to this `STEP` exactly; the node waits until it has committed that step")
 	cmd.Flags().StringVar(&statement, "statement", "", "the kind of statement: notarised, reviewed, admitted, arbitration-filed, …")
 	cmd.Flags().StringVar(&note, "note", "", "free text (UTF-8), e.g. a certificate or case number; no personal data")
 	cmd.Flags().StringVar(&document, "document", "", "a certificate or report file whose SM3 digest the attestation commits to")
